@@ -1,0 +1,1 @@
+//! onex placeholder facade (filled in below).
