@@ -1,1 +1,49 @@
-//! placeholder
+//! The onex runtime: models, graphs, executors and policies for ONEX workflows.
+//!
+//! Most users depend on the `onex` facade crate and write workflows with its macros; this
+//! crate holds everything those macros expand to, and the API for workflows built at run
+//! time.
+
+#![warn(missing_docs)]
+
+mod capture;
+mod context;
+mod error;
+mod exec;
+mod graph;
+mod mode;
+mod options;
+mod plan;
+mod program;
+mod report;
+mod runtime;
+mod serde_duration;
+mod slot;
+mod state;
+mod thunk;
+
+pub mod policy;
+
+pub use context::Context;
+pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
+pub use graph::{Graph, NodeKind, StepPolicy, StepSpec};
+pub use mode::{ExecutionMode, FailureStrategy};
+pub use options::RunOptions;
+pub use plan::plan;
+pub use policy::{Backoff, BackoffKind};
+pub use program::{CachedValue, Call, Program, StepFuture};
+pub use report::{
+    AttemptRecord, CompensationRecord, SkipReason, StepRecord, WorkflowReport, WorkflowRun,
+};
+pub use runtime::{Runtime, RuntimeBuilder};
+pub use state::{StepState, WorkflowState};
+pub use thunk::{Thunk, ThunkType};
+
+/// Items the `workflow!` and `#[node]` macros expand to. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::capture::{Capture, CaptureFallback, CaptureSerialize};
+    pub use crate::slot::{MapSlot, Slot};
+    pub use serde_json;
+    pub use uuid;
+}

@@ -1,0 +1,115 @@
+//! [`Context`]: what an effect node can reach during a run (the ONEX container).
+
+use std::any::{Any, type_name};
+use std::borrow::Cow;
+
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::error::{ErrorCode, NodeError};
+use crate::runtime::Runtime;
+
+/// The run's container: resources registered on the [`Runtime`], the run's ids and its
+/// cancellation token. Effect nodes take it as `ctx: &Context`.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::{Context, NodeError, Runtime};
+///
+/// struct Pool { url: String }
+///
+/// async fn fetch(ctx: &Context, id: &u64) -> Result<String, NodeError> {
+///     let pool = ctx.resource::<Pool>()?;
+///     Ok(format!("{}/{id}", pool.url))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let rt = Runtime::builder().resource(Pool { url: "db://main".into() }).build();
+/// let ctx = Context::detached(&rt, "demo");
+/// assert_eq!(fetch(&ctx, &7).await.unwrap(), "db://main/7");
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Context {
+    runtime: Runtime,
+    workflow: Cow<'static, str>,
+    workflow_id: Uuid,
+    operation_id: Uuid,
+    cancel: CancellationToken,
+}
+
+impl Context {
+    pub(crate) fn new(
+        runtime: Runtime,
+        workflow: Cow<'static, str>,
+        workflow_id: Uuid,
+        operation_id: Uuid,
+        cancel: CancellationToken,
+    ) -> Self {
+        Context {
+            runtime,
+            workflow,
+            workflow_id,
+            operation_id,
+            cancel,
+        }
+    }
+
+    /// A context outside any run, to call an effect node directly (in unit tests).
+    pub fn detached(runtime: &Runtime, workflow: impl Into<Cow<'static, str>>) -> Self {
+        Context::new(
+            runtime.clone(),
+            workflow.into(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            CancellationToken::new(),
+        )
+    }
+
+    /// The resource of type `T` registered with [`RuntimeBuilder::resource`](crate::RuntimeBuilder::resource).
+    ///
+    /// # Errors
+    ///
+    /// A permanent [`ErrorCode::ResourceUnavailable`] error when no such resource was
+    /// registered: a configuration mistake that retrying cannot fix.
+    pub fn resource<T: Any + Send + Sync>(&self) -> Result<&T, NodeError> {
+        self.runtime.resource::<T>().ok_or_else(|| {
+            NodeError::permanent(format!(
+                "no resource of type `{}` is registered on the runtime",
+                type_name::<T>()
+            ))
+            .with_code(ErrorCode::ResourceUnavailable)
+        })
+    }
+
+    /// The runtime running this workflow.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The workflow's name.
+    pub fn workflow(&self) -> &str {
+        &self.workflow
+    }
+
+    /// This run's id.
+    pub fn workflow_id(&self) -> Uuid {
+        self.workflow_id
+    }
+
+    /// The correlation id.
+    pub fn operation_id(&self) -> Uuid {
+        self.operation_id
+    }
+
+    /// The run's cancellation token: long effects can watch it (`token.cancelled().await`).
+    pub fn cancellation_token(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Whether the run was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}

@@ -1,0 +1,411 @@
+//! The workflow graph: steps, their dependencies, topological order and waves.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::GraphError;
+use crate::policy::Backoff;
+use crate::thunk::ThunkType;
+
+/// The ONEX node kinds.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::{NodeKind, ThunkType};
+/// assert_eq!(NodeKind::Reducer.thunk_type(), ThunkType::Reduce);
+/// assert_eq!(NodeKind::Compute.to_string(), "compute");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// A pure, synchronous transform: safe to cache, retry and run on rayon.
+    Compute,
+    /// I/O and side effects; may declare a compensation.
+    Effect,
+    /// A fold of a list of items into an accumulator.
+    Reducer,
+    /// A nested workflow.
+    Orchestrator,
+}
+
+impl NodeKind {
+    /// The thunk type of calls to nodes of this kind.
+    pub const fn thunk_type(self) -> ThunkType {
+        match self {
+            NodeKind::Compute => ThunkType::Compute,
+            NodeKind::Effect => ThunkType::Effect,
+            NodeKind::Reducer => ThunkType::Reduce,
+            NodeKind::Orchestrator => ThunkType::Orchestrate,
+        }
+    }
+
+    /// `compute`, `effect`, `reducer` or `orchestrator`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Compute => "compute",
+            NodeKind::Effect => "effect",
+            NodeKind::Reducer => "reducer",
+            NodeKind::Orchestrator => "orchestrator",
+        }
+    }
+}
+
+impl std::fmt::Display for NodeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A step's execution policy: retries, backoff, timeout, priority and caching.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use onex_runtime::StepPolicy;
+/// let p = StepPolicy::DEFAULT.retries(2).timeout(Duration::from_secs(10));
+/// assert_eq!(p.retries, 2);
+/// assert!(!p.is_plain());
+/// assert!(StepPolicy::DEFAULT.is_plain());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StepPolicy {
+    /// How many times a transient failure is retried (0: never).
+    pub retries: u32,
+    /// The delay between attempts.
+    pub backoff: Backoff,
+    /// The deadline of one attempt.
+    #[serde(rename = "timeout_ms", with = "crate::serde_duration::opt_ms")]
+    pub timeout: Option<Duration>,
+    /// Dispatch priority within a wave: lower runs first.
+    pub priority: i32,
+    /// Whether outputs are cached by input hash (compute steps).
+    pub cache: bool,
+}
+
+impl StepPolicy {
+    /// No retries, no timeout, priority 0, no cache.
+    pub const DEFAULT: StepPolicy = StepPolicy {
+        retries: 0,
+        backoff: Backoff::exponential(Duration::from_millis(100)),
+        timeout: None,
+        priority: 0,
+        cache: false,
+    };
+
+    /// The same policy with a retry budget.
+    pub const fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// The same policy with a backoff.
+    pub const fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The same policy with a per-attempt deadline.
+    pub const fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The same policy with a priority.
+    pub const fn priority(mut self, priority: i32) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// The same policy with caching on.
+    pub const fn cache(mut self, cache: bool) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Whether the policy asks for nothing beyond one plain call (the executors' fast path).
+    pub const fn is_plain(&self) -> bool {
+        self.retries == 0 && self.timeout.is_none() && !self.cache
+    }
+}
+
+impl Default for StepPolicy {
+    fn default() -> Self {
+        StepPolicy::DEFAULT
+    }
+}
+
+/// One step of a workflow graph.
+///
+/// The `workflow!` macro emits these as constants; graphs built at run time make them with
+/// [`StepSpec::new`] and the builder methods.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::{NodeKind, StepSpec};
+/// let s = StepSpec::new("clean", "transform", NodeKind::Compute).with_deps(vec![0]);
+/// assert_eq!(&*s.name, "clean");
+/// assert_eq!(&*s.deps, &[0]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepSpec {
+    /// The step's name, unique in its workflow.
+    pub name: Cow<'static, str>,
+    /// The node's type name, recorded as the thunks' `target_node_type`.
+    pub node_type: Cow<'static, str>,
+    /// The node's kind.
+    pub kind: NodeKind,
+    /// Whether the node is an `async fn` (or a nested workflow).
+    pub is_async: bool,
+    /// The steps this one reads, by index: its arguments and its condition's parameters.
+    pub deps: Cow<'static, [usize]>,
+    /// The dependencies taken as `Option<&T>`: when one is skipped this step still runs.
+    pub optional_deps: Cow<'static, [usize]>,
+    /// The workflow inputs this step reads, by index into [`Graph::inputs`].
+    pub reads_inputs: Cow<'static, [usize]>,
+    /// Retries, backoff, timeout, priority and caching.
+    pub policy: StepPolicy,
+    /// Whether the step has a `when` condition.
+    pub conditional: bool,
+    /// Whether the step is a `map` over a list (one call per element).
+    pub map: bool,
+    /// Whether the node declares a compensation.
+    pub compensated: bool,
+}
+
+impl StepSpec {
+    /// A synchronous step with no dependencies and the default policy.
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        node_type: impl Into<Cow<'static, str>>,
+        kind: NodeKind,
+    ) -> Self {
+        StepSpec {
+            name: name.into(),
+            node_type: node_type.into(),
+            kind,
+            is_async: false,
+            deps: Cow::Borrowed(&[]),
+            optional_deps: Cow::Borrowed(&[]),
+            reads_inputs: Cow::Borrowed(&[]),
+            policy: StepPolicy::DEFAULT,
+            conditional: false,
+            map: false,
+            compensated: false,
+        }
+    }
+
+    /// The same step reading the given steps.
+    pub fn with_deps(mut self, deps: Vec<usize>) -> Self {
+        self.deps = Cow::Owned(deps);
+        self
+    }
+
+    /// The same step with another policy.
+    pub fn with_policy(mut self, policy: StepPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The same step, asynchronous or not.
+    pub fn with_async(mut self, is_async: bool) -> Self {
+        self.is_async = is_async;
+        self
+    }
+
+    /// The thunk type of this step's calls.
+    pub fn thunk_type(&self) -> ThunkType {
+        self.kind.thunk_type()
+    }
+}
+
+/// A workflow graph: its steps, its output step, and its waves.
+///
+/// The order and the waves are computed once: by the `workflow!` macro at compile time for
+/// static workflows, by [`Graph::new`] for graphs built at run time. Executors never sort.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::{Graph, NodeKind, StepSpec};
+///
+/// let steps = vec![
+///     StepSpec::new("a", "a", NodeKind::Compute),
+///     StepSpec::new("b", "b", NodeKind::Compute).with_deps(vec![0]),
+///     StepSpec::new("c", "c", NodeKind::Compute).with_deps(vec![0]),
+///     StepSpec::new("d", "d", NodeKind::Compute).with_deps(vec![1, 2]),
+/// ];
+/// let g = Graph::new("diamond", vec![], steps, 3).unwrap();
+/// let waves: Vec<Vec<&str>> = g.waves().map(|w| w.iter().map(|&s| g.step(s).name.as_ref()).collect()).collect();
+/// assert_eq!(waves, vec![vec!["a"], vec!["b", "c"], vec!["d"]]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Graph {
+    name: Cow<'static, str>,
+    inputs: Cow<'static, [Cow<'static, str>]>,
+    steps: Cow<'static, [StepSpec]>,
+    output: usize,
+    order: Cow<'static, [usize]>,
+    wave_starts: Cow<'static, [usize]>,
+    wave_of: Cow<'static, [usize]>,
+}
+
+impl Graph {
+    /// Builds a graph, computing its order and waves.
+    ///
+    /// Within a wave, steps are ordered by priority (lower first), then by index.
+    ///
+    /// # Errors
+    ///
+    /// [`GraphError::Cycle`] naming every step on a cycle; [`GraphError::UnknownStep`] for
+    /// a dependency index out of range; [`GraphError::UnknownOutput`] for a bad output index.
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        inputs: Vec<Cow<'static, str>>,
+        steps: Vec<StepSpec>,
+        output: usize,
+    ) -> Result<Self, GraphError> {
+        let name = name.into();
+        for step in &steps {
+            if let Some(&bad) = step.deps.iter().find(|&&d| d >= steps.len()) {
+                return Err(GraphError::UnknownStep {
+                    workflow: name.to_string(),
+                    step: step.name.to_string(),
+                    missing: format!("#{bad}"),
+                });
+            }
+        }
+        if output >= steps.len() {
+            return Err(GraphError::UnknownOutput {
+                workflow: name.to_string(),
+                step: format!("#{output}"),
+            });
+        }
+        let deps: Vec<&[usize]> = steps.iter().map(|s| &*s.deps).collect();
+        let levels = onex_graph::levels(&deps).map_err(|cycle| GraphError::Cycle {
+            workflow: name.to_string(),
+            steps: cycle
+                .nodes()
+                .iter()
+                .map(|&i| steps[i].name.to_string())
+                .collect(),
+        })?;
+        let (mut order, wave_starts, wave_of) = levels.into_parts();
+        for w in 0..wave_starts.len() {
+            let end = wave_starts.get(w + 1).copied().unwrap_or(order.len());
+            order[wave_starts[w]..end].sort_by_key(|&s| (steps[s].policy.priority, s));
+        }
+        Ok(Graph {
+            name,
+            inputs: Cow::Owned(inputs),
+            steps: Cow::Owned(steps),
+            output,
+            order: Cow::Owned(order),
+            wave_starts: Cow::Owned(wave_starts),
+            wave_of: Cow::Owned(wave_of),
+        })
+    }
+
+    /// A graph from parts computed ahead of time (by the `workflow!` macro).
+    ///
+    /// The caller guarantees what [`Graph::new`] checks: dependencies in range, `order` a
+    /// topological order grouped by wave, `wave_starts` and `wave_of` consistent with it.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn from_static(
+        name: &'static str,
+        inputs: &'static [Cow<'static, str>],
+        steps: &'static [StepSpec],
+        output: usize,
+        order: &'static [usize],
+        wave_starts: &'static [usize],
+        wave_of: &'static [usize],
+    ) -> Self {
+        Graph {
+            name: Cow::Borrowed(name),
+            inputs: Cow::Borrowed(inputs),
+            steps: Cow::Borrowed(steps),
+            output,
+            order: Cow::Borrowed(order),
+            wave_starts: Cow::Borrowed(wave_starts),
+            wave_of: Cow::Borrowed(wave_of),
+        }
+    }
+
+    /// The workflow's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The workflow's input names.
+    pub fn inputs(&self) -> &[Cow<'static, str>] {
+        &self.inputs
+    }
+
+    /// Every step, by index.
+    pub fn steps(&self) -> &[StepSpec] {
+        &self.steps
+    }
+
+    /// One step.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range.
+    pub fn step(&self, index: usize) -> &StepSpec {
+        &self.steps[index]
+    }
+
+    /// The index of the step named `name`.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.name == name)
+    }
+
+    /// The index of the output step.
+    pub fn output(&self) -> usize {
+        self.output
+    }
+
+    /// Every step once, dependencies first, grouped by wave.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// The number of waves.
+    pub fn wave_count(&self) -> usize {
+        self.wave_starts.len()
+    }
+
+    /// The wave of a step.
+    pub fn wave_of(&self, step: usize) -> usize {
+        self.wave_of[step]
+    }
+
+    /// One wave: the steps of topological level `wave`, in dispatch order.
+    pub fn wave(&self, wave: usize) -> &[usize] {
+        let end = self
+            .wave_starts
+            .get(wave + 1)
+            .copied()
+            .unwrap_or(self.order.len());
+        &self.order[self.wave_starts[wave]..end]
+    }
+
+    /// The waves in order.
+    pub fn waves(&self) -> impl ExactSizeIterator<Item = &[usize]> + '_ {
+        (0..self.wave_count()).map(move |w| self.wave(w))
+    }
+
+    /// The steps that read `step`'s output.
+    pub fn dependents(&self, step: usize) -> impl Iterator<Item = usize> + '_ {
+        self.steps
+            .iter()
+            .enumerate()
+            .filter(move |(_, s)| s.deps.contains(&step))
+            .map(|(i, _)| i)
+    }
+}

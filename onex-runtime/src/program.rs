@@ -1,0 +1,131 @@
+//! [`Program`]: the executable form of a workflow, shared by the static and dynamic paths.
+//!
+//! The `workflow!` macro generates one `Program` per workflow, with a slots struct holding
+//! one typed [`Slot`](crate::slot::Slot) per step, so values pass between steps with their
+//! real types. Data-defined workflows implement it over `serde_json::Value`s. The executors
+//! only ever see this trait: they decide *when* a step runs; the program decides *what* a
+//! call does.
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::context::Context;
+use crate::error::NodeError;
+use crate::graph::Graph;
+use crate::mode::ExecutionMode;
+
+/// The future of one asynchronous call.
+pub type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<(), NodeError>> + Send + 'a>>;
+
+/// A cached output, type-erased so one cache serves every node.
+pub type CachedValue = Arc<dyn Any + Send + Sync>;
+
+/// One call of a step: which step, which element of a `map`, which attempt, in which run.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::{Call, Context, ExecutionMode};
+/// fn describe(call: Call<'_>) -> String {
+///     format!("step {} item {} attempt {}", call.step, call.item, call.attempt)
+/// }
+/// ```
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    /// The run's context: resources, ids, cancellation.
+    pub ctx: &'a Context,
+    /// The step's index in the graph.
+    pub step: usize,
+    /// The element of a `map` step (0 for other steps).
+    pub item: usize,
+    /// The attempt number, from 1.
+    pub attempt: u32,
+    /// The run's execution mode (a reducer with `merge` folds in parallel in `Batch`).
+    pub mode: ExecutionMode,
+}
+
+/// The executable form of a workflow.
+///
+/// Executors guarantee the order of calls for one run: `condition` and `width` only after
+/// every dependency of the step completed (or, for optional dependencies, was skipped);
+/// `call_*` only after `width`; `finish` once, after every item of the step completed;
+/// `output` once, after the output step finished.
+///
+/// Implementations must not panic on user data: return a [`NodeError`] instead. A panic in a
+/// node is contained by the executor all the same.
+pub trait Program: Send + Sync + 'static {
+    /// The run's input (a tuple when the workflow has several).
+    type Input: Send + 'static;
+    /// The output step's value.
+    type Output: Send + 'static;
+    /// Per-run storage for step outputs.
+    type Slots: Send + Sync + 'static;
+
+    /// The graph: steps, dependencies, order, waves.
+    fn graph(&self) -> &Graph;
+
+    /// Fresh slots for a run on `input`.
+    fn slots(&self, input: Self::Input) -> Self::Slots;
+
+    /// Moves the output out of the slots; `None` when the output step did not complete.
+    fn output(&self, slots: Self::Slots) -> Option<Self::Output>;
+
+    /// Evaluates the step's `when` condition. Steps without one return `true`.
+    fn condition(&self, slots: &Self::Slots, step: usize) -> Result<bool, NodeError> {
+        let _ = (slots, step);
+        Ok(true)
+    }
+
+    /// How many calls the step makes: the length of its `map` list, or 1.
+    fn width(&self, slots: &Self::Slots, step: usize) -> Result<usize, NodeError> {
+        let _ = (slots, step);
+        Ok(1)
+    }
+
+    /// Makes one call of a synchronous step and stores its output.
+    fn call_sync(&self, slots: &Self::Slots, call: Call<'_>) -> Result<(), NodeError>;
+
+    /// Makes one call of an asynchronous step (or a nested workflow) and stores its output.
+    fn call_async<'a>(&'a self, slots: &'a Self::Slots, call: Call<'a>) -> StepFuture<'a> {
+        let result = self.call_sync(slots, call);
+        Box::pin(std::future::ready(result))
+    }
+
+    /// Completes a step once all its calls completed (collects a `map` step's items).
+    fn finish(&self, slots: &Self::Slots, step: usize) -> Result<(), NodeError> {
+        let _ = (slots, step);
+        Ok(())
+    }
+
+    /// The compensation of one completed call of an effect step, if its node declares one.
+    fn compensate<'a>(&'a self, slots: &'a Self::Slots, call: Call<'a>) -> Option<StepFuture<'a>> {
+        let _ = (slots, call);
+        None
+    }
+
+    /// A hash of the call's inputs, for caching; `None` when the step cannot be cached.
+    fn input_hash(&self, slots: &Self::Slots, call: Call<'_>) -> Option<u64> {
+        let _ = (slots, call);
+        None
+    }
+
+    /// A copy of the call's output to keep in the cache.
+    fn cache_store(&self, slots: &Self::Slots, call: Call<'_>) -> Option<CachedValue> {
+        let _ = (slots, call);
+        None
+    }
+
+    /// Stores a cached output as the call's output; `false` if it does not fit.
+    fn cache_load(&self, slots: &Self::Slots, call: Call<'_>, value: &CachedValue) -> bool {
+        let _ = (slots, call, value);
+        false
+    }
+
+    /// The call's input, serialized, for the thunk's `operation_data` when capture is on.
+    fn operation_data(&self, slots: &Self::Slots, call: Call<'_>) -> serde_json::Value {
+        let _ = (slots, call);
+        serde_json::Value::Null
+    }
+}

@@ -1,0 +1,279 @@
+//! What a run did: one [`StepRecord`] per step and a [`WorkflowReport`] per run.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::NodeError;
+use crate::graph::NodeKind;
+use crate::mode::{ExecutionMode, FailureStrategy};
+use crate::state::{StepState, WorkflowState};
+use crate::thunk::Thunk;
+
+/// Why a step was skipped.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::SkipReason;
+/// let r = SkipReason::InputNotProduced { step: "fetch".into() };
+/// assert_eq!(r.to_string(), "input `fetch` was not produced");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Its `when` condition returned false.
+    ConditionFalse,
+    /// A step it reads failed, was skipped or was cancelled.
+    InputNotProduced {
+        /// The first such step.
+        step: String,
+    },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::ConditionFalse => f.write_str("condition was false"),
+            SkipReason::InputNotProduced { step } => {
+                write!(f, "input `{step}` was not produced")
+            }
+        }
+    }
+}
+
+/// One failed attempt of a step, kept for timelines and post-mortems.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    /// The attempt number, from 1.
+    pub attempt: u32,
+    /// The `map` element (0 for other steps).
+    pub item: usize,
+    /// When the attempt started, from the start of the run.
+    #[serde(rename = "started_ms", with = "crate::serde_duration::ms")]
+    pub started: Duration,
+    /// When the attempt ended, from the start of the run.
+    #[serde(rename = "finished_ms", with = "crate::serde_duration::ms")]
+    pub finished: Duration,
+    /// Why it failed.
+    pub error: NodeError,
+}
+
+/// The outcome of a step's compensation (saga).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompensationRecord {
+    /// `Completed` or `Failed`.
+    pub state: StepState,
+    /// When it started, from the start of the run.
+    #[serde(rename = "started_ms", with = "crate::serde_duration::ms")]
+    pub started: Duration,
+    /// When it ended, from the start of the run.
+    #[serde(rename = "finished_ms", with = "crate::serde_duration::ms")]
+    pub finished: Duration,
+    /// Its error, when it failed.
+    pub error: Option<NodeError>,
+}
+
+/// What happened to one step in one run.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::{StepRecord, StepState, NodeKind};
+/// let r = StepRecord::new("fetch", "NodeDataFetcherEffect", NodeKind::Effect, 0);
+/// assert_eq!(r.state, StepState::Pending);
+/// assert_eq!(r.duration(), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The step's name.
+    pub step: Cow<'static, str>,
+    /// The node's type name.
+    pub node_type: Cow<'static, str>,
+    /// The node's kind.
+    pub kind: NodeKind,
+    /// The step's wave (topological level).
+    pub wave: usize,
+    /// How it ended.
+    pub state: StepState,
+    /// Attempts made, summed over the calls of a `map` step.
+    pub attempts: u32,
+    /// Calls made: 1, or the width of a `map` step.
+    pub calls: usize,
+    /// Calls answered from the cache.
+    pub cache_hits: usize,
+    /// When the step started, from the start of the run.
+    #[serde(rename = "started_ms", with = "crate::serde_duration::opt_ms", default)]
+    pub started: Option<Duration>,
+    /// When the step ended, from the start of the run.
+    #[serde(
+        rename = "finished_ms",
+        with = "crate::serde_duration::opt_ms",
+        default
+    )]
+    pub finished: Option<Duration>,
+    /// The final error, when it failed or was cancelled.
+    pub error: Option<NodeError>,
+    /// Why it was skipped.
+    pub skip_reason: Option<SkipReason>,
+    /// Every failed attempt, including ones that a retry recovered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_attempts: Vec<AttemptRecord>,
+    /// Its compensation, when one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compensation: Option<CompensationRecord>,
+    /// The ids of the thunks its calls emitted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thunk_ids: Vec<Uuid>,
+}
+
+impl StepRecord {
+    /// A pending record.
+    pub fn new(
+        step: impl Into<Cow<'static, str>>,
+        node_type: impl Into<Cow<'static, str>>,
+        kind: NodeKind,
+        wave: usize,
+    ) -> Self {
+        StepRecord {
+            step: step.into(),
+            node_type: node_type.into(),
+            kind,
+            wave,
+            state: StepState::Pending,
+            attempts: 0,
+            calls: 0,
+            cache_hits: 0,
+            started: None,
+            finished: None,
+            error: None,
+            skip_reason: None,
+            failed_attempts: Vec::new(),
+            compensation: None,
+            thunk_ids: Vec::new(),
+        }
+    }
+
+    /// How long the step ran, retries included.
+    pub fn duration(&self) -> Option<Duration> {
+        Some(self.finished?.saturating_sub(self.started?))
+    }
+}
+
+/// What a run did.
+///
+/// # Examples
+///
+/// ```
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// # use onex_runtime::*;
+/// # let report = WorkflowReport::empty("etl");
+/// println!("{} in {:?}: {} steps completed", report.workflow, report.processing_time, report.steps_completed);
+/// let json = serde_json::to_string(&report)?;
+/// let back: WorkflowReport = serde_json::from_str(&json)?;
+/// assert_eq!(back.workflow, report.workflow);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowReport {
+    /// The workflow's name.
+    pub workflow: Cow<'static, str>,
+    /// This run's id (uuid v4 unless given in `RunOptions`).
+    pub workflow_id: Uuid,
+    /// The correlation id (uuid v4 unless given in `RunOptions`).
+    pub operation_id: Uuid,
+    /// How the run ended.
+    pub state: WorkflowState,
+    /// The execution mode used.
+    pub mode: ExecutionMode,
+    /// The failure strategy used.
+    pub failure_strategy: FailureStrategy,
+    /// Steps completed.
+    pub steps_completed: usize,
+    /// Steps failed.
+    pub steps_failed: usize,
+    /// Steps skipped.
+    pub steps_skipped: usize,
+    /// Steps cancelled.
+    pub steps_cancelled: usize,
+    /// Calls dispatched concurrently with at least one other call.
+    pub parallel_executions: usize,
+    /// Calls run through batching (grouped by node type on the rayon pool).
+    pub load_balanced_operations: usize,
+    /// Calls answered from the cache.
+    pub cache_hits: usize,
+    /// Compensations run (saga).
+    pub compensations_run: usize,
+    /// When the run started.
+    pub started_at: SystemTime,
+    /// Wall-clock duration of the run.
+    #[serde(rename = "processing_time_ms", with = "crate::serde_duration::ms")]
+    pub processing_time: Duration,
+    /// Whether thunk and step records were kept (`RunOptions::records`).
+    pub records: bool,
+    /// Every call's thunk, in emission order (empty with records off).
+    pub thunks_emitted: Vec<Thunk>,
+    /// One record per step, by step index (empty with records off).
+    pub steps: Vec<StepRecord>,
+    /// Free-form annotations from `RunOptions::metadata`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, serde_json::Value>,
+}
+
+impl WorkflowReport {
+    /// An empty report for a run of `workflow` that has not started.
+    pub fn empty(workflow: impl Into<Cow<'static, str>>) -> Self {
+        WorkflowReport {
+            workflow: workflow.into(),
+            workflow_id: Uuid::nil(),
+            operation_id: Uuid::nil(),
+            state: WorkflowState::Pending,
+            mode: ExecutionMode::Sequential,
+            failure_strategy: FailureStrategy::FailFast,
+            steps_completed: 0,
+            steps_failed: 0,
+            steps_skipped: 0,
+            steps_cancelled: 0,
+            parallel_executions: 0,
+            load_balanced_operations: 0,
+            cache_hits: 0,
+            compensations_run: 0,
+            started_at: SystemTime::UNIX_EPOCH,
+            processing_time: Duration::ZERO,
+            records: true,
+            thunks_emitted: Vec::new(),
+            steps: Vec::new(),
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// The record of the step named `name`.
+    pub fn step(&self, name: &str) -> Option<&StepRecord> {
+        self.steps.iter().find(|s| s.step == name)
+    }
+
+    /// The thunk with id `id`.
+    pub fn thunk(&self, id: Uuid) -> Option<&Thunk> {
+        self.thunks_emitted.iter().find(|t| t.thunk_id == id)
+    }
+}
+
+/// A run that produced its output.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::*;
+/// let run = WorkflowRun { output: 42, report: WorkflowReport::empty("answer") };
+/// assert_eq!(run.output, 42);
+/// ```
+#[derive(Debug, Clone)]
+pub struct WorkflowRun<T> {
+    /// The output step's value.
+    pub output: T,
+    /// What the run did.
+    pub report: WorkflowReport,
+}

@@ -1,0 +1,151 @@
+//! [`Runtime`]: runs workflows, bounding how many run at once, and holds what runs share
+//! (resources, circuit breakers, the cache).
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::Semaphore;
+
+/// Runs workflows. Cheap to clone: clones share one runtime.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::Runtime;
+/// let rt = Runtime::builder().max_concurrent_workflows(5).build();
+/// assert_eq!(rt.max_concurrent_workflows(), Some(5));
+/// assert_eq!(Runtime::default().max_concurrent_workflows(), None);
+/// ```
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) permits: Option<Semaphore>,
+    pub(crate) max_concurrent: Option<usize>,
+    pub(crate) resources: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    pub(crate) running: AtomicUsize,
+    pub(crate) peak_running: AtomicUsize,
+}
+
+impl Runtime {
+    /// A builder for a runtime.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// The bound on concurrent runs, if any.
+    pub fn max_concurrent_workflows(&self) -> Option<usize> {
+        self.inner.max_concurrent
+    }
+
+    /// How many runs are executing now (not counting runs waiting for a slot).
+    pub fn running(&self) -> usize {
+        self.inner.running.load(Ordering::Relaxed)
+    }
+
+    /// The most runs that have executed at once on this runtime.
+    pub fn peak_running(&self) -> usize {
+        self.inner.peak_running.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn resource<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.inner
+            .resources
+            .get(&TypeId::of::<T>())
+            .and_then(|r| r.downcast_ref::<T>())
+    }
+
+    /// Waits for a run slot; the returned guard frees it when dropped.
+    pub(crate) async fn admit(&self) -> RunSlot<'_> {
+        let permit = match &self.inner.permits {
+            // The semaphore is never closed, so `acquire` cannot fail.
+            Some(semaphore) => semaphore.acquire().await.ok(),
+            None => None,
+        };
+        let now = self.inner.running.fetch_add(1, Ordering::Relaxed) + 1;
+        self.inner.peak_running.fetch_max(now, Ordering::Relaxed);
+        RunSlot {
+            runtime: self,
+            _permit: permit,
+        }
+    }
+}
+
+/// A run's claim on the runtime; dropping it lets the next run in.
+pub(crate) struct RunSlot<'a> {
+    runtime: &'a Runtime,
+    _permit: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl Drop for RunSlot<'_> {
+    fn drop(&mut self) {
+        self.runtime.inner.running.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Default for Runtime {
+    /// A runtime with no bound on concurrent runs, no resources, breakers or cache.
+    fn default() -> Self {
+        Runtime::builder().build()
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("max_concurrent_workflows", &self.inner.max_concurrent)
+            .field("resources", &self.inner.resources.len())
+            .field("running", &self.running())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::Runtime;
+/// struct Db;
+/// let rt = Runtime::builder().max_concurrent_workflows(8).resource(Db).build();
+/// ```
+#[derive(Default)]
+pub struct RuntimeBuilder {
+    max_concurrent: Option<usize>,
+    resources: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl RuntimeBuilder {
+    /// At most `n` runs execute at once; further runs wait their turn, in arrival order
+    /// (0 is treated as 1).
+    pub fn max_concurrent_workflows(mut self, n: usize) -> Self {
+        self.max_concurrent = Some(n.max(1));
+        self
+    }
+
+    /// Registers a resource that effect nodes fetch by type with
+    /// [`Context::resource`](crate::Context::resource). A second resource of the same type
+    /// replaces the first.
+    pub fn resource<T: Any + Send + Sync>(mut self, resource: T) -> Self {
+        self.resources.insert(TypeId::of::<T>(), Arc::new(resource));
+        self
+    }
+
+    /// Builds the runtime.
+    pub fn build(self) -> Runtime {
+        Runtime {
+            inner: Arc::new(Inner {
+                permits: self.max_concurrent.map(Semaphore::new),
+                max_concurrent: self.max_concurrent,
+                resources: self.resources,
+                running: AtomicUsize::new(0),
+                peak_running: AtomicUsize::new(0),
+            }),
+        }
+    }
+}
