@@ -43,6 +43,7 @@ pub use thunk::{Thunk, ThunkType};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::capture::{Capture, CaptureFallback, CaptureSerialize};
+    pub use crate::exec::run_nested;
     pub use crate::slot::{MapSlot, Slot};
     pub use serde_json;
     pub use uuid;

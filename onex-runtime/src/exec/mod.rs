@@ -39,3 +39,20 @@ impl Runtime {
         todo!()
     }
 }
+
+/// Runs a nested workflow as one step of an enclosing run: same runtime, no extra run slot
+/// (the enclosing run holds one), cancelled with the enclosing run. Used by the code
+/// `workflow!` generates for a workflow used as a node.
+///
+/// # Errors
+///
+/// The nested run's failure, as a [`NodeError`](crate::NodeError).
+#[doc(hidden)]
+pub async fn run_nested<P: Program>(
+    ctx: &crate::Context,
+    program: Arc<P>,
+    input: P::Input,
+) -> Result<P::Output, crate::NodeError> {
+    let _ = (ctx, program, input);
+    todo!()
+}
