@@ -22,9 +22,13 @@ mod slot;
 mod state;
 mod thunk;
 
+pub mod dynamic;
 pub mod policy;
 
 pub use context::Context;
+pub use dynamic::{
+    DynamicWorkflow, NodeRegistry, SpecError, SpecErrors, SpecProgram, WorkflowSpec,
+};
 pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use graph::{Graph, NodeKind, StepPolicy, StepSpec};
 pub use mode::{ExecutionMode, FailureStrategy};

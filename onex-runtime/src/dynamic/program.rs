@@ -1,0 +1,292 @@
+//! [`SpecProgram`] and [`DynamicWorkflow`]: a validated spec as a [`Program`], run by the
+//! same executors, modes and failure strategies as a static workflow.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::dynamic::registry::Invoke;
+use crate::dynamic::spec::WorkflowSpec;
+use crate::dynamic::validate::{Resolved, ResolvedThunk};
+use crate::error::{NodeError, WorkflowError};
+use crate::graph::{Graph, NodeKind};
+use crate::options::RunOptions;
+use crate::program::{CachedValue, Call, Program, StepFuture};
+use crate::report::WorkflowRun;
+use crate::runtime::Runtime;
+use crate::slot::Slot;
+use crate::thunk::Thunk;
+
+/// A validated spec as a [`Program`]: one graph step per thunk (named by its `thunk_id`,
+/// in document order), values passed between steps as `serde_json::Value`s.
+///
+/// Made by [`NodeRegistry::load`](crate::dynamic::NodeRegistry::load); most code uses it
+/// through [`DynamicWorkflow`]. Its input is `()` (a spec carries its data in
+/// `operation_data`); its output is the output thunk's JSON value.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::dynamic::NodeRegistry;
+/// # use onex_runtime::Program;
+/// let mut registry = NodeRegistry::new();
+/// registry.compute_infallible("Double", |n: &i64| n * 2);
+/// let wf = registry.load_json(r#"{"workflow_id": "w", "output": "a",
+///   "steps": [{"step_id": "s", "thunks": [{"thunk_id": "a", "target_node_type": "Double", "operation_data": 2}]}]}"#).unwrap();
+/// let program = wf.program();
+/// assert_eq!(program.graph().step(0).name, "a");
+/// ```
+pub struct SpecProgram {
+    spec: WorkflowSpec,
+    graph: Graph,
+    thunks: Vec<ResolvedThunk>,
+}
+
+impl SpecProgram {
+    /// The spec it was built from.
+    pub fn spec(&self) -> &WorkflowSpec {
+        &self.spec
+    }
+
+    /// The arguments of a thunk's call: `operation_data` (when not null) followed by the
+    /// outputs of its dependencies; one argument as itself, several as an array.
+    fn input(&self, slots: &[Slot<Value>], step: usize) -> Result<Value, NodeError> {
+        let thunk = self.thunk(step)?;
+        let mut args = Vec::with_capacity(thunk.args.len() + 1);
+        if !thunk.operation_data.is_null() {
+            args.push(thunk.operation_data.clone());
+        }
+        for &dep in &thunk.args {
+            args.push(self.output_of(slots, dep)?.clone());
+        }
+        Ok(match args.len() {
+            0 => Value::Null,
+            1 => args.pop().unwrap_or(Value::Null),
+            _ => Value::Array(args),
+        })
+    }
+
+    fn thunk(&self, step: usize) -> Result<&ResolvedThunk, NodeError> {
+        self.thunks
+            .get(step)
+            .ok_or_else(|| NodeError::internal(format!("no step #{step} in a spec program")))
+    }
+
+    fn output_of<'s>(&self, slots: &'s [Slot<Value>], step: usize) -> Result<&'s Value, NodeError> {
+        slots.get(step).and_then(Slot::get).ok_or_else(|| {
+            let name = self
+                .graph
+                .steps()
+                .get(step)
+                .map_or("?", |s| s.name.as_ref());
+            NodeError::internal(format!(
+                "the output of thunk `{name}` was read before it was stored"
+            ))
+        })
+    }
+
+    fn store(&self, slots: &[Slot<Value>], step: usize, value: Value) -> Result<(), NodeError> {
+        slots
+            .get(step)
+            .ok_or_else(|| NodeError::internal(format!("no slot #{step} in a spec program")))?
+            .put(value);
+        Ok(())
+    }
+}
+
+impl Program for SpecProgram {
+    type Input = ();
+    type Output = Value;
+    type Slots = Vec<Slot<Value>>;
+
+    fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    fn slots(&self, _input: ()) -> Self::Slots {
+        self.thunks.iter().map(|_| Slot::new()).collect()
+    }
+
+    fn output(&self, slots: Self::Slots) -> Option<Value> {
+        slots.into_iter().nth(self.graph.output())?.into_inner()
+    }
+
+    fn condition(&self, slots: &Self::Slots, step: usize) -> Result<bool, NodeError> {
+        match &self.thunk(step)?.condition {
+            None => Ok(true),
+            Some((condition, tested)) => condition.evaluate(self.output_of(slots, *tested)?),
+        }
+    }
+
+    fn call_sync(&self, slots: &Self::Slots, call: Call<'_>) -> Result<(), NodeError> {
+        let thunk = self.thunk(call.step)?;
+        match &thunk.node.invoke {
+            Invoke::Sync(node) => {
+                let output = node(self.input(slots, call.step)?)?;
+                self.store(slots, call.step, output)
+            }
+            Invoke::Async(_) => Err(NodeError::internal(format!(
+                "effect thunk `{}` was called synchronously",
+                self.graph.step(call.step).name
+            ))),
+        }
+    }
+
+    fn call_async<'a>(&'a self, slots: &'a Self::Slots, call: Call<'a>) -> StepFuture<'a> {
+        let node = match self.thunk(call.step) {
+            Ok(thunk) => &thunk.node,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        match &node.invoke {
+            Invoke::Sync(_) => Box::pin(std::future::ready(self.call_sync(slots, call))),
+            Invoke::Async(node) => Box::pin(async move {
+                let input = self.input(slots, call.step)?;
+                let output = node(call.ctx.clone(), input).await?;
+                self.store(slots, call.step, output)
+            }),
+        }
+    }
+
+    fn compensate<'a>(&'a self, slots: &'a Self::Slots, call: Call<'a>) -> Option<StepFuture<'a>> {
+        let undo = self.thunks.get(call.step)?.node.compensate.as_ref()?;
+        Some(Box::pin(async move {
+            let output = self.output_of(slots, call.step)?.clone();
+            undo(call.ctx.clone(), output).await
+        }))
+    }
+
+    fn input_hash(&self, slots: &Self::Slots, call: Call<'_>) -> Option<u64> {
+        // Only compute nodes are pure, so only they may be answered from a cache.
+        if self.thunks.get(call.step)?.node.kind != NodeKind::Compute {
+            return None;
+        }
+        let input = self.input(slots, call.step).ok()?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.graph.step(call.step).node_type.hash(&mut hasher);
+        input.to_string().hash(&mut hasher);
+        Some(hasher.finish())
+    }
+
+    fn cache_store(&self, slots: &Self::Slots, call: Call<'_>) -> Option<CachedValue> {
+        let value = slots.get(call.step)?.get()?.clone();
+        Some(Arc::new(value))
+    }
+
+    fn cache_load(&self, slots: &Self::Slots, call: Call<'_>, value: &CachedValue) -> bool {
+        match (value.downcast_ref::<Value>(), slots.get(call.step)) {
+            (Some(value), Some(slot)) => {
+                slot.put(value.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn operation_data(&self, slots: &Self::Slots, call: Call<'_>) -> Value {
+        self.input(slots, call.step).unwrap_or(Value::Null)
+    }
+}
+
+/// A loaded spec, ready to run: a cheap handle on a validated [`SpecProgram`].
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::dynamic::NodeRegistry;
+/// use onex_runtime::{ExecutionMode, Runtime};
+///
+/// let mut registry = NodeRegistry::new();
+/// registry
+///     .compute_infallible("Double", |n: &i64| n * 2)
+///     .compute_infallible("Add", |(a, b): &(i64, i64)| a + b);
+/// let wf = registry.load_yaml(r#"
+/// workflow_id: sums
+/// steps:
+///   - step_id: main
+///     thunks:
+///       - { thunk_id: a, target_node_type: Double, operation_data: 10 }
+///       - { thunk_id: b, target_node_type: Double, operation_data: 11 }
+///       - { thunk_id: sum, target_node_type: Add, dependencies: [a, b] }
+/// output: sum
+/// "#).unwrap();
+/// assert_eq!(wf.graph().wave_count(), 2);
+/// assert_eq!(wf.plan().len(), 3);
+///
+/// # let _ = async {
+/// let rt = Runtime::default();
+/// let run = wf.run(&rt, wf.run_options().mode(ExecutionMode::Batch)).await?;
+/// assert_eq!(run.output, serde_json::json!(42));
+/// # Ok::<(), onex_runtime::WorkflowError>(()) };
+/// ```
+#[derive(Clone)]
+pub struct DynamicWorkflow {
+    program: Arc<SpecProgram>,
+}
+
+impl DynamicWorkflow {
+    pub(crate) fn from_resolved(spec: WorkflowSpec, resolved: Resolved) -> Self {
+        DynamicWorkflow {
+            program: Arc::new(SpecProgram {
+                spec,
+                graph: resolved.graph,
+                thunks: resolved.thunks,
+            }),
+        }
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &WorkflowSpec {
+        &self.program.spec
+    }
+
+    /// The graph: one step per thunk, in document order.
+    pub fn graph(&self) -> &Graph {
+        &self.program.graph
+    }
+
+    /// The program, for [`Runtime::run`] and [`Runtime::run_batch`].
+    pub fn program(&self) -> Arc<SpecProgram> {
+        self.program.clone()
+    }
+
+    /// The options the spec asks for (see [`WorkflowSpec::run_options`]).
+    pub fn run_options(&self) -> RunOptions {
+        self.program.spec.run_options()
+    }
+
+    /// Runs the workflow on `runtime` with `options`; pass
+    /// [`run_options`](Self::run_options) for the spec's own mode and failure strategy.
+    ///
+    /// # Errors
+    ///
+    /// A [`WorkflowError`] carrying the report when the output thunk did not complete.
+    pub async fn run(
+        &self,
+        runtime: &Runtime,
+        options: RunOptions,
+    ) -> Result<WorkflowRun<Value>, WorkflowError> {
+        runtime.run(self.program.clone(), (), options).await
+    }
+
+    /// The thunks a run would emit, nothing executed: one per spec thunk, dependencies
+    /// first, each carrying its own `operation_data` (downstream thunks refer to their
+    /// inputs through their dependencies) and `"step": thunk_id` in its metadata.
+    pub fn plan(&self) -> Vec<Thunk> {
+        crate::plan::plan(&self.program.graph, |step| {
+            self.program
+                .thunks
+                .get(step)
+                .map_or(Value::Null, |t| t.operation_data.clone())
+        })
+    }
+}
+
+impl std::fmt::Debug for DynamicWorkflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamicWorkflow")
+            .field("workflow_id", &self.program.spec.workflow_id)
+            .field("thunks", &self.program.thunks.len())
+            .finish_non_exhaustive()
+    }
+}

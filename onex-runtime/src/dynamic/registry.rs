@@ -1,0 +1,467 @@
+//! [`NodeRegistry`]: the nodes a spec may call, by `target_node_type`.
+
+use std::any::type_name;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::dynamic::error::SpecErrors;
+use crate::dynamic::program::DynamicWorkflow;
+use crate::dynamic::spec::WorkflowSpec;
+use crate::dynamic::validate;
+use crate::error::{ErrorCode, NodeError};
+use crate::graph::NodeKind;
+
+pub(crate) type SyncCall = dyn Fn(Value) -> Result<Value, NodeError> + Send + Sync;
+pub(crate) type AsyncCall =
+    dyn Fn(Context, Value) -> BoxFuture<'static, Result<Value, NodeError>> + Send + Sync;
+pub(crate) type UndoCall =
+    dyn Fn(Context, Value) -> BoxFuture<'static, Result<(), NodeError>> + Send + Sync;
+
+/// How a registered node is called.
+pub(crate) enum Invoke {
+    /// On the caller's thread (or the rayon pool): compute and reducer nodes.
+    Sync(Arc<SyncCall>),
+    /// As a future: effect nodes.
+    Async(Arc<AsyncCall>),
+}
+
+/// Where in a value a deserialization failed, and why.
+pub(crate) struct InputMismatch {
+    /// A path into the value (`records[0].id`), empty for the value itself.
+    pub(crate) path: String,
+    /// serde's message.
+    pub(crate) message: String,
+}
+
+/// One node, its types erased to JSON.
+pub(crate) struct RegisteredNode {
+    pub(crate) kind: NodeKind,
+    pub(crate) input_type: &'static str,
+    pub(crate) output_type: &'static str,
+    pub(crate) invoke: Invoke,
+    /// Whether a JSON value deserializes into the node's input type, without calling it:
+    /// how validation checks `operation_data` before anything runs.
+    pub(crate) check_input: fn(&Value) -> Result<(), InputMismatch>,
+    pub(crate) compensate: Option<Arc<UndoCall>>,
+}
+
+impl RegisteredNode {
+    pub(crate) fn is_async(&self) -> bool {
+        matches!(self.invoke, Invoke::Async(_))
+    }
+}
+
+/// The nodes a [`WorkflowSpec`] can call, each under its `target_node_type`.
+///
+/// A node's input and output are serde types; between thunks they travel as
+/// `serde_json::Value`s. Register each node in one line, then
+/// [`load`](Self::load) specs against the registry: loading checks the spec against the
+/// registered nodes (names, kinds, and that `operation_data` fits each node's input type)
+/// before anything runs.
+///
+/// Registering a second node under a name replaces the first. Clones share the nodes.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::dynamic::NodeRegistry;
+/// use onex_runtime::{Context, NodeError, NodeKind};
+///
+/// fn validate(rows: &Vec<i64>) -> Result<Vec<i64>, NodeError> {
+///     if rows.is_empty() { Err(NodeError::permanent("no rows")) } else { Ok(rows.clone()) }
+/// }
+/// fn total(acc: &mut i64, row: &i64) { *acc += row; }
+/// async fn save(_ctx: Context, total: i64) -> Result<String, NodeError> {
+///     Ok(format!("saved {total}"))
+/// }
+///
+/// let mut registry = NodeRegistry::new();
+/// registry
+///     .compute("NodeDataValidator", validate)
+///     .compute_infallible("NodeDoubler", |n: &i64| n * 2)
+///     .reducer("NodeSum", total)
+///     .effect("NodeDatabaseWriter", save);
+/// assert_eq!(registry.kind("NodeSum"), Some(NodeKind::Reducer));
+/// assert_eq!(registry.node_types().count(), 4);
+/// ```
+#[derive(Clone, Default)]
+pub struct NodeRegistry {
+    nodes: BTreeMap<String, Arc<RegisteredNode>>,
+}
+
+impl NodeRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        NodeRegistry::default()
+    }
+
+    /// Registers a fallible compute node: `fn(&In) -> Result<Out, NodeError>`.
+    ///
+    /// ```
+    /// # use onex_runtime::{dynamic::NodeRegistry, NodeError};
+    /// let mut registry = NodeRegistry::new();
+    /// registry.compute("NodeParse", |s: &String| s.parse::<i64>().map_err(NodeError::from_error));
+    /// ```
+    pub fn compute<I, O, F>(&mut self, node_type: impl Into<String>, node: F) -> &mut Self
+    where
+        I: DeserializeOwned + 'static,
+        O: Serialize + 'static,
+        F: Fn(&I) -> Result<O, NodeError> + Send + Sync + 'static,
+    {
+        let name: Arc<str> = node_type.into().into();
+        let call = {
+            let name = name.clone();
+            move |input: Value| {
+                let input: I = decode(&name, input)?;
+                encode(&name, &node(&input)?)
+            }
+        };
+        self.insert::<I, O>(name, NodeKind::Compute, Invoke::Sync(Arc::new(call)), None)
+    }
+
+    /// Registers an infallible compute node: `fn(&In) -> Out`.
+    ///
+    /// ```
+    /// # use onex_runtime::dynamic::NodeRegistry;
+    /// let mut registry = NodeRegistry::new();
+    /// registry.compute_infallible("NodeUpper", |s: &String| s.to_uppercase());
+    /// ```
+    pub fn compute_infallible<I, O, F>(
+        &mut self,
+        node_type: impl Into<String>,
+        node: F,
+    ) -> &mut Self
+    where
+        I: DeserializeOwned + 'static,
+        O: Serialize + 'static,
+        F: Fn(&I) -> O + Send + Sync + 'static,
+    {
+        self.compute(node_type, move |input: &I| Ok(node(input)))
+    }
+
+    /// Registers a reducer: `fn(&mut Acc, &Item)` folding the input, a JSON array of items,
+    /// into `Acc::default()`.
+    ///
+    /// ```
+    /// # use onex_runtime::dynamic::NodeRegistry;
+    /// let mut registry = NodeRegistry::new();
+    /// registry.reducer("NodeCount", |n: &mut usize, _item: &serde_json::Value| *n += 1);
+    /// ```
+    pub fn reducer<Acc, Item, F>(&mut self, node_type: impl Into<String>, fold: F) -> &mut Self
+    where
+        Acc: Default + Serialize + 'static,
+        Item: DeserializeOwned + 'static,
+        F: Fn(&mut Acc, &Item) + Send + Sync + 'static,
+    {
+        let name: Arc<str> = node_type.into().into();
+        let call = {
+            let name = name.clone();
+            move |input: Value| {
+                let items: Vec<Item> = decode(&name, input)?;
+                let mut acc = Acc::default();
+                for item in &items {
+                    fold(&mut acc, item);
+                }
+                encode(&name, &acc)
+            }
+        };
+        self.insert::<Vec<Item>, Acc>(name, NodeKind::Reducer, Invoke::Sync(Arc::new(call)), None)
+    }
+
+    /// Registers an effect node: an async function or closure taking the run's [`Context`]
+    /// and its input by value, e.g. `async fn save(ctx: Context, rows: Rows) -> Result<Saved, NodeError>`
+    /// or `|ctx, rows| async move { .. }`.
+    ///
+    /// Both are taken by value so that the future owns what it uses and can run on any
+    /// thread (`Context` is a cheap clone).
+    ///
+    /// ```
+    /// # use onex_runtime::{dynamic::NodeRegistry, Context, NodeError};
+    /// let mut registry = NodeRegistry::new();
+    /// registry.effect("NodeEcho", |_ctx: Context, text: String| async move {
+    ///     Ok::<_, NodeError>(text)
+    /// });
+    /// ```
+    pub fn effect<I, O, F, Fut>(&mut self, node_type: impl Into<String>, node: F) -> &mut Self
+    where
+        I: DeserializeOwned + Send + 'static,
+        O: Serialize + 'static,
+        F: Fn(Context, I) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, NodeError>> + Send + 'static,
+    {
+        let name: Arc<str> = node_type.into().into();
+        let invoke = effect_call(name.clone(), node);
+        self.insert::<I, O>(name, NodeKind::Effect, invoke, None)
+    }
+
+    /// Registers an effect node with a compensation: when a run with the `compensate`
+    /// failure strategy fails, `undo` receives the output of each completed call of this
+    /// node, in reverse completion order (a saga).
+    ///
+    /// ```
+    /// # use onex_runtime::{dynamic::NodeRegistry, Context, NodeError};
+    /// let mut registry = NodeRegistry::new();
+    /// registry.effect_compensated(
+    ///     "NodeDatabaseWriter",
+    ///     |_ctx: Context, total: i64| async move { Ok::<_, NodeError>(total) },
+    ///     |_ctx: Context, written: i64| async move { let _ = written; Ok(()) },
+    /// );
+    /// ```
+    pub fn effect_compensated<I, O, F, Fut, U, UFut>(
+        &mut self,
+        node_type: impl Into<String>,
+        node: F,
+        undo: U,
+    ) -> &mut Self
+    where
+        I: DeserializeOwned + Send + 'static,
+        O: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(Context, I) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, NodeError>> + Send + 'static,
+        U: Fn(Context, O) -> UFut + Send + Sync + 'static,
+        UFut: Future<Output = Result<(), NodeError>> + Send + 'static,
+    {
+        let name: Arc<str> = node_type.into().into();
+        let invoke = effect_call(name.clone(), node);
+        let undo: Arc<UndoCall> = {
+            let name = name.clone();
+            Arc::new(
+                move |ctx: Context, output: Value| match decode::<O>(&name, output) {
+                    Ok(output) => Box::pin(undo(ctx, output)),
+                    Err(e) => Box::pin(std::future::ready(Err(e))),
+                },
+            )
+        };
+        self.insert::<I, O>(name, NodeKind::Effect, invoke, Some(undo))
+    }
+
+    fn insert<I: DeserializeOwned, O>(
+        &mut self,
+        name: Arc<str>,
+        kind: NodeKind,
+        invoke: Invoke,
+        compensate: Option<Arc<UndoCall>>,
+    ) -> &mut Self {
+        let node = RegisteredNode {
+            kind,
+            input_type: type_name::<I>(),
+            output_type: type_name::<O>(),
+            invoke,
+            check_input: check::<I>,
+            compensate,
+        };
+        self.nodes.insert(name.to_string(), Arc::new(node));
+        self
+    }
+
+    /// Whether a node is registered under `node_type`.
+    pub fn contains(&self, node_type: &str) -> bool {
+        self.nodes.contains_key(node_type)
+    }
+
+    /// The registered node types, sorted.
+    pub fn node_types(&self) -> impl Iterator<Item = &str> + '_ {
+        self.nodes.keys().map(String::as_str)
+    }
+
+    /// The kind of the node registered under `node_type`.
+    pub fn kind(&self, node_type: &str) -> Option<NodeKind> {
+        self.nodes.get(node_type).map(|n| n.kind)
+    }
+
+    /// The Rust input type of the node registered under `node_type` (for messages).
+    pub fn input_type(&self, node_type: &str) -> Option<&'static str> {
+        self.nodes.get(node_type).map(|n| n.input_type)
+    }
+
+    /// The Rust output type of the node registered under `node_type` (for messages).
+    pub fn output_type(&self, node_type: &str) -> Option<&'static str> {
+        self.nodes.get(node_type).map(|n| n.output_type)
+    }
+
+    pub(crate) fn get(&self, node_type: &str) -> Option<&Arc<RegisteredNode>> {
+        self.nodes.get(node_type)
+    }
+
+    /// Checks `spec` against this registry without building anything to run.
+    ///
+    /// # Errors
+    ///
+    /// Every mistake found, as [`load`](Self::load) reports them.
+    pub fn validate(&self, spec: &WorkflowSpec) -> Result<(), SpecErrors> {
+        validate::resolve(spec, self).map(|_| ())
+    }
+
+    /// Validates `spec` and makes it runnable.
+    ///
+    /// # Errors
+    ///
+    /// Every mistake found, all together: a cycle (with its path), an unknown node type
+    /// (with the closest registered name), a duplicate id, a dependency, condition or output
+    /// naming a missing thunk, `operation_data` that does not deserialize into the node's
+    /// input type, a `thunk_type` that disagrees with the node, a `max_parallel_steps` or
+    /// `timeout_ms` of 0, a missing output.
+    ///
+    /// ```
+    /// use onex_runtime::dynamic::{NodeRegistry, SpecErrorKind, WorkflowSpec};
+    /// let mut registry = NodeRegistry::new();
+    /// registry.compute_infallible("Double", |n: &i64| n * 2);
+    /// let spec = WorkflowSpec::from_json(r#"{
+    ///   "workflow_id": "w", "max_parallel_steps": 0,
+    ///   "steps": [{"step_id": "s", "thunks": [
+    ///     {"thunk_id": "a", "target_node_type": "Doubel", "operation_data": 1},
+    ///     {"thunk_id": "b", "target_node_type": "Double", "operation_data": "two"}]}],
+    ///   "output": "c"
+    /// }"#).unwrap();
+    /// let errors = registry.load(spec).unwrap_err();
+    /// let kinds: Vec<_> = errors.iter().map(|e| e.kind).collect();
+    /// assert_eq!(kinds, [
+    ///     SpecErrorKind::InvalidSetting,
+    ///     SpecErrorKind::UnknownNodeType,
+    ///     SpecErrorKind::InvalidOperationData,
+    ///     SpecErrorKind::MissingThunk,
+    /// ]);
+    /// assert!(errors.to_string().contains("did you mean `Double`?"));
+    /// ```
+    pub fn load(&self, spec: WorkflowSpec) -> Result<DynamicWorkflow, SpecErrors> {
+        let resolved = validate::resolve(&spec, self)?;
+        Ok(DynamicWorkflow::from_resolved(spec, resolved))
+    }
+
+    /// Parses a JSON spec and [`load`](Self::load)s it.
+    ///
+    /// # Errors
+    ///
+    /// A parse error, or every validation error.
+    pub fn load_json(&self, text: &str) -> Result<DynamicWorkflow, SpecErrors> {
+        self.load(WorkflowSpec::from_json(text)?)
+    }
+
+    /// Parses a YAML spec and [`load`](Self::load)s it.
+    ///
+    /// # Errors
+    ///
+    /// A parse error, or every validation error.
+    pub fn load_yaml(&self, text: &str) -> Result<DynamicWorkflow, SpecErrors> {
+        self.load(WorkflowSpec::from_yaml(text)?)
+    }
+}
+
+impl fmt::Debug for NodeRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.nodes.iter().map(|(name, node)| (name, node.kind)))
+            .finish()
+    }
+}
+
+fn effect_call<I, O, F, Fut>(name: Arc<str>, node: F) -> Invoke
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + 'static,
+    F: Fn(Context, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, NodeError>> + Send + 'static,
+{
+    let node = Arc::new(node);
+    Invoke::Async(Arc::new(move |ctx: Context, input: Value| {
+        let name = name.clone();
+        let node = node.clone();
+        Box::pin(async move {
+            let input: I = decode(&name, input)?;
+            let output = node(ctx, input).await?;
+            encode(&name, &output)
+        })
+    }))
+}
+
+/// The node's input from JSON; a mismatch is a permanent `InvalidInput` error naming the
+/// node, the type, and the path inside the value.
+fn decode<I: DeserializeOwned>(node: &str, value: Value) -> Result<I, NodeError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mismatch = mismatch(e);
+        NodeError::permanent(format!(
+            "input of `{node}` does not fit `{}`{}",
+            type_name::<I>(),
+            describe(&mismatch)
+        ))
+        .with_code(ErrorCode::InvalidInput)
+    })
+}
+
+fn encode<O: Serialize>(node: &str, output: &O) -> Result<Value, NodeError> {
+    serde_json::to_value(output).map_err(|e| {
+        NodeError::permanent(format!(
+            "output of `{node}` (`{}`) cannot be represented as JSON: {e}",
+            type_name::<O>()
+        ))
+    })
+}
+
+fn check<I: DeserializeOwned>(value: &Value) -> Result<(), InputMismatch> {
+    serde_path_to_error::deserialize::<_, I>(value)
+        .map(drop)
+        .map_err(mismatch)
+}
+
+fn mismatch(e: serde_path_to_error::Error<serde_json::Error>) -> InputMismatch {
+    let path = e.path().to_string();
+    InputMismatch {
+        path: if path == "." { String::new() } else { path },
+        message: e.into_inner().to_string(),
+    }
+}
+
+/// `": at `path`: message"` or `": message"`.
+pub(crate) fn describe(mismatch: &InputMismatch) -> String {
+    if mismatch.path.is_empty() {
+        format!(": {}", mismatch.message)
+    } else {
+        format!(": at `{}`: {}", mismatch.path, mismatch.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decode_errors_name_node_type_and_path() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Row {
+            id: u64,
+        }
+        let e = decode::<Vec<Row>>("NodeX", json!([{ "id": 1 }, { "id": "two" }])).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidInput);
+        assert!(
+            e.message()
+                .starts_with("input of `NodeX` does not fit `alloc::vec::Vec<"),
+            "{e}"
+        );
+        assert!(e.message().contains("at `[1].id`"), "{e}");
+    }
+
+    #[test]
+    fn sync_nodes_round_trip_json() {
+        let mut registry = NodeRegistry::new();
+        registry.compute_infallible("Double", |n: &i64| n * 2);
+        registry.reducer("Sum", |acc: &mut i64, n: &i64| *acc += n);
+        let call = |name: &str, v: Value| match &registry.get(name).unwrap().invoke {
+            Invoke::Sync(f) => f(v),
+            Invoke::Async(_) => unreachable!(),
+        };
+        assert_eq!(call("Double", json!(21)).unwrap(), json!(42));
+        assert_eq!(call("Sum", json!([1, 2, 3])).unwrap(), json!(6));
+        assert!(call("Sum", json!({})).is_err());
+        assert!((registry.get("Double").unwrap().check_input)(&json!("x")).is_err());
+    }
+}

@@ -1,0 +1,78 @@
+//! "Did you mean" suggestions: the closest known name by edit distance.
+
+/// The candidate closest to `name`, when it is close enough to be a plausible typo.
+///
+/// Close enough means an edit distance of at most a third of the longer name (at least 1),
+/// or a case-insensitive match; ties go to the first candidate.
+pub(crate) fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let mut best: Option<(usize, &'a str)> = None;
+    for candidate in candidates {
+        if candidate == name {
+            continue;
+        }
+        let distance = if candidate.eq_ignore_ascii_case(name) {
+            0
+        } else {
+            edit_distance(name, candidate)
+        };
+        let limit = (name.chars().count().max(candidate.chars().count()) / 3).max(1);
+        if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// `"; did you mean `x`?"` or the empty string.
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
+    match closest(name, candidates) {
+        Some(c) => format!("; did you mean `{c}`?"),
+        None => String::new(),
+    }
+}
+
+/// Levenshtein distance over chars, in O(len(a) * len(b)) time and O(len(b)) space.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        let known = ["NodeDataValidator", "NodeDatabaseWriter", "NodeAggregator"];
+        assert_eq!(
+            closest("NodeDataValidatr", known),
+            Some("NodeDataValidator")
+        );
+        assert_eq!(closest("nodeaggregator", known), Some("NodeAggregator"));
+        assert_eq!(closest("Frobnicate", known), None);
+        assert_eq!(did_you_mean("x", known), "");
+    }
+}
