@@ -389,7 +389,7 @@ fn decode<I: DeserializeOwned>(node: &str, value: Value) -> Result<I, NodeError>
         let mismatch = mismatch(e);
         NodeError::permanent(format!(
             "input of `{node}` does not fit `{}`{}",
-            type_name::<I>(),
+            short_type_name(type_name::<I>()),
             describe(&mismatch)
         ))
         .with_code(ErrorCode::InvalidInput)
@@ -400,7 +400,7 @@ fn encode<O: Serialize>(node: &str, output: &O) -> Result<Value, NodeError> {
     serde_json::to_value(output).map_err(|e| {
         NodeError::permanent(format!(
             "output of `{node}` (`{}`) cannot be represented as JSON: {e}",
-            type_name::<O>()
+            short_type_name(type_name::<O>())
         ))
     })
 }
@@ -419,8 +419,30 @@ fn mismatch(e: serde_path_to_error::Error<serde_json::Error>) -> InputMismatch {
     }
 }
 
+/// A type name without its module paths: `Vec<RawRow>` for
+/// `alloc::vec::Vec<my_crate::etl::RawRow>`, as a user would write it.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() || c == '_' {
+            segment.push(c);
+        } else if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            segment.clear();
+        } else {
+            out.push_str(&segment);
+            segment.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&segment);
+    out
+}
+
 /// `": at `path`: message"` or `": message"`.
-pub(crate) fn describe(mismatch: &InputMismatch) -> String {
+fn describe(mismatch: &InputMismatch) -> String {
     if mismatch.path.is_empty() {
         format!(": {}", mismatch.message)
     } else {
@@ -444,10 +466,19 @@ mod tests {
         assert_eq!(e.code(), ErrorCode::InvalidInput);
         assert!(
             e.message()
-                .starts_with("input of `NodeX` does not fit `alloc::vec::Vec<"),
+                .starts_with("input of `NodeX` does not fit `Vec<Row>`"),
             "{e}"
         );
         assert!(e.message().contains("at `[1].id`"), "{e}");
+    }
+
+    #[test]
+    fn short_type_names() {
+        assert_eq!(short_type_name("alloc::vec::Vec<my::etl::Row>"), "Vec<Row>");
+        assert_eq!(
+            short_type_name("(i64, core::option::Option<u8>)"),
+            "(i64, Option<u8>)"
+        );
     }
 
     #[test]

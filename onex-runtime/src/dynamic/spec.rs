@@ -15,7 +15,6 @@ use crate::thunk::ThunkType;
 /// The execution mode as a spec writes it: `sequential`, `parallel` or `batch`.
 ///
 /// The parallel mode's bound comes from [`WorkflowSpec::max_parallel_steps`].
-/// Upper-case spellings (`PARALLEL`, as ONEX's enum values) are accepted too.
 ///
 /// # Examples
 ///
@@ -30,13 +29,10 @@ use crate::thunk::ThunkType;
 pub enum SpecMode {
     /// One thunk at a time, in topological order.
     #[default]
-    #[serde(alias = "SEQUENTIAL")]
     Sequential,
     /// Wave by wave, at most `max_parallel_steps` thunks at once.
-    #[serde(alias = "PARALLEL")]
     Parallel,
     /// Wave by wave, grouped by node type on the rayon pool.
-    #[serde(alias = "BATCH")]
     Batch,
 }
 
@@ -349,6 +345,11 @@ fn parse_error(location: String, message: String) -> SpecErrors {
         String::new()
     } else {
         location
+    };
+    // serde_yaml already starts its messages with the path.
+    let message = match message.strip_prefix(&format!("{location}: ")) {
+        Some(rest) if !location.is_empty() => rest.to_string(),
+        _ => message,
     };
     SpecErrors::single("", SpecError::new(SpecErrorKind::Parse, location, message))
 }

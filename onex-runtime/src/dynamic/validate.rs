@@ -13,10 +13,10 @@ use serde_json::Value;
 
 use crate::dynamic::condition::Condition;
 use crate::dynamic::error::{SpecError, SpecErrorKind, SpecErrors};
-use crate::dynamic::registry::{NodeRegistry, RegisteredNode};
+use crate::dynamic::registry::{NodeRegistry, RegisteredNode, short_type_name};
 use crate::dynamic::spec::WorkflowSpec;
 use crate::dynamic::suggest::did_you_mean;
-use crate::graph::{Graph, StepPolicy, StepSpec};
+use crate::graph::{Graph, NodeKind, StepPolicy, StepSpec};
 use crate::thunk::ThunkType;
 
 /// One thunk, resolved: its node, its arguments by graph index, its condition.
@@ -165,10 +165,10 @@ pub(crate) fn resolve(
                             SpecErrorKind::ThunkTypeMismatch,
                             format!("{here}.thunk_type"),
                             format!(
-                                "is {}, but `{}` is a {} node ({})",
+                                "is {}, but `{}` is {} node ({})",
                                 thunk_type_name(given),
                                 thunk.target_node_type,
-                                node.kind,
+                                with_article(node.kind),
                                 thunk_type_name(node.kind.thunk_type())
                             ),
                         );
@@ -177,27 +177,26 @@ pub(crate) fn resolve(
                     if thunk.dependencies.is_empty()
                         && let Err(mismatch) = (node.check_input)(&thunk.operation_data)
                     {
-                        let (at, lead) = if thunk.operation_data.is_null() {
+                        let input = short_type_name(node.input_type);
+                        let (at, message) = if thunk.operation_data.is_null() {
                             (
                                 here.clone(),
-                                "has no operation_data and no dependencies, but".to_string(),
+                                format!(
+                                    "has no operation_data and no dependencies, but `{}` needs \
+                                     an input (`{input}`): {}",
+                                    thunk.target_node_type, mismatch.message
+                                ),
                             )
                         } else {
-                            (format!("{here}.operation_data"), "does not fit".to_string())
+                            (
+                                join_path(&format!("{here}.operation_data"), &mismatch.path),
+                                format!(
+                                    "does not fit the input of `{}` (`{input}`): {}",
+                                    thunk.target_node_type, mismatch.message
+                                ),
+                            )
                         };
-                        let at = if mismatch.path.is_empty() || thunk.operation_data.is_null() {
-                            at
-                        } else {
-                            join_path(&at, &mismatch.path)
-                        };
-                        error(
-                            SpecErrorKind::InvalidOperationData,
-                            at,
-                            format!(
-                                "{lead} `{}` takes `{}`: {}",
-                                thunk.target_node_type, node.input_type, mismatch.message
-                            ),
-                        );
+                        error(SpecErrorKind::InvalidOperationData, at, message);
                     }
                 }
             }
@@ -309,6 +308,16 @@ pub(crate) fn resolve(
     Ok(Resolved { graph, thunks })
 }
 
+/// `a compute`, `an effect`, ...
+fn with_article(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Compute => "a compute",
+        NodeKind::Effect => "an effect",
+        NodeKind::Reducer => "a reducer",
+        NodeKind::Orchestrator => "an orchestrator",
+    }
+}
+
 /// As written in specs: `COMPUTE`, `EFFECT`, `REDUCE`, `ORCHESTRATE`.
 fn thunk_type_name(t: ThunkType) -> &'static str {
     match t {
@@ -321,7 +330,7 @@ fn thunk_type_name(t: ThunkType) -> &'static str {
 
 /// `steps[0].operation_data` + `rows[1].id` = `steps[0].operation_data.rows[1].id`.
 fn join_path(base: &str, inner: &str) -> String {
-    if inner.starts_with('[') {
+    if inner.is_empty() || inner.starts_with('[') {
         format!("{base}{inner}")
     } else {
         format!("{base}.{inner}")
