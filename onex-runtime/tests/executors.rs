@@ -17,14 +17,7 @@ const MODES: [ExecutionMode; 3] = [
     ExecutionMode::Batch,
 ];
 
-fn sleeper(
-    ms: u64,
-) -> impl Fn(
-    Vec<u64>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, NodeError>> + Send>>
-+ Send
-+ Sync
-+ 'static {
+fn sleeper(ms: u64) -> impl Fn(Vec<u64>) -> support::BoxFut + Send + Sync + 'static {
     move |v: Vec<u64>| {
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(ms)).await;
