@@ -262,6 +262,29 @@ impl Program for Flow {
         })
     }
 
+    fn input_hash(&self, slots: &Values, call: Call<'_>) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.inputs(slots, call.step, &self.args[call.step])
+            .ok()?
+            .hash(&mut h);
+        Some(h.finish())
+    }
+
+    fn cache_store(&self, slots: &Values, call: Call<'_>) -> Option<CachedValue> {
+        Some(Arc::new(*slots.slots[call.step].get()?))
+    }
+
+    fn cache_load(&self, slots: &Values, call: Call<'_>, value: &CachedValue) -> bool {
+        match value.downcast_ref::<u64>() {
+            Some(v) => {
+                slots.slots[call.step].put(*v);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn compensate<'a>(&'a self, slots: &'a Values, call: Call<'a>) -> Option<StepFuture<'a>> {
         let undo = self.undo[call.step].as_ref()?;
         let value = *slots.slots[call.step].get()?;
