@@ -549,3 +549,43 @@ async fn ten_thousand_runs_through_eight_slots_complete_without_deadlock() {
     assert_eq!(done, 10_000);
     assert!(rt.peak_running() <= 8);
 }
+
+#[tokio::test(start_paused = true)]
+async fn dropping_a_compensating_run_still_undoes_its_completed_effects() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    let flow = FlowBuilder::new("abandoned")
+        .effect("write", &[], |_| async { Ok(7) })
+        .compensate(move |v| {
+            let l = l.clone();
+            async move {
+                l.lock().unwrap().push(format!("undo write {}", v[0]));
+                Ok(0)
+            }
+        })
+        .effect("wait", &["write"], |_| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(0)
+        })
+        .build("wait")
+        .unwrap();
+    let rt = Runtime::default();
+    let opts = RunOptions::new().failure_strategy(FailureStrategy::Compensate);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), rt.run(flow.clone(), 0, opts))
+            .await
+            .is_err()
+    );
+    tokio::task::yield_now().await;
+    assert_eq!(*log.lock().unwrap(), ["undo write 7"]);
+
+    // Without Compensate, dropping undoes nothing.
+    let log_before = log.lock().unwrap().len();
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), rt.run(flow, 0, RunOptions::new()))
+            .await
+            .is_err()
+    );
+    tokio::task::yield_now().await;
+    assert_eq!(log.lock().unwrap().len(), log_before);
+}

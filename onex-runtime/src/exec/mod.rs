@@ -125,8 +125,13 @@ impl Runtime {
             cache_all: options.cache_all,
             capture: options.capture_inputs,
             start: Instant::now(),
+            completed_effects: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
             stragglers: Mutex::new(Vec::new()),
         });
+        let mut on_drop = compensate::CompensateOnDrop {
+            shared: (options.failure_strategy == FailureStrategy::Compensate)
+                .then(|| Arc::clone(&sh)),
+        };
         let mut states: Vec<RunState> = (0..n)
             .map(|run| {
                 RunState::new(
@@ -150,6 +155,8 @@ impl Runtime {
                 .instrument(span.clone())
                 .await
         };
+        // From here on the run ends normally, compensating below if it must.
+        on_drop.disarm();
         let _entered = span.enter();
         for state in &mut states {
             if let Some(why) = &interruption {

@@ -33,6 +33,8 @@ pub(crate) struct Shared<P: Program> {
     pub(crate) start: Instant,
     /// Receivers of synchronous attempts that outlived their timeout; the slots cannot be
     /// handed back before they finish.
+    /// Per run: the completed calls of compensated effect steps, in completion order.
+    pub(crate) completed_effects: Vec<Mutex<Vec<CallRef>>>,
     pub(crate) stragglers: Mutex<Vec<oneshot::Receiver<Result<(), crate::NodeError>>>>,
 }
 
@@ -45,6 +47,21 @@ impl<P: Program> Shared<P> {
             attempt,
             mode: self.mode,
         }
+    }
+
+    pub(crate) fn effect_completed(&self, c: CallRef) {
+        self.completed_effects[c.run]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(c);
+    }
+
+    pub(crate) fn take_completed_effects(&self, run: usize) -> Vec<CallRef> {
+        std::mem::take(
+            &mut *self.completed_effects[run]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
     }
 
     pub(crate) fn elapsed(&self) -> Duration {

@@ -31,8 +31,6 @@ pub(crate) struct RunState {
     remaining: Vec<usize>,
     pub(crate) records: Option<Records>,
     pub(crate) first_failure: Option<(usize, NodeError)>,
-    /// Completed calls of compensated effect steps, in completion order.
-    pub(crate) completed_effects: Vec<CallRef>,
     /// No new steps start: a failure under fail-fast or compensate, or an interruption.
     pub(crate) stopped: bool,
     pub(crate) interrupted: Option<NodeError>,
@@ -75,7 +73,6 @@ impl RunState {
                 thunk_range: vec![(0, 0); n],
             }),
             first_failure: None,
-            completed_effects: Vec::new(),
             stopped: false,
             interrupted: None,
             parallel_executions: 0,
@@ -205,7 +202,7 @@ impl RunState {
             Ok(()) => {
                 let spec = sh.program.graph().step(step);
                 if spec.compensated && spec.kind == NodeKind::Effect {
-                    self.completed_effects.push(outcome.call);
+                    sh.effect_completed(outcome.call);
                 }
                 if self.remaining[step] == 0 && self.states[step] == StepState::Running {
                     self.finish_step(sh, step);
