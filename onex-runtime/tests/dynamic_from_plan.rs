@@ -8,7 +8,9 @@ use onex_runtime::{Graph, NodeKind, Runtime, StepPolicy, StepSpec, ThunkType, pl
 use serde_json::{Value, json};
 use std::time::Duration;
 
-// The nodes, as a static workflow would call them.
+// The nodes, as a static workflow would call them. Registered nodes take `&In` where `In`
+// is the owned type their JSON input decodes into, hence `&String` and `&Vec`.
+#[allow(clippy::ptr_arg)]
 fn parse(text: &String) -> Vec<i64> {
     text.split(',')
         .filter_map(|s| s.trim().parse().ok())
@@ -17,6 +19,7 @@ fn parse(text: &String) -> Vec<i64> {
 fn total(acc: &mut i64, n: &i64) {
     *acc += n;
 }
+#[allow(clippy::ptr_arg)]
 fn largest(ns: &Vec<i64>) -> i64 {
     ns.iter().copied().max().unwrap_or(0)
 }

@@ -213,11 +213,13 @@ impl Program for SpecProgram {
 /// assert_eq!(wf.graph().wave_count(), 2);
 /// assert_eq!(wf.plan().len(), 3);
 ///
-/// # let _ = async {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), onex_runtime::WorkflowError> {
 /// let rt = Runtime::default();
 /// let run = wf.run(&rt, wf.run_options().mode(ExecutionMode::Batch)).await?;
 /// assert_eq!(run.output, serde_json::json!(42));
-/// # Ok::<(), onex_runtime::WorkflowError>(()) };
+/// assert_eq!(run.report.steps_completed, 3);
+/// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct DynamicWorkflow {
