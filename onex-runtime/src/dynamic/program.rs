@@ -196,6 +196,8 @@ impl Program for SpecProgram {
 /// use onex_runtime::dynamic::NodeRegistry;
 /// use onex_runtime::{ExecutionMode, Runtime};
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), onex_runtime::WorkflowError> {
 /// let mut registry = NodeRegistry::new();
 /// registry
 ///     .compute_infallible("Double", |n: &i64| n * 2)
@@ -213,8 +215,6 @@ impl Program for SpecProgram {
 /// assert_eq!(wf.graph().wave_count(), 2);
 /// assert_eq!(wf.plan().len(), 3);
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), onex_runtime::WorkflowError> {
 /// let rt = Runtime::default();
 /// let run = wf.run(&rt, wf.run_options().mode(ExecutionMode::Batch)).await?;
 /// assert_eq!(run.output, serde_json::json!(42));
