@@ -7,6 +7,9 @@
 //! sequentially, in bounded parallel waves, or in rayon batches, and records every call as
 //! a serializable thunk.
 
+#[cfg(feature = "cli")]
+pub mod cli;
+
 pub use onex_macros::{node, workflow};
 pub use onex_runtime::*;
 

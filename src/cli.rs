@@ -1,0 +1,439 @@
+//! A command line for workflow specs over a registry of your nodes (feature `cli`).
+//!
+//! Your binary registers its nodes and hands over:
+//!
+//! ```no_run
+//! use onex::dynamic::NodeRegistry;
+//!
+//! fn main() -> std::process::ExitCode {
+//!     let mut registry = NodeRegistry::new();
+//!     registry.compute_infallible("NodeDoubler", |n: &i64| n * 2);
+//!     onex::cli::main(registry)
+//! }
+//! ```
+//!
+//! and gets these commands:
+//!
+//! ```text
+//! validate <spec>                      check a spec; print every error with its location
+//! plan <spec>                          print the thunks a run would emit, as JSON
+//! run <spec> [--mode sequential|parallel|batch] [--max-parallel N]
+//!            [--strategy fail_fast|continue_on_error|compensate] [--json]
+//!                                      run it and print the report and the output
+//! graph <spec> [--format waves]        print the graph wave by wave
+//! ```
+//!
+//! A spec is read as JSON when its file ends in `.json`, as YAML when it ends in `.yaml` or
+//! `.yml`, and otherwise as whichever of the two parses. Exit codes: 0 success, 1 the run
+//! failed, 2 a usage error or an invalid spec.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use onex_runtime::dynamic::{DynamicWorkflow, NodeRegistry, SpecErrors, WorkflowSpec};
+use onex_runtime::{ExecutionMode, FailureStrategy, WorkflowError, WorkflowReport};
+
+#[derive(Parser)]
+#[command(about = "Validate, plan, run and draw onex workflow specs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a spec against the registered nodes; print every error with its location.
+    Validate {
+        /// The spec file (JSON or YAML).
+        spec: PathBuf,
+    },
+    /// Print the thunks a run would emit, as JSON, without running anything.
+    Plan {
+        /// The spec file (JSON or YAML).
+        spec: PathBuf,
+    },
+    /// Run a spec and print its report and output.
+    Run {
+        /// The spec file (JSON or YAML).
+        spec: PathBuf,
+        /// Override the spec's execution mode.
+        #[arg(long)]
+        mode: Option<ModeArg>,
+        /// Override the spec's max_parallel_steps (parallel mode).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        max_parallel: Option<u64>,
+        /// Override the spec's failure strategy.
+        #[arg(long)]
+        strategy: Option<StrategyArg>,
+        /// Print `{"output": .., "report": ..}` as JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the spec's graph.
+    Graph {
+        /// The spec file (JSON or YAML).
+        spec: PathBuf,
+        /// The picture to print (Mermaid and DOT come with the graph renderers).
+        #[arg(long, default_value = "waves")]
+        format: GraphFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Sequential,
+    Parallel,
+    Batch,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StrategyArg {
+    #[value(name = "fail_fast", alias = "fail-fast")]
+    FailFast,
+    #[value(name = "continue_on_error", alias = "continue-on-error")]
+    ContinueOnError,
+    #[value(name = "compensate")]
+    Compensate,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Waves,
+}
+
+/// Why a command failed.
+///
+/// # Examples
+///
+/// ```
+/// # use onex::dynamic::NodeRegistry;
+/// let mut out = Vec::new();
+/// let e = onex::cli::execute(&NodeRegistry::new(), ["onex", "validate", "no/such/spec.yaml"], &mut out).unwrap_err();
+/// assert_eq!(e.exit_code(), 2);
+/// assert!(e.to_string().starts_with("cannot read no/such/spec.yaml"));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CliError {
+    /// Bad arguments, or `--help`/`--version` (clap prints those itself).
+    Usage(clap::Error),
+    /// The spec file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The spec does not parse or validate.
+    Spec {
+        /// The file.
+        path: PathBuf,
+        /// Every error found.
+        errors: SpecErrors,
+    },
+    /// The run did not produce its output (its report was printed).
+    Run(Box<WorkflowError>),
+    /// Writing the output failed.
+    Output(std::io::Error),
+}
+
+impl CliError {
+    /// 2 for usage errors and invalid specs (0 for `--help`), 1 for failed runs.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(e) => u8::try_from(e.exit_code()).unwrap_or(2),
+            CliError::Read { .. } | CliError::Spec { .. } => 2,
+            CliError::Run(_) | CliError::Output(_) => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Usage(e) => write!(f, "{e}"),
+            CliError::Read { path, error } => write!(f, "cannot read {}: {error}", path.display()),
+            CliError::Spec { path, errors } => write!(f, "{}: {errors}", path.display()),
+            CliError::Run(e) => write!(f, "{e}"),
+            CliError::Output(e) => write!(f, "cannot write the output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// Runs the command line of `std::env::args` over `registry`, printing to stdout and
+/// errors to stderr; returns the process's exit code.
+pub fn main(registry: NodeRegistry) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match execute(&registry, std::env::args_os(), &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Usage(e)) => {
+            // clap sends help to stdout and mistakes to stderr, with its own exit code.
+            let _ = e.print();
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Runs one command line (`args[0]` is the program name) over `registry`, writing what it
+/// prints to `out`. [`main`] is this with the process's arguments and stdout.
+///
+/// # Errors
+///
+/// See [`CliError`].
+///
+/// # Examples
+///
+/// ```
+/// # use onex::dynamic::NodeRegistry;
+/// let dir = std::env::temp_dir().join(format!("onex-cli-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let spec = dir.join("double.yaml");
+/// std::fs::write(&spec, "workflow_id: double\nsteps:\n  - step_id: s\n    thunks:\n      - { thunk_id: twice, target_node_type: Double, operation_data: 21 }\noutput: twice\n").unwrap();
+///
+/// let mut registry = NodeRegistry::new();
+/// registry.compute_infallible("Double", |n: &i64| n * 2);
+/// let mut out = Vec::new();
+/// onex::cli::execute(&registry, ["onex".as_ref(), "run".as_ref(), spec.as_os_str()], &mut out).unwrap();
+/// assert!(String::from_utf8(out).unwrap().contains("output:\n42"));
+/// ```
+pub fn execute<I, T>(registry: &NodeRegistry, args: I, out: &mut dyn Write) -> Result<(), CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args).map_err(CliError::Usage)?;
+    let text = match &cli.command {
+        Command::Validate { spec } => {
+            let wf = load(registry, spec)?;
+            let g = wf.graph();
+            format!(
+                "spec `{}` is valid: {} thunks in {} waves, output `{}`\n",
+                wf.spec().workflow_id,
+                g.steps().len(),
+                g.wave_count(),
+                g.step(g.output()).name
+            )
+        }
+        Command::Plan { spec } => {
+            let wf = load(registry, spec)?;
+            let mut text = to_json(&wf.plan());
+            text.push('\n');
+            text
+        }
+        Command::Graph { spec, format } => {
+            let wf = load(registry, spec)?;
+            match format {
+                GraphFormat::Waves => waves(&wf),
+            }
+        }
+        Command::Run {
+            spec,
+            mode,
+            max_parallel,
+            strategy,
+            json,
+        } => {
+            let wf = load(registry, spec)?;
+            let options = options(&wf, *mode, *max_parallel, *strategy);
+            let result = tokio_runtime()
+                .map_err(CliError::Output)?
+                .block_on(wf.run(&onex_runtime::Runtime::default(), options));
+            let (output, report) = match &result {
+                Ok(run) => (Some(&run.output), Some(&run.report)),
+                Err(e) => (None, e.report()),
+            };
+            let text = if *json {
+                let mut text = to_json(&serde_json::json!({ "output": output, "report": report }));
+                text.push('\n');
+                text
+            } else {
+                let mut text = report.map(summary).unwrap_or_default();
+                if let Some(output) = output {
+                    let _ = writeln!(text, "output:\n{}", to_json(output));
+                }
+                text
+            };
+            out.write_all(text.as_bytes()).map_err(CliError::Output)?;
+            return result.map(drop).map_err(|e| CliError::Run(Box::new(e)));
+        }
+    };
+    out.write_all(text.as_bytes()).map_err(CliError::Output)
+}
+
+fn load(registry: &NodeRegistry, path: &Path) -> Result<DynamicWorkflow, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|error| CliError::Read {
+        path: path.to_owned(),
+        error,
+    })?;
+    let spec_error = |errors| CliError::Spec {
+        path: path.to_owned(),
+        errors,
+    };
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let spec = match extension.as_deref() {
+        Some("json") => WorkflowSpec::from_json(&text),
+        Some("yaml" | "yml") => WorkflowSpec::from_yaml(&text),
+        // Any JSON document is also YAML, but JSON's messages are better for JSON.
+        _ => WorkflowSpec::from_json(&text).or_else(|_| WorkflowSpec::from_yaml(&text)),
+    }
+    .map_err(spec_error)?;
+    registry.load(spec).map_err(spec_error)
+}
+
+fn options(
+    wf: &DynamicWorkflow,
+    mode: Option<ModeArg>,
+    max_parallel: Option<u64>,
+    strategy: Option<StrategyArg>,
+) -> onex_runtime::RunOptions {
+    let spec = wf.spec();
+    let max_parallel = max_parallel
+        .map_or(spec.max_parallel_steps, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        })
+        .max(1);
+    let mut options = wf.run_options();
+    let mode = match mode {
+        Some(ModeArg::Sequential) => Some(ExecutionMode::Sequential),
+        Some(ModeArg::Parallel) => Some(ExecutionMode::Parallel { max_parallel }),
+        Some(ModeArg::Batch) => Some(ExecutionMode::Batch),
+        None => match options.get_mode() {
+            ExecutionMode::Parallel { .. } => Some(ExecutionMode::Parallel { max_parallel }),
+            _ => None,
+        },
+    };
+    if let Some(mode) = mode {
+        options = options.mode(mode);
+    }
+    if let Some(strategy) = strategy {
+        options = options.failure_strategy(match strategy {
+            StrategyArg::FailFast => FailureStrategy::FailFast,
+            StrategyArg::ContinueOnError => FailureStrategy::ContinueOnError,
+            StrategyArg::Compensate => FailureStrategy::Compensate,
+        });
+    }
+    options
+}
+
+fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("<not JSON: {e}>"))
+}
+
+/// `ENUM_NAME` as the report serializes it.
+fn label<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".into(),
+    }
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.3}ms", d.as_secs_f64() * 1000.0)
+}
+
+fn summary(report: &WorkflowReport) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "workflow `{}` {} in {} (mode {}, strategy {})",
+        report.workflow,
+        label(&report.state),
+        millis(report.processing_time),
+        report.mode.name(),
+        label(&report.failure_strategy)
+    );
+    let _ = writeln!(
+        text,
+        "  {} completed, {} failed, {} skipped, {} cancelled; {} parallel executions, \
+         {} load-balanced, {} compensations",
+        report.steps_completed,
+        report.steps_failed,
+        report.steps_skipped,
+        report.steps_cancelled,
+        report.parallel_executions,
+        report.load_balanced_operations,
+        report.compensations_run
+    );
+    let rows: Vec<[String; 6]> = report
+        .steps
+        .iter()
+        .map(|s| {
+            let note = match (&s.error, &s.skip_reason) {
+                (Some(e), _) => e.to_string(),
+                (None, Some(reason)) => reason.to_string(),
+                _ => String::new(),
+            };
+            [
+                s.step.to_string(),
+                s.node_type.to_string(),
+                label(&s.state),
+                s.attempts.to_string(),
+                s.duration().map(millis).unwrap_or_default(),
+                note,
+            ]
+        })
+        .collect();
+    let header = ["STEP", "NODE", "STATE", "ATTEMPTS", "TIME", ""].map(String::from);
+    let mut widths = [0; 6];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (cell, w) in row.iter().zip(widths) {
+            let _ = write!(line, "  {cell:<w$}");
+        }
+        let _ = writeln!(text, "{}", line.trim_end());
+    }
+    text
+}
+
+fn waves(wf: &DynamicWorkflow) -> String {
+    let g = wf.graph();
+    let mut text = format!(
+        "workflow `{}`: {} thunks in {} waves, output `{}`\n",
+        g.name(),
+        g.steps().len(),
+        g.wave_count(),
+        g.step(g.output()).name
+    );
+    for (w, wave) in g.waves().enumerate() {
+        let steps: Vec<String> = wave
+            .iter()
+            .map(|&s| {
+                let step = g.step(s);
+                let deps: Vec<&str> = step.deps.iter().map(|&d| g.step(d).name.as_ref()).collect();
+                if deps.is_empty() {
+                    format!("{} ({})", step.name, step.node_type)
+                } else {
+                    format!("{} ({}) <- {}", step.name, step.node_type, deps.join(", "))
+                }
+            })
+            .collect();
+        let _ = writeln!(text, "  wave {w}: {}", steps.join("; "));
+    }
+    text
+}
