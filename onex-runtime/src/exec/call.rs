@@ -43,8 +43,21 @@ pub(crate) enum Place {
 }
 
 /// Makes one synchronous attempt on the current thread.
-pub(crate) fn attempt_sync<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32) -> Attempt {
-    let started = sh.elapsed();
+///
+/// Clocks are read only when they tell something: a first attempt made inline starts when
+/// its step started (`started` stays zero and the step's start is used), and a success
+/// needs no end time of its own (the step's end is recorded).
+pub(crate) fn attempt_sync<P: Program>(
+    sh: &Shared<P>,
+    c: CallRef,
+    attempt: u32,
+    place: Place,
+) -> Attempt {
+    let started = if attempt > 1 || place == Place::Pool {
+        sh.stamp()
+    } else {
+        Duration::ZERO
+    };
     let result = if sh.aborted(c.run) {
         Err(NodeError::cancelled())
     } else {
@@ -53,11 +66,57 @@ pub(crate) fn attempt_sync<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32)
             sh.program.call_sync(&sh.slots[c.run], sh.call(c, attempt))
         })
     };
+    let finished = if result.is_err() {
+        sh.stamp()
+    } else {
+        Duration::ZERO
+    };
     Attempt {
         result,
         started,
-        finished: sh.elapsed(),
+        finished,
     }
+}
+
+/// Whether a step's calls are plain: synchronous, with no timeout, retries, cache or circuit.
+#[inline]
+pub(crate) fn is_plain<P: Program>(rt: &Runtime, sh: &Shared<P>, step: usize) -> bool {
+    let spec = sh.program.graph().step(step);
+    !spec.is_async
+        && spec.policy.is_plain()
+        && !(sh.cache_all && spec.kind == NodeKind::Compute)
+        && rt.inner.breakers.is_empty()
+}
+
+/// Settles a plain synchronous call on this thread without the policy machinery: no
+/// timeout, no retries, no circuit, no cache. `None` when the call needs more than that.
+#[inline]
+pub(crate) fn settle_plain<P: Program>(
+    rt: &Runtime,
+    sh: &Shared<P>,
+    c: CallRef,
+) -> Option<Outcome> {
+    if !is_plain(rt, sh, c.step) {
+        return None;
+    }
+    let made = attempt_sync(sh, c, 1, Place::Inline);
+    let failed = match &made.result {
+        Ok(()) => Vec::new(),
+        Err(error) => vec![AttemptRecord {
+            attempt: 1,
+            item: c.item,
+            started: made.started,
+            finished: made.finished,
+            error: error.clone(),
+        }],
+    };
+    Some(Outcome {
+        call: c,
+        result: made.result,
+        attempts: 1,
+        failed,
+        cache_hit: false,
+    })
 }
 
 /// The circuit of the call's node type, if the runtime guards it.
@@ -214,7 +273,7 @@ async fn make_attempt<P: Program>(
     let spec = sh.program.graph().step(c.step);
     let timeout = spec.policy.timeout;
     if spec.is_async {
-        let started = sh.elapsed();
+        let started = sh.stamp();
         let fut = contain_async(
             &spec.name,
             sh.program.call_async(&sh.slots[c.run], sh.call(c, attempt)),
@@ -229,17 +288,17 @@ async fn make_attempt<P: Program>(
         return Attempt {
             result,
             started,
-            finished: sh.elapsed(),
+            finished: sh.stamp(),
         };
     }
     if timeout.is_none() && place == Place::Inline {
-        return attempt_sync(sh, c, attempt);
+        return attempt_sync(sh, c, attempt, place);
     }
-    let started = sh.elapsed();
+    let started = sh.stamp();
     let (tx, mut rx) = oneshot::channel();
     let job = Arc::clone(sh);
     rayon::spawn(move || {
-        let made = attempt_sync(&job, c, attempt);
+        let made = attempt_sync(&job, c, attempt, Place::Pool);
         // Let go of the slots before reporting, so whoever waits on us can take them back.
         drop(job);
         let _ = tx.send(made.result);
@@ -262,7 +321,7 @@ async fn make_attempt<P: Program>(
     Attempt {
         result,
         started,
-        finished: sh.elapsed(),
+        finished: sh.stamp(),
     }
 }
 
