@@ -11,6 +11,8 @@ use crate::error::{ErrorCode, NodeError};
 use crate::graph::NodeKind;
 use crate::policy::circuit::Circuit;
 use crate::policy::panic::{contain, contain_async};
+use crate::policy::retry::next_delay;
+use crate::policy::timeout::within;
 use crate::program::Program;
 use crate::report::AttemptRecord;
 use crate::runtime::Runtime;
@@ -237,8 +239,12 @@ pub(crate) async fn drive<P: Program>(
                     finished: made.finished,
                     error: error.clone(),
                 });
-                let retry = error.is_transient() && attempt <= policy.retries && !sh.aborted(c.run);
-                if !retry {
+                let delay = if sh.aborted(c.run) {
+                    None
+                } else {
+                    next_delay(&policy, &error, attempt)
+                };
+                let Some(delay) = delay else {
                     return Outcome {
                         call: c,
                         result: Err(error),
@@ -246,8 +252,7 @@ pub(crate) async fn drive<P: Program>(
                         failed,
                         cache_hit: false,
                     };
-                }
-                let delay = policy.backoff.delay(attempt);
+                };
                 tracing::debug!(
                     step = %spec.name,
                     attempt,
@@ -278,13 +283,8 @@ async fn make_attempt<P: Program>(
             &spec.name,
             sh.program.call_async(&sh.slots[c.run], sh.call(c, attempt)),
         );
-        let result = match timeout {
-            // Dropping the future at the deadline cancels the step.
-            Some(limit) => tokio::time::timeout(limit, fut)
-                .await
-                .unwrap_or_else(|_| Err(NodeError::timeout(limit))),
-            None => fut.await,
-        };
+        // Dropping the future at the deadline cancels the step.
+        let result = within(timeout, fut).await;
         return Attempt {
             result,
             started,
