@@ -1,6 +1,7 @@
 //! One call, start to end: the policies composed around a node call, outermost first —
 //! circuit breaker, cache, retry with backoff, timeout, panic containment.
 
+use std::ops::Not;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -135,6 +136,49 @@ pub(crate) fn circuit_of<'r, P: Program>(
         .get(&*sh.program.graph().step(step).node_type)
 }
 
+/// Settles a call from a first attempt made elsewhere (a rayon group) when nothing more
+/// is needed: it succeeded or failed for good, and no circuit or cache has to hear of it.
+/// Gives the attempt back when the call must go through [`drive`] (a retry, a circuit, a
+/// cache store).
+pub(crate) fn settle_first<P: Program>(
+    rt: &Runtime,
+    sh: &Shared<P>,
+    c: CallRef,
+    made: Attempt,
+) -> Result<Outcome, Attempt> {
+    let spec = sh.program.graph().step(c.step);
+    let simple = circuit_of(rt, sh, c.step).is_none() && cache_key_wanted(sh, c.step).not();
+    let final_failure = match &made.result {
+        Ok(()) => true,
+        Err(e) => sh.aborted(c.run) || next_delay(&spec.policy, e, 1).is_none(),
+    };
+    if !(simple && final_failure) {
+        return Err(made);
+    }
+    let failed = match &made.result {
+        Ok(()) => Vec::new(),
+        Err(error) => vec![AttemptRecord {
+            attempt: 1,
+            item: c.item,
+            started: made.started,
+            finished: made.finished,
+            error: error.clone(),
+        }],
+    };
+    Ok(Outcome {
+        call: c,
+        result: made.result,
+        attempts: 1,
+        failed,
+        cache_hit: false,
+    })
+}
+
+fn cache_key_wanted<P: Program>(sh: &Shared<P>, step: usize) -> bool {
+    let spec = sh.program.graph().step(step);
+    spec.policy.cache || (sh.cache_all && spec.kind == NodeKind::Compute)
+}
+
 /// Checks that a first attempt may be made: the circuit admits it, or the cache answers it.
 /// `Some(outcome)` means the call is settled without calling the node.
 pub(crate) fn precheck<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> Option<Outcome> {
@@ -169,9 +213,7 @@ pub(crate) fn precheck<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> 
 }
 
 fn cache_key<P: Program>(sh: &Shared<P>, c: CallRef) -> Option<u64> {
-    let spec = sh.program.graph().step(c.step);
-    let cacheable = spec.policy.cache || (sh.cache_all && spec.kind == NodeKind::Compute);
-    if !cacheable {
+    if !cache_key_wanted(sh, c.step) {
         return None;
     }
     sh.program.input_hash(&sh.slots[c.run], sh.call(c, 1))

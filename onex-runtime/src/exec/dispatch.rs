@@ -9,7 +9,9 @@ use futures_util::stream::FuturesUnordered;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use super::call::{Attempt, Outcome, Place, attempt_sync, drive, is_plain, precheck, settle_plain};
+use super::call::{
+    Attempt, Outcome, Place, attempt_sync, drive, is_plain, precheck, settle_first, settle_plain,
+};
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
 use crate::mode::ExecutionMode;
@@ -277,9 +279,12 @@ async fn run_concurrent<P: Program>(
                     busy_sync = 0;
                 }
                 for (c, made) in results {
-                    // Every group result goes through `drive` for retries, the circuit and
-                    // the cache; a success needs no further attempt and settles at once.
-                    driven.push_front((c, Some(made)));
+                    // Most results settle here; retries, circuits and cache stores go
+                    // through `drive`.
+                    match settle_first(rt, sh, c, made) {
+                        Ok(outcome) => states[c.run].apply(sh, outcome),
+                        Err(made) => driven.push_front((c, Some(made))),
+                    }
                 }
             }
             Some(outcome) = running.next(), if !running.is_empty() => {
