@@ -124,6 +124,7 @@ impl Runtime {
             mode,
             cache_all: options.cache_all,
             capture: options.capture_inputs,
+            timing: !options.records_off,
             start: Instant::now(),
             completed_effects: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
             stragglers: Mutex::new(Vec::new()),
