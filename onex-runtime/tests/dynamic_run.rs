@@ -75,8 +75,8 @@ async fn captured_inputs_are_the_node_arguments() {
         .run(&Runtime::default(), wf.run_options().capture_inputs(true))
         .await
         .unwrap();
-    let clean = run.report.step("clean").unwrap().thunk_ids[0];
-    let thunk = run.report.thunk(clean).unwrap();
+    let clean = run.report.step("clean").unwrap().thunks.start;
+    let thunk = &run.report.thunks_emitted[clean];
     assert_eq!(thunk.operation_data.as_array().unwrap().len(), 3);
 }
 
