@@ -71,6 +71,12 @@ fn field_name() -> impl Strategy<Value = String> {
 }
 
 fn parse_and_validate(registry: &NodeRegistry, text: &str) {
+    // The combined path: shape mistakes plus the registry checks on what parsed.
+    for loaded in [registry.load_json(text), registry.load_yaml(text)] {
+        if let Err(errors) = loaded {
+            assert!(!errors.is_empty());
+        }
+    }
     for spec in [WorkflowSpec::from_json(text), WorkflowSpec::from_yaml(text)]
         .into_iter()
         .flatten()

@@ -93,6 +93,63 @@ fn every_mistake_is_reported_at_once_with_its_location() {
     assert_eq!(errors.code(), ErrorCode::InvalidWorkflow);
 }
 
+/// Shape mistakes (found while parsing) and registry mistakes (found on what parsed).
+const BAD_YAML: &str = r#"
+workflow_id: etl
+execution_mode: paralel
+max_parallel_steps: 0
+steps:
+  - step_id: ingest
+    thunks:
+      - thunk_id: valid
+        target_node_type: NodeDataValidator
+        operation_data: { source: sales.csv, rows: [ { id: 1, region: north, amount: "12" } ] }
+      - thunk_id: records
+        target_node_type: NodeDataFetcher
+        dependecies: [valid]
+      - thunk_id: clean
+        target_node_type: NodeDataTransformer
+        dependencies: [records, totals]
+  - step_id: analyse
+    thunks:
+      - { thunk_id: totals, target_node_type: NodeAggregator, dependencies: [clean] }
+      - { thunk_id: saved, target_node_type: NodeDatabaseWriter, dependencies: [totls], retry_count: -1 }
+output: totals
+"#;
+
+#[test]
+fn shape_and_registry_mistakes_are_reported_together() {
+    let errors = etl::registry().load_yaml(BAD_YAML).unwrap_err();
+    println!("{errors}");
+    let found: Vec<(SpecErrorKind, &str)> = errors
+        .iter()
+        .map(|e| (e.kind, e.location.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (SpecErrorKind::Parse, "execution_mode"),
+            (SpecErrorKind::Parse, "steps[0].thunks[1].dependecies"),
+            (SpecErrorKind::Parse, "steps[1].thunks[1].retry_count"),
+            (SpecErrorKind::InvalidSetting, "max_parallel_steps"),
+            (
+                SpecErrorKind::InvalidOperationData,
+                "steps[0].thunks[0].operation_data.rows[0].amount"
+            ),
+            (SpecErrorKind::Cycle, "steps[0].thunks[2].dependencies"),
+        ]
+    );
+    let shown = errors.to_string();
+    assert!(
+        shown.contains("unknown field `dependecies`; did you mean `dependencies`?"),
+        "{shown}"
+    );
+    assert!(shown.contains("cycle: clean -> totals -> clean"), "{shown}");
+    // `records` did not parse, so `clean`'s dependency on it is not reported again, and
+    // neither are `saved`'s problems beyond the one that made it unreadable.
+    assert!(!shown.contains("`records` names no thunk"), "{shown}");
+}
+
 #[test]
 fn a_lone_cycle_has_the_cycle_code_and_every_cycle_is_reported() {
     let mut registry = NodeRegistry::new();

@@ -45,6 +45,7 @@
 mod condition;
 mod error;
 mod from_plan;
+mod parse;
 mod program;
 mod registry;
 mod spec;

@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::dynamic::error::SpecErrors;
+use crate::dynamic::error::{SpecError, SpecErrors};
+use crate::dynamic::parse::{self, Unreadable};
 use crate::dynamic::program::DynamicWorkflow;
 use crate::dynamic::spec::WorkflowSpec;
 use crate::dynamic::validate;
@@ -297,7 +298,7 @@ impl NodeRegistry {
     ///
     /// Every mistake found, as [`load`](Self::load) reports them.
     pub fn validate(&self, spec: &WorkflowSpec) -> Result<(), SpecErrors> {
-        validate::resolve(spec, self).map(|_| ())
+        validate::resolve(spec, self, &Unreadable::default()).map(|_| ())
     }
 
     /// Validates `spec` and makes it runnable.
@@ -332,26 +333,53 @@ impl NodeRegistry {
     /// assert!(errors.to_string().contains("did you mean `Double`?"));
     /// ```
     pub fn load(&self, spec: WorkflowSpec) -> Result<DynamicWorkflow, SpecErrors> {
-        let resolved = validate::resolve(&spec, self)?;
+        let resolved = validate::resolve(&spec, self, &Unreadable::default())?;
         Ok(DynamicWorkflow::from_resolved(spec, resolved))
+    }
+
+    /// Loads a spec document: shape mistakes and registry checks on whatever parsed,
+    /// reported together.
+    fn load_value(&self, doc: Result<Value, SpecError>) -> Result<DynamicWorkflow, SpecErrors> {
+        let doc = doc.map_err(|e| SpecErrors::single("", e))?;
+        let parsed = parse::spec(&doc);
+        if parsed.errors.is_empty() {
+            return self.load(parsed.spec);
+        }
+        let mut errors = parsed.errors;
+        if let Err(more) = validate::resolve(&parsed.spec, self, &parsed.unreadable) {
+            errors.extend(more);
+        }
+        Err(SpecErrors::new(parsed.spec.workflow_id, errors))
     }
 
     /// Parses a JSON spec and [`load`](Self::load)s it.
     ///
     /// # Errors
     ///
-    /// A parse error, or every validation error.
+    /// A syntax error; or every mistake in the spec's shape together with every error of
+    /// [`load`](Self::load)'s checks on the parts that did parse.
+    ///
+    /// ```
+    /// use onex_runtime::dynamic::NodeRegistry;
+    /// let mut registry = NodeRegistry::new();
+    /// registry.compute_infallible("Double", |n: &i64| n * 2);
+    /// let e = registry.load_json(r#"{"workflow_id": "w", "execution_mode": "fast",
+    ///   "steps": [{"step_id": "s", "thunks": [{"thunk_id": "a", "target_node_type": "Dubble"}]}],
+    ///   "output": "a"}"#).unwrap_err();
+    /// let locations: Vec<&str> = e.iter().map(|e| e.location.as_str()).collect();
+    /// assert_eq!(locations, ["execution_mode", "steps[0].thunks[0].target_node_type"]);
+    /// ```
     pub fn load_json(&self, text: &str) -> Result<DynamicWorkflow, SpecErrors> {
-        self.load(WorkflowSpec::from_json(text)?)
+        self.load_value(parse::json_value(text))
     }
 
     /// Parses a YAML spec and [`load`](Self::load)s it.
     ///
     /// # Errors
     ///
-    /// A parse error, or every validation error.
+    /// As [`load_json`](Self::load_json).
     pub fn load_yaml(&self, text: &str) -> Result<DynamicWorkflow, SpecErrors> {
-        self.load(WorkflowSpec::from_yaml(text)?)
+        self.load_value(parse::yaml_value(text))
     }
 }
 

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::dynamic::condition::Condition;
-use crate::dynamic::error::{SpecError, SpecErrorKind, SpecErrors};
+use crate::dynamic::error::SpecErrors;
+use crate::dynamic::parse;
 use crate::mode::{ExecutionMode, FailureStrategy};
 use crate::options::RunOptions;
 use crate::thunk::ThunkType;
@@ -242,11 +243,12 @@ impl WorkflowSpec {
     ///
     /// # Errors
     ///
-    /// A [`SpecErrorKind::Parse`] error whose location is the path of the offending value
-    /// (e.g. `steps[0].thunks[1].retry_count`) and whose message is serde's, with the line
-    /// and column. Parsing stops at the first such error; the checks of
-    /// [`NodeRegistry::load`](crate::dynamic::NodeRegistry::load) report everything else at
-    /// once.
+    /// A syntax error, with its line and column; or, for a document of the wrong shape,
+    /// one [`SpecErrorKind::Parse`] error per bad field (an unknown or misspelt field, a
+    /// missing one, an unknown execution mode or failure strategy, a value of the wrong
+    /// type), each located by its path, e.g. `steps[0].thunks[1].retry_count`.
+    /// [`NodeRegistry::load_json`](crate::dynamic::NodeRegistry::load_json) also runs the
+    /// checks against the registry on whatever parsed, and reports both together.
     ///
     /// ```
     /// use onex_runtime::dynamic::WorkflowSpec;
@@ -255,14 +257,8 @@ impl WorkflowSpec {
     /// assert!(e.to_string().contains("unknown variant `paralel`"), "{e}");
     /// ```
     pub fn from_json(text: &str) -> Result<Self, SpecErrors> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let spec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let location = e.path().to_string();
-            parse_error(location, e.into_inner().to_string())
-        })?;
-        de.end()
-            .map_err(|e| parse_error(String::new(), e.to_string()))?;
-        Ok(spec)
+        let doc = parse::json_value(text).map_err(|e| SpecErrors::single("", e))?;
+        Self::from_value(&doc)
     }
 
     /// Parses a spec from YAML.
@@ -277,11 +273,23 @@ impl WorkflowSpec {
     /// assert_eq!(e.errors()[0].location, "failure_strategy");
     /// ```
     pub fn from_yaml(text: &str) -> Result<Self, SpecErrors> {
-        let de = serde_yaml::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let location = e.path().to_string();
-            parse_error(location, e.into_inner().to_string())
-        })
+        let doc = parse::yaml_value(text).map_err(|e| SpecErrors::single("", e))?;
+        Self::from_value(&doc)
+    }
+
+    /// Reads a spec from a JSON value (as [`from_json`](Self::from_json) does after
+    /// parsing the text).
+    ///
+    /// # Errors
+    ///
+    /// Every shape mistake, each with its path.
+    pub fn from_value(doc: &Value) -> Result<Self, SpecErrors> {
+        let parsed = parse::spec(doc);
+        if parsed.errors.is_empty() {
+            Ok(parsed.spec)
+        } else {
+            Err(SpecErrors::new(parsed.spec.workflow_id, parsed.errors))
+        }
     }
 
     /// The spec as pretty-printed JSON.
@@ -339,21 +347,6 @@ impl WorkflowSpec {
     }
 }
 
-fn parse_error(location: String, message: String) -> SpecErrors {
-    // serde_path_to_error writes `.` for the root.
-    let location = if location == "." {
-        String::new()
-    } else {
-        location
-    };
-    // serde_yaml already starts its messages with the path.
-    let message = match message.strip_prefix(&format!("{location}: ")) {
-        Some(rest) if !location.is_empty() => rest.to_string(),
-        _ => message,
-    };
-    SpecErrors::single("", SpecError::new(SpecErrorKind::Parse, location, message))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,7 +359,7 @@ mod tests {
         )
         .unwrap_err();
         let first = &e.errors()[0];
-        assert_eq!(first.kind, SpecErrorKind::Parse);
+        assert_eq!(first.kind, crate::dynamic::SpecErrorKind::Parse);
         assert_eq!(first.location, "steps[0].thunks[0].dependecies");
         assert!(first.message.contains("unknown field `dependecies`"), "{e}");
     }

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::dynamic::condition::Condition;
 use crate::dynamic::error::{SpecError, SpecErrorKind, SpecErrors};
+use crate::dynamic::parse::Unreadable;
 use crate::dynamic::registry::{NodeRegistry, RegisteredNode, short_type_name};
 use crate::dynamic::spec::WorkflowSpec;
 use crate::dynamic::suggest::did_you_mean;
@@ -35,17 +36,18 @@ pub(crate) struct Resolved {
     pub(crate) thunks: Vec<ResolvedThunk>,
 }
 
-/// Validates `spec` against `registry`.
+/// Validates `spec` against `registry`, skipping references to what did not parse.
 pub(crate) fn resolve(
     spec: &WorkflowSpec,
     registry: &NodeRegistry,
+    unreadable: &Unreadable,
 ) -> Result<Resolved, SpecErrors> {
     let mut errors = Vec::new();
     let mut error = |kind, location: String, message: String| {
         errors.push(SpecError::new(kind, location, message));
     };
 
-    if spec.workflow_id.trim().is_empty() {
+    if spec.workflow_id.trim().is_empty() && !unreadable.workflow_id {
         error(
             SpecErrorKind::InvalidSetting,
             "workflow_id".into(),
@@ -68,22 +70,23 @@ pub(crate) fn resolve(
         if step.step_id.is_empty() {
             error(
                 SpecErrorKind::DuplicateId,
-                format!("steps[{s}].step_id"),
+                format!("steps[{}].step_id", unreadable.step(s)),
                 "is empty".into(),
             );
         } else if let Some(first) = step_ids.insert(&step.step_id, s) {
             step_ids.insert(&step.step_id, first);
             error(
                 SpecErrorKind::DuplicateId,
-                format!("steps[{s}].step_id"),
+                format!("steps[{}].step_id", unreadable.step(s)),
                 format!(
-                    "duplicate step id `{}` (first used by steps[{first}])",
-                    step.step_id
+                    "duplicate step id `{}` (first used by steps[{}])",
+                    step.step_id,
+                    unreadable.step(first)
                 ),
             );
         }
         for (t, thunk) in step.thunks.iter().enumerate() {
-            let here = format!("steps[{s}].thunks[{t}]");
+            let here = unreadable.thunk(s, t);
             let index = locations.len();
             if thunk.thunk_id.is_empty() {
                 error(
@@ -120,7 +123,7 @@ pub(crate) fn resolve(
     let mut graph_deps: Vec<Vec<usize>> = Vec::new();
     for (s, step) in spec.steps.iter().enumerate() {
         let condition = step.condition.as_ref().and_then(|c| {
-            let at = format!("steps[{s}].condition");
+            let at = format!("steps[{}].condition", unreadable.step(s));
             if let Some((field, problem)) = c.static_problem() {
                 error(
                     SpecErrorKind::InvalidCondition,
@@ -130,6 +133,7 @@ pub(crate) fn resolve(
             }
             match index_of.get(c.thunk.as_str()) {
                 Some(&i) => Some((c.clone(), i)),
+                None if unreadable.thunks.contains(&c.thunk) => None,
                 None => {
                     error(
                         SpecErrorKind::MissingThunk,
@@ -141,7 +145,7 @@ pub(crate) fn resolve(
             }
         });
         for (t, thunk) in step.thunks.iter().enumerate() {
-            let here = format!("steps[{s}].thunks[{t}]");
+            let here = unreadable.thunk(s, t);
             let node = registry.get(&thunk.target_node_type);
             match node {
                 None => error(
@@ -211,6 +215,7 @@ pub(crate) fn resolve(
             for (d, dep) in thunk.dependencies.iter().enumerate() {
                 match index_of.get(dep.as_str()) {
                     Some(&i) => args.push(i),
+                    None if unreadable.thunks.contains(dep) => {}
                     None => error(
                         SpecErrorKind::MissingThunk,
                         format!("{here}.dependencies[{d}]"),
@@ -235,6 +240,7 @@ pub(crate) fn resolve(
     }
 
     let output = match &spec.output {
+        None if unreadable.output => None,
         None => {
             error(
                 SpecErrorKind::MissingOutput,
@@ -245,6 +251,7 @@ pub(crate) fn resolve(
         }
         Some(name) => match index_of.get(name.as_str()) {
             Some(&i) => Some(i),
+            None if unreadable.thunks.contains(name) => None,
             None => {
                 error(
                     SpecErrorKind::MissingThunk,
