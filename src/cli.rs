@@ -35,7 +35,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use onex_runtime::dynamic::{DynamicWorkflow, NodeRegistry, SpecErrors, WorkflowSpec};
+use onex_runtime::dynamic::{DynamicWorkflow, NodeRegistry, SpecErrors};
 use onex_runtime::{ExecutionMode, FailureStrategy, WorkflowError, WorkflowReport};
 
 #[derive(Parser)]
@@ -284,14 +284,14 @@ fn load(registry: &NodeRegistry, path: &Path) -> Result<DynamicWorkflow, CliErro
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let spec = match extension.as_deref() {
-        Some("json") => WorkflowSpec::from_json(&text),
-        Some("yaml" | "yml") => WorkflowSpec::from_yaml(&text),
+    match extension.as_deref() {
+        Some("json") => registry.load_json(&text),
+        Some("yaml" | "yml") => registry.load_yaml(&text),
         // Any JSON document is also YAML, but JSON's messages are better for JSON.
-        _ => WorkflowSpec::from_json(&text).or_else(|_| WorkflowSpec::from_yaml(&text)),
+        _ if serde_json::from_str::<serde_json::Value>(&text).is_ok() => registry.load_json(&text),
+        _ => registry.load_yaml(&text),
     }
-    .map_err(spec_error)?;
-    registry.load(spec).map_err(spec_error)
+    .map_err(spec_error)
 }
 
 fn options(

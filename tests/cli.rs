@@ -49,6 +49,7 @@ fn validate_reports_every_error_with_exit_code_2() {
         "bad.yaml",
         r#"
 workflow_id: bad
+execution_mode: paralel
 max_parallel_steps: 0
 steps:
   - step_id: s
@@ -63,7 +64,11 @@ output: b
     assert_eq!(e.exit_code(), 2);
     let shown = e.to_string();
     assert!(
-        shown.contains("invalid workflow spec `bad` (3 errors):"),
+        shown.contains("invalid workflow spec `bad` (4 errors):"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("execution_mode: unknown variant `paralel`"),
         "{shown}"
     );
     assert!(

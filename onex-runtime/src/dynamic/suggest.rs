@@ -2,8 +2,9 @@
 
 /// The candidate closest to `name`, when it is close enough to be a plausible typo.
 ///
-/// Close enough means an edit distance of at most a third of the longer name (at least 1),
-/// or a case-insensitive match; ties go to the first candidate.
+/// Close enough means a case-insensitive match, or an edit distance of at most a third of
+/// the longer name (at least 1) that leaves part of the shorter name intact (`b` is no
+/// suggestion for `c`); ties go to the first candidate.
 pub(crate) fn closest<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -18,8 +19,10 @@ pub(crate) fn closest<'a>(
         } else {
             edit_distance(name, candidate)
         };
-        let limit = (name.chars().count().max(candidate.chars().count()) / 3).max(1);
-        if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
+        let (a, b) = (name.chars().count(), candidate.chars().count());
+        let limit = (a.max(b) / 3).max(1);
+        let plausible = distance == 0 || (distance <= limit && distance < a.min(b));
+        if plausible && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));
         }
     }
@@ -74,5 +77,7 @@ mod tests {
         assert_eq!(closest("nodeaggregator", known), Some("NodeAggregator"));
         assert_eq!(closest("Frobnicate", known), None);
         assert_eq!(did_you_mean("x", known), "");
+        assert_eq!(closest("c", ["b", "a"]), None);
+        assert_eq!(closest("ab", ["abc"]), Some("abc"));
     }
 }
