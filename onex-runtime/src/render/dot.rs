@@ -40,7 +40,7 @@ impl Graph {
     pub fn to_dot(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "digraph \"{}\" {{", escape(self.name()));
-        out.push_str("    rankdir=LR;\n    newrank=true;\n");
+        out.push_str("    rankdir=LR;\n    newrank=true;\n    fontname=\"Helvetica\";\n");
         out.push_str("    node [fontname=\"Helvetica\", fontsize=11];\n");
         for (i, input) in self.inputs().iter().enumerate() {
             let _ = writeln!(
@@ -129,4 +129,96 @@ fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::render::fixtures::{awkward_graph, etl_graph};
+
+    // Checked with `dot -Tsvg` (graphviz 2.43): one column per wave, shapes as meant.
+    const ETL: &str = r##"digraph "etl" {
+    rankdir=LR;
+    newrank=true;
+    fontname="Helvetica";
+    node [fontname="Helvetica", fontsize=11];
+    in_0 [label="raw", shape=parallelogram, style=filled, fillcolor="#f4f4f4"];
+    subgraph cluster_wave_0 {
+        label="wave 0";
+        style=dashed;
+        color="#999999";
+        rank=same;
+        s_0 [label="valid\ncompute · validate", shape=box, style="filled", fillcolor="#e8f1fb"];
+    }
+    subgraph cluster_wave_1 {
+        label="wave 1";
+        style=dashed;
+        color="#999999";
+        rank=same;
+        s_1 [label="records\neffect · NodeDataFetcherEffect", shape=box, style="rounded,filled", fillcolor="#fdf0e2"];
+        s_2 [label="pages\neffect · fetch_page\nmap", shape=box3d, style="filled", fillcolor="#fdf0e2"];
+    }
+    subgraph cluster_wave_2 {
+        label="wave 2";
+        style=dashed;
+        color="#999999";
+        rank=same;
+        s_3 [label="clean\ncompute", shape=box, style="filled", fillcolor="#e8f1fb"];
+    }
+    subgraph cluster_wave_3 {
+        label="wave 3";
+        style=dashed;
+        color="#999999";
+        rank=same;
+        s_4 [label="quality\ncompute · assess", shape=box, style="filled", fillcolor="#e8f1fb"];
+        s_5 [label="totals\nreducer · aggregate\noutput", shape=invtrapezium, style="filled", fillcolor="#eaf6ea", penwidth=3];
+        s_8 [label="enriched\norchestrator · Enrich", shape=box, style="filled", fillcolor="#f1e9f7", peripheries=2];
+    }
+    subgraph cluster_wave_4 {
+        label="wave 4";
+        style=dashed;
+        color="#999999";
+        rank=same;
+        s_6 [label="fast\ncompute · fast_track\nwhen", shape=hexagon, style="dashed,filled", fillcolor="#e8f1fb"];
+    }
+    subgraph cluster_wave_5 {
+        label="wave 5";
+        style=dashed;
+        color="#999999";
+        rank=same;
+        s_7 [label="saved\neffect · save", shape=box, style="rounded,filled", fillcolor="#fdf0e2"];
+    }
+    in_0 -> s_0;
+    s_0 -> s_1;
+    s_0 -> s_2;
+    s_1 -> s_3;
+    s_2 -> s_3;
+    s_3 -> s_4;
+    s_3 -> s_5;
+    s_5 -> s_6;
+    s_4 -> s_6;
+    s_5 -> s_7;
+    s_6 -> s_7 [style=dashed];
+    s_3 -> s_8;
+}
+"##;
+
+    #[test]
+    fn etl_dot_is_exact() {
+        assert_eq!(etl_graph().to_dot(), ETL);
+    }
+
+    #[test]
+    fn names_are_quoted_and_escaped() {
+        let dot = awkward_graph().to_dot();
+        assert!(dot.starts_with("digraph \"quote \\\"wf\\\"\" {\n"), "{dot}");
+        assert!(dot.contains(r#"in_0 [label="a<b>","#), "{dot}");
+        assert!(
+            dot.contains(r#"s_0 [label="say \"hi\" [now]\ncompute · Wrap<T> & #1","#),
+            "{dot}"
+        );
+        assert!(
+            dot.contains(r#"s_1 [label="back\\slash\nnew line `x`\neffect · end\noutput","#),
+            "{dot}"
+        );
+    }
 }

@@ -7,8 +7,7 @@ use crate::graph::{Graph, NodeKind, StepSpec};
 
 /// Colors per node kind, and marks for inputs, the output and conditional steps. Emitted
 /// whole every time so the text does not depend on which kinds a graph happens to use.
-const CLASS_DEFS: &str = "\
-    classDef input fill:#f4f4f4,stroke:#888888;
+const CLASS_DEFS: &str = "    classDef input fill:#f4f4f4,stroke:#888888;
     classDef compute fill:#e8f1fb,stroke:#4a78b0;
     classDef effect fill:#fdf0e2,stroke:#c07a2c;
     classDef reducer fill:#eaf6ea,stroke:#4c9a4c;
@@ -161,4 +160,108 @@ fn escape(text: &str) -> String {
 /// A name on one line, for a `%%` comment that ends at the line's end.
 fn one_line(text: &str) -> String {
     text.replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::render::fixtures::{awkward_graph, etl_graph};
+
+    // Checked with mermaid 11's parser: node shapes, classes, subgraphs and edges as meant.
+    const ETL: &str = r##"flowchart LR
+    %% workflow etl
+    in_0[/"raw"/]
+    subgraph wave_0 ["wave 0"]
+        s_0["valid<br/>compute · validate"]
+    end
+    subgraph wave_1 ["wave 1"]
+        s_1("records<br/>effect · NodeDataFetcherEffect")
+        s_2(["pages<br/>effect · fetch_page<br/>map"])
+    end
+    subgraph wave_2 ["wave 2"]
+        s_3["clean<br/>compute"]
+    end
+    subgraph wave_3 ["wave 3"]
+        s_4["quality<br/>compute · assess"]
+        s_5[\"totals<br/>reducer · aggregate<br/>output"/]
+        s_8[["enriched<br/>orchestrator · Enrich"]]
+    end
+    subgraph wave_4 ["wave 4"]
+        s_6{{"fast<br/>compute · fast_track<br/>when"}}
+    end
+    subgraph wave_5 ["wave 5"]
+        s_7("saved<br/>effect · save")
+    end
+    in_0 --> s_0
+    s_0 --> s_1
+    s_0 --> s_2
+    s_1 --> s_3
+    s_2 --> s_3
+    s_3 --> s_4
+    s_3 --> s_5
+    s_5 --> s_6
+    s_4 --> s_6
+    s_5 --> s_7
+    s_6 -.-> s_7
+    s_3 --> s_8
+    classDef input fill:#f4f4f4,stroke:#888888;
+    classDef compute fill:#e8f1fb,stroke:#4a78b0;
+    classDef effect fill:#fdf0e2,stroke:#c07a2c;
+    classDef reducer fill:#eaf6ea,stroke:#4c9a4c;
+    classDef orchestrator fill:#f1e9f7,stroke:#7d55a0;
+    classDef conditional stroke-dasharray:5 3;
+    classDef output stroke-width:3px;
+    class in_0 input
+    class s_0,s_3,s_4,s_6 compute
+    class s_1,s_2,s_7 effect
+    class s_5 reducer
+    class s_8 orchestrator
+    class s_6 conditional
+    class s_5 output
+"##;
+
+    #[test]
+    fn etl_chart_is_exact() {
+        assert_eq!(etl_graph().to_mermaid(), ETL);
+    }
+
+    #[test]
+    fn names_are_escaped_with_entity_codes() {
+        let chart = awkward_graph().to_mermaid();
+        assert!(chart.contains("    %% workflow quote \"wf\"\n"), "{chart}");
+        assert!(chart.contains(r#"in_0[/"a#lt;b#gt;"/]"#), "{chart}");
+        assert!(
+            chart.contains(
+                r#"s_0["say #quot;hi#quot; [now]<br/>compute · Wrap#lt;T#gt; #amp; #35;1"]"#
+            ),
+            "{chart}"
+        );
+        // A raw line break would end the statement; it becomes a space.
+        assert!(
+            chart.contains(r#"s_1("back\slash new line #96;x#96;<br/>effect · end<br/>output")"#),
+            "{chart}"
+        );
+        // Every quote left in a label line is one of the label's own delimiters.
+        for line in chart
+            .lines()
+            .filter(|l| l.trim_start().starts_with("s_") && !l.contains("->"))
+        {
+            assert_eq!(line.matches('"').count(), 2, "{line}");
+        }
+    }
+
+    #[test]
+    fn arrows_follow_the_data() {
+        let chart = etl_graph().to_mermaid();
+        let edges: Vec<&str> = chart
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.contains("-->") || l.contains("-.->"))
+            .collect();
+        // Producer first: `clean` (s_3) reads `records` (s_1) and `pages` (s_2).
+        assert!(edges.contains(&"s_1 --> s_3"));
+        assert!(edges.contains(&"s_2 --> s_3"));
+        assert!(!edges.contains(&"s_3 --> s_1"));
+        // 11 step-to-step dependencies plus one input read.
+        assert_eq!(edges.len(), 12);
+    }
 }

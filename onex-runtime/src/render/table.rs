@@ -255,3 +255,85 @@ fn workflow_state(state: WorkflowState) -> &'static str {
         WorkflowState::Cancelled => "cancelled",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::error::NodeError;
+    use crate::graph::NodeKind;
+    use crate::render::fixtures::etl_report;
+    use crate::report::{CompensationRecord, StepRecord};
+    use crate::state::{StepState, WorkflowState};
+
+    #[test]
+    fn etl_table_is_exact() {
+        assert_eq!(
+            etl_report().to_string(),
+            "\
+step     kind     state      attempts  duration  wave  note
+valid    compute  completed         1    2.00ms     0
+records  effect   completed         2    4.00ms     1  recovered after 1 failed attempt
+quality  compute  completed         1    2.50ms     1
+fast     compute  skipped           0         -     2  condition was false
+totals   reducer  completed         1    1.25ms     2
+etl completed in 7.50ms: 4 steps completed, 0 failed, 1 skipped; \
+2 parallel executions, 0 load-balanced operations, 0 cache hits, 4 thunks"
+        );
+    }
+
+    #[test]
+    fn records_off_prints_the_summary_only() {
+        let mut report = etl_report();
+        report.records = false;
+        report.steps.clear();
+        report.thunks_emitted.clear();
+        assert_eq!(
+            report.to_string(),
+            "\
+records were off (RunOptions::records(false)): no per-step table
+etl completed in 7.50ms: 4 steps completed, 0 failed, 1 skipped; \
+2 parallel executions, 0 load-balanced operations, 0 cache hits, thunks not recorded"
+        );
+    }
+
+    #[test]
+    fn failures_maps_caches_and_compensations_are_noted() {
+        let mut report = etl_report();
+        report.state = WorkflowState::Failed;
+        report.steps_failed = 1;
+        report.steps_cancelled = 2;
+        report.compensations_run = 1;
+        report.cache_hits = 1;
+        report.processing_time = Duration::from_secs(75);
+        let mut pages = StepRecord::new("pages", "fetch_page", NodeKind::Effect, 1);
+        pages.state = StepState::Completed;
+        pages.attempts = 4;
+        pages.calls = 4;
+        pages.cache_hits = 1;
+        pages.started = Some(Duration::from_millis(1));
+        pages.finished = Some(Duration::from_millis(1) + Duration::from_micros(850));
+        pages.compensation = Some(CompensationRecord {
+            state: StepState::Completed,
+            started: Duration::from_millis(10),
+            finished: Duration::from_millis(12),
+            error: None,
+        });
+        let mut save = StepRecord::new("save", "save", NodeKind::Effect, 3);
+        save.state = StepState::Failed;
+        save.attempts = 1;
+        save.started = Some(Duration::from_millis(8));
+        save.finished = Some(Duration::from_millis(8) + Duration::from_secs(3));
+        save.error = Some(NodeError::permanent("disk full"));
+        report.steps = vec![pages, save];
+        assert_eq!(
+            report.to_string(),
+            "\
+step   kind    state      attempts  duration  wave  note
+pages  effect  completed         4     850µs     1  map: 4 calls; 1 cache hit; compensated in 2.00ms
+save   effect  failed            1     3.00s     3  OPERATION_FAILED: disk full
+etl failed in 1m15s: 4 steps completed, 1 failed, 1 skipped, 2 cancelled; \
+2 parallel executions, 0 load-balanced operations, 1 cache hit, 1 compensation, 4 thunks"
+        );
+    }
+}
