@@ -319,7 +319,10 @@ fn step_spans(spans: &mut Vec<Span>, report: &WorkflowReport, record: &StepRecor
         "state".into(),
         serde_json::to_value(record.state).unwrap_or(Value::Null),
     );
-    args.insert("attempt".into(), record.attempts.max(1).into());
+    if !is_map {
+        // A map step's last event covers all its calls, so no single attempt number fits.
+        args.insert("attempt".into(), record.attempts.max(1).into());
+    }
     args.insert("attempts".into(), record.attempts.into());
     args.insert("calls".into(), record.calls.into());
     args.insert("cache_hits".into(), record.cache_hits.into());
@@ -395,4 +398,266 @@ fn pack(mut spans: Vec<Span>) -> (Vec<(Span, usize)>, usize) {
 /// Microseconds, the unit of `ts` and `dur`, with the nanoseconds kept as a fraction.
 fn micros(d: Duration) -> f64 {
     d.as_nanos() as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::{Span, pack};
+    use crate::error::NodeError;
+    use crate::graph::NodeKind;
+    use crate::render::fixtures::etl_report;
+    use crate::report::{AttemptRecord, CompensationRecord, StepRecord};
+    use crate::state::StepState;
+
+    fn events(json: &str) -> Vec<Value> {
+        let trace: Value = serde_json::from_str(json).expect("the trace is valid JSON");
+        trace["traceEvents"]
+            .as_array()
+            .expect("traceEvents is an array")
+            .clone()
+    }
+
+    fn named<'a>(events: &'a [Value], name: &str) -> &'a Value {
+        events
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no event named {name}"))
+    }
+
+    fn us(d: Option<Duration>) -> f64 {
+        d.expect("recorded").as_micros() as f64
+    }
+
+    /// Complete events of one lane never overlap, whatever the lane.
+    fn assert_lanes_disjoint(events: &[Value]) {
+        let mut lanes: BTreeMap<(u64, u64), Vec<(f64, f64)>> = BTreeMap::new();
+        for e in events.iter().filter(|e| e["ph"] == "X") {
+            let key = (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap());
+            let ts = e["ts"].as_f64().unwrap();
+            lanes
+                .entry(key)
+                .or_default()
+                .push((ts, ts + e["dur"].as_f64().unwrap()));
+        }
+        for (lane, mut spans) in lanes {
+            spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for pair in spans.windows(2) {
+                assert!(pair[0].1 <= pair[1].0, "lane {lane:?} overlaps: {pair:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn etl_trace_matches_the_report() {
+        let report = etl_report();
+        let events = events(&report.to_chrome_trace());
+
+        // 2 process + 3 lanes × 2 metadata, the run, and: valid, records' failed and last
+        // attempts, quality, the skip of fast, totals.
+        assert_eq!(events.len(), 15);
+        assert_eq!(events.iter().filter(|e| e["ph"] == "M").count(), 8);
+        assert!(events.iter().all(|e| e["pid"] == 1));
+
+        let run = named(&events, "etl");
+        assert_eq!(
+            (run["ph"].as_str(), run["tid"].as_u64()),
+            (Some("X"), Some(0))
+        );
+        assert_eq!(run["dur"], 7500.0);
+        assert_eq!(run["args"]["state"], "COMPLETED");
+
+        for record in report.steps.iter().filter(|r| r.failed_attempts.is_empty()) {
+            if record.state == StepState::Skipped {
+                continue;
+            }
+            let e = named(&events, &record.step);
+            assert_eq!(e["ph"], "X");
+            assert_eq!(e["ts"], us(record.started), "{}", record.step);
+            assert_eq!(e["dur"], us(record.duration()), "{}", record.step);
+            assert_eq!(e["args"]["attempt"], 1);
+            assert_eq!(e["cat"], record.kind.as_str());
+        }
+
+        let records = report.step("records").unwrap();
+        let failed = named(&events, "records attempt 1 failed");
+        let failure = &records.failed_attempts[0];
+        assert_eq!(failed["ts"], failure.started.as_micros() as f64);
+        assert_eq!(
+            failed["dur"],
+            (failure.finished - failure.started).as_micros() as f64
+        );
+        assert_eq!(failed["cname"], "terrible");
+        assert_eq!(failed["args"]["attempt"], 1);
+        assert_eq!(
+            failed["args"]["error"],
+            "RESOURCE_UNAVAILABLE: connection reset"
+        );
+        // The last attempt starts where the failed one ended and ends with the step.
+        let last = named(&events, "records");
+        assert_eq!(last["ts"], failure.finished.as_micros() as f64);
+        assert_eq!(
+            last["ts"].as_f64().unwrap() + last["dur"].as_f64().unwrap(),
+            us(records.finished)
+        );
+        assert_eq!(last["args"]["attempt"], 2);
+        assert_eq!(last["cname"], "good");
+
+        // `quality` ran while `records` did: side by side, not on one lane.
+        let quality = named(&events, "quality");
+        assert_ne!(quality["tid"], failed["tid"]);
+        assert_ne!(quality["tid"], last["tid"]);
+
+        let skip = named(&events, "fast skipped");
+        assert_eq!(skip["ph"], "i");
+        assert_eq!(skip["s"], "t");
+        assert_eq!(skip["args"]["reason"], "condition was false");
+        // Decided once wave 1 was over, i.e. when `records` ended.
+        assert_eq!(skip["ts"], us(records.finished));
+
+        assert_lanes_disjoint(&events);
+        // Every lane used has a name.
+        for e in events.iter().filter(|e| e["ph"] != "M") {
+            assert!(
+                events
+                    .iter()
+                    .any(|m| m["ph"] == "M" && m["name"] == "thread_name" && m["tid"] == e["tid"]),
+                "lane {} has no name",
+                e["tid"]
+            );
+        }
+    }
+
+    #[test]
+    fn failed_steps_maps_compensations_and_cancellations() {
+        let mut report = etl_report();
+        let ms = Duration::from_millis;
+
+        // Both attempts failed and are recorded: no third event.
+        let mut save = StepRecord::new("save", "save", NodeKind::Effect, 3);
+        save.state = StepState::Failed;
+        save.attempts = 2;
+        save.started = Some(ms(8));
+        save.finished = Some(ms(11));
+        save.error = Some(NodeError::transient("busy"));
+        for (attempt, (from, to)) in [(1, (8, 9)), (2, (10, 11))] {
+            save.failed_attempts.push(AttemptRecord {
+                attempt,
+                item: 0,
+                started: ms(from),
+                finished: ms(to),
+                error: NodeError::transient("busy"),
+            });
+        }
+        // A map whose item 2 failed once: its last event spans the whole step.
+        let mut pages = StepRecord::new("pages", "fetch_page", NodeKind::Effect, 1);
+        pages.state = StepState::Completed;
+        pages.attempts = 4;
+        pages.calls = 3;
+        pages.started = Some(ms(2));
+        pages.finished = Some(ms(5));
+        pages.failed_attempts.push(AttemptRecord {
+            attempt: 1,
+            item: 2,
+            started: ms(2),
+            finished: ms(3),
+            error: NodeError::transient("429"),
+        });
+        pages.compensation = Some(CompensationRecord {
+            state: StepState::Completed,
+            started: ms(12),
+            finished: ms(13),
+            error: None,
+        });
+        // Cancelled before it started: nothing to draw.
+        let mut late = StepRecord::new("late", "late", NodeKind::Compute, 4);
+        late.state = StepState::Cancelled;
+        report.steps.extend([save, pages, late]);
+
+        let events = events(&report.to_chrome_trace());
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e["args"]["step"] == "save")
+                .count(),
+            2
+        );
+        assert!(events.iter().all(|e| e["name"] != "save failed"));
+
+        let pages = named(&events, "pages");
+        assert_eq!(
+            (pages["ts"].as_f64(), pages["dur"].as_f64()),
+            (Some(2000.0), Some(3000.0))
+        );
+        assert_eq!(pages["args"]["calls"], 3);
+        assert!(pages["args"].get("attempt").is_none());
+        assert_eq!(named(&events, "pages attempt 1 failed")["args"]["item"], 2);
+
+        let undo = named(&events, "pages compensation");
+        assert_eq!(
+            (undo["ts"].as_f64(), undo["dur"].as_f64()),
+            (Some(12000.0), Some(1000.0))
+        );
+        assert_eq!(undo["cat"], "compensation");
+        assert_eq!(undo["cname"], "yellow");
+
+        assert!(events.iter().all(|e| e["args"]["step"] != "late"));
+        assert_lanes_disjoint(&events);
+    }
+
+    #[test]
+    fn records_off_draws_the_run_only() {
+        let mut report = etl_report();
+        report.records = false;
+        report.steps.clear();
+        let events = events(&report.to_chrome_trace());
+        let drawn: Vec<&Value> = events.iter().filter(|e| e["ph"] != "M").collect();
+        assert_eq!(drawn.len(), 1);
+        assert_eq!(drawn[0]["name"], "etl");
+    }
+
+    fn span(start: u64, len: u64) -> Span {
+        Span {
+            name: String::new(),
+            cat: "test",
+            start: Duration::from_micros(start),
+            end: Some(Duration::from_micros(start + len)),
+            cname: None,
+            args: Default::default(),
+        }
+    }
+
+    proptest! {
+        /// Greedy packing in start order is optimal for intervals: it never overlaps two
+        /// spans on a lane and uses as many lanes as the most spans alive at once. (Instants,
+        /// the only empty spans, may take a lane of their own; they are not generated.)
+        #[test]
+        fn packing_never_overlaps_and_uses_the_fewest_lanes(
+            raw in prop::collection::vec((0u64..1_000, 1u64..200), 0..60)
+        ) {
+            let spans: Vec<Span> = raw.iter().map(|&(s, l)| span(s, l)).collect();
+            let (placed, lanes) = pack(spans);
+            let mut by_lane: BTreeMap<usize, Vec<(Duration, Duration)>> = BTreeMap::new();
+            for (span, lane) in &placed {
+                by_lane.entry(*lane).or_default().push((span.start, span.last()));
+            }
+            for spans in by_lane.values_mut() {
+                spans.sort();
+                for pair in spans.windows(2) {
+                    prop_assert!(pair[0].1 <= pair[1].0);
+                }
+            }
+            let deepest = raw
+                .iter()
+                .map(|&(t, _)| raw.iter().filter(|&&(s, l)| s <= t && t < s + l).count())
+                .max()
+                .unwrap_or(0);
+            prop_assert_eq!(lanes, deepest);
+        }
+    }
 }
