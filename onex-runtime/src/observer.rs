@@ -281,3 +281,139 @@ impl RunObserver for ObserverSet {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::options::RunOptions;
+
+    /// One of each event, as an executor would send them for a retried step and a skip.
+    fn script(error: &NodeError, reason: &SkipReason) -> Vec<RunEvent<'static>> {
+        // Leaking is fine in a test: the events borrow for 'static.
+        let error: &'static NodeError = Box::leak(Box::new(error.clone()));
+        let reason: &'static SkipReason = Box::leak(Box::new(reason.clone()));
+        vec![
+            RunEvent::RunStarted {
+                workflow: "etl",
+                workflow_id: Uuid::nil(),
+                steps: 3,
+            },
+            RunEvent::StepStarted {
+                step: "fetch",
+                node_type: "NodeDataFetcherEffect",
+                wave: 0,
+                item: 0,
+                attempt: 1,
+            },
+            RunEvent::StepRetried {
+                step: "fetch",
+                attempt: 1,
+                error,
+                delay: Duration::from_millis(100),
+            },
+            RunEvent::StepStarted {
+                step: "fetch",
+                node_type: "NodeDataFetcherEffect",
+                wave: 0,
+                item: 0,
+                attempt: 2,
+            },
+            RunEvent::StepFinished {
+                step: "fetch",
+                state: StepState::Completed,
+                elapsed: Duration::from_millis(130),
+            },
+            RunEvent::StepSkipped {
+                step: "fast",
+                reason,
+            },
+            RunEvent::StepStarted {
+                step: "pages",
+                node_type: "fetch_page",
+                wave: 1,
+                item: 3,
+                attempt: 1,
+            },
+            RunEvent::StepFinished {
+                step: "pages",
+                state: StepState::Failed,
+                elapsed: Duration::from_millis(20),
+            },
+            RunEvent::RunFinished {
+                workflow: "etl",
+                state: WorkflowState::Failed,
+                elapsed: Duration::from_millis(160),
+            },
+        ]
+    }
+
+    #[test]
+    fn a_closure_is_an_observer_and_sees_every_event_in_order() {
+        let log = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = Arc::clone(&log);
+        let options = RunOptions::new().observer(Arc::new(move |event: &RunEvent<'_>| {
+            sink.lock().unwrap().push(event.to_string())
+        }));
+        // Options are cloned per run; the clone shares the observer.
+        let observer = Arc::clone(options.clone().get_observer().unwrap());
+        let error = NodeError::transient("connection reset");
+        for event in script(&error, &SkipReason::ConditionFalse) {
+            observer.on_event(&event);
+        }
+        assert_eq!(
+            *log.lock().unwrap(),
+            [
+                "run etl 00000000-0000-0000-0000-000000000000 started: 3 steps",
+                "step fetch (NodeDataFetcherEffect) started in wave 0, attempt 1",
+                "step fetch attempt 1 failed (RESOURCE_UNAVAILABLE: connection reset); retrying in 100ms",
+                "step fetch (NodeDataFetcherEffect) started in wave 0, attempt 2",
+                "step fetch finished COMPLETED in 130ms",
+                "step fast skipped: condition was false",
+                "step pages (fetch_page) started in wave 1, item 3, attempt 1",
+                "step pages finished FAILED in 20ms",
+                "run etl finished FAILED in 160ms",
+            ]
+        );
+    }
+
+    #[test]
+    fn events_name_their_step() {
+        let error = NodeError::transient("x");
+        let events = script(&error, &SkipReason::ConditionFalse);
+        let steps: Vec<Option<&str>> = events.iter().map(|e| e.step()).collect();
+        assert_eq!(steps.first(), Some(&None));
+        assert_eq!(steps.last(), Some(&None));
+        assert!(steps[1..steps.len() - 1].iter().all(Option::is_some));
+    }
+
+    #[test]
+    fn options_with_an_observer_stay_debug_and_clone() {
+        let options = RunOptions::new().observer(Arc::new(|_: &RunEvent<'_>| {}));
+        let shown = format!("{:?}", options.clone());
+        assert!(shown.contains("observer: Some(RunObserver)"), "{shown}");
+        assert!(format!("{:?}", RunOptions::new()).contains("observer: None"));
+    }
+
+    #[test]
+    fn an_observer_set_forwards_to_each() {
+        let log = Arc::new(Mutex::new(Vec::<&'static str>::new()));
+        let (a, b) = (Arc::clone(&log), Arc::clone(&log));
+        let mut set = ObserverSet::new().with(Arc::new(move |_: &RunEvent<'_>| {
+            a.lock().unwrap().push("a")
+        }));
+        set.push(Arc::new(move |_: &RunEvent<'_>| {
+            b.lock().unwrap().push("b")
+        }));
+        assert_eq!(set.len(), 2);
+        set.on_event(&RunEvent::StepSkipped {
+            step: "s",
+            reason: &SkipReason::ConditionFalse,
+        });
+        assert_eq!(*log.lock().unwrap(), ["a", "b"]);
+    }
+}

@@ -191,6 +191,7 @@ impl RunObserver for ProgressObserver {
                     if self.bar.is_finished() {
                         self.bar.reset();
                         self.bar.set_length(0);
+                        self.bar.set_message("");
                     }
                     *tally = Tally::default();
                     self.bar.set_prefix(workflow.to_owned());
@@ -307,5 +308,199 @@ fn state_word(state: crate::state::WorkflowState) -> &'static str {
         PartialSuccess => "partially succeeded",
         Failed => "failed",
         Cancelled => "cancelled",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::IsTerminal;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use indicatif::ProgressBar;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::error::NodeError;
+    use crate::observer::ObserverSet;
+    use crate::options::RunOptions;
+    use crate::report::SkipReason;
+    use crate::state::WorkflowState;
+
+    fn started(step: &str, attempt: u32) -> RunEvent<'_> {
+        RunEvent::StepStarted {
+            step,
+            node_type: step,
+            wave: 0,
+            item: 0,
+            attempt,
+        }
+    }
+
+    fn finished(step: &str, state: StepState) -> RunEvent<'_> {
+        RunEvent::StepFinished {
+            step,
+            state,
+            elapsed: Duration::from_millis(1),
+        }
+    }
+
+    #[test]
+    fn counts_steps_and_names_the_running_ones() {
+        // A recording closure next to the bar, both behind the one observer a run takes.
+        let log = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = Arc::clone(&log);
+        let progress = Arc::new(ProgressObserver::new().with_bar(ProgressBar::hidden()));
+        let both = ObserverSet::new()
+            .with(Arc::new(move |e: &RunEvent<'_>| {
+                sink.lock().unwrap().push(e.to_string())
+            }))
+            .with(progress.clone());
+        let options = RunOptions::new().observer(Arc::new(both));
+        let observer = options.get_observer().unwrap();
+        let bar = progress.bar();
+        let state = |bar: &ProgressBar| (bar.position(), bar.length(), bar.message());
+
+        observer.on_event(&RunEvent::RunStarted {
+            workflow: "etl",
+            workflow_id: Uuid::nil(),
+            steps: 4,
+        });
+        assert_eq!(state(bar), (0, Some(4), String::new()));
+        assert_eq!(bar.prefix(), "etl");
+
+        observer.on_event(&started("records", 1));
+        observer.on_event(&started("quality", 1));
+        assert_eq!(state(bar), (0, Some(4), "records, quality".into()));
+
+        let error = NodeError::transient("connection reset");
+        observer.on_event(&RunEvent::StepRetried {
+            step: "records",
+            attempt: 1,
+            error: &error,
+            delay: Duration::from_millis(100),
+        });
+        assert_eq!(bar.message(), "records (attempt 2), quality");
+        observer.on_event(&started("records", 2));
+        observer.on_event(&finished("quality", StepState::Completed));
+        assert_eq!(state(bar), (1, Some(4), "records (attempt 2)".into()));
+
+        observer.on_event(&finished("records", StepState::Completed));
+        observer.on_event(&RunEvent::StepSkipped {
+            step: "fast",
+            reason: &SkipReason::ConditionFalse,
+        });
+        observer.on_event(&started("totals", 1));
+        observer.on_event(&finished("totals", StepState::Completed));
+        assert_eq!(state(bar), (4, Some(4), String::new()));
+        assert!(!bar.is_finished());
+
+        observer.on_event(&RunEvent::RunFinished {
+            workflow: "etl",
+            state: WorkflowState::Completed,
+            elapsed: Duration::from_micros(7_512),
+        });
+        assert!(bar.is_finished());
+        assert_eq!(bar.message(), "etl completed in 7.51ms");
+        assert_eq!(log.lock().unwrap().len(), 11);
+        assert_eq!(
+            log.lock().unwrap().last().map(String::as_str),
+            Some("run etl finished COMPLETED in 7.512ms")
+        );
+
+        // Reused for another run, the bar starts over.
+        observer.on_event(&RunEvent::RunStarted {
+            workflow: "etl",
+            workflow_id: Uuid::nil(),
+            steps: 2,
+        });
+        assert_eq!(state(bar), (0, Some(2), String::new()));
+        assert!(!bar.is_finished());
+    }
+
+    #[test]
+    fn shared_across_concurrent_and_nested_runs_it_sums_their_steps() {
+        let progress = ProgressObserver::new().with_bar(ProgressBar::hidden());
+        for _ in 0..2 {
+            progress.on_event(&RunEvent::RunStarted {
+                workflow: "etl",
+                workflow_id: Uuid::new_v4(),
+                steps: 3,
+            });
+        }
+        assert_eq!(progress.bar().length(), Some(6));
+        progress.on_event(&finished("a", StepState::Failed));
+        progress.on_event(&RunEvent::RunFinished {
+            workflow: "etl",
+            state: WorkflowState::Failed,
+            elapsed: Duration::ZERO,
+        });
+        // One run still going: not finished.
+        assert!(!progress.bar().is_finished());
+        progress.on_event(&RunEvent::RunFinished {
+            workflow: "etl",
+            state: WorkflowState::Failed,
+            elapsed: Duration::from_millis(3),
+        });
+        // A failed round is abandoned where it stopped.
+        assert!(progress.bar().is_finished());
+        assert_eq!(progress.bar().position(), 1);
+        assert_eq!(progress.bar().message(), "etl failed in 3.00ms");
+    }
+
+    #[test]
+    fn runs_mode_counts_finished_runs_of_the_outer_workflow() {
+        let progress = Arc::new(ProgressObserver::runs(3).with_bar(ProgressBar::hidden()));
+        let shared: Arc<dyn RunObserver> = progress.clone();
+        let bar = progress.bar();
+        let run = |workflow: &'static str, state: Option<WorkflowState>| match state {
+            None => shared.on_event(&RunEvent::RunStarted {
+                workflow,
+                workflow_id: Uuid::new_v4(),
+                steps: 5,
+            }),
+            Some(state) => shared.on_event(&RunEvent::RunFinished {
+                workflow,
+                state,
+                elapsed: Duration::ZERO,
+            }),
+        };
+        run("etl", None);
+        run("etl", None);
+        assert_eq!((bar.position(), bar.message()), (0, "2 running".to_owned()));
+        // A nested workflow inside one of them is not a run of the batch.
+        run("enrich", None);
+        shared.on_event(&finished("x", StepState::Completed));
+        run("enrich", Some(WorkflowState::Completed));
+        assert_eq!(bar.position(), 0);
+
+        run("etl", Some(WorkflowState::Completed));
+        run("etl", Some(WorkflowState::Failed));
+        assert_eq!(
+            (bar.position(), bar.message()),
+            (2, "0 running, 1 failed".to_owned())
+        );
+        run("etl", None);
+        run("etl", Some(WorkflowState::PartialSuccess));
+        assert_eq!(bar.position(), 3);
+        assert!(bar.is_finished());
+        assert_eq!(bar.message(), "2 ok, 1 failed");
+        assert_eq!(bar.prefix(), "etl");
+    }
+
+    #[test]
+    fn the_stderr_bar_hides_itself_off_a_terminal() {
+        let bar = ProgressObserver::new();
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        // What indicatif's `ProgressDrawTarget::stderr()` promises, checked where we run:
+        // under CI and `cargo test | tee` stderr is no tty, and nothing may be drawn.
+        assert_eq!(
+            bar.bar().is_hidden(),
+            !std::io::stderr().is_terminal() || dumb
+        );
+        assert_eq!(
+            ProgressObserver::runs(4).bar().is_hidden(),
+            bar.bar().is_hidden()
+        );
     }
 }

@@ -189,19 +189,4 @@ pub(crate) mod fixtures {
             Err(e) => panic!("fixture graph is valid: {e}"),
         }
     }
-
-    #[test]
-    fn print_all() {
-        println!("{}", awkward_graph().to_mermaid());
-        println!("{}", awkward_graph().to_dot());
-        let g = etl_graph();
-        println!("{}", g.to_mermaid());
-        println!("{}", g.to_dot());
-        let r = etl_report();
-        println!("{r}");
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&r.to_chrome_trace_value()).unwrap()
-        );
-    }
 }
