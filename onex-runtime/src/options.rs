@@ -108,7 +108,7 @@ impl RunOptions {
     }
 
     /// An observer told of the run's events as they happen (steps started, retried,
-    /// finished, skipped), e.g. a [`ProgressObserver`](crate::ProgressObserver) or a
+    /// finished, skipped), e.g. a `ProgressObserver` (feature `progress`) or a
     /// closure. Give several runs a clone of one `Arc` to watch them all; combine several
     /// observers with [`ObserverSet`](crate::ObserverSet).
     ///

@@ -16,6 +16,7 @@ mod table;
 
 pub use chrome_trace::chrome_trace;
 pub use table::ReportSummary;
+#[cfg(feature = "progress")]
 pub(crate) use table::duration as human_duration;
 
 use crate::graph::{Graph, StepSpec};
@@ -135,8 +136,8 @@ pub(crate) mod fixtures {
     /// A completed run: `records` is retried once and overlaps `quality`; `fast` is skipped.
     pub(crate) fn etl_report() -> WorkflowReport {
         let mut report = WorkflowReport::empty("etl");
-        report.workflow_id = Uuid::from_u128(0x0123_4567_89ab_4cde_8f01_23456789abcd);
-        report.operation_id = Uuid::from_u128(0xfedc_ba98_7654_4321_8fed_cba987654321);
+        report.workflow_id = Uuid::from_u128(0x0123_4567_89ab_4cde_8f01_2345_6789_abcd);
+        report.operation_id = Uuid::from_u128(0xfedc_ba98_7654_4321_8fed_cba9_8765_4321);
         report.state = WorkflowState::Completed;
         report.steps_completed = 4;
         report.steps_skipped = 1;
