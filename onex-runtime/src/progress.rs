@@ -134,6 +134,15 @@ impl ProgressObserver {
         }
     }
 
+    /// Keeps the elapsed time moving while one long step runs. Started with a round of
+    /// runs, not at construction, so an observer made ahead of time draws nothing; and
+    /// again for each round, because indicatif's ticker stops when the bar finishes.
+    fn start_ticking(&self) {
+        if !self.bar.is_hidden() {
+            self.bar.enable_steady_tick(Duration::from_millis(200));
+        }
+    }
+
     fn tally(&self) -> MutexGuard<'_, Tally> {
         // A panic elsewhere while holding the lock leaves only a message half-updated;
         // progress display must never turn it into a second panic.
@@ -195,6 +204,7 @@ impl RunObserver for ProgressObserver {
                     }
                     *tally = Tally::default();
                     self.bar.set_prefix(workflow.to_owned());
+                    self.start_ticking();
                 }
                 tally.active_runs += 1;
                 self.bar.inc_length(steps as u64);
@@ -227,6 +237,7 @@ impl RunObserver for ProgressObserver {
                 if counted == workflow {
                     if tally.active_runs == 0 && tally.ok + tally.failed == 0 {
                         self.bar.set_prefix(workflow.to_owned());
+                        self.start_ticking();
                     }
                     tally.active_runs += 1;
                     self.bar.set_message(runs_message(&tally));
@@ -270,10 +281,6 @@ fn stderr_bar(len: u64, template: &str) -> ProgressBar {
     bar.set_style(
         ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    if !bar.is_hidden() {
-        // Keeps the elapsed time moving while one long step runs.
-        bar.enable_steady_tick(Duration::from_millis(200));
-    }
     bar
 }
 
