@@ -12,9 +12,13 @@ mod error;
 mod exec;
 mod graph;
 mod mode;
+mod observer;
 mod options;
 mod plan;
 mod program;
+#[cfg(feature = "progress")]
+mod progress;
+mod render;
 mod report;
 mod runtime;
 mod serde_duration;
@@ -25,6 +29,10 @@ mod thunk;
 pub mod dynamic;
 pub mod policy;
 
+/// The progress bar crate [`ProgressObserver`] draws with, for [`ProgressObserver::with_bar`].
+#[cfg(feature = "progress")]
+pub use indicatif;
+
 pub use context::Context;
 pub use dynamic::{
     DynamicWorkflow, NodeRegistry, SpecError, SpecErrors, SpecProgram, WorkflowSpec,
@@ -32,10 +40,14 @@ pub use dynamic::{
 pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use graph::{Graph, NodeKind, StepPolicy, StepSpec};
 pub use mode::{ExecutionMode, FailureStrategy};
+pub use observer::{ObserverSet, RunEvent, RunObserver};
 pub use options::RunOptions;
 pub use plan::plan;
 pub use policy::{Backoff, BackoffKind};
 pub use program::{CachedValue, Call, Program, StepFuture};
+#[cfg(feature = "progress")]
+pub use progress::ProgressObserver;
+pub use render::{ReportSummary, chrome_trace};
 pub use report::{
     AttemptRecord, CompensationRecord, SkipReason, StepRecord, WorkflowReport, WorkflowRun,
 };

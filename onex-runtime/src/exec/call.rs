@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use super::shared::{CallRef, Shared};
 use crate::error::{ErrorCode, NodeError};
 use crate::graph::NodeKind;
+use crate::observer::RunEvent;
 use crate::policy::circuit::Circuit;
 use crate::policy::panic::{contain, contain_async};
 use crate::policy::retry::next_delay;
@@ -64,8 +66,10 @@ pub(crate) fn attempt_sync<P: Program>(
     let result = if sh.aborted(c.run) {
         Err(NodeError::cancelled())
     } else {
-        let name = &sh.program.graph().step(c.step).name;
-        contain(name, || {
+        let spec = sh.program.graph().step(c.step);
+        let _span = step_span(sh, c, attempt).entered();
+        started_event(sh, c, attempt);
+        contain(&spec.name, || {
             sh.program.call_sync(&sh.slots[c.run], sh.call(c, attempt))
         })
     };
@@ -78,6 +82,36 @@ pub(crate) fn attempt_sync<P: Program>(
         result,
         started,
         finished,
+    }
+}
+
+/// The tracing span of one attempt: free when no subscriber listens.
+#[inline]
+pub(crate) fn step_span<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32) -> tracing::Span {
+    let spec = sh.program.graph().step(c.step);
+    tracing::debug_span!(
+        "step",
+        workflow_id = %sh.contexts[c.run].workflow_id(),
+        step = %spec.name,
+        node_type = %spec.node_type,
+        item = c.item,
+        attempt,
+    )
+}
+
+/// Tells the observer an attempt starts.
+#[inline]
+pub(crate) fn started_event<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32) {
+    if let Some(observer) = sh.observer() {
+        let graph = sh.program.graph();
+        let spec = graph.step(c.step);
+        observer.on_event(&RunEvent::StepStarted {
+            step: &spec.name,
+            node_type: &spec.node_type,
+            wave: graph.wave_of(c.step),
+            item: c.item,
+            attempt,
+        });
     }
 }
 
@@ -295,13 +329,23 @@ pub(crate) async fn drive<P: Program>(
                         cache_hit: false,
                     };
                 };
-                tracing::debug!(
+                tracing::info!(
+                    workflow_id = %sh.contexts[c.run].workflow_id(),
                     step = %spec.name,
+                    node_type = %spec.node_type,
                     attempt,
                     error = %error,
                     delay_ms = delay.as_secs_f64() * 1000.0,
                     "retrying step"
                 );
+                if let Some(observer) = sh.observer() {
+                    observer.on_event(&RunEvent::StepRetried {
+                        step: &spec.name,
+                        attempt,
+                        error: &error,
+                        delay,
+                    });
+                }
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }
@@ -321,10 +365,12 @@ async fn make_attempt<P: Program>(
     let timeout = spec.policy.timeout;
     if spec.is_async {
         let started = sh.stamp();
+        started_event(sh, c, attempt);
         let fut = contain_async(
             &spec.name,
             sh.program.call_async(&sh.slots[c.run], sh.call(c, attempt)),
-        );
+        )
+        .instrument(step_span(sh, c, attempt));
         // Dropping the future at the deadline cancels the step.
         let result = within(timeout, fut).await;
         return Attempt {

@@ -29,6 +29,8 @@ pub(crate) struct Shared<P: Program> {
     pub(crate) mode: ExecutionMode,
     pub(crate) cache_all: bool,
     pub(crate) capture: bool,
+    /// Who is told of the run's events.
+    pub(crate) observer: Option<std::sync::Arc<dyn crate::RunObserver>>,
     /// Whether records are kept, and so whether clocks are read per step.
     pub(crate) timing: bool,
     /// The instant all record offsets count from.
@@ -79,6 +81,12 @@ impl<P: Program> Shared<P> {
         } else {
             Duration::ZERO
         }
+    }
+
+    /// The observer, if there is one: callers build an event only when it is `Some`.
+    #[inline]
+    pub(crate) fn observer(&self) -> Option<&dyn crate::RunObserver> {
+        self.observer.as_deref()
     }
 
     pub(crate) fn aborted(&self, run: usize) -> bool {

@@ -108,7 +108,7 @@ impl RunState {
         plain: bool,
         step: usize,
     ) -> bool {
-        if !plain || self.records.is_some() {
+        if !plain || self.records.is_some() || sh.observer().is_some() {
             return false;
         }
         let spec = sh.program.graph().step(step);
@@ -127,6 +127,7 @@ impl RunState {
             step,
             item: 0,
         };
+        let _span = super::call::step_span(sh, c, 1).entered();
         let result = contain(&spec.name, || {
             sh.program.call_sync(&sh.slots[self.run], sh.call(c, 1))
         });
@@ -313,6 +314,12 @@ impl RunState {
     fn skip<P: Program>(&mut self, sh: &Shared<P>, step: usize, reason: SkipReason) {
         tracing::debug!(step = %sh.program.graph().step(step).name, reason = %reason, "step skipped");
         self.states[step] = StepState::Skipped;
+        if let Some(observer) = sh.observer() {
+            observer.on_event(&crate::RunEvent::StepSkipped {
+                step: &sh.program.graph().step(step).name,
+                reason: &reason,
+            });
+        }
         if let Some(records) = &mut self.records {
             let record = &mut records.steps[step];
             record.state = StepState::Skipped;
@@ -328,6 +335,7 @@ impl RunState {
         error: Option<NodeError>,
     ) {
         self.states[step] = state;
+        let mut elapsed = std::time::Duration::ZERO;
         if let Some(records) = &mut self.records {
             let record = &mut records.steps[step];
             record.state = state;
@@ -336,7 +344,15 @@ impl RunState {
             if record.started.is_none() {
                 record.started = record.finished;
             }
+            elapsed = record.duration().unwrap_or_default();
             record.error = error;
+        }
+        if let Some(observer) = sh.observer() {
+            observer.on_event(&crate::RunEvent::StepFinished {
+                step: &sh.program.graph().step(step).name,
+                state,
+                elapsed,
+            });
         }
     }
 
@@ -351,6 +367,13 @@ impl RunState {
                     self.states[step] = StepState::Cancelled;
                     if let Some(records) = &mut self.records {
                         records.steps[step].state = StepState::Cancelled;
+                    }
+                    if let Some(observer) = sh.observer() {
+                        observer.on_event(&crate::RunEvent::StepFinished {
+                            step: &sh.program.graph().step(step).name,
+                            state: StepState::Cancelled,
+                            elapsed: std::time::Duration::ZERO,
+                        });
                     }
                 }
                 _ => {}
