@@ -20,7 +20,8 @@
 //! run <spec> [--mode sequential|parallel|batch] [--max-parallel N]
 //!            [--strategy fail_fast|continue_on_error|compensate] [--json]
 //!                                      run it and print the report and the output
-//! graph <spec> [--format waves]        print the graph wave by wave
+//! graph <spec> [--format mermaid|dot|waves]
+//!                                      draw the graph (Mermaid by default)
 //! ```
 //!
 //! A spec is read as JSON when its file ends in `.json`, as YAML when it ends in `.yaml` or
@@ -32,11 +33,10 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use onex_runtime::dynamic::{DynamicWorkflow, NodeRegistry, SpecErrors};
-use onex_runtime::{ExecutionMode, FailureStrategy, WorkflowError, WorkflowReport};
+use onex_runtime::{ExecutionMode, FailureStrategy, WorkflowError};
 
 #[derive(Parser)]
 #[command(about = "Validate, plan, run and draw onex workflow specs")]
@@ -78,8 +78,8 @@ enum Command {
     Graph {
         /// The spec file (JSON or YAML).
         spec: PathBuf,
-        /// The picture to print (Mermaid and DOT come with the graph renderers).
-        #[arg(long, default_value = "waves")]
+        /// The picture to print: a Mermaid flowchart, Graphviz DOT, or the waves as text.
+        #[arg(long, default_value = "mermaid")]
         format: GraphFormat,
     },
 }
@@ -103,6 +103,8 @@ enum StrategyArg {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum GraphFormat {
+    Mermaid,
+    Dot,
     Waves,
 }
 
@@ -234,6 +236,8 @@ where
         Command::Graph { spec, format } => {
             let wf = load(registry, spec)?;
             match format {
+                GraphFormat::Mermaid => wf.graph().to_mermaid(),
+                GraphFormat::Dot => wf.graph().to_dot(),
                 GraphFormat::Waves => waves(&wf),
             }
         }
@@ -258,7 +262,7 @@ where
                 text.push('\n');
                 text
             } else {
-                let mut text = report.map(summary).unwrap_or_default();
+                let mut text = report.map(|r| format!("{r}\n")).unwrap_or_default();
                 if let Some(output) = output {
                     let _ = writeln!(text, "output:\n{}", to_json(output));
                 }
@@ -337,78 +341,6 @@ fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("<not JSON: {e}>"))
-}
-
-/// `ENUM_NAME` as the report serializes it.
-fn label<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => "?".into(),
-    }
-}
-
-fn millis(d: Duration) -> String {
-    format!("{:.3}ms", d.as_secs_f64() * 1000.0)
-}
-
-fn summary(report: &WorkflowReport) -> String {
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "workflow `{}` {} in {} (mode {}, strategy {})",
-        report.workflow,
-        label(&report.state),
-        millis(report.processing_time),
-        report.mode.name(),
-        label(&report.failure_strategy)
-    );
-    let _ = writeln!(
-        text,
-        "  {} completed, {} failed, {} skipped, {} cancelled; {} parallel executions, \
-         {} load-balanced, {} compensations",
-        report.steps_completed,
-        report.steps_failed,
-        report.steps_skipped,
-        report.steps_cancelled,
-        report.parallel_executions,
-        report.load_balanced_operations,
-        report.compensations_run
-    );
-    let rows: Vec<[String; 6]> = report
-        .steps
-        .iter()
-        .map(|s| {
-            let note = match (&s.error, &s.skip_reason) {
-                (Some(e), _) => e.to_string(),
-                (None, Some(reason)) => reason.to_string(),
-                _ => String::new(),
-            };
-            [
-                s.step.to_string(),
-                s.node_type.to_string(),
-                label(&s.state),
-                s.attempts.to_string(),
-                s.duration().map(millis).unwrap_or_default(),
-                note,
-            ]
-        })
-        .collect();
-    let header = ["STEP", "NODE", "STATE", "ATTEMPTS", "TIME", ""].map(String::from);
-    let mut widths = [0; 6];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (cell, w) in row.iter().zip(widths) {
-            let _ = write!(line, "  {cell:<w$}");
-        }
-        let _ = writeln!(text, "{}", line.trim_end());
-    }
-    text
 }
 
 fn waves(wf: &DynamicWorkflow) -> String {

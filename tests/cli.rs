@@ -93,13 +93,14 @@ fn run_prints_the_report_and_the_output_in_any_mode() {
             "2",
         ]);
         result.unwrap();
-        assert!(out.starts_with("workflow `etl` COMPLETED in "), "{out}");
-        assert!(
-            out.contains(&format!("(mode {mode}, strategy compensate)")),
-            "{out}"
-        );
-        assert!(out.contains("NodeDataFetcherEffect"), "{out}");
+        assert!(out.contains("etl completed in "), "{out}");
+        assert!(out.contains("records  effect   completed"), "{out}");
         assert!(out.contains("\"count\": 3"), "{out}");
+        let (result, out) = cli(&["run", &spec("etl.yaml"), "--mode", mode, "--json"]);
+        result.unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let reported = v["report"]["mode"].to_string();
+        assert!(reported.contains(mode), "{reported}");
     }
 }
 
@@ -128,7 +129,7 @@ output: valid
     let (result, out) = cli(&["run", &path, "--strategy", "continue_on_error"]);
     let e = result.unwrap_err();
     assert_eq!(e.exit_code(), 1);
-    assert!(out.contains("FAILED"), "{out}");
+    assert!(out.contains("empty failed in "), "{out}");
     assert!(out.contains("batch `none` has no rows"), "{out}");
 }
 
@@ -142,8 +143,14 @@ fn plan_prints_thunks_as_json() {
 }
 
 #[test]
-fn graph_prints_the_waves() {
+fn graph_draws_mermaid_dot_or_waves() {
     let (result, out) = cli(&["graph", &spec("etl.yaml")]);
+    result.unwrap();
+    assert!(out.starts_with("flowchart LR\n"), "{out}");
+    let (result, out) = cli(&["graph", &spec("etl.yaml"), "--format", "dot"]);
+    result.unwrap();
+    assert!(out.starts_with("digraph"), "{out}");
+    let (result, out) = cli(&["graph", &spec("etl.yaml"), "--format", "waves"]);
     result.unwrap();
     assert!(
         out.contains(
@@ -151,7 +158,12 @@ fn graph_prints_the_waves() {
         ),
         "{out}"
     );
-    assert!(out.contains("  wave 4: fast (NodeFastTrack) <- totals, quality; saved (NodeDatabaseWriter) <- totals\n"), "{out}");
+    assert!(
+        out.contains(
+            "  wave 4: fast (NodeFastTrack) <- totals, quality; saved (NodeDatabaseWriter) <- totals\n"
+        ),
+        "{out}"
+    );
 }
 
 #[test]
