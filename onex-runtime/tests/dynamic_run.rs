@@ -188,3 +188,24 @@ async fn compensate_undoes_completed_effects() {
     assert_eq!(undone.load(Ordering::SeqCst), 1);
     assert_eq!(e.report().unwrap().compensations_run, 1);
 }
+
+#[tokio::test]
+async fn extreme_settings_do_not_panic() {
+    let mut registry = NodeRegistry::new();
+    registry.compute_infallible("Double", |n: &i64| n * 2);
+    let wf = registry
+        .load_json(&format!(
+            r#"{{"workflow_id": "w", "max_parallel_steps": {}, "execution_mode": "parallel",
+              "steps": [{{"step_id": "s", "thunks": [
+                {{"thunk_id": "a", "target_node_type": "Double", "operation_data": 1,
+                  "timeout_ms": {}, "priority": {}, "retry_count": {}}}]}}],
+              "output": "a"}}"#,
+            usize::MAX,
+            u64::MAX,
+            i32::MIN,
+            u32::MAX
+        ))
+        .unwrap();
+    let run = wf.run(&Runtime::default(), wf.run_options()).await.unwrap();
+    assert_eq!(run.output, json!(2));
+}

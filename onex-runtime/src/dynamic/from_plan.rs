@@ -17,8 +17,9 @@ impl WorkflowSpec {
     /// Run against a [`NodeRegistry`](crate::dynamic::NodeRegistry) holding the same nodes
     /// under the same `target_node_type`s, it gives the same output as the static workflow.
     /// A node of several parameters is registered with a tuple input: its arguments arrive
-    /// as an array, the plan's `operation_data` (the workflow inputs it reads) first, then
-    /// its dependencies in order (see [`SpecThunk`]).
+    /// as an array, the plan's `operation_data` (the workflow input it reads; an object
+    /// keyed by input name when it reads several) first, then its dependencies in order
+    /// (see [`SpecThunk`]).
     ///
     /// # Errors
     ///
