@@ -244,7 +244,7 @@ impl WorkflowSpec {
     /// # Errors
     ///
     /// A syntax error, with its line and column; or, for a document of the wrong shape,
-    /// one [`SpecErrorKind::Parse`] error per bad field (an unknown or misspelt field, a
+    /// one [`SpecErrorKind::Parse`](crate::dynamic::SpecErrorKind::Parse) error per bad field (an unknown or misspelt field, a
     /// missing one, an unknown execution mode or failure strategy, a value of the wrong
     /// type), each located by its path, e.g. `steps[0].thunks[1].retry_count`.
     /// [`NodeRegistry::load_json`](crate::dynamic::NodeRegistry::load_json) also runs the
