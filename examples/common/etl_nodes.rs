@@ -88,14 +88,15 @@ pub fn validate(raw: &RawBatch) -> Result<ValidBatch, NodeError> {
     })
 }
 
-/// EFFECT: "fetches" each row's details (here: its currency).
-pub async fn fetch(_ctx: Context, valid: ValidBatch) -> Result<Vec<Record>, NodeError> {
+/// EFFECT: "fetches" each row's details (here: its currency). Written like a static
+/// `#[node(effect)]`, borrowing its context and input, and registered with `effect_ref`.
+pub async fn fetch(_ctx: &Context, valid: &ValidBatch) -> Result<Vec<Record>, NodeError> {
     Ok(valid
         .rows
-        .into_iter()
+        .iter()
         .map(|r| Record {
             id: r.id,
-            region: r.region,
+            region: r.region.clone(),
             amount: r.amount,
             currency: "EUR".into(),
         })
@@ -162,7 +163,7 @@ pub fn registry() -> NodeRegistry {
     let mut registry = NodeRegistry::new();
     registry
         .compute("NodeDataValidator", validate)
-        .effect("NodeDataFetcherEffect", fetch)
+        .effect_ref("NodeDataFetcherEffect", fetch)
         .compute_infallible("NodeDataTransformer", transform)
         .compute_infallible("NodeQualityAssessor", assess)
         .reducer("NodeAggregator", aggregate)

@@ -209,3 +209,36 @@ async fn extreme_settings_do_not_panic() {
     let run = wf.run(&Runtime::default(), wf.run_options()).await.unwrap();
     assert_eq!(run.output, json!(2));
 }
+
+async fn save_by_ref(ctx: &Context, total: &i64) -> Result<String, NodeError> {
+    tokio::task::yield_now().await;
+    Ok(format!("{}: saved {total}", ctx.workflow()))
+}
+
+#[tokio::test]
+async fn effects_written_like_static_nodes_run_in_every_mode() {
+    let mut registry = NodeRegistry::new();
+    registry
+        .compute_infallible("Double", |n: &i64| n * 2)
+        .effect_ref("NodeSave", save_by_ref);
+    let wf = registry
+        .load_yaml(
+            r#"
+workflow_id: by_ref
+steps:
+  - step_id: s
+    thunks:
+      - { thunk_id: a, target_node_type: Double, operation_data: 21 }
+      - { thunk_id: saved, target_node_type: NodeSave, dependencies: [a] }
+output: saved
+"#,
+        )
+        .unwrap();
+    for mode in MODES {
+        let run = wf
+            .run(&Runtime::default(), wf.run_options().mode(mode))
+            .await
+            .unwrap();
+        assert_eq!(run.output, json!("by_ref: saved 42"));
+    }
+}

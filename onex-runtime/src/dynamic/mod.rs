@@ -55,5 +55,5 @@ mod validate;
 pub use condition::{CompareOp, Condition};
 pub use error::{SpecError, SpecErrorKind, SpecErrors};
 pub use program::{DynamicWorkflow, SpecProgram};
-pub use registry::NodeRegistry;
+pub use registry::{BorrowingEffect, NodeRegistry};
 pub use spec::{SpecMode, SpecStep, SpecThunk, WorkflowSpec};

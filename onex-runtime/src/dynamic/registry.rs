@@ -203,6 +203,43 @@ impl NodeRegistry {
         self.insert::<I, O>(name, NodeKind::Effect, invoke, None)
     }
 
+    /// Registers an effect node written like a static one, taking its context and input by
+    /// reference: `async fn save(ctx: &Context, rows: &Rows) -> Result<Saved, NodeError>`.
+    ///
+    /// The same function can be a `#[node(effect)]` of a static workflow and a node of a
+    /// registry, so a plan converted with [`WorkflowSpec::from_plan`] runs the same code.
+    ///
+    /// ```
+    /// # use onex_runtime::{dynamic::NodeRegistry, Context, NodeError};
+    /// async fn save(ctx: &Context, total: &i64) -> Result<String, NodeError> {
+    ///     Ok(format!("{} saved {total}", ctx.workflow()))
+    /// }
+    /// let mut registry = NodeRegistry::new();
+    /// registry.effect_ref("NodeDatabaseWriter", save);
+    /// ```
+    pub fn effect_ref<I, O, F>(&mut self, node_type: impl Into<String>, node: F) -> &mut Self
+    where
+        I: DeserializeOwned + Send + Sync + 'static,
+        O: Serialize + 'static,
+        F: for<'a> BorrowingEffect<'a, I, Output = O> + 'static,
+    {
+        let name: Arc<str> = node_type.into().into();
+        let node = Arc::new(node);
+        let invoke = {
+            let name = name.clone();
+            Invoke::Async(Arc::new(move |ctx: Context, input: Value| {
+                let name = name.clone();
+                let node = node.clone();
+                Box::pin(async move {
+                    let input: I = decode(&name, input)?;
+                    let output = node.call(&ctx, &input).await?;
+                    encode(&name, &output)
+                }) as BoxFuture<'static, _>
+            }))
+        };
+        self.insert::<I, O>(name, NodeKind::Effect, invoke, None)
+    }
+
     /// Registers an effect node with a compensation: when a run with the `compensate`
     /// failure strategy fails, `undo` receives the output of each completed call of this
     /// node, in reverse completion order (a saga).
@@ -388,6 +425,30 @@ impl fmt::Debug for NodeRegistry {
         f.debug_map()
             .entries(self.nodes.iter().map(|(name, node)| (name, node.kind)))
             .finish()
+    }
+}
+
+/// An async function taking the run's context and its input by reference, as effect
+/// nodes of static workflows do: `async fn f(ctx: &Context, input: &In) -> Result<Out, NodeError>`.
+/// Implemented for every such function; see [`NodeRegistry::effect_ref`].
+pub trait BorrowingEffect<'a, I: 'a>: Send + Sync {
+    /// The node's output.
+    type Output;
+    /// The call's future, borrowing the context and the input.
+    type Future: Future<Output = Result<Self::Output, NodeError>> + Send + 'a;
+    /// Calls the node.
+    fn call(&self, ctx: &'a Context, input: &'a I) -> Self::Future;
+}
+
+impl<'a, I: 'a, O, F, Fut> BorrowingEffect<'a, I> for F
+where
+    F: Fn(&'a Context, &'a I) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<O, NodeError>> + Send + 'a,
+{
+    type Output = O;
+    type Future = Fut;
+    fn call(&self, ctx: &'a Context, input: &'a I) -> Fut {
+        self(ctx, input)
     }
 }
 
