@@ -3,6 +3,27 @@
 //! [`Runtime`](crate::Runtime) — every execution mode, every failure strategy, the same
 //! [`WorkflowReport`](crate::WorkflowReport) — as a workflow written with `workflow!`.
 //!
+//! - **Nodes** register once, by `target_node_type`: [`NodeRegistry::compute`],
+//!   [`compute_infallible`](NodeRegistry::compute_infallible),
+//!   [`reducer`](NodeRegistry::reducer), [`effect`](NodeRegistry::effect),
+//!   [`effect_ref`](NodeRegistry::effect_ref) and
+//!   [`effect_compensated`](NodeRegistry::effect_compensated). Inputs and outputs are serde
+//!   types; between thunks they travel as `serde_json::Value`s.
+//! - **A thunk's input** is its `operation_data` (when not null) followed by its
+//!   dependencies' outputs, in order; one argument is passed as itself, several as an array
+//!   (a tuple in Rust). See [`SpecThunk`].
+//! - **Conditions** are data: a JSON pointer into an earlier thunk's output, an operator and
+//!   a value ([`Condition`]); a false condition skips its step's thunks and what depends on
+//!   them.
+//! - **Loading validates everything first** and reports every mistake at once, each with
+//!   its path in the document ([`SpecErrors`]): the spec's shape, unknown node types (with
+//!   a "did you mean"), duplicate ids, dangling references, cycles (with their path),
+//!   `operation_data` that does not fit the node's input type, bad settings.
+//! - **The graph** has one step per thunk, named by its `thunk_id`; the spec's steps group
+//!   thunks and carry their condition. [`DynamicWorkflow::plan`] gives the thunks without
+//!   running anything, and [`WorkflowSpec::from_plan`] turns a static workflow's plan into
+//!   a spec.
+//!
 //! ```
 //! use onex_runtime::dynamic::NodeRegistry;
 //! use onex_runtime::{Context, NodeError};
