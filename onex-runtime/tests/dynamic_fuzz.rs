@@ -297,3 +297,29 @@ fn a_long_chain_validates_quickly() {
     assert_eq!(wf.graph().wave_count(), n);
     assert!(started.elapsed().as_secs() < 10);
 }
+
+#[test]
+fn thousands_of_dangling_references_are_rejected_quickly() {
+    let n = 4_000;
+    let thunks: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({ "thunk_id": format!("thunk_number_{i}"), "target_node_type": "Idd",
+                    "dependencies": [format!("thunk_numbr_{i}")] })
+        })
+        .collect();
+    let doc = json!({ "workflow_id": "dangling", "steps": [{ "step_id": "s", "thunks": thunks }], "output": "x" });
+    let started = std::time::Instant::now();
+    let errors = id_registry().load_json(&doc.to_string()).unwrap_err();
+    assert_eq!(errors.len(), 2 * n + 1);
+    assert!(
+        errors.errors()[0].message.contains("did you mean `Id`?"),
+        "{}",
+        errors.errors()[0]
+    );
+    assert!(
+        errors.errors()[1]
+            .message
+            .ends_with("did you mean `thunk_number_0`?")
+    );
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+}

@@ -14,13 +14,17 @@ pub(crate) fn closest<'a>(
         if candidate == name {
             continue;
         }
+        let (a, b) = (name.chars().count(), candidate.chars().count());
+        let limit = (a.max(b) / 3).max(1);
+        // The distance is at least the difference in length: skip the quadratic work.
+        if a.abs_diff(b) > limit {
+            continue;
+        }
         let distance = if candidate.eq_ignore_ascii_case(name) {
             0
         } else {
             edit_distance(name, candidate)
         };
-        let (a, b) = (name.chars().count(), candidate.chars().count());
-        let limit = (a.max(b) / 3).max(1);
         let plausible = distance == 0 || (distance <= limit && distance < a.min(b));
         if plausible && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));

@@ -20,6 +20,9 @@ use crate::dynamic::suggest::did_you_mean;
 use crate::graph::{Graph, NodeKind, StepPolicy, StepSpec};
 use crate::thunk::ThunkType;
 
+/// How many "did you mean" searches over thunk ids one validation makes at most.
+const SUGGESTION_BUDGET: usize = 64;
+
 /// One thunk, resolved: its node, its arguments by graph index, its condition.
 pub(crate) struct ResolvedThunk {
     pub(crate) node: Arc<RegisteredNode>,
@@ -111,11 +114,18 @@ pub(crate) fn resolve(
         }
     }
     let thunk_ids = || index_of.keys().copied();
+    // Each suggestion compares a name with every id; a budget keeps a huge spec with
+    // thousands of dangling references from taking quadratic time to reject.
+    let suggestions = std::cell::Cell::new(SUGGESTION_BUDGET);
     let missing = |name: &str, what: &str| {
-        format!(
-            "{what} `{name}` names no thunk of this spec{}",
-            did_you_mean(name, thunk_ids())
-        )
+        let hint = match suggestions.get().checked_sub(1) {
+            Some(left) => {
+                suggestions.set(left);
+                did_you_mean(name, thunk_ids())
+            }
+            None => String::new(),
+        };
+        format!("{what} `{name}` names no thunk of this spec{hint}")
     };
 
     // Pass 2: nodes, settings, references and data, thunk by thunk.
