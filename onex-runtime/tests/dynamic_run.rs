@@ -242,3 +242,32 @@ output: saved
         assert_eq!(run.output, json!("by_ref: saved 42"));
     }
 }
+
+#[tokio::test]
+async fn compute_thunks_are_cached_by_input_when_asked() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let mut registry = NodeRegistry::new();
+    registry.compute_infallible("Square", move |n: &i64| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        n * n
+    });
+    let wf = registry
+        .load_yaml(
+            r#"
+workflow_id: cached
+steps:
+  - step_id: s
+    thunks:
+      - { thunk_id: a, target_node_type: Square, operation_data: 12 }
+output: a
+"#,
+        )
+        .unwrap();
+    let rt = Runtime::default();
+    for _ in 0..3 {
+        let run = wf.run(&rt, wf.run_options().cache(true)).await.unwrap();
+        assert_eq!(run.output, json!(144));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
