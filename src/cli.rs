@@ -17,7 +17,7 @@
 //! ```text
 //! validate <spec>                      check a spec; print every error with its location
 //! plan <spec>                          print the thunks a run would emit, as JSON
-//! run <spec> [--mode sequential|parallel|batch] [--max-parallel N]
+//! run <spec> [--input FILE] [--mode sequential|parallel|batch] [--max-parallel N]
 //!            [--strategy fail_fast|continue_on_error|compensate] [--json]
 //!                                      run it and print the report and the output
 //! graph <spec> [--format mermaid|dot|waves]
@@ -70,6 +70,9 @@ enum Command {
         /// Override the spec's failure strategy.
         #[arg(long)]
         strategy: Option<StrategyArg>,
+        /// A JSON or YAML file whose value is the run's input (`$input` in the spec).
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
         /// Print `{"output": .., "report": ..}` as JSON instead of a summary.
         #[arg(long)]
         json: bool,
@@ -131,6 +134,13 @@ pub enum CliError {
         /// Why.
         error: std::io::Error,
     },
+    /// The input file is neither JSON nor YAML.
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
     /// The spec does not parse or validate.
     Spec {
         /// The file.
@@ -149,7 +159,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(e) => u8::try_from(e.exit_code()).unwrap_or(2),
-            CliError::Read { .. } | CliError::Spec { .. } => 2,
+            CliError::Read { .. } | CliError::Input { .. } | CliError::Spec { .. } => 2,
             CliError::Run(_) | CliError::Output(_) => 1,
         }
     }
@@ -160,6 +170,9 @@ impl std::fmt::Display for CliError {
         match self {
             CliError::Usage(e) => write!(f, "{e}"),
             CliError::Read { path, error } => write!(f, "cannot read {}: {error}", path.display()),
+            CliError::Input { path, message } => {
+                write!(f, "cannot parse the input {}: {message}", path.display())
+            }
             CliError::Spec { path, errors } => write!(f, "{}: {errors}", path.display()),
             CliError::Run(e) => write!(f, "{e}"),
             CliError::Output(e) => write!(f, "cannot write the output: {e}"),
@@ -246,13 +259,18 @@ where
             mode,
             max_parallel,
             strategy,
+            input,
             json,
         } => {
             let wf = load(registry, spec)?;
+            let input = match input {
+                Some(path) => read_input(path)?,
+                None => serde_json::Value::Null,
+            };
             let options = options(&wf, *mode, *max_parallel, *strategy);
             let result = tokio_runtime()
                 .map_err(CliError::Output)?
-                .block_on(wf.run(&onex_runtime::Runtime::default(), options));
+                .block_on(wf.run_on(&onex_runtime::Runtime::default(), input, options));
             let (output, report) = match &result {
                 Ok(run) => (Some(&run.output), Some(&run.report)),
                 Err(e) => (None, e.report()),
@@ -296,6 +314,23 @@ fn load(registry: &NodeRegistry, path: &Path) -> Result<DynamicWorkflow, CliErro
         _ => registry.load_yaml(&text),
     }
     .map_err(spec_error)
+}
+
+/// The run's input from a JSON or YAML file (by extension; otherwise whichever parses).
+fn read_input(path: &Path) -> Result<serde_json::Value, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|error| CliError::Read {
+        path: path.to_owned(),
+        error,
+    })?;
+    let yaml = || serde_yaml::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string());
+    let json = || serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string());
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if is_json { json() } else { yaml() }.map_err(|message| CliError::Input {
+        path: path.to_owned(),
+        message,
+    })
 }
 
 fn options(

@@ -175,3 +175,23 @@ fn usage_errors_come_from_clap() {
     let (result, _) = cli(&["run", &spec("etl.yaml"), "--max-parallel", "0"]);
     assert!(matches!(result.unwrap_err(), CliError::Usage(_)));
 }
+
+#[test]
+fn run_takes_its_input_from_a_file() {
+    let (result, out) = cli(&[
+        "run",
+        &spec("etl_input.yaml"),
+        "--input",
+        &spec("sales.json"),
+        "--json",
+    ]);
+    result.unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["output"]["sum"], 19.75);
+
+    let bad = temp_spec("bad_input.json", "{ not json");
+    let (result, _) = cli(&["run", &spec("etl_input.yaml"), "--input", &bad]);
+    let e = result.unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().starts_with("cannot parse the input"), "{e}");
+}

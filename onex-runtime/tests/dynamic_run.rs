@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use common::{ETL_YAML, TWO_SOURCES_JSON, etl};
+use common::{ETL_INPUT_YAML, ETL_YAML, SALES_JSON, TWO_SOURCES_JSON, etl};
 use onex_runtime::dynamic::{NodeRegistry, WorkflowSpec};
 use onex_runtime::{
     Context, ErrorCode, ExecutionMode, FailureStrategy, NodeError, Runtime, StepState,
@@ -270,4 +270,34 @@ output: a
         assert_eq!(run.output, json!(144));
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn one_spec_runs_over_many_inputs_in_a_batch() {
+    let wf = etl::registry().load_yaml(ETL_INPUT_YAML).unwrap();
+    let sales: Value = serde_json::from_str(SALES_JSON).unwrap();
+    let rt = Runtime::default();
+    let single = wf
+        .run_on(&rt, sales.clone(), wf.run_options())
+        .await
+        .unwrap();
+    assert_eq!(single.output["count"], 3);
+
+    let inputs: Vec<Value> = (1..=4)
+        .map(|n| {
+            let mut batch = sales.clone();
+            batch["rows"] = json!(
+                (0..n)
+                    .map(|i| json!({ "id": i, "region": "north", "amount": 1.0 }))
+                    .collect::<Vec<_>>()
+            );
+            batch
+        })
+        .collect();
+    let runs = wf.run_batch(&rt, inputs, wf.run_options()).await;
+    let counts: Vec<Value> = runs
+        .into_iter()
+        .map(|r| r.unwrap().output["count"].clone())
+        .collect();
+    assert_eq!(counts, [json!(1), json!(2), json!(3), json!(4)]);
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{ETL_YAML, TWO_SOURCES_JSON, drive, etl};
+use common::{ETL_INPUT_YAML, ETL_YAML, SALES_JSON, TWO_SOURCES_JSON, drive, drive_on, etl};
 use onex_runtime::dynamic::{NodeRegistry, SpecErrorKind, SpecMode, WorkflowSpec};
 use onex_runtime::{ErrorCode, ExecutionMode, FailureStrategy, NodeKind, Program};
 use serde_json::json;
@@ -384,4 +384,45 @@ output: b
         "{e}"
     );
     let _ = wf.program().graph();
+}
+
+#[tokio::test]
+async fn input_specs_take_the_run_input_and_test_it_in_conditions() {
+    let wf = etl::registry().load_yaml(ETL_INPUT_YAML).unwrap();
+    // `$input` is not a graph step: `valid` has no dependencies, `saved` only `totals`.
+    let g = wf.graph();
+    assert!(g.step(0).deps.is_empty());
+    assert_eq!(&*g.step(g.find("saved").unwrap()).deps, &[3]);
+
+    let sales: serde_json::Value = serde_json::from_str(SALES_JSON).unwrap();
+    let driven = drive_on(&*wf.program(), sales.clone()).await.unwrap();
+    assert_eq!(driven.output.unwrap()["sum"], 19.75);
+    assert!(driven.skipped.is_empty());
+
+    let mut dry = sales;
+    dry["source"] = json!("dry-run");
+    let driven = drive_on(&*wf.program(), dry).await.unwrap();
+    assert_eq!(driven.skipped, ["saved"]);
+
+    // A null input does not fit the validator: a clear run-time error.
+    let e = drive(&*wf.program()).await.err().unwrap();
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    assert!(
+        e.message()
+            .starts_with("input of `NodeDataValidator` does not fit `RawBatch`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn ids_starting_with_a_dollar_are_reserved() {
+    let mut registry = NodeRegistry::new();
+    registry.compute_infallible("Id", |v: &serde_json::Value| v.clone());
+    let e = registry
+        .load_yaml(
+            "workflow_id: w\nsteps: [{step_id: s, thunks: [{thunk_id: $input, target_node_type: Id}]}]\noutput: $input\n",
+        )
+        .unwrap_err();
+    assert_eq!(e.errors()[0].location, "steps[0].thunks[0].thunk_id");
+    assert!(e.errors()[0].message.contains("reserved"), "{e}");
 }

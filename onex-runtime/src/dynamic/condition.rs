@@ -49,7 +49,8 @@ impl CompareOp {
 ///
 /// `pointer` is a JSON pointer (RFC 6901: `""` is the whole output, `/score` a field,
 /// `/items/0/id` a path through arrays) into the output of the thunk named by `thunk`,
-/// which becomes a dependency of every thunk of the step. When the condition is false, the
+/// which becomes a dependency of every thunk of the step (or into the run's input, when
+/// `thunk` is `$input`). When the condition is false, the
 /// step's thunks are skipped, and so is everything downstream of them.
 ///
 /// A pointer that finds nothing makes the condition *fail the step* with
@@ -74,7 +75,7 @@ impl CompareOp {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
-    /// The thunk whose output is tested.
+    /// The thunk whose output is tested, or `$input` for the run's input.
     pub thunk: String,
     /// A JSON pointer into that output; empty for the whole output.
     #[serde(default)]

@@ -75,6 +75,6 @@ mod validate;
 
 pub use condition::{CompareOp, Condition};
 pub use error::{SpecError, SpecErrorKind, SpecErrors};
-pub use program::{DynamicWorkflow, SpecProgram};
+pub use program::{DynamicWorkflow, SpecProgram, SpecSlots};
 pub use registry::{BorrowingEffect, NodeRegistry};
 pub use spec::{SpecMode, SpecStep, SpecThunk, WorkflowSpec};

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::dynamic::registry::Invoke;
 use crate::dynamic::spec::WorkflowSpec;
-use crate::dynamic::validate::{Resolved, ResolvedThunk};
+use crate::dynamic::validate::{Resolved, ResolvedThunk, Source};
 use crate::error::{NodeError, WorkflowError};
 use crate::graph::{Graph, NodeKind};
 use crate::options::RunOptions;
@@ -22,7 +22,8 @@ use crate::thunk::Thunk;
 /// in document order), values passed between steps as `serde_json::Value`s.
 ///
 /// Made by [`NodeRegistry::load`](crate::dynamic::NodeRegistry::load); most code uses it
-/// through [`DynamicWorkflow`]. Its input is `()` (a spec carries its data in
+/// through [`DynamicWorkflow`]. Its input is a JSON value that thunks take by listing
+/// `$input` among their dependencies (`null` when a spec carries all its data in
 /// `operation_data`); its output is the output thunk's JSON value.
 ///
 /// # Examples
@@ -50,21 +51,29 @@ impl SpecProgram {
     }
 
     /// The arguments of a thunk's call: `operation_data` (when not null) followed by the
-    /// outputs of its dependencies; one argument as itself, several as an array.
-    fn input(&self, slots: &[Slot<Value>], step: usize) -> Result<Value, NodeError> {
+    /// outputs of its dependencies (or the run's input for `$input`); one argument as
+    /// itself, several as an array.
+    fn input(&self, slots: &SpecSlots, step: usize) -> Result<Value, NodeError> {
         let thunk = self.thunk(step)?;
         let mut args = Vec::with_capacity(thunk.args.len() + 1);
         if !thunk.operation_data.is_null() {
             args.push(thunk.operation_data.clone());
         }
-        for &dep in &thunk.args {
-            args.push(self.output_of(slots, dep)?.clone());
+        for &source in &thunk.args {
+            args.push(self.value_of(slots, source)?.clone());
         }
         Ok(match args.len() {
             0 => Value::Null,
             1 => args.pop().unwrap_or(Value::Null),
             _ => Value::Array(args),
         })
+    }
+
+    fn value_of<'s>(&self, slots: &'s SpecSlots, source: Source) -> Result<&'s Value, NodeError> {
+        match source {
+            Source::Input => Ok(&slots.input),
+            Source::Thunk(step) => self.output_of(&slots.outputs, step),
+        }
     }
 
     fn thunk(&self, step: usize) -> Result<&ResolvedThunk, NodeError> {
@@ -86,8 +95,9 @@ impl SpecProgram {
         })
     }
 
-    fn store(&self, slots: &[Slot<Value>], step: usize, value: Value) -> Result<(), NodeError> {
+    fn store(&self, slots: &SpecSlots, step: usize, value: Value) -> Result<(), NodeError> {
         slots
+            .outputs
             .get(step)
             .ok_or_else(|| NodeError::internal(format!("no slot #{step} in a spec program")))?
             .put(value);
@@ -95,27 +105,51 @@ impl SpecProgram {
     }
 }
 
+/// The per-run storage of a [`SpecProgram`]: the run's input and one JSON slot per thunk.
+///
+/// Made by [`Program::slots`]; opaque otherwise.
+pub struct SpecSlots {
+    input: Value,
+    outputs: Vec<Slot<Value>>,
+}
+
+impl std::fmt::Debug for SpecSlots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpecSlots")
+            .field("input", &self.input)
+            .field("outputs", &self.outputs)
+            .finish()
+    }
+}
+
 impl Program for SpecProgram {
-    type Input = ();
+    type Input = Value;
     type Output = Value;
-    type Slots = Vec<Slot<Value>>;
+    type Slots = SpecSlots;
 
     fn graph(&self) -> &Graph {
         &self.graph
     }
 
-    fn slots(&self, _input: ()) -> Self::Slots {
-        self.thunks.iter().map(|_| Slot::new()).collect()
+    fn slots(&self, input: Value) -> Self::Slots {
+        SpecSlots {
+            input,
+            outputs: self.thunks.iter().map(|_| Slot::new()).collect(),
+        }
     }
 
     fn output(&self, slots: Self::Slots) -> Option<Value> {
-        slots.into_iter().nth(self.graph.output())?.into_inner()
+        slots
+            .outputs
+            .into_iter()
+            .nth(self.graph.output())?
+            .into_inner()
     }
 
     fn condition(&self, slots: &Self::Slots, step: usize) -> Result<bool, NodeError> {
         match &self.thunk(step)?.condition {
             None => Ok(true),
-            Some((condition, tested)) => condition.evaluate(self.output_of(slots, *tested)?),
+            Some((condition, tested)) => condition.evaluate(self.value_of(slots, *tested)?),
         }
     }
 
@@ -151,7 +185,7 @@ impl Program for SpecProgram {
     fn compensate<'a>(&'a self, slots: &'a Self::Slots, call: Call<'a>) -> Option<StepFuture<'a>> {
         let undo = self.thunks.get(call.step)?.node.compensate.as_ref()?;
         Some(Box::pin(async move {
-            let output = self.output_of(slots, call.step)?.clone();
+            let output = self.output_of(&slots.outputs, call.step)?.clone();
             undo(call.ctx.clone(), output).await
         }))
     }
@@ -169,12 +203,12 @@ impl Program for SpecProgram {
     }
 
     fn cache_store(&self, slots: &Self::Slots, call: Call<'_>) -> Option<CachedValue> {
-        let value = slots.get(call.step)?.get()?.clone();
+        let value = slots.outputs.get(call.step)?.get()?.clone();
         Some(Arc::new(value))
     }
 
     fn cache_load(&self, slots: &Self::Slots, call: Call<'_>, value: &CachedValue) -> bool {
-        match (value.downcast_ref::<Value>(), slots.get(call.step)) {
+        match (value.downcast_ref::<Value>(), slots.outputs.get(call.step)) {
             (Some(value), Some(slot)) => {
                 slot.put(value.clone());
                 true
@@ -257,7 +291,7 @@ impl DynamicWorkflow {
         self.program.spec.run_options()
     }
 
-    /// Runs the workflow on `runtime` with `options`; pass
+    /// Runs the workflow on `runtime` with `options` and a `null` input; pass
     /// [`run_options`](Self::run_options) for the spec's own mode and failure strategy.
     ///
     /// # Errors
@@ -268,7 +302,35 @@ impl DynamicWorkflow {
         runtime: &Runtime,
         options: RunOptions,
     ) -> Result<WorkflowRun<Value>, WorkflowError> {
-        runtime.run(self.program.clone(), (), options).await
+        self.run_on(runtime, Value::Null, options).await
+    }
+
+    /// Runs the workflow on `input`: thunks that list `$input` among their dependencies
+    /// receive it as that argument, and conditions may test it (`thunk: $input`).
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run).
+    pub async fn run_on(
+        &self,
+        runtime: &Runtime,
+        input: Value,
+        options: RunOptions,
+    ) -> Result<WorkflowRun<Value>, WorkflowError> {
+        runtime.run(self.program.clone(), input, options).await
+    }
+
+    /// Runs the workflow once per input, all runs advancing together so that the calls of
+    /// one node type across inputs are one rayon job; results in input order.
+    pub async fn run_batch(
+        &self,
+        runtime: &Runtime,
+        inputs: Vec<Value>,
+        options: RunOptions,
+    ) -> Vec<Result<WorkflowRun<Value>, WorkflowError>> {
+        runtime
+            .run_batch(self.program.clone(), inputs, options)
+            .await
     }
 
     /// The thunks a run would emit, nothing executed: one per spec thunk, dependencies

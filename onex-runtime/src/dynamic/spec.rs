@@ -71,6 +71,10 @@ impl From<ExecutionMode> for SpecMode {
 /// - `dependencies: [a, b]`: the node gets `[output of a, output of b]`, e.g. as `(A, B)`;
 /// - `operation_data: cfg` and `dependencies: [a]`: the node gets `[cfg, output of a]`.
 ///
+/// The dependency `$input` stands for the run's input
+/// ([`DynamicWorkflow::run_on`](crate::dynamic::DynamicWorkflow::run_on)), so one spec can
+/// process many inputs; ids starting with `$` are reserved for such names.
+///
 /// # Examples
 ///
 /// ```

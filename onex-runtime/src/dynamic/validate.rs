@@ -23,14 +23,26 @@ use crate::thunk::ThunkType;
 /// How many "did you mean" searches over thunk ids one validation makes at most.
 const SUGGESTION_BUDGET: usize = 64;
 
-/// One thunk, resolved: its node, its arguments by graph index, its condition.
+/// The reserved dependency name for the run's input.
+pub(crate) const INPUT: &str = "$input";
+
+/// Where an argument, or the value a condition tests, comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The run's input (`$input`).
+    Input,
+    /// The output of the thunk at this graph index.
+    Thunk(usize),
+}
+
+/// One thunk, resolved: its node, its arguments, its condition.
 pub(crate) struct ResolvedThunk {
     pub(crate) node: Arc<RegisteredNode>,
     pub(crate) operation_data: Value,
-    /// The thunks whose outputs are its arguments, in order (after `operation_data`).
-    pub(crate) args: Vec<usize>,
-    /// Its step's condition and the index of the thunk the condition reads.
-    pub(crate) condition: Option<(Condition, usize)>,
+    /// Its arguments after `operation_data`, in order.
+    pub(crate) args: Vec<Source>,
+    /// Its step's condition and where the tested value comes from.
+    pub(crate) condition: Option<(Condition, Source)>,
 }
 
 /// A valid spec, ready to run: one graph step per thunk, in document order.
@@ -97,6 +109,15 @@ pub(crate) fn resolve(
                     format!("{here}.thunk_id"),
                     "is empty".into(),
                 );
+            } else if thunk.thunk_id.starts_with('$') {
+                error(
+                    SpecErrorKind::DuplicateId,
+                    format!("{here}.thunk_id"),
+                    format!(
+                        "`{}`: ids starting with `$` are reserved (`{INPUT}` names the run's input)",
+                        thunk.thunk_id
+                    ),
+                );
             } else if let Some(&first) = index_of.get(thunk.thunk_id.as_str()) {
                 let first_at: &String = &locations[first];
                 error(
@@ -141,8 +162,11 @@ pub(crate) fn resolve(
                     problem,
                 );
             }
+            if c.thunk == INPUT {
+                return Some((c.clone(), Source::Input));
+            }
             match index_of.get(c.thunk.as_str()) {
-                Some(&i) => Some((c.clone(), i)),
+                Some(&i) => Some((c.clone(), Source::Thunk(i))),
                 None if unreadable.thunks.contains(&c.thunk) => None,
                 None => {
                     error(
@@ -223,8 +247,12 @@ pub(crate) fn resolve(
             }
             let mut args = Vec::with_capacity(thunk.dependencies.len());
             for (d, dep) in thunk.dependencies.iter().enumerate() {
+                if dep == INPUT {
+                    args.push(Source::Input);
+                    continue;
+                }
                 match index_of.get(dep.as_str()) {
-                    Some(&i) => args.push(i),
+                    Some(&i) => args.push(Source::Thunk(i)),
                     None if unreadable.thunks.contains(dep) => {}
                     None => error(
                         SpecErrorKind::MissingThunk,
@@ -233,11 +261,13 @@ pub(crate) fn resolve(
                     ),
                 }
             }
-            let mut deps = args.clone();
-            if let Some((_, c)) = &condition
-                && !deps.contains(c)
-            {
-                deps.push(*c);
+            let mut deps: Vec<usize> = Vec::with_capacity(args.len() + 1);
+            for source in args.iter().chain(condition.as_ref().map(|(_, c)| c)) {
+                if let Source::Thunk(i) = *source
+                    && !deps.contains(&i)
+                {
+                    deps.push(i);
+                }
             }
             graph_deps.push(deps);
             resolved.push(node.map(|node| ResolvedThunk {

@@ -22,11 +22,21 @@ pub struct Driven<T> {
 /// Runs `program` one step at a time in topological order, honouring the `Program`
 /// contract (conditions after dependencies, a step whose dependency did not complete is
 /// skipped), failing fast on the first error.
-pub async fn drive<P: Program<Input = ()>>(program: &P) -> Result<Driven<P::Output>, NodeError> {
+pub async fn drive<P: Program<Input = serde_json::Value>>(
+    program: &P,
+) -> Result<Driven<P::Output>, NodeError> {
+    drive_on(program, serde_json::Value::Null).await
+}
+
+/// [`drive`] on an input.
+pub async fn drive_on<P: Program<Input = serde_json::Value>>(
+    program: &P,
+    input: serde_json::Value,
+) -> Result<Driven<P::Output>, NodeError> {
     let rt = Runtime::default();
     let graph = program.graph();
     let ctx = Context::detached(&rt, graph.name().to_string());
-    let slots = program.slots(());
+    let slots = program.slots(input);
     let mut done = vec![false; graph.steps().len()];
     let (mut completed, mut skipped) = (Vec::new(), Vec::new());
     for &step in graph.order() {
@@ -57,3 +67,6 @@ pub async fn drive<P: Program<Input = ()>>(program: &P) -> Result<Driven<P::Outp
         skipped,
     })
 }
+
+pub const ETL_INPUT_YAML: &str = include_str!("../../../examples/specs/etl_input.yaml");
+pub const SALES_JSON: &str = include_str!("../../../examples/specs/sales.json");
