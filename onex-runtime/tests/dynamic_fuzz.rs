@@ -23,6 +23,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
             Just("compensate"),
             Just("valid"),
             Just("clean"),
+            Just("$input"),
             Just("NodeDataValidator"),
             Just("ge"),
         ]
