@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::error::{ErrorCode, NodeError};
+use crate::mode::ExecutionMode;
 use crate::runtime::Runtime;
 
 /// The run's container: resources registered on the [`Runtime`], the run's ids and its
@@ -37,6 +38,7 @@ pub struct Context {
     workflow_id: Uuid,
     operation_id: Uuid,
     cancel: CancellationToken,
+    mode: ExecutionMode,
 }
 
 impl Context {
@@ -46,6 +48,7 @@ impl Context {
         workflow_id: Uuid,
         operation_id: Uuid,
         cancel: CancellationToken,
+        mode: ExecutionMode,
     ) -> Self {
         Context {
             runtime,
@@ -53,6 +56,7 @@ impl Context {
             workflow_id,
             operation_id,
             cancel,
+            mode,
         }
     }
 
@@ -64,6 +68,7 @@ impl Context {
             Uuid::new_v4(),
             Uuid::new_v4(),
             CancellationToken::new(),
+            ExecutionMode::Sequential,
         )
     }
 
@@ -106,6 +111,11 @@ impl Context {
     /// The run's cancellation token: long effects can watch it (`token.cancelled().await`).
     pub fn cancellation_token(&self) -> &CancellationToken {
         &self.cancel
+    }
+
+    /// The run's execution mode.
+    pub fn mode(&self) -> ExecutionMode {
+        self.mode
     }
 
     /// Whether the run was cancelled.

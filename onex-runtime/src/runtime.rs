@@ -9,6 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Semaphore;
 
+use crate::policy::cache::Cache;
+use crate::policy::circuit::Circuit;
+use crate::policy::{CircuitBreaker, CircuitState};
+
 /// Runs workflows. Cheap to clone: clones share one runtime.
 ///
 /// # Examples
@@ -30,6 +34,8 @@ pub(crate) struct Inner {
     pub(crate) resources: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     pub(crate) running: AtomicUsize,
     pub(crate) peak_running: AtomicUsize,
+    pub(crate) breakers: HashMap<String, Circuit>,
+    pub(crate) cache: Cache,
 }
 
 impl Runtime {
@@ -51,6 +57,24 @@ impl Runtime {
     /// The most runs that have executed at once on this runtime.
     pub fn peak_running(&self) -> usize {
         self.inner.peak_running.load(Ordering::Relaxed)
+    }
+
+    /// The state of the circuit breaker of `node_type`, if one is configured.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use onex_runtime::{policy::{CircuitBreaker, CircuitState}, Runtime};
+    /// let rt = Runtime::builder().circuit_breaker("Flaky", CircuitBreaker::new(3, Duration::from_secs(1))).build();
+    /// assert_eq!(rt.circuit_state("Flaky"), Some(CircuitState::Closed { failures: 0 }));
+    /// assert_eq!(rt.circuit_state("Other"), None);
+    /// ```
+    pub fn circuit_state(&self, node_type: &str) -> Option<CircuitState> {
+        self.inner.breakers.get(node_type).map(Circuit::state)
+    }
+
+    /// How many outputs the cache holds.
+    pub fn cached_outputs(&self) -> usize {
+        self.inner.cache.len()
     }
 
     pub(crate) fn resource<T: Any + Send + Sync>(&self) -> Option<&T> {
@@ -114,13 +138,28 @@ impl fmt::Debug for Runtime {
 /// struct Db;
 /// let rt = Runtime::builder().max_concurrent_workflows(8).resource(Db).build();
 /// ```
-#[derive(Default)]
 pub struct RuntimeBuilder {
     max_concurrent: Option<usize>,
     resources: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    breakers: HashMap<String, CircuitBreaker>,
+    cache_capacity: usize,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            max_concurrent: None,
+            resources: HashMap::new(),
+            breakers: HashMap::new(),
+            cache_capacity: RuntimeBuilder::DEFAULT_CACHE_CAPACITY,
+        }
+    }
 }
 
 impl RuntimeBuilder {
+    /// The cache capacity unless set: 1024 entries.
+    pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
+
     /// At most `n` runs execute at once; further runs wait their turn, in arrival order
     /// (0 is treated as 1).
     pub fn max_concurrent_workflows(mut self, n: usize) -> Self {
@@ -136,6 +175,18 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Guards calls to nodes of type `node_type` with a circuit breaker shared by all runs.
+    pub fn circuit_breaker(mut self, node_type: impl Into<String>, policy: CircuitBreaker) -> Self {
+        self.breakers.insert(node_type.into(), policy);
+        self
+    }
+
+    /// How many compute outputs the cache keeps (least recently used go first).
+    pub fn cache_capacity(mut self, entries: usize) -> Self {
+        self.cache_capacity = entries;
+        self
+    }
+
     /// Builds the runtime.
     pub fn build(self) -> Runtime {
         Runtime {
@@ -145,6 +196,12 @@ impl RuntimeBuilder {
                 resources: self.resources,
                 running: AtomicUsize::new(0),
                 peak_running: AtomicUsize::new(0),
+                breakers: self
+                    .breakers
+                    .into_iter()
+                    .map(|(node, policy)| (node, Circuit::new(policy)))
+                    .collect(),
+                cache: Cache::new(self.cache_capacity),
             }),
         }
     }

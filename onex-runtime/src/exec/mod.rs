@@ -1,12 +1,35 @@
 //! The executors: sequential, parallel waves, and rayon batches.
+//!
+//! `run` and `run_batch` set a run up (slots, context, records), hand it to
+//! [`dispatch`] which decides when and where each call runs, then turn the run's state into
+//! a [`WorkflowRun`] or a [`WorkflowError`]. Policies around one call live in [`call`].
 
-use std::sync::Arc;
+mod call;
+mod compensate;
+mod dispatch;
+mod shared;
+mod state;
 
-use crate::error::WorkflowError;
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use self::shared::Shared;
+use self::state::RunState;
+use crate::context::Context;
+use crate::error::{ErrorCode, NodeError, WorkflowError};
+use crate::mode::FailureStrategy;
 use crate::options::RunOptions;
 use crate::program::Program;
 use crate::report::WorkflowRun;
 use crate::runtime::Runtime;
+use crate::state::StepState;
 
 impl Runtime {
     /// Runs `program` on `input`.
@@ -16,43 +39,302 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// A [`WorkflowError`] carrying the report when the output step did not complete.
+    /// A [`WorkflowError`] carrying the report when the output was not produced: a step
+    /// failed (under `FailFast` or `Compensate`, any step; under `ContinueOnError`, the
+    /// output step or one it needs), the output step was skipped, or the run was cancelled.
     pub async fn run<P: Program>(
         &self,
         program: Arc<P>,
         input: P::Input,
         options: RunOptions,
     ) -> Result<WorkflowRun<P::Output>, WorkflowError> {
-        let _ = (program, input, options);
-        todo!()
+        let _slot = self.admit().await;
+        let cancel = options.cancel.clone().unwrap_or_default();
+        self.execute(program, vec![input], &options, cancel, None)
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(internal_failure("a run produced no result")))
     }
 
-    /// Runs `program` once per input, all inputs advancing wave by wave together so that N
-    /// inputs of one synchronous step are one rayon job. Results come in input order.
+    /// Runs `program` once per input. All inputs advance step by step together, so the
+    /// synchronous calls of one step across every input are one rayon job. Each input is
+    /// its own run with its own report; results come in input order. The batch takes one
+    /// run slot of the runtime.
     pub async fn run_batch<P: Program>(
         &self,
         program: Arc<P>,
         inputs: Vec<P::Input>,
         options: RunOptions,
     ) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
-        let _ = (program, inputs, options);
-        todo!()
+        if inputs.is_empty() {
+            return Vec::new();
+        }
+        let _slot = self.admit().await;
+        let cancel = options.cancel.clone().unwrap_or_default();
+        self.execute(program, inputs, &options, cancel, None).await
+    }
+
+    async fn execute<P: Program>(
+        &self,
+        program: Arc<P>,
+        inputs: Vec<P::Input>,
+        options: &RunOptions,
+        cancel: CancellationToken,
+        parent: Option<&Context>,
+    ) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
+        let n = inputs.len();
+        let lockstep = n > 1;
+        let name: Cow<'static, str> = Cow::Owned(program.graph().name().to_string());
+        let mode = parent.map_or(options.mode, Context::mode);
+        let contexts: Vec<Context> = (0..n)
+            .map(|i| {
+                let workflow_id = match (i, options.workflow_id) {
+                    (0, Some(id)) => id,
+                    _ => Uuid::new_v4(),
+                };
+                let operation_id = options
+                    .operation_id
+                    .or(parent.map(Context::operation_id))
+                    .unwrap_or_else(Uuid::new_v4);
+                Context::new(
+                    self.clone(),
+                    name.clone(),
+                    workflow_id,
+                    operation_id,
+                    cancel.clone(),
+                    mode,
+                )
+            })
+            .collect();
+        let span = tracing::info_span!(
+            "workflow",
+            workflow = %name,
+            workflow_id = %contexts[0].workflow_id(),
+            runs = n,
+        );
+        let slots = inputs
+            .into_iter()
+            .map(|input| program.slots(input))
+            .collect();
+        let sh = Arc::new(Shared {
+            program,
+            slots,
+            contexts,
+            abort: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            mode,
+            cache_all: options.cache_all,
+            capture: options.capture_inputs,
+            start: Instant::now(),
+            completed_effects: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
+            stragglers: Mutex::new(Vec::new()),
+        });
+        let mut on_drop = compensate::CompensateOnDrop {
+            shared: (options.failure_strategy == FailureStrategy::Compensate)
+                .then(|| Arc::clone(&sh)),
+        };
+        let mut states: Vec<RunState> = (0..n)
+            .map(|run| {
+                RunState::new(
+                    &*sh.program,
+                    run,
+                    options.failure_strategy,
+                    !options.records_off,
+                )
+            })
+            .collect();
+
+        let interruption = {
+            let work = async {
+                if lockstep {
+                    dispatch::run_lockstep(self, &sh, &mut states).await;
+                } else {
+                    dispatch::run_all(self, &sh, &mut states[0]).await;
+                }
+            };
+            interruptible(work, &cancel, options.timeout)
+                .instrument(span.clone())
+                .await
+        };
+        // From here on the run ends normally, compensating below if it must.
+        on_drop.disarm();
+        let _entered = span.enter();
+        for state in &mut states {
+            if let Some(why) = &interruption {
+                state.interrupted = Some(why.clone());
+                state.stopped = true;
+                sh.abort(state.run);
+            }
+            let why = state
+                .interrupted
+                .clone()
+                .unwrap_or_else(NodeError::cancelled);
+            state.cancel_unfinished(&sh, &why);
+        }
+        drop(_entered);
+        for state in &mut states {
+            let failed = state.first_failure.is_some() || state.interrupted.is_some();
+            if options.failure_strategy == FailureStrategy::Compensate && failed {
+                compensate::compensate(&sh, state)
+                    .instrument(span.clone())
+                    .await;
+            }
+        }
+
+        let reports: Vec<_> = states.iter_mut().map(|s| s.report(&sh, options)).collect();
+        let output_step = sh.program.graph().output();
+        let produced: Vec<bool> = states
+            .iter()
+            .map(|s| s.final_state(output_step).has_output())
+            .collect();
+        let mut outputs = take_outputs(sh, &produced).await;
+        states
+            .into_iter()
+            .zip(reports)
+            .map(|(state, report)| {
+                let graph_step = |i: usize| report.steps.get(i).map(|r| r.step.to_string());
+                if produced[state.run] {
+                    return match outputs.get_mut(state.run).and_then(Option::take) {
+                        Some(output) => Ok(WorkflowRun { output, report }),
+                        None => Err(WorkflowError::StepFailed {
+                            step: graph_step(output_step).unwrap_or_default(),
+                            error: NodeError::internal(
+                                "the output step completed but its value is gone",
+                            ),
+                            report: Box::new(report),
+                        }),
+                    };
+                }
+                Err(failure(state, report, output_step))
+            })
+            .collect()
+    }
+}
+
+/// Why a run produced no output, as a [`WorkflowError`].
+fn failure(state: RunState, report: crate::WorkflowReport, output_step: usize) -> WorkflowError {
+    let report = Box::new(report);
+    if let Some(error) = state.interrupted {
+        return WorkflowError::Cancelled { error, report };
+    }
+    let step_name = |i: usize| report_step_name(&report, i);
+    if let Some((step, error)) = state.first_failure {
+        return WorkflowError::StepFailed {
+            step: step_name(step),
+            error,
+            report,
+        };
+    }
+    match state.states[output_step] {
+        StepState::Skipped => WorkflowError::OutputSkipped {
+            step: step_name(output_step),
+            report,
+        },
+        _ => WorkflowError::StepFailed {
+            step: step_name(output_step),
+            error: NodeError::internal("the run ended without its output and without a failure"),
+            report,
+        },
+    }
+}
+
+fn report_step_name(report: &crate::WorkflowReport, step: usize) -> String {
+    report
+        .steps
+        .get(step)
+        .map(|r| r.step.to_string())
+        .unwrap_or_else(|| format!("#{step}"))
+}
+
+/// Takes the runs' outputs out of the shared slots, after any synchronous attempt that
+/// outlived its timeout has finished (it still holds the slots).
+async fn take_outputs<P: Program>(sh: Arc<Shared<P>>, produced: &[bool]) -> Vec<Option<P::Output>> {
+    if !produced.iter().any(|&p| p) {
+        return Vec::new();
+    }
+    let stragglers = std::mem::take(&mut *sh.stragglers.lock().unwrap_or_else(|e| e.into_inner()));
+    for straggler in stragglers {
+        let _ = straggler.await;
+    }
+    let Ok(shared) = Arc::try_unwrap(sh) else {
+        return Vec::new();
+    };
+    let program = shared.program;
+    shared
+        .slots
+        .into_iter()
+        .zip(produced)
+        .map(|(slots, &p)| if p { program.output(slots) } else { None })
+        .collect()
+}
+
+/// Runs `work` until it ends, the token is cancelled, or the deadline passes.
+async fn interruptible(
+    work: impl Future<Output = ()>,
+    cancel: &CancellationToken,
+    timeout: Option<Duration>,
+) -> Option<NodeError> {
+    let deadline = async {
+        match timeout {
+            Some(limit) => {
+                tokio::time::sleep(limit).await;
+                limit
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        () = work => None,
+        () = cancel.cancelled() => Some(NodeError::cancelled()),
+        limit = deadline => Some(NodeError::new(
+            ErrorCode::Timeout,
+            format!("the run's deadline of {limit:?} passed"),
+        )),
+    }
+}
+
+fn internal_failure(message: &'static str) -> WorkflowError {
+    WorkflowError::StepFailed {
+        step: String::new(),
+        error: NodeError::internal(message),
+        report: Box::new(crate::WorkflowReport::empty("")),
     }
 }
 
 /// Runs a nested workflow as one step of an enclosing run: same runtime, no extra run slot
-/// (the enclosing run holds one), cancelled with the enclosing run. Used by the code
-/// `workflow!` generates for a workflow used as a node.
+/// (the enclosing run holds one), the enclosing run's mode and correlation id, cancelled
+/// with the enclosing run. Used by the code `workflow!` generates for a workflow used as a
+/// node.
 ///
 /// # Errors
 ///
-/// The nested run's failure, as a [`NodeError`](crate::NodeError).
+/// The nested run's failure, as a [`NodeError`] naming the nested workflow.
 #[doc(hidden)]
 pub async fn run_nested<P: Program>(
-    ctx: &crate::Context,
+    ctx: &Context,
     program: Arc<P>,
     input: P::Input,
-) -> Result<P::Output, crate::NodeError> {
-    let _ = (ctx, program, input);
-    todo!()
+) -> Result<P::Output, NodeError> {
+    let options = RunOptions::new().records(true);
+    let cancel = ctx.cancellation_token().child_token();
+    let name = program.graph().name().to_string();
+    let result = ctx
+        .runtime()
+        .execute(program, vec![input], &options, cancel, Some(ctx))
+        .await
+        .pop();
+    match result {
+        Some(Ok(run)) => Ok(run.output),
+        Some(Err(e)) => {
+            let code = e.code();
+            let transient = e.node_error().is_some_and(NodeError::is_transient);
+            let message = format!("nested workflow `{name}` failed: {e}");
+            Err(if transient {
+                NodeError::transient(message).with_code(code)
+            } else {
+                NodeError::permanent(message).with_code(code)
+            })
+        }
+        None => Err(NodeError::internal("a nested run produced no result")),
+    }
 }

@@ -1,0 +1,78 @@
+//! What the calls of one execution share: the program, every run's slots and context, and
+//! the flags that stop work early. Rayon jobs hold it through an `Arc`.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::context::Context;
+use crate::mode::ExecutionMode;
+use crate::program::{Call, Program};
+
+/// Identifies one call: run (input) index, step, `map` element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CallRef {
+    pub(crate) run: usize,
+    pub(crate) step: usize,
+    pub(crate) item: usize,
+}
+
+pub(crate) struct Shared<P: Program> {
+    pub(crate) program: std::sync::Arc<P>,
+    /// One entry per run: a single run has one, `run_batch` has one per input.
+    pub(crate) slots: Vec<P::Slots>,
+    pub(crate) contexts: Vec<Context>,
+    /// Set when a run must not start more calls (fail fast, cancellation).
+    pub(crate) abort: Vec<AtomicBool>,
+    pub(crate) mode: ExecutionMode,
+    pub(crate) cache_all: bool,
+    pub(crate) capture: bool,
+    /// The instant all record offsets count from.
+    pub(crate) start: Instant,
+    /// Receivers of synchronous attempts that outlived their timeout; the slots cannot be
+    /// handed back before they finish.
+    /// Per run: the completed calls of compensated effect steps, in completion order.
+    pub(crate) completed_effects: Vec<Mutex<Vec<CallRef>>>,
+    pub(crate) stragglers: Mutex<Vec<oneshot::Receiver<Result<(), crate::NodeError>>>>,
+}
+
+impl<P: Program> Shared<P> {
+    pub(crate) fn call(&self, c: CallRef, attempt: u32) -> Call<'_> {
+        Call {
+            ctx: &self.contexts[c.run],
+            step: c.step,
+            item: c.item,
+            attempt,
+            mode: self.mode,
+        }
+    }
+
+    pub(crate) fn effect_completed(&self, c: CallRef) {
+        self.completed_effects[c.run]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(c);
+    }
+
+    pub(crate) fn take_completed_effects(&self, run: usize) -> Vec<CallRef> {
+        std::mem::take(
+            &mut *self.completed_effects[run]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    pub(crate) fn aborted(&self, run: usize) -> bool {
+        self.abort[run].load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn abort(&self, run: usize) {
+        self.abort[run].store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,350 @@
+//! The bookkeeping of one run: step states, records, thunks, counters, and the report
+//! they become.
+
+use std::time::SystemTime;
+
+use uuid::Uuid;
+
+use super::call::Outcome;
+use super::shared::{CallRef, Shared};
+use crate::error::NodeError;
+use crate::graph::NodeKind;
+use crate::mode::FailureStrategy;
+use crate::policy::panic::contain;
+use crate::program::Program;
+use crate::report::{SkipReason, StepRecord, WorkflowReport};
+use crate::state::{StepState, WorkflowState};
+use crate::thunk::Thunk;
+
+/// Thunks and step records, kept unless `RunOptions::records(false)`.
+pub(crate) struct Records {
+    pub(crate) steps: Vec<StepRecord>,
+    pub(crate) thunks: Vec<Thunk>,
+    /// Where each step's thunks sit in `thunks` (they are emitted together).
+    thunk_range: Vec<(u32, u32)>,
+}
+
+pub(crate) struct RunState {
+    pub(crate) run: usize,
+    pub(crate) strategy: FailureStrategy,
+    pub(crate) states: Vec<StepState>,
+    remaining: Vec<usize>,
+    pub(crate) records: Option<Records>,
+    pub(crate) first_failure: Option<(usize, NodeError)>,
+    /// No new steps start: a failure under fail-fast or compensate, or an interruption.
+    pub(crate) stopped: bool,
+    pub(crate) interrupted: Option<NodeError>,
+    pub(crate) parallel_executions: usize,
+    pub(crate) load_balanced_operations: usize,
+    pub(crate) cache_hits: usize,
+    pub(crate) compensations_run: usize,
+    pub(crate) started_at: SystemTime,
+}
+
+impl RunState {
+    pub(crate) fn new<P: Program>(
+        program: &P,
+        run: usize,
+        strategy: FailureStrategy,
+        records: bool,
+    ) -> Self {
+        let graph = program.graph();
+        let n = graph.steps().len();
+        RunState {
+            run,
+            strategy,
+            states: vec![StepState::Pending; n],
+            remaining: vec![0; n],
+            records: records.then(|| Records {
+                steps: graph
+                    .steps()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        StepRecord::new(
+                            s.name.clone(),
+                            s.node_type.clone(),
+                            s.kind,
+                            graph.wave_of(i),
+                        )
+                    })
+                    .collect(),
+                thunks: Vec::with_capacity(n),
+                thunk_range: vec![(0, 0); n],
+            }),
+            first_failure: None,
+            stopped: false,
+            interrupted: None,
+            parallel_executions: 0,
+            load_balanced_operations: 0,
+            cache_hits: 0,
+            compensations_run: 0,
+            started_at: SystemTime::now(),
+        }
+    }
+
+    /// Decides whether `step` runs, and if so emits its thunks and marks it running.
+    /// Returns the number of calls to make (0 when it does not run).
+    pub(crate) fn begin_step<P: Program>(&mut self, sh: &Shared<P>, step: usize) -> usize {
+        let graph = sh.program.graph();
+        let spec = graph.step(step);
+        for &d in spec.deps.iter() {
+            let usable = match self.states[d] {
+                StepState::Completed => true,
+                StepState::Skipped => spec.optional_deps.contains(&d),
+                _ => false,
+            };
+            if !usable {
+                let reason = SkipReason::InputNotProduced {
+                    step: graph.step(d).name.to_string(),
+                };
+                self.skip(sh, step, reason);
+                return 0;
+            }
+        }
+        let slots = &sh.slots[self.run];
+        if spec.conditional {
+            match contain(&spec.name, || sh.program.condition(slots, step)) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.skip(sh, step, SkipReason::ConditionFalse);
+                    return 0;
+                }
+                Err(e) => {
+                    self.fail_step(sh, step, e);
+                    return 0;
+                }
+            }
+        }
+        let width = if spec.map {
+            match contain(&spec.name, || sh.program.width(slots, step)) {
+                Ok(w) => w,
+                Err(e) => {
+                    self.fail_step(sh, step, e);
+                    return 0;
+                }
+            }
+        } else {
+            1
+        };
+        self.states[step] = StepState::Running;
+        self.remaining[step] = width;
+        let elapsed = sh.elapsed();
+        tracing::trace!(step = %spec.name, node_type = %spec.node_type, width, "step started");
+        if let Some(records) = &mut self.records {
+            let first = records.thunks.len();
+            for item in 0..width {
+                let mut thunk = Thunk {
+                    thunk_id: Uuid::new_v4(),
+                    thunk_type: spec.kind.thunk_type(),
+                    target_node_type: spec.node_type.clone(),
+                    operation_data: serde_json::Value::Null,
+                    dependencies: Vec::with_capacity(spec.deps.len()),
+                    priority: spec.policy.priority,
+                    timeout: spec.policy.timeout,
+                    retry_count: spec.policy.retries,
+                    metadata: Default::default(),
+                    created_at: self.started_at + elapsed,
+                };
+                for &d in spec.deps.iter() {
+                    let (from, to) = records.thunk_range[d];
+                    thunk.dependencies.extend(
+                        records.thunks[from as usize..to as usize]
+                            .iter()
+                            .map(|t| t.thunk_id),
+                    );
+                }
+                if spec.map {
+                    thunk.metadata.insert("item".into(), item.into());
+                }
+                if sh.capture {
+                    let c = CallRef {
+                        run: self.run,
+                        step,
+                        item,
+                    };
+                    thunk.operation_data = sh.program.operation_data(slots, sh.call(c, 1));
+                }
+                records.thunks.push(thunk);
+            }
+            let last = records.thunks.len();
+            records.thunk_range[step] = (first as u32, last as u32);
+            let record = &mut records.steps[step];
+            record.state = StepState::Running;
+            record.started = Some(elapsed);
+            record.calls = width;
+            record.thunk_ids = records.thunks[first..last]
+                .iter()
+                .map(|t| t.thunk_id)
+                .collect();
+        }
+        if width == 0 {
+            // A `map` over an empty list: nothing to call, an empty output.
+            self.finish_step(sh, step);
+        }
+        width
+    }
+
+    /// Applies a finished call.
+    pub(crate) fn apply<P: Program>(&mut self, sh: &Shared<P>, outcome: Outcome) {
+        let step = outcome.call.step;
+        if outcome.cache_hit {
+            self.cache_hits += 1;
+        }
+        if let Some(records) = &mut self.records {
+            let record = &mut records.steps[step];
+            record.attempts += outcome.attempts;
+            record.cache_hits += usize::from(outcome.cache_hit);
+            record.failed_attempts.extend(outcome.failed);
+        }
+        self.remaining[step] = self.remaining[step].saturating_sub(1);
+        match outcome.result {
+            Ok(()) => {
+                let spec = sh.program.graph().step(step);
+                if spec.compensated && spec.kind == NodeKind::Effect {
+                    sh.effect_completed(outcome.call);
+                }
+                if self.remaining[step] == 0 && self.states[step] == StepState::Running {
+                    self.finish_step(sh, step);
+                }
+            }
+            Err(e) if e.code() == crate::ErrorCode::Cancelled && self.stopped => {
+                // A call stopped because the run was already stopping: not a new failure.
+                if self.states[step] == StepState::Running {
+                    self.end_step(sh, step, StepState::Cancelled, Some(e));
+                }
+            }
+            Err(e) => {
+                if self.states[step] == StepState::Running {
+                    self.fail_step(sh, step, e);
+                }
+            }
+        }
+    }
+
+    fn finish_step<P: Program>(&mut self, sh: &Shared<P>, step: usize) {
+        let spec = sh.program.graph().step(step);
+        let finished = if spec.map {
+            contain(&spec.name, || sh.program.finish(&sh.slots[self.run], step))
+        } else {
+            Ok(())
+        };
+        match finished {
+            Ok(()) => self.end_step(sh, step, StepState::Completed, None),
+            Err(e) => self.fail_step(sh, step, e),
+        }
+    }
+
+    pub(crate) fn fail_step<P: Program>(&mut self, sh: &Shared<P>, step: usize, error: NodeError) {
+        let spec = sh.program.graph().step(step);
+        tracing::warn!(step = %spec.name, node_type = %spec.node_type, error = %error, "step failed");
+        if self.first_failure.is_none() {
+            self.first_failure = Some((step, error.clone()));
+        }
+        self.end_step(sh, step, StepState::Failed, Some(error));
+        if self.strategy != FailureStrategy::ContinueOnError {
+            self.stopped = true;
+            sh.abort(self.run);
+        }
+    }
+
+    fn skip<P: Program>(&mut self, sh: &Shared<P>, step: usize, reason: SkipReason) {
+        tracing::debug!(step = %sh.program.graph().step(step).name, reason = %reason, "step skipped");
+        self.states[step] = StepState::Skipped;
+        if let Some(records) = &mut self.records {
+            let record = &mut records.steps[step];
+            record.state = StepState::Skipped;
+            record.skip_reason = Some(reason);
+        }
+    }
+
+    fn end_step<P: Program>(
+        &mut self,
+        sh: &Shared<P>,
+        step: usize,
+        state: StepState,
+        error: Option<NodeError>,
+    ) {
+        self.states[step] = state;
+        if let Some(records) = &mut self.records {
+            let record = &mut records.steps[step];
+            record.state = state;
+            record.finished = Some(sh.elapsed());
+            if record.started.is_none() {
+                record.started = record.finished;
+            }
+            record.error = error;
+        }
+    }
+
+    /// Marks every step that did not reach a final state as cancelled.
+    pub(crate) fn cancel_unfinished<P: Program>(&mut self, sh: &Shared<P>, why: &NodeError) {
+        for step in 0..self.states.len() {
+            match self.states[step] {
+                StepState::Running => {
+                    self.end_step(sh, step, StepState::Cancelled, Some(why.clone()))
+                }
+                StepState::Pending => {
+                    self.states[step] = StepState::Cancelled;
+                    if let Some(records) = &mut self.records {
+                        records.steps[step].state = StepState::Cancelled;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The run's final state.
+    pub(crate) fn final_state(&self, output: usize) -> WorkflowState {
+        if self.interrupted.is_some() {
+            return WorkflowState::Cancelled;
+        }
+        let failed = self.first_failure.is_some();
+        match self.states[output] {
+            StepState::Completed if failed && self.strategy != FailureStrategy::ContinueOnError => {
+                WorkflowState::Failed
+            }
+            StepState::Completed if failed => WorkflowState::PartialSuccess,
+            StepState::Completed => WorkflowState::Completed,
+            _ => WorkflowState::Failed,
+        }
+    }
+
+    /// The report of the run.
+    pub(crate) fn report<P: Program>(
+        &mut self,
+        sh: &Shared<P>,
+        options: &crate::RunOptions,
+    ) -> WorkflowReport {
+        let graph = sh.program.graph();
+        let ctx = &sh.contexts[self.run];
+        let count = |state| self.states.iter().filter(|&&s| s == state).count();
+        let (steps, thunks) = match self.records.take() {
+            Some(records) => (records.steps, records.thunks),
+            None => (Vec::new(), Vec::new()),
+        };
+        WorkflowReport {
+            workflow: std::borrow::Cow::Owned(graph.name().to_string()),
+            workflow_id: ctx.workflow_id(),
+            operation_id: ctx.operation_id(),
+            state: self.final_state(graph.output()),
+            mode: sh.mode,
+            failure_strategy: self.strategy,
+            steps_completed: count(StepState::Completed),
+            steps_failed: count(StepState::Failed),
+            steps_skipped: count(StepState::Skipped),
+            steps_cancelled: count(StepState::Cancelled),
+            parallel_executions: self.parallel_executions,
+            load_balanced_operations: self.load_balanced_operations,
+            cache_hits: self.cache_hits,
+            compensations_run: self.compensations_run,
+            started_at: self.started_at,
+            processing_time: sh.elapsed(),
+            records: !options.records_off,
+            thunks_emitted: thunks,
+            steps,
+            metadata: options.metadata.clone(),
+        }
+    }
+}
