@@ -84,7 +84,9 @@ pub struct Quality {
 
 #[node(compute)]
 fn assess(xs: &Vec<u64>) -> Quality {
-    Quality { score: if xs.len() > 3 { 0.95 } else { 0.5 } }
+    Quality {
+        score: if xs.len() > 3 { 0.95 } else { 0.5 },
+    }
 }
 
 #[node(compute)]
@@ -117,10 +119,16 @@ async fn conditional_fast_track() {
     let out = g.find("out").unwrap();
     assert!(g.step(fast).conditional);
     assert_eq!(&*g.step(fast).deps, &[g.find("quality").unwrap()]);
-    assert_eq!(&*g.step(out).optional_deps, &[fast], "`Option<&String>` makes it optional");
+    assert_eq!(
+        &*g.step(out).optional_deps,
+        &[fast],
+        "`Option<&String>` makes it optional"
+    );
     let rt = Runtime::default();
     for opts in modes() {
-        let run = Branchy::run(&rt, vec![1, 2, 3, 4], opts.clone()).await.unwrap();
+        let run = Branchy::run(&rt, vec![1, 2, 3, 4], opts.clone())
+            .await
+            .unwrap();
         assert_eq!(run.output, "fast:4");
         let run = Branchy::run(&rt, vec![1], opts).await.unwrap();
         assert_eq!(run.output, "slow:1");
@@ -205,7 +213,13 @@ async fn map_over_a_runtime_list() {
         assert_eq!(run.output, 3 * 21);
         assert_eq!(FETCHES.load(Ordering::Relaxed), 7, "one call per element");
     }
-    assert_eq!(Mapped::run(&rt, 0, 3, RunOptions::new()).await.unwrap().output, 0);
+    assert_eq!(
+        Mapped::run(&rt, 0, 3, RunOptions::new())
+            .await
+            .unwrap()
+            .output,
+        0
+    );
 }
 
 // ---- caching ----
@@ -231,7 +245,14 @@ async fn cached_steps_hash_their_inputs() {
     let rt = Runtime::default();
     let before = SQUARES.load(Ordering::Relaxed);
     for _ in 0..3 {
-        assert_eq!(Cached::run(&rt, 9, RunOptions::new()).await.unwrap().output, 81);
+        assert_eq!(
+            Cached::run(&rt, 9, RunOptions::new()).await.unwrap().output,
+            81
+        );
     }
-    assert_eq!(SQUARES.load(Ordering::Relaxed) - before, 1, "cached per runtime");
+    assert_eq!(
+        SQUARES.load(Ordering::Relaxed) - before,
+        1,
+        "cached per runtime"
+    );
 }

@@ -50,9 +50,7 @@ pub mod __private {
     pub use crate::compensation::{CompensateAsync, CompensateSync, Compensation};
     pub use crate::exec::run_nested;
     pub use crate::fold::{fold_items, fold_items_merge};
-    pub use crate::node::{
-        MapList, Node, Param, internal_error, missing_input, missing_item, wrong_shim,
-    };
+    pub use crate::node::{Node, Param, internal_error, missing_input, missing_item, wrong_shim};
     pub use crate::slot::{MapSlot, Slot};
     pub use crate::static_graph::{order_by_priority, select_deps};
     pub use serde_json;

@@ -38,33 +38,6 @@ pub trait Param<const I: usize> {
     const OPTIONAL: bool;
 }
 
-/// The list a `map` step runs its node over.
-#[diagnostic::on_unimplemented(
-    message = "`map` runs its node once per element of a `Vec`, but `{Self}` is not a `Vec`",
-    label = "this is `{Self}`",
-    note = "the first argument of a `map` step must be a `Vec<T>` (or a slice)"
-)]
-pub trait MapList {
-    /// The element type.
-    type Item;
-    /// The elements.
-    fn items(&self) -> &[Self::Item];
-}
-
-impl<T> MapList for Vec<T> {
-    type Item = T;
-    fn items(&self) -> &[T] {
-        self
-    }
-}
-
-impl<T> MapList for [T] {
-    type Item = T;
-    fn items(&self) -> &[T] {
-        self
-    }
-}
-
 /// The error of a call whose required input is absent (an executor bug: it skips such steps).
 #[cold]
 pub fn missing_input(node: &'static str, param: usize) -> NodeError {

@@ -31,7 +31,7 @@ pub fn check(node: &Node, cx: &Ctxt) {
         cx.error_spanned_by(
             &c.key,
             format!(
-                "`compensate` is only for effect nodes: a {} node has no side effect to undo",
+                "`compensate` is only for effect nodes: {} node has no side effect to undo",
                 kind_name(kind)
             ),
         );
@@ -42,7 +42,7 @@ pub fn check(node: &Node, cx: &Ctxt) {
         cx.error_spanned_by(
             &c.key,
             format!(
-                "`cache` is only for compute nodes: a {} node's output may not depend on its inputs alone",
+                "`cache` is only for compute nodes: {} node's output may not depend on its inputs alone",
                 kind_name(kind)
             ),
         );
@@ -90,9 +90,9 @@ pub fn check(node: &Node, cx: &Ctxt) {
 
 fn kind_name(kind: Kind) -> &'static str {
     match kind {
-        Kind::Compute => "compute",
-        Kind::Effect => "effect",
-        Kind::Reducer => "reducer",
+        Kind::Compute => "a compute",
+        Kind::Effect => "an effect",
+        Kind::Reducer => "a reducer",
     }
 }
 
@@ -168,6 +168,12 @@ pub fn expandable(node: &Node) -> bool {
                 && matches!(node.params[0].shape, ParamShape::RefMut(_))
                 && matches!(node.params[1].shape, ParamShape::Ref(_))
                 && sig.asyncness.is_none()
+                && match &sig.output {
+                    syn::ReturnType::Default => true,
+                    syn::ReturnType::Type(_, t) => {
+                        matches!(&**t, syn::Type::Tuple(t) if t.elems.is_empty())
+                    }
+                }
         }
         Kind::Compute | Kind::Effect => {
             node.params.iter().enumerate().all(|(i, p)| match p.shape {

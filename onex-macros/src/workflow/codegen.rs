@@ -14,6 +14,24 @@ use super::parse::Workflow;
 use super::resolve::{Resolved, Source};
 use crate::node::expand::runtime_path;
 
+/// `tokens` with every span set to `span`: a type error about a generated expression is
+/// reported at the span of its type's tokens, so they must point at the user's argument.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = proc_macro2::TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
 /// The generated code for a workflow that passed every check.
 pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let rt = runtime_path(wf.krate.as_ref());
@@ -107,60 +125,75 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             let pos = a + 1;
             let node = &node_strs[k];
             let is_map_list = a == 0 && step.map.is_some();
-            let (producer, value, message) = match src {
-                Source::Step(j) => {
-                    let slot = &s_slots[j];
-                    let producer = &produced[j];
-                    let from = &step_strs[j];
-                    if is_map_list {
-                        (
-                            quote_spanned!(arg.span()=> <#producer as #p::MapList>::Item),
-                            quote_spanned!(arg.span()=> slots.#slot.get().and_then(|__l| #p::MapList::items(__l).get(item))),
-                            format!(
-                                "elements of step `{from}` (`{{Self}}`) cannot feed parameter {pos} of `{node}` (`&{{P}}`)"
-                            ),
-                        )
-                    } else {
-                        (
-                            producer.clone(),
-                            quote!(slots.#slot.get()),
-                            format!(
-                                "output of step `{from}` (`{{Self}}`) cannot feed parameter {pos} of `{node}` (`&{{P}}`)"
-                            ),
-                        )
-                    }
-                }
-                Source::Input(i) => {
-                    let slot = &in_slots[i];
-                    let ty = in_tys[i];
-                    let from = &in_strs[i];
-                    if is_map_list {
-                        (
-                            quote_spanned!(arg.span()=> <#ty as #p::MapList>::Item),
-                            quote_spanned!(arg.span()=> slots.#slot.get().and_then(|__l| #p::MapList::items(__l).get(item))),
-                            format!(
-                                "elements of workflow input `{from}` (`{{Self}}`) cannot feed parameter {pos} of `{node}` (`&{{P}}`)"
-                            ),
-                        )
-                    } else {
-                        (
-                            quote!(#ty),
-                            quote!(slots.#slot.get()),
-                            format!(
-                                "workflow input `{from}` (`{{Self}}`) cannot feed parameter {pos} of `{node}` (`&{{P}}`)"
-                            ),
-                        )
-                    }
-                }
+            // The type whose `Feed` impl is checked: the producer's output, or for the list
+            // of a `map` step the list itself (its impls hand out one element).
+            let (producer, value, what) = match src {
+                Source::Step(j) => (
+                    produced[j].clone(),
+                    {
+                        let slot = &s_slots[j];
+                        quote!(slots.#slot.get())
+                    },
+                    format!("step `{}`", step_strs[j]),
+                ),
+                Source::Input(i) => (
+                    {
+                        let t = in_tys[i];
+                        quote!(#t)
+                    },
+                    {
+                        let slot = &in_slots[i];
+                        quote!(slots.#slot.get())
+                    },
+                    format!("workflow input `{}`", in_strs[i]),
+                ),
             };
+            let producer = respan(producer, arg.span());
             let feed = format_ident!("__Feed{}_{}", k, a);
-            let label = format!("this is `{{Self}}`; parameter {pos} of `{node}` takes `&{{P}}`");
+            let (message, label, note) = if is_map_list {
+                (
+                    format!(
+                        "`map` cannot run `{node}` over {what} (`{{Self}}`): parameter {pos} takes `&{{P}}`"
+                    ),
+                    "a `map` step runs its node once per element of this list".to_string(),
+                    "the first argument of a `map` step must be a `Vec<T>` whose elements fit the node's first parameter",
+                )
+            } else {
+                (
+                    format!(
+                        "output of {what} (`{{Self}}`) cannot feed parameter {pos} of `{node}` (`&{{P}}`)"
+                    ),
+                    format!("this is `{{Self}}`; parameter {pos} of `{node}` takes `&{{P}}`"),
+                    "a step passes each argument to its node by reference, in order; `&Vec<T>` also fits `&[T]`, and `&String` fits `&str`",
+                )
+            };
+            let message = message.replace("output of workflow input", "workflow input");
+            if is_map_list {
+                feed_traits.extend(quote! {
+                    #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+                    trait #feed<P: ?Sized> {
+                        fn feed(list: ::core::option::Option<&Self>, item: usize) -> ::core::option::Option<&P>;
+                        fn width(list: &Self) -> usize;
+                    }
+                    #[diagnostic::do_not_recommend]
+                    impl<T> #feed<T> for ::std::vec::Vec<T> {
+                        #[inline(always)]
+                        fn feed(list: ::core::option::Option<&Self>, item: usize) -> ::core::option::Option<&T> {
+                            list.and_then(|l| l.get(item))
+                        }
+                        #[inline(always)]
+                        fn width(list: &Self) -> usize {
+                            list.len()
+                        }
+                    }
+                });
+                let param_ty = quote_spanned!(arg.span()=> <#path as #p::Param<#a>>::Type);
+                values.push(quote_spanned!(arg.span()=> <#producer as #feed<#param_ty>>::feed(#value, item)));
+                tys.push(quote!(::core::option::Option<&'s #param_ty>));
+                continue;
+            }
             feed_traits.extend(quote! {
-                #[diagnostic::on_unimplemented(
-                    message = #message,
-                    label = #label,
-                    note = "a step passes each argument to its node by reference, in order; `&Vec<T>` also fits `&[T]`, and `&String` fits `&str`"
-                )]
+                #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
                 trait #feed<P: ?Sized> {
                     fn feed(value: ::core::option::Option<&Self>) -> ::core::option::Option<&P>;
                 }
@@ -170,12 +203,14 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                         value
                     }
                 }
+                #[diagnostic::do_not_recommend]
                 impl<T> #feed<[T]> for ::std::vec::Vec<T> {
                     #[inline(always)]
                     fn feed(value: ::core::option::Option<&Self>) -> ::core::option::Option<&[T]> {
                         value.map(::std::vec::Vec::as_slice)
                     }
                 }
+                #[diagnostic::do_not_recommend]
                 impl #feed<str> for ::std::string::String {
                     #[inline(always)]
                     fn feed(value: ::core::option::Option<&Self>) -> ::core::option::Option<&str> {
@@ -322,11 +357,13 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 }),
                 None => unreachable!("unresolved names stop before codegen"),
             };
-            let items = quote_spanned!(list.span()=> <#list_ty as #p::MapList>::items(__l));
+            let list_ty = respan(list_ty, list.span());
+            let feed = format_ident!("__Feed{}_0", k);
+            let items = quote_spanned!(list.span()=> <#list_ty as #feed<<#path as #p::Param<0>>::Type>>::width(__l));
             width_arms.extend(quote! {
                 #k => {
                     let __n = match slots.#list_slot.get() {
-                        ::core::option::Option::Some(__l) => #items.len(),
+                        ::core::option::Option::Some(__l) => #items,
                         ::core::option::Option::None => {
                             return ::core::result::Result::Err(#p::missing_input(<#path as #p::Node>::NAME, 1))
                         }
@@ -398,7 +435,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         "workflow `{name_str}` is declared to return `{{D}}`, but its `return` step `{}` produces `{{Self}}`",
         step_strs[output]
     );
-    let ret_produced = &produced[output];
+    let ret_produced = respan(produced[output].clone(), ret_ident.span());
     let ret_slot = &s_slots[output];
     let ret_call = quote_spanned!(ret_ident.span()=> <#ret_produced as __Return<#out_ty>>::ret(slots.#ret_slot.into_inner()));
 
@@ -418,7 +455,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         let span = wf.steps[u].name.span();
         let call =
             quote_spanned!(span=> #ty::<{ <#path as #p::Node>::PURE }>::step_output_is_unused());
-        warnings.extend(quote! {
+        // Each in its own block so the helper names of different steps stay apart.
+        warnings.extend(quote! { const _: () = {
             #[allow(non_camel_case_types)]
             struct #ty<const PURE: bool>;
             impl #ty<true> {
@@ -432,10 +470,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             fn __warn_unused() {
                 #call;
             }
-        });
-        // One warning fn per step: wrap each in its own block to keep names apart.
-        let w = std::mem::take(&mut warnings);
-        warnings = quote!(const _: () = { #w };);
+        };});
     }
 
     let node_params = in_tys.iter().enumerate().map(|(i, t)| {
