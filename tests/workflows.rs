@@ -83,19 +83,19 @@ pub struct Quality {
 }
 
 #[node(compute)]
-fn assess(xs: &Vec<u64>) -> Quality {
+fn assess(xs: &[u64]) -> Quality {
     Quality {
         score: if xs.len() > 3 { 0.95 } else { 0.5 },
     }
 }
 
 #[node(compute)]
-fn fast_track(xs: &Vec<u64>) -> String {
+fn fast_track(xs: &[u64]) -> String {
     format!("fast:{}", xs.len())
 }
 
 #[node(compute)]
-fn report(xs: &Vec<u64>, fast: Option<&String>) -> String {
+fn report(xs: &[u64], fast: Option<&String>) -> String {
     match fast {
         Some(f) => f.clone(),
         None => format!("slow:{}", xs.len()),

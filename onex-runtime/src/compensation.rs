@@ -10,8 +10,8 @@ use std::future::Future;
 use crate::error::NodeError;
 use crate::program::StepFuture;
 
-/// What a compensation returned, taken out once by [`CompensateAsync::into_step_future`]
-/// or [`CompensateSync::into_step_future`].
+/// What a compensation returned, taken out once by [`CompensateAsync::take_step_future`]
+/// or [`CompensateSync::take_step_future`].
 pub struct Compensation<T>(pub Cell<Option<T>>);
 
 impl<T> Compensation<T> {
@@ -24,14 +24,14 @@ impl<T> Compensation<T> {
 /// Chosen when the compensation is an `async fn`.
 pub trait CompensateAsync<'a> {
     /// The compensation as a step future.
-    fn into_step_future(&self) -> StepFuture<'a>;
+    fn take_step_future(&self) -> StepFuture<'a>;
 }
 
 impl<'a, F> CompensateAsync<'a> for &Compensation<F>
 where
     F: Future<Output = Result<(), NodeError>> + Send + 'a,
 {
-    fn into_step_future(&self) -> StepFuture<'a> {
+    fn take_step_future(&self) -> StepFuture<'a> {
         match self.0.take() {
             Some(future) => Box::pin(future),
             None => Box::pin(std::future::ready(Err(NodeError::internal(
@@ -44,11 +44,11 @@ where
 /// Chosen when the compensation is a plain fn returning `Result<(), NodeError>`.
 pub trait CompensateSync<'a> {
     /// The compensation's result as a ready step future.
-    fn into_step_future(&self) -> StepFuture<'a>;
+    fn take_step_future(&self) -> StepFuture<'a>;
 }
 
 impl<'a> CompensateSync<'a> for &&Compensation<Result<(), NodeError>> {
-    fn into_step_future(&self) -> StepFuture<'a> {
+    fn take_step_future(&self) -> StepFuture<'a> {
         let result = self
             .0
             .take()

@@ -259,7 +259,7 @@ pub fn expand(node: &Node) -> TokenStream {
                 #[allow(unused_imports)]
                 use #rt::__private::{CompensateAsync as _, CompensateSync as _};
                 ::core::option::Option::Some(
-                    (&&#rt::__private::Compensation::new(#undo(call.ctx, out))).into_step_future(),
+                    (&&#rt::__private::Compensation::new(#undo(call.ctx, out))).take_step_future(),
                 )
             }
         }

@@ -261,7 +261,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 .filter(|(_, s)| **s == Some(Source::Step(d)))
                 .map(|(a, _)| a)
                 .collect();
-            quote!(true #(&& <#path as #p::Param<#uses>>::OPTIONAL)*)
+            quote!((true #(&& <#path as #p::Param<#uses>>::OPTIONAL)*))
         });
         let opt = format_ident!("__OPTIONAL{}", k);
         let len = deps.len();

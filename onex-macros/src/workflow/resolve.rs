@@ -54,20 +54,24 @@ pub fn resolve(wf: &Workflow, cx: &Ctxt) -> Resolved {
     }
     for (i, step) in wf.steps.iter().enumerate() {
         let name = step.name.to_string();
-        if steps.contains_key(&name) {
-            cx.error_spanned_by(
-                &step.name,
-                format!(
-                    "duplicate step `{name}` in workflow `{wname}`: a step name is defined once"
-                ),
-            );
-        } else if inputs.contains_key(&name) {
+        if inputs.contains_key(&name) {
             cx.error_spanned_by(
                 &step.name,
                 format!("step `{name}` has the name of an input of workflow `{wname}`; rename one of them"),
             );
-        } else {
-            steps.insert(name, i);
+            continue;
+        }
+        match steps.entry(name) {
+            std::collections::hash_map::Entry::Occupied(e) => cx.error_spanned_by(
+                &step.name,
+                format!(
+                    "duplicate step `{}` in workflow `{wname}`: a step name is defined once",
+                    e.key()
+                ),
+            ),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
+            }
         }
     }
     let candidates = || {
