@@ -256,3 +256,91 @@ async fn cached_steps_hash_their_inputs() {
         "cached per runtime"
     );
 }
+
+// ---- compensation: sync and async undo fns, run in reverse on failure ----
+
+static UNDONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[node(effect, compensate = unreserve)]
+async fn reserve(ctx: &Context, n: &u64) -> Result<u64, NodeError> {
+    let _ = ctx;
+    Ok(*n)
+}
+
+async fn unreserve(_ctx: &Context, written: &u64) -> Result<(), NodeError> {
+    UNDONE.lock().unwrap().push(format!("unreserve {written}"));
+    Ok(())
+}
+
+#[node(effect, compensate = uncharge)]
+fn charge(n: &u64) -> Result<u64, NodeError> {
+    Ok(n * 100)
+}
+
+fn uncharge(_ctx: &Context, written: &u64) -> Result<(), NodeError> {
+    UNDONE.lock().unwrap().push(format!("uncharge {written}"));
+    Ok(())
+}
+
+#[node(effect)]
+fn ship(_charged: &u64) -> Result<u64, NodeError> {
+    Err(NodeError::permanent("no courier"))
+}
+
+workflow! {
+    workflow Order(n: u64) -> u64 {
+        reserved = reserve(n);
+        charged = charge(reserved);
+        shipped = ship(charged);
+        return shipped;
+    }
+}
+
+#[tokio::test]
+async fn compensations_undo_completed_effects_in_reverse() {
+    let g = Order::graph();
+    assert!(g.step(0).compensated && g.step(1).compensated && !g.step(2).compensated);
+    let rt = Runtime::default();
+    let err = Order::run(
+        &rt,
+        7,
+        RunOptions::new().failure_strategy(FailureStrategy::Compensate),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.report().map(|r| r.compensations_run), Some(2));
+    assert_eq!(
+        *UNDONE.lock().unwrap(),
+        vec!["uncharge 700".to_string(), "unreserve 7".to_string()]
+    );
+}
+
+// ---- captured inputs and a reducer merged in parallel chunks ----
+
+workflow! {
+    workflow Summed(xs: Vec<u64>) -> u64 {
+        total = sum(xs);
+        return total;
+    }
+}
+
+#[tokio::test]
+async fn batch_reducer_merges_chunks_and_capture_serializes_inputs() {
+    let xs: Vec<u64> = (1..=100_000).collect();
+    let rt = Runtime::default();
+    let run = Summed::run(
+        &rt,
+        xs.clone(),
+        RunOptions::new()
+            .mode(ExecutionMode::Batch)
+            .capture_inputs(true),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.output, 5_000_050_000);
+    let thunk = &run.report.thunks_emitted[0];
+    assert_eq!(thunk.thunk_type, ThunkType::Reduce);
+    assert_eq!(thunk.operation_data.as_array().map(Vec::len), Some(100_000));
+    let plan = Summed::plan(&vec![1, 2]);
+    assert_eq!(plan[0].operation_data, serde_json::json!([1, 2]));
+}

@@ -7,6 +7,7 @@ mod ctxt;
 mod duration;
 mod node;
 mod options;
+mod panic_guard;
 mod suggest;
 mod workflow;
 
@@ -56,7 +57,7 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro_attribute]
 pub fn node(args: TokenStream, item: TokenStream) -> TokenStream {
-    guard(|| node::expand(args.into(), item.into()))
+    panic_guard::catch(|| node::expand(args.into(), item.into())).into()
 }
 
 /// Declares a workflow: a typed DAG of `#[node]` steps, checked at compile time.
@@ -89,27 +90,5 @@ pub fn node(args: TokenStream, item: TokenStream) -> TokenStream {
 /// reducer step whose output nothing reads gets a warning; a leading `_` silences it.
 #[proc_macro]
 pub fn workflow(input: TokenStream) -> TokenStream {
-    guard(|| workflow::expand(input.into()))
-}
-
-/// Runs an expansion, turning a panic (a bug in this crate) into a `compile_error!` that
-/// says so, instead of rustc's opaque "proc macro panicked".
-fn guard(f: impl FnOnce() -> proc_macro2::TokenStream) -> TokenStream {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(tokens) => tokens.into(),
-        Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".to_string());
-            let message = format!(
-                "internal error in onex-macros (a bug, not your code): {detail}; \
-                 please report it at https://github.com/onex-rs/onex/issues with the workflow that triggers it"
-            );
-            syn::Error::new(proc_macro2::Span::call_site(), message)
-                .into_compile_error()
-                .into()
-        }
-    }
+    panic_guard::catch(|| workflow::expand(input.into())).into()
 }

@@ -33,3 +33,55 @@ pub fn expand(input: TokenStream) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emits_order_and_waves_as_constants() {
+        let out = expand(quote! {
+            workflow Diamond(x: u64) -> u64 {
+                d = add(b, c);
+                c = double(a);
+                b = double(a);
+                a = double(x);
+                return d;
+            }
+        })
+        .to_string();
+        // Steps by index: d=0, c=1, b=2, a=3. Waves: [a], [c, b], [d].
+        assert!(out.contains("order_by_priority ([3usize , 1usize , 2usize , 0usize] , & [0usize , 1usize , 3usize]"), "{out}");
+        assert!(
+            out.contains("& [2usize , 1usize , 1usize , 0usize] ,"),
+            "wave_of: {out}"
+        );
+        assert!(!out.contains("compile_error"));
+    }
+
+    #[test]
+    fn errors_come_with_a_stub_type() {
+        let out = expand(quote! {
+            pub workflow Broken(x: u64) -> u64 {
+                a = f(a);
+                return a;
+            }
+        })
+        .to_string();
+        assert!(out.contains("pub struct Broken"));
+        assert!(out.contains("pub fn graph ()"));
+        assert!(
+            out.contains("compile_error ! { \"cycle in workflow `Broken`: a -> a\" }"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_header_gives_only_the_error() {
+        let out = expand(quote!(
+            pub struct NotAWorkflow;
+        ))
+        .to_string();
+        assert!(out.starts_with(":: core :: compile_error !"), "{out}");
+    }
+}
