@@ -31,6 +31,11 @@ pub trait Node {
 }
 
 /// Parameter `I` (0-based, not counting `&Context`) of a node.
+#[diagnostic::on_unimplemented(
+    message = "node `{Self}` takes fewer arguments than this step passes",
+    label = "no parameter of `{Self}` takes this argument",
+    note = "a step passes one argument per parameter of its node, in order; a `&Context` parameter is supplied by the runtime"
+)]
 pub trait Param<const I: usize> {
     /// The parameter's type without its reference: `A` for `&A` and `Option<&A>`.
     type Type: ?Sized;

@@ -82,10 +82,14 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         })
         .collect();
     let step_strs: Vec<String> = wf.steps.iter().map(|s| s.name.to_string()).collect();
-    let outputs: Vec<TokenStream> = paths
-        .iter()
-        .map(|path| quote!(<#path as #p::Node>::Output))
-        .collect();
+    // One alias per step for its node's output: an unknown node is then reported once, at
+    // the alias (on the node's path), and every other use names the alias.
+    let out_aliases: Vec<syn::Ident> = (0..n).map(|k| format_ident!("__Out{}", k)).collect();
+    let alias_defs = paths.iter().zip(&out_aliases).map(|(path, alias)| {
+        quote!(type #alias = <#path as #p::Node>::Output;)
+    });
+    let alias_defs = quote!(#(#alias_defs)*);
+    let outputs: Vec<TokenStream> = out_aliases.iter().map(|a| quote!(#a)).collect();
     let slot_tys: Vec<TokenStream> = wf
         .steps
         .iter()
@@ -189,7 +193,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 });
                 let param_ty = quote_spanned!(arg.span()=> <#path as #p::Param<#a>>::Type);
                 values.push(quote_spanned!(arg.span()=> <#producer as #feed<#param_ty>>::feed(#value, item)));
-                tys.push(quote!(::core::option::Option<&'s #param_ty>));
+                tys.push(quote_spanned!(arg.span()=> ::core::option::Option<&'s #param_ty>));
                 continue;
             }
             feed_traits.extend(quote! {
@@ -220,7 +224,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             });
             let param_ty = quote_spanned!(arg.span()=> <#path as #p::Param<#a>>::Type);
             values.push(quote_spanned!(arg.span()=> <#producer as #feed<#param_ty>>::feed(#value)));
-            tys.push(quote!(::core::option::Option<&'s #param_ty>));
+            tys.push(quote_spanned!(arg.span()=> ::core::option::Option<&'s #param_ty>));
         }
         let fn_name = format_ident!("__args{}", k);
         arg_fns.extend(quote! {
@@ -255,13 +259,15 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             if when_deps.contains(&d) {
                 return quote!(false);
             }
-            let uses: Vec<usize> = r.args[k]
+            let uses = r.args[k]
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| **s == Some(Source::Step(d)))
-                .map(|(a, _)| a)
-                .collect();
-            quote!((true #(&& <#path as #p::Param<#uses>>::OPTIONAL)*))
+                .map(|(a, _)| {
+                    let span = step.args[a].span();
+                    quote_spanned!(span=> && <#path as #p::Param<#a>>::OPTIONAL)
+                });
+            quote!((true #(#uses)*))
         });
         let opt = format_ident!("__OPTIONAL{}", k);
         let len = deps.len();
@@ -314,8 +320,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             quote!(slots.#slot.put(__out))
         };
         let node_span = step.node.span();
-        let call_sync = quote_spanned!(node_span=> #path::__onex_call(call, #(#a),*));
-        let call_async = quote_spanned!(node_span=> #path::__onex_call_async(call, #(#a),*));
+        let call_sync = quote_spanned!(node_span=> <#path>::__onex_call(call, #(#a),*));
+        let call_async = quote_spanned!(node_span=> <#path>::__onex_call_async(call, #(#a),*));
         sync_arms.extend(quote! {
             #k => {
                 let (#(#a,)*) = #args_fn(slots, call.item);
@@ -374,21 +380,22 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             });
             finish_arms.extend(quote!(#k => slots.#slot.finish(#sname),));
             comp_arms.extend(quote! {
-                #k => slots.#slot.get().and_then(|__v| __v.get(call.item)).and_then(|__o| #path::__onex_compensate(call, __o)),
+                #k => slots.#slot.get().and_then(|__v| __v.get(call.item)).and_then(|__o| <#path>::__onex_compensate(call, __o)),
             });
         } else {
             comp_arms.extend(quote! {
-                #k => slots.#slot.get().and_then(|__o| #path::__onex_compensate(call, __o)),
+                #k => slots.#slot.get().and_then(|__o| <#path>::__onex_compensate(call, __o)),
             });
+            let hash = quote_spanned!(node_span=> <#path>::__onex_hash(#(#a),*));
             hash_arms.extend(quote! {
                 #k => {
                     let (#(#a,)*) = #args_fn(slots, call.item);
-                    #path::__onex_hash(#(#a),*)
+                    #hash
                 }
             });
-            store_arms.extend(quote!(#k => slots.#slot.get().and_then(#path::__onex_cache_store),));
+            store_arms.extend(quote!(#k => slots.#slot.get().and_then(<#path>::__onex_cache_store),));
             load_arms.extend(quote! {
-                #k => match #path::__onex_cache_load(value) {
+                #k => match <#path>::__onex_cache_load(value) {
                     ::core::option::Option::Some(__v) => {
                         slots.#slot.put(__v);
                         true
@@ -496,6 +503,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         const _: () = {
             #[allow(unused_imports)]
             use #p::{CaptureFallback as _, CaptureSerialize as _};
+
+            #alias_defs
 
             #[doc(hidden)]
             pub struct __Slots {
