@@ -8,6 +8,7 @@ mod duration;
 mod node;
 mod options;
 mod panic_guard;
+mod respan;
 mod suggest;
 mod workflow;
 

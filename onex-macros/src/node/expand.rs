@@ -13,6 +13,7 @@ use syn::spanned::Spanned;
 
 use super::check::expandable;
 use super::parse::{Kind, Node, ParamShape};
+use crate::respan::respan;
 
 /// The default `target_node_type`: the fn name in UpperCamelCase (`fetch_rows` gives
 /// `FetchRows`), the convention for type names that ONEX node types follow.
@@ -169,13 +170,21 @@ pub fn expand(node: &Node) -> TokenStream {
     let body = match kind {
         Kind::Reducer => {
             let a = &args[0];
-            let acc_span = node.params[0].ty.span();
+            let acc_span = match &node.params[0].shape {
+                ParamShape::RefMut(t) => t.span(),
+                _ => node.params[0].ty.span(),
+            };
+            // On the accumulator's type, so `Acc: Default` failing is reported there.
             let fold = match &node.options.merge {
                 Some(m) => {
                     let m = &m.value;
-                    quote_spanned!(acc_span=> #rt::__private::fold_items_merge(#a, call.mode, #ident, #m))
+                    let f = respan(quote!(#rt::__private::fold_items_merge), acc_span);
+                    quote_spanned!(acc_span=> #f(#a, call.mode, #ident, #m))
                 }
-                None => quote_spanned!(acc_span=> #rt::__private::fold_items(#a, #ident)),
+                None => {
+                    let f = respan(quote!(#rt::__private::fold_items), acc_span);
+                    quote_spanned!(acc_span=> #f(#a, #ident))
+                }
             };
             quote!(::core::result::Result::Ok(#fold))
         }

@@ -13,24 +13,7 @@ use super::check::unused_steps;
 use super::parse::Workflow;
 use super::resolve::{Resolved, Source};
 use crate::node::expand::runtime_path;
-
-/// `tokens` with every span set to `span`: a type error about a generated expression is
-/// reported at the span of its type's tokens, so they must point at the user's argument.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tt| {
-            if let proc_macro2::TokenTree::Group(g) = &tt {
-                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(span);
-                tt = proc_macro2::TokenTree::Group(group);
-            } else {
-                tt.set_span(span);
-            }
-            tt
-        })
-        .collect()
-}
+use crate::respan::respan;
 
 /// The generated code for a workflow that passed every check.
 pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
@@ -85,9 +68,10 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     // One alias per step for its node's output: an unknown node is then reported once, at
     // the alias (on the node's path), and every other use names the alias.
     let out_aliases: Vec<syn::Ident> = (0..n).map(|k| format_ident!("__Out{}", k)).collect();
-    let alias_defs = paths.iter().zip(&out_aliases).map(|(path, alias)| {
-        quote!(type #alias = <#path as #p::Node>::Output;)
-    });
+    let alias_defs = paths
+        .iter()
+        .zip(&out_aliases)
+        .map(|(path, alias)| quote!(type #alias = <#path as #p::Node>::Output;));
     let alias_defs = quote!(#(#alias_defs)*);
     let outputs: Vec<TokenStream> = out_aliases.iter().map(|a| quote!(#a)).collect();
     let slot_tys: Vec<TokenStream> = wf
@@ -347,10 +331,13 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 quote!(let #ident = slots.#dslot.need(#dname)?;)
             });
             let body = &w.value.body;
+            // Typed so a non-`bool` condition is one error on the user's expression.
+            let when = quote_spanned!(body.span()=> let __when: bool = #body;);
             cond_arms.extend(quote! {
                 #k => {
                     #(#binds)*
-                    ::core::result::Result::Ok(#body)
+                    #when
+                    ::core::result::Result::Ok(__when)
                 }
             });
         }
@@ -393,7 +380,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     #hash
                 }
             });
-            store_arms.extend(quote!(#k => slots.#slot.get().and_then(<#path>::__onex_cache_store),));
+            store_arms
+                .extend(quote!(#k => slots.#slot.get().and_then(<#path>::__onex_cache_store),));
             load_arms.extend(quote! {
                 #k => match <#path>::__onex_cache_load(value) {
                     ::core::option::Option::Some(__v) => {
