@@ -344,3 +344,31 @@ async fn batch_reducer_merges_chunks_and_capture_serializes_inputs() {
     let plan = Summed::plan(&vec![1, 2]);
     assert_eq!(plan[0].operation_data, serde_json::json!([1, 2]));
 }
+
+// ---- nodes from another module, named by path ----
+
+mod nodes {
+    use onex::prelude::*;
+
+    #[node(compute)]
+    pub fn triple(x: &u64) -> u64 {
+        x * 3
+    }
+}
+
+workflow! {
+    workflow Pathed(x: u64) -> u64 {
+        t = nodes::triple(x);
+        return t;
+    }
+}
+
+#[tokio::test]
+async fn nodes_named_by_path() {
+    assert_eq!(Pathed::graph().step(0).node_type, "Triple");
+    let rt = Runtime::default();
+    assert_eq!(
+        Pathed::run(&rt, 2, RunOptions::new()).await.unwrap().output,
+        6
+    );
+}
