@@ -77,7 +77,11 @@ pub struct StepPolicy {
     pub retries: u32,
     /// The delay between attempts.
     pub backoff: Backoff,
-    /// The deadline of one attempt.
+    /// The deadline of one attempt; a timed-out attempt fails with `ErrorCode::Timeout`
+    /// (transient, so it is retried within the budget). An async step is cancelled at its
+    /// deadline (its future is dropped). A synchronous step runs on the rayon pool and fails
+    /// at the deadline, but a running function cannot be stopped: it finishes in the
+    /// background and its late result is discarded.
     #[serde(rename = "timeout_ms", with = "crate::serde_duration::opt_ms")]
     pub timeout: Option<Duration>,
     /// Dispatch priority within a wave: lower runs first.

@@ -15,9 +15,13 @@ mod fold;
 mod graph;
 mod mode;
 mod node;
+mod observer;
 mod options;
 mod plan;
 mod program;
+#[cfg(feature = "progress")]
+mod progress;
+mod render;
 mod report;
 mod runtime;
 mod serde_duration;
@@ -28,14 +32,22 @@ mod thunk;
 
 pub mod policy;
 
+/// The progress bar crate [`ProgressObserver`] draws with, for [`ProgressObserver::with_bar`].
+#[cfg(feature = "progress")]
+pub use indicatif;
+
 pub use context::Context;
 pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use graph::{Graph, NodeKind, StepPolicy, StepSpec};
 pub use mode::{ExecutionMode, FailureStrategy};
+pub use observer::{ObserverSet, RunEvent, RunObserver};
 pub use options::RunOptions;
 pub use plan::plan;
 pub use policy::{Backoff, BackoffKind};
 pub use program::{CachedValue, Call, Program, StepFuture};
+#[cfg(feature = "progress")]
+pub use progress::ProgressObserver;
+pub use render::{ReportSummary, chrome_trace};
 pub use report::{
     AttemptRecord, CompensationRecord, SkipReason, StepRecord, WorkflowReport, WorkflowRun,
 };

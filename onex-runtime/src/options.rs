@@ -1,12 +1,14 @@
 //! [`RunOptions`]: per-run settings.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::mode::{ExecutionMode, FailureStrategy};
+use crate::observer::RunObserver;
 
 /// Settings for one run: mode, failure strategy, deadline, records, cancellation.
 ///
@@ -34,6 +36,7 @@ pub struct RunOptions {
     pub(crate) workflow_id: Option<Uuid>,
     pub(crate) operation_id: Option<Uuid>,
     pub(crate) metadata: BTreeMap<String, serde_json::Value>,
+    pub(crate) observer: Option<Arc<dyn RunObserver>>,
 }
 
 impl RunOptions {
@@ -102,6 +105,30 @@ impl RunOptions {
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
         self.metadata.insert(key.into(), value.into());
         self
+    }
+
+    /// An observer told of the run's events as they happen (steps started, retried,
+    /// finished, skipped), e.g. a `ProgressObserver` (feature `progress`) or a
+    /// closure. Give several runs a clone of one `Arc` to watch them all; combine several
+    /// observers with [`ObserverSet`](crate::ObserverSet).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use onex_runtime::{RunEvent, RunOptions};
+    ///
+    /// let opts = RunOptions::new().observer(Arc::new(|event: &RunEvent<'_>| eprintln!("{event}")));
+    /// assert!(opts.get_observer().is_some());
+    /// ```
+    pub fn observer(mut self, observer: Arc<dyn RunObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The observer set, if any.
+    pub fn get_observer(&self) -> Option<&Arc<dyn RunObserver>> {
+        self.observer.as_ref()
     }
 
     /// The execution mode set.

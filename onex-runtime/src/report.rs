@@ -125,9 +125,10 @@ pub struct StepRecord {
     /// Its compensation, when one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compensation: Option<CompensationRecord>,
-    /// The ids of the thunks its calls emitted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub thunk_ids: Vec<Uuid>,
+    /// Where its calls' thunks are in [`WorkflowReport::thunks_emitted`] (one per call,
+    /// emitted together).
+    #[serde(default)]
+    pub thunks: std::ops::Range<usize>,
 }
 
 impl StepRecord {
@@ -153,7 +154,7 @@ impl StepRecord {
             skip_reason: None,
             failed_attempts: Vec::new(),
             compensation: None,
-            thunk_ids: Vec::new(),
+            thunks: 0..0,
         }
     }
 
@@ -253,6 +254,13 @@ impl WorkflowReport {
     /// The record of the step named `name`.
     pub fn step(&self, name: &str) -> Option<&StepRecord> {
         self.steps.iter().find(|s| s.step == name)
+    }
+
+    /// The thunks emitted by the step named `name`.
+    pub fn thunks_of(&self, name: &str) -> &[Thunk] {
+        self.step(name)
+            .and_then(|s| self.thunks_emitted.get(s.thunks.clone()))
+            .unwrap_or(&[])
     }
 
     /// The thunk with id `id`.

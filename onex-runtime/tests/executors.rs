@@ -43,7 +43,11 @@ fn structure(report: &WorkflowReport) -> Vec<(String, Vec<String>)> {
     let step_of: HashMap<_, _> = report
         .steps
         .iter()
-        .flat_map(|s| s.thunk_ids.iter().map(move |id| (*id, s.step.to_string())))
+        .flat_map(|s| {
+            report.thunks_emitted[s.thunks.clone()]
+                .iter()
+                .map(move |t| (t.thunk_id, s.step.to_string()))
+        })
         .collect();
     let mut out: Vec<_> = report
         .thunks_emitted

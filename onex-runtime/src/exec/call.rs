@@ -1,16 +1,21 @@
 //! One call, start to end: the policies composed around a node call, outermost first —
 //! circuit breaker, cache, retry with backoff, timeout, panic containment.
 
+use std::ops::Not;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use super::shared::{CallRef, Shared};
 use crate::error::{ErrorCode, NodeError};
 use crate::graph::NodeKind;
+use crate::observer::RunEvent;
 use crate::policy::circuit::Circuit;
 use crate::policy::panic::{contain, contain_async};
+use crate::policy::retry::next_delay;
+use crate::policy::timeout::within;
 use crate::program::Program;
 use crate::report::AttemptRecord;
 use crate::runtime::Runtime;
@@ -43,21 +48,112 @@ pub(crate) enum Place {
 }
 
 /// Makes one synchronous attempt on the current thread.
-pub(crate) fn attempt_sync<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32) -> Attempt {
-    let started = sh.elapsed();
+///
+/// Clocks are read only when they tell something: a first attempt made inline starts when
+/// its step started (`started` stays zero and the step's start is used), and a success
+/// needs no end time of its own (the step's end is recorded).
+pub(crate) fn attempt_sync<P: Program>(
+    sh: &Shared<P>,
+    c: CallRef,
+    attempt: u32,
+    place: Place,
+) -> Attempt {
+    let started = if attempt > 1 || place == Place::Pool {
+        sh.stamp()
+    } else {
+        Duration::ZERO
+    };
     let result = if sh.aborted(c.run) {
         Err(NodeError::cancelled())
     } else {
-        let name = &sh.program.graph().step(c.step).name;
-        contain(name, || {
+        let spec = sh.program.graph().step(c.step);
+        let _span = step_span(sh, c, attempt).entered();
+        started_event(sh, c, attempt);
+        contain(&spec.name, || {
             sh.program.call_sync(&sh.slots[c.run], sh.call(c, attempt))
         })
+    };
+    let finished = if result.is_err() {
+        sh.stamp()
+    } else {
+        Duration::ZERO
     };
     Attempt {
         result,
         started,
-        finished: sh.elapsed(),
+        finished,
     }
+}
+
+/// The tracing span of one attempt: free when no subscriber listens.
+#[inline]
+pub(crate) fn step_span<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32) -> tracing::Span {
+    let spec = sh.program.graph().step(c.step);
+    tracing::debug_span!(
+        "step",
+        workflow_id = %sh.contexts[c.run].workflow_id(),
+        step = %spec.name,
+        node_type = %spec.node_type,
+        item = c.item,
+        attempt,
+    )
+}
+
+/// Tells the observer an attempt starts.
+#[inline]
+pub(crate) fn started_event<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32) {
+    if let Some(observer) = sh.observer() {
+        let graph = sh.program.graph();
+        let spec = graph.step(c.step);
+        observer.on_event(&RunEvent::StepStarted {
+            step: &spec.name,
+            node_type: &spec.node_type,
+            wave: graph.wave_of(c.step),
+            item: c.item,
+            attempt,
+        });
+    }
+}
+
+/// Whether a step's calls are plain: synchronous, with no timeout, retries, cache or circuit.
+#[inline]
+pub(crate) fn is_plain<P: Program>(rt: &Runtime, sh: &Shared<P>, step: usize) -> bool {
+    let spec = sh.program.graph().step(step);
+    !spec.is_async
+        && spec.policy.is_plain()
+        && !(sh.cache_all && spec.kind == NodeKind::Compute)
+        && rt.inner.breakers.is_empty()
+}
+
+/// Settles a plain synchronous call on this thread without the policy machinery: no
+/// timeout, no retries, no circuit, no cache. `None` when the call needs more than that.
+#[inline]
+pub(crate) fn settle_plain<P: Program>(
+    rt: &Runtime,
+    sh: &Shared<P>,
+    c: CallRef,
+) -> Option<Outcome> {
+    if !is_plain(rt, sh, c.step) {
+        return None;
+    }
+    let made = attempt_sync(sh, c, 1, Place::Inline);
+    let failed = match &made.result {
+        Ok(()) => Vec::new(),
+        Err(error) => vec![AttemptRecord {
+            attempt: 1,
+            item: c.item,
+            started: made.started,
+            finished: made.finished,
+            error: error.clone(),
+        }],
+    };
+    Some(Outcome {
+        call: c,
+        result: made.result,
+        attempts: 1,
+        failed,
+        cache_hit: false,
+    })
 }
 
 /// The circuit of the call's node type, if the runtime guards it.
@@ -72,6 +168,49 @@ pub(crate) fn circuit_of<'r, P: Program>(
     rt.inner
         .breakers
         .get(&*sh.program.graph().step(step).node_type)
+}
+
+/// Settles a call from a first attempt made elsewhere (a rayon group) when nothing more
+/// is needed: it succeeded or failed for good, and no circuit or cache has to hear of it.
+/// Gives the attempt back when the call must go through [`drive`] (a retry, a circuit, a
+/// cache store).
+pub(crate) fn settle_first<P: Program>(
+    rt: &Runtime,
+    sh: &Shared<P>,
+    c: CallRef,
+    made: Attempt,
+) -> Result<Outcome, Attempt> {
+    let spec = sh.program.graph().step(c.step);
+    let simple = circuit_of(rt, sh, c.step).is_none() && cache_key_wanted(sh, c.step).not();
+    let final_failure = match &made.result {
+        Ok(()) => true,
+        Err(e) => sh.aborted(c.run) || next_delay(&spec.policy, e, 1).is_none(),
+    };
+    if !(simple && final_failure) {
+        return Err(made);
+    }
+    let failed = match &made.result {
+        Ok(()) => Vec::new(),
+        Err(error) => vec![AttemptRecord {
+            attempt: 1,
+            item: c.item,
+            started: made.started,
+            finished: made.finished,
+            error: error.clone(),
+        }],
+    };
+    Ok(Outcome {
+        call: c,
+        result: made.result,
+        attempts: 1,
+        failed,
+        cache_hit: false,
+    })
+}
+
+fn cache_key_wanted<P: Program>(sh: &Shared<P>, step: usize) -> bool {
+    let spec = sh.program.graph().step(step);
+    spec.policy.cache || (sh.cache_all && spec.kind == NodeKind::Compute)
 }
 
 /// Checks that a first attempt may be made: the circuit admits it, or the cache answers it.
@@ -108,9 +247,7 @@ pub(crate) fn precheck<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> 
 }
 
 fn cache_key<P: Program>(sh: &Shared<P>, c: CallRef) -> Option<u64> {
-    let spec = sh.program.graph().step(c.step);
-    let cacheable = spec.policy.cache || (sh.cache_all && spec.kind == NodeKind::Compute);
-    if !cacheable {
+    if !cache_key_wanted(sh, c.step) {
         return None;
     }
     sh.program.input_hash(&sh.slots[c.run], sh.call(c, 1))
@@ -178,8 +315,12 @@ pub(crate) async fn drive<P: Program>(
                     finished: made.finished,
                     error: error.clone(),
                 });
-                let retry = error.is_transient() && attempt <= policy.retries && !sh.aborted(c.run);
-                if !retry {
+                let delay = if sh.aborted(c.run) {
+                    None
+                } else {
+                    next_delay(&policy, &error, attempt)
+                };
+                let Some(delay) = delay else {
                     return Outcome {
                         call: c,
                         result: Err(error),
@@ -187,15 +328,24 @@ pub(crate) async fn drive<P: Program>(
                         failed,
                         cache_hit: false,
                     };
-                }
-                let delay = policy.backoff.delay(attempt);
-                tracing::debug!(
+                };
+                tracing::info!(
+                    workflow_id = %sh.contexts[c.run].workflow_id(),
                     step = %spec.name,
+                    node_type = %spec.node_type,
                     attempt,
                     error = %error,
                     delay_ms = delay.as_secs_f64() * 1000.0,
                     "retrying step"
                 );
+                if let Some(observer) = sh.observer() {
+                    observer.on_event(&RunEvent::StepRetried {
+                        step: &spec.name,
+                        attempt,
+                        error: &error,
+                        delay,
+                    });
+                }
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }
@@ -214,32 +364,29 @@ async fn make_attempt<P: Program>(
     let spec = sh.program.graph().step(c.step);
     let timeout = spec.policy.timeout;
     if spec.is_async {
-        let started = sh.elapsed();
+        let started = sh.stamp();
+        started_event(sh, c, attempt);
         let fut = contain_async(
             &spec.name,
             sh.program.call_async(&sh.slots[c.run], sh.call(c, attempt)),
-        );
-        let result = match timeout {
-            // Dropping the future at the deadline cancels the step.
-            Some(limit) => tokio::time::timeout(limit, fut)
-                .await
-                .unwrap_or_else(|_| Err(NodeError::timeout(limit))),
-            None => fut.await,
-        };
+        )
+        .instrument(step_span(sh, c, attempt));
+        // Dropping the future at the deadline cancels the step.
+        let result = within(timeout, fut).await;
         return Attempt {
             result,
             started,
-            finished: sh.elapsed(),
+            finished: sh.stamp(),
         };
     }
     if timeout.is_none() && place == Place::Inline {
-        return attempt_sync(sh, c, attempt);
+        return attempt_sync(sh, c, attempt, place);
     }
-    let started = sh.elapsed();
+    let started = sh.stamp();
     let (tx, mut rx) = oneshot::channel();
     let job = Arc::clone(sh);
     rayon::spawn(move || {
-        let made = attempt_sync(&job, c, attempt);
+        let made = attempt_sync(&job, c, attempt, Place::Pool);
         // Let go of the slots before reporting, so whoever waits on us can take them back.
         drop(job);
         let _ = tx.send(made.result);
@@ -262,7 +409,7 @@ async fn make_attempt<P: Program>(
     Attempt {
         result,
         started,
-        finished: sh.elapsed(),
+        finished: sh.stamp(),
     }
 }
 

@@ -9,7 +9,9 @@ use futures_util::stream::FuturesUnordered;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use super::call::{Attempt, Outcome, Place, attempt_sync, drive, precheck};
+use super::call::{
+    Attempt, Outcome, Place, attempt_sync, drive, is_plain, precheck, settle_first, settle_plain,
+};
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
 use crate::mode::ExecutionMode;
@@ -25,6 +27,9 @@ pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state
                 if state.stopped {
                     break;
                 }
+                if state.try_run_plain(sh, is_plain(rt, sh, step), step) {
+                    continue;
+                }
                 let width = state.begin_step(sh, step);
                 for item in 0..width {
                     let c = CallRef {
@@ -32,9 +37,9 @@ pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state
                         step,
                         item,
                     };
-                    let outcome = match precheck(rt, sh, c) {
+                    let outcome = match settle_plain(rt, sh, c) {
                         Some(settled) => settled,
-                        None => drive(rt, sh, c, None, Place::Inline).await,
+                        None => settle_inline(rt, sh, c).await,
                     };
                     state.apply(sh, outcome);
                     if state.stopped {
@@ -98,10 +103,12 @@ pub(crate) async fn run_lockstep<P: Program>(
     let graph = sh.program.graph();
     for &step in graph.order() {
         let mut calls = Vec::new();
+        let now = sh.stamp();
         for state in states.iter_mut() {
             if state.stopped {
                 continue;
             }
+            state.set_clock(now);
             let width = state.begin_step(sh, step);
             calls.extend((0..width).map(|item| CallRef {
                 run: state.run,
@@ -116,7 +123,16 @@ pub(crate) async fn run_lockstep<P: Program>(
     }
 }
 
+/// A call made on this thread with its policies: circuit, cache, retries, timeout.
+async fn settle_inline<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, c: CallRef) -> Outcome {
+    match precheck(rt, sh, c) {
+        Some(settled) => settled,
+        None => drive(rt, sh, c, None, Place::Inline).await,
+    }
+}
+
 fn begin_wave<P: Program>(sh: &Shared<P>, state: &mut RunState, wave: &[usize]) -> Vec<CallRef> {
+    state.tick(sh);
     let mut calls = Vec::new();
     for &step in wave {
         let width = state.begin_step(sh, step);
@@ -141,9 +157,9 @@ async fn run_inline<P: Program>(
             // The run stopped in this wave: the call never starts.
             continue;
         }
-        let outcome = match precheck(rt, sh, c) {
+        let outcome = match settle_plain(rt, sh, c) {
             Some(settled) => settled,
-            None => drive(rt, sh, c, None, Place::Inline).await,
+            None => settle_inline(rt, sh, c).await,
         };
         states[c.run].apply(sh, outcome);
     }
@@ -263,9 +279,12 @@ async fn run_concurrent<P: Program>(
                     busy_sync = 0;
                 }
                 for (c, made) in results {
-                    // Every group result goes through `drive` for retries, the circuit and
-                    // the cache; a success needs no further attempt and settles at once.
-                    driven.push_front((c, Some(made)));
+                    // Most results settle here; retries, circuits and cache stores go
+                    // through `drive`.
+                    match settle_first(rt, sh, c, made) {
+                        Ok(outcome) => states[c.run].apply(sh, outcome),
+                        Err(made) => driven.push_front((c, Some(made))),
+                    }
                 }
             }
             Some(outcome) = running.next(), if !running.is_empty() => {
@@ -312,7 +331,7 @@ fn spawn_group<P: Program>(
         let results: GroupResult = if workers >= group.len() {
             group
                 .par_iter()
-                .map(|&c| (c, attempt_sync(&job, c, 1)))
+                .map(|&c| (c, attempt_sync(&job, c, 1, Place::Pool)))
                 .collect()
         } else {
             // A bounded number of workers pulling the next call: never more than
@@ -326,7 +345,7 @@ fn spawn_group<P: Program>(
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(&c) = group.get(i) else { break };
-                            let _ = done[i].set(attempt_sync(&job, c, 1));
+                            let _ = done[i].set(attempt_sync(&job, c, 1, Place::Pool));
                         }
                     });
                 }

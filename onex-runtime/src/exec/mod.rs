@@ -124,6 +124,8 @@ impl Runtime {
             mode,
             cache_all: options.cache_all,
             capture: options.capture_inputs,
+            observer: options.observer.clone(),
+            timing: !options.records_off,
             start: Instant::now(),
             completed_effects: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
             stragglers: Mutex::new(Vec::new()),
@@ -143,6 +145,15 @@ impl Runtime {
             })
             .collect();
 
+        if let Some(observer) = sh.observer() {
+            for ctx in &sh.contexts {
+                observer.on_event(&crate::RunEvent::RunStarted {
+                    workflow: &name,
+                    workflow_id: ctx.workflow_id(),
+                    steps: sh.program.graph().steps().len(),
+                });
+            }
+        }
         let interruption = {
             let work = async {
                 if lockstep {
@@ -181,6 +192,24 @@ impl Runtime {
         }
 
         let reports: Vec<_> = states.iter_mut().map(|s| s.report(&sh, options)).collect();
+        for report in &reports {
+            tracing::info!(
+                parent: &span,
+                state = ?report.state,
+                completed = report.steps_completed,
+                failed = report.steps_failed,
+                skipped = report.steps_skipped,
+                elapsed_ms = report.processing_time.as_secs_f64() * 1000.0,
+                "workflow finished"
+            );
+            if let Some(observer) = sh.observer() {
+                observer.on_event(&crate::RunEvent::RunFinished {
+                    workflow: &name,
+                    state: report.state,
+                    elapsed: report.processing_time,
+                });
+            }
+        }
         let output_step = sh.program.graph().output();
         let produced: Vec<bool> = states
             .iter()

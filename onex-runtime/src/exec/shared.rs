@@ -29,6 +29,10 @@ pub(crate) struct Shared<P: Program> {
     pub(crate) mode: ExecutionMode,
     pub(crate) cache_all: bool,
     pub(crate) capture: bool,
+    /// Who is told of the run's events.
+    pub(crate) observer: Option<std::sync::Arc<dyn crate::RunObserver>>,
+    /// Whether records are kept, and so whether clocks are read per step.
+    pub(crate) timing: bool,
     /// The instant all record offsets count from.
     pub(crate) start: Instant,
     /// Receivers of synchronous attempts that outlived their timeout; the slots cannot be
@@ -66,6 +70,23 @@ impl<P: Program> Shared<P> {
 
     pub(crate) fn elapsed(&self) -> Duration {
         self.start.elapsed()
+    }
+
+    /// The offset from the run's start when records are kept; zero otherwise, so a run
+    /// without records reads no clock per step.
+    #[inline]
+    pub(crate) fn stamp(&self) -> Duration {
+        if self.timing {
+            self.start.elapsed()
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// The observer, if there is one: callers build an event only when it is `Some`.
+    #[inline]
+    pub(crate) fn observer(&self) -> Option<&dyn crate::RunObserver> {
+        self.observer.as_deref()
     }
 
     pub(crate) fn aborted(&self, run: usize) -> bool {

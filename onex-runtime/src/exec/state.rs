@@ -39,6 +39,8 @@ pub(crate) struct RunState {
     pub(crate) cache_hits: usize,
     pub(crate) compensations_run: usize,
     pub(crate) started_at: SystemTime,
+    /// The last clock reading, as an offset from the run's start (records only).
+    clock: std::time::Duration,
 }
 
 impl RunState {
@@ -80,7 +82,60 @@ impl RunState {
             cache_hits: 0,
             compensations_run: 0,
             started_at: SystemTime::now(),
+            clock: std::time::Duration::ZERO,
         }
+    }
+
+    /// Reads the clock: what follows starts now.
+    pub(crate) fn tick<P: Program>(&mut self, sh: &Shared<P>) {
+        if self.records.is_some() {
+            self.clock = sh.elapsed();
+        }
+    }
+
+    /// Sets the clock to a reading shared by several runs (lock-step batches).
+    pub(crate) fn set_clock(&mut self, now: std::time::Duration) {
+        self.clock = now;
+    }
+
+    /// Runs a plain synchronous step directly, when nothing needs recording: no records,
+    /// no condition, no `map`, no policy, no compensation, every input completed. `false`
+    /// when the step needs the general path. This is the hot loop of sequential runs.
+    #[inline]
+    pub(crate) fn try_run_plain<P: Program>(
+        &mut self,
+        sh: &Shared<P>,
+        plain: bool,
+        step: usize,
+    ) -> bool {
+        if !plain || self.records.is_some() || sh.observer().is_some() {
+            return false;
+        }
+        let spec = sh.program.graph().step(step);
+        if spec.conditional
+            || spec.map
+            || spec.compensated
+            || spec
+                .deps
+                .iter()
+                .any(|&d| self.states[d] != StepState::Completed)
+        {
+            return false;
+        }
+        let c = CallRef {
+            run: self.run,
+            step,
+            item: 0,
+        };
+        let _span = super::call::step_span(sh, c, 1).entered();
+        let result = contain(&spec.name, || {
+            sh.program.call_sync(&sh.slots[self.run], sh.call(c, 1))
+        });
+        match result {
+            Ok(()) => self.states[step] = StepState::Completed,
+            Err(e) => self.fail_step(sh, step, e),
+        }
+        true
     }
 
     /// Decides whether `step` runs, and if so emits its thunks and marks it running.
@@ -129,9 +184,11 @@ impl RunState {
         };
         self.states[step] = StepState::Running;
         self.remaining[step] = width;
-        let elapsed = sh.elapsed();
         tracing::trace!(step = %spec.name, node_type = %spec.node_type, width, "step started");
         if let Some(records) = &mut self.records {
+            // The last time read: a step starts when the one before it ended (sequential)
+            // or when its wave began (`tick`), so starting costs no clock read.
+            let elapsed = self.clock;
             let first = records.thunks.len();
             for item in 0..width {
                 let mut thunk = Thunk {
@@ -173,10 +230,7 @@ impl RunState {
             record.state = StepState::Running;
             record.started = Some(elapsed);
             record.calls = width;
-            record.thunk_ids = records.thunks[first..last]
-                .iter()
-                .map(|t| t.thunk_id)
-                .collect();
+            record.thunks = first..last;
         }
         if width == 0 {
             // A `map` over an empty list: nothing to call, an empty output.
@@ -195,7 +249,16 @@ impl RunState {
             let record = &mut records.steps[step];
             record.attempts += outcome.attempts;
             record.cache_hits += usize::from(outcome.cache_hit);
-            record.failed_attempts.extend(outcome.failed);
+            let step_started = record.started.unwrap_or_default();
+            record
+                .failed_attempts
+                .extend(outcome.failed.into_iter().map(|mut a| {
+                    // A first attempt made inline starts with its step (see `attempt_sync`).
+                    if a.started.is_zero() {
+                        a.started = step_started;
+                    }
+                    a
+                }));
         }
         self.remaining[step] = self.remaining[step].saturating_sub(1);
         match outcome.result {
@@ -251,6 +314,12 @@ impl RunState {
     fn skip<P: Program>(&mut self, sh: &Shared<P>, step: usize, reason: SkipReason) {
         tracing::debug!(step = %sh.program.graph().step(step).name, reason = %reason, "step skipped");
         self.states[step] = StepState::Skipped;
+        if let Some(observer) = sh.observer() {
+            observer.on_event(&crate::RunEvent::StepSkipped {
+                step: &sh.program.graph().step(step).name,
+                reason: &reason,
+            });
+        }
         if let Some(records) = &mut self.records {
             let record = &mut records.steps[step];
             record.state = StepState::Skipped;
@@ -266,14 +335,24 @@ impl RunState {
         error: Option<NodeError>,
     ) {
         self.states[step] = state;
+        let mut elapsed = std::time::Duration::ZERO;
         if let Some(records) = &mut self.records {
             let record = &mut records.steps[step];
             record.state = state;
-            record.finished = Some(sh.elapsed());
+            self.clock = sh.elapsed();
+            record.finished = Some(self.clock);
             if record.started.is_none() {
                 record.started = record.finished;
             }
+            elapsed = record.duration().unwrap_or_default();
             record.error = error;
+        }
+        if let Some(observer) = sh.observer() {
+            observer.on_event(&crate::RunEvent::StepFinished {
+                step: &sh.program.graph().step(step).name,
+                state,
+                elapsed,
+            });
         }
     }
 
@@ -288,6 +367,13 @@ impl RunState {
                     self.states[step] = StepState::Cancelled;
                     if let Some(records) = &mut self.records {
                         records.steps[step].state = StepState::Cancelled;
+                    }
+                    if let Some(observer) = sh.observer() {
+                        observer.on_event(&crate::RunEvent::StepFinished {
+                            step: &sh.program.graph().step(step).name,
+                            state: StepState::Cancelled,
+                            elapsed: std::time::Duration::ZERO,
+                        });
                     }
                 }
                 _ => {}
