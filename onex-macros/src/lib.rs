@@ -1,15 +1,95 @@
 //! The onex procedural macros: `#[node(...)]` and `workflow!`.
+//!
+//! This file only forwards: the work happens on `proc_macro2` token streams in the modules,
+//! which keeps it unit-testable without a compiler. Use the macros through the `onex` crate.
+
+mod ctxt;
+mod duration;
+mod node;
+mod options;
+mod panic_guard;
+mod respan;
+mod suggest;
+mod workflow;
 
 use proc_macro::TokenStream;
 
-/// Marks a function as an ONEX node.
+/// Marks a function as an ONEX node: `#[node(compute | effect | reducer, options...)]`.
+///
+/// The function stays callable as written (unit-test it as a plain fn). The attribute adds
+/// a hidden braced type of the same name in the type namespace that `workflow!` reads: the
+/// node's output type, kind, policy and uniform call shims.
+///
+/// # Forms
+///
+/// - compute: `fn f(a: &A, b: &B) -> T` or `-> Result<T, NodeError>`; sync, no `&Context`.
+/// - effect: `async fn f(ctx: &Context, a: &A) -> Result<T, NodeError>`; sync allowed,
+///   `ctx` optional (first when present).
+/// - reducer: `fn f(acc: &mut Acc, item: &Item)` with `Acc: Default`; a step passes it a
+///   `Vec<Item>` (or anything that feeds `&[Item]`) and gets the `Acc`.
+///
+/// A parameter `Option<&T>` still runs when the step feeding it was skipped.
+///
+/// # Options
+///
+/// - `name = "NodeDataFetcherEffect"`: the `target_node_type`. By default, the fn name in
+///   UpperCamelCase: `fetch_rows` gives `FetchRows`.
+/// - `retries = 3`, `backoff = fixed(250ms) | exponential(100ms) | exponential(100ms, max = 5s)`,
+///   `timeout = 10s`, `priority = 1` (lower runs first within a wave). Durations take
+///   `us`, `ms`, `s`, `m` or `h`.
+/// - `compensate = undo` (effect only): `async fn undo(ctx: &Context, written: &T) -> Result<(), NodeError>`,
+///   or the same without `async`, receiving the output of the step it undoes.
+/// - `cache` (compute only): outputs are cached per runtime by node and input hash; the
+///   inputs must be `Hash` and the output `Clone + Send + Sync + 'static`.
+/// - `merge = g` (reducer only): `fn g(into: &mut Acc, from: Acc)`; in batch mode the items
+///   are folded in parallel chunks and the partial accumulators merged.
+/// - `crate = path`: where the `onex` crate is, for crates that re-export it.
+///
+/// # Examples
+///
+/// ```ignore
+/// use onex::prelude::*;
+///
+/// #[node(effect, name = "NodeDataFetcherEffect", retries = 3, backoff = exponential(100ms), timeout = 10s)]
+/// async fn fetch(ctx: &Context, ids: &Vec<u64>) -> Result<Vec<Row>, NodeError> { /* .. */ }
+///
+/// #[node(reducer, merge = merge_totals)]
+/// fn aggregate(acc: &mut Totals, row: &Row) { acc.add(row) }
+/// ```
 #[proc_macro_attribute]
-pub fn node(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn node(args: TokenStream, item: TokenStream) -> TokenStream {
+    panic_guard::catch(|| node::expand(args.into(), item.into())).into()
 }
 
-/// Declares a workflow.
+/// Declares a workflow: a typed DAG of `#[node]` steps, checked at compile time.
+///
+/// ```ignore
+/// workflow! {
+///     /// ETL: validate, fetch, transform, aggregate, save.
+///     pub workflow Etl(raw: RawBatch) -> Totals {
+///         valid   = validate(raw);              // `raw` is the workflow input
+///         #[step(retries = 2, timeout = 10s)]
+///         records = fetch(valid);
+///         totals  = aggregate(records);          // reducer over Vec<Record>
+///         #[step(when = |totals| totals.count > 0)]
+///         saved   = save(totals);                // conditional effect
+///         each    = map enrich(records);         // one call per element, yields a Vec
+///         sub     = Inner(totals);               // a workflow as a step
+///         return totals;
+///     }
+/// }
+/// ```
+///
+/// Statements come in any order; `#[step(...)]` takes `retries`, `backoff`, `timeout`,
+/// `priority` and `when = |step, ..| bool`. `#[onex(crate = path)]` before the header
+/// points the generated code at a re-exported `onex`. The generated type `Etl` has
+/// `run`, `run_batch`, `plan` and `graph`, implements `Program`, and can itself be a step.
+///
+/// Errors are reported together, each on the offending token: cycles (`cycle in workflow
+/// \`Etl\`: a -> b -> a`), unknown or duplicate names (with "did you mean"), a missing or
+/// unknown `return`, edges whose types do not fit, bad `#[step]` options. A compute or
+/// reducer step whose output nothing reads gets a warning; a leading `_` silences it.
 #[proc_macro]
-pub fn workflow(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn workflow(input: TokenStream) -> TokenStream {
+    panic_guard::catch(|| workflow::expand(input.into())).into()
 }

@@ -7,11 +7,14 @@
 #![warn(missing_docs)]
 
 mod capture;
+mod compensation;
 mod context;
 mod error;
 mod exec;
+mod fold;
 mod graph;
 mod mode;
+mod node;
 mod observer;
 mod options;
 mod plan;
@@ -24,6 +27,7 @@ mod runtime;
 mod serde_duration;
 mod slot;
 mod state;
+mod static_graph;
 mod thunk;
 
 pub mod dynamic;
@@ -59,8 +63,12 @@ pub use thunk::{Thunk, ThunkType};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::capture::{Capture, CaptureFallback, CaptureSerialize};
+    pub use crate::compensation::{CompensateAsync, CompensateSync, Compensation};
     pub use crate::exec::run_nested;
+    pub use crate::fold::{fold_items, fold_items_merge};
+    pub use crate::node::{Node, Param, internal_error, missing_input, missing_item, wrong_shim};
     pub use crate::slot::{MapSlot, Slot};
+    pub use crate::static_graph::{order_by_priority, select_deps};
     pub use serde_json;
     pub use uuid;
 }

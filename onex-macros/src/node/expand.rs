@@ -1,0 +1,379 @@
+//! Code for a `#[node]`: the function as written, plus a braced proxy type of the same name
+//! in the type namespace, implementing `Node` and `Param<I>`, with uniform call shims.
+//!
+//! `workflow!` sees only a node's path, never its signature, so the shims give every node
+//! the same calling convention: `__onex_call(call, Option<&A>, Option<&B>, ..)` returning
+//! `Result<Output, NodeError>`, plus an async twin. Every input is passed as an `Option` so
+//! that `Option<&T>` parameters (which still run when their input step is skipped) and
+//! `&T` parameters look the same to the caller.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::check::expandable;
+use super::parse::{Kind, Node, ParamShape};
+use crate::respan::respan;
+
+/// The default `target_node_type`: the fn name in UpperCamelCase (`fetch_rows` gives
+/// `FetchRows`), the convention for type names that ONEX node types follow.
+pub fn default_name(ident: &str) -> String {
+    let ident = ident.strip_prefix("r#").unwrap_or(ident);
+    let mut out = String::with_capacity(ident.len());
+    let mut upper = true;
+    for c in ident.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        ident.to_string()
+    } else {
+        out
+    }
+}
+
+/// The runtime path generated code names: `::onex::__private::onex_runtime` unless the
+/// attribute says `crate = path`.
+pub fn runtime_path(krate: Option<&syn::Path>) -> TokenStream {
+    match krate {
+        Some(p) => quote!(#p::__private::onex_runtime),
+        None => quote!(::onex::__private::onex_runtime),
+    }
+}
+
+/// Emits the function and, when its signature allows, the proxy.
+pub fn expand(node: &Node) -> TokenStream {
+    let func = &node.func;
+    let (Some((kind, _)), true) = (node.kind, expandable(node)) else {
+        // Still emit an empty proxy so a workflow naming this node reports nothing more
+        // than the missing trait, not "cannot find type".
+        let ident = node.ident();
+        let vis = &func.vis;
+        return quote! {
+            #func
+            #[doc(hidden)]
+            #[allow(non_camel_case_types, dead_code)]
+            #vis struct #ident {}
+        };
+    };
+    let rt = runtime_path(node.options.krate.as_ref().map(|k| &k.value));
+    let ident = node.ident();
+    let vis = &func.vis;
+    let name = match &node.options.name {
+        Some(n) => n.value.value(),
+        None => default_name(&ident.to_string()),
+    };
+    let kind_variant = format_ident!("{}", kind.variant());
+    let is_async = func.sig.asyncness.is_some();
+    let compensated = node.options.compensate.is_some();
+    let policy_chain = node.options.policy_chain(&rt);
+
+    // The parameters a step passes, with their types as the workflow sees them.
+    struct Input {
+        inner: syn::Type,
+        optional: bool,
+        span: Span,
+    }
+    let inputs: Vec<Input> = match kind {
+        Kind::Reducer => {
+            let item = match &node.params[1].shape {
+                ParamShape::Ref(t) => t.clone(),
+                _ => unreachable!("checked by `expandable`"),
+            };
+            vec![Input {
+                inner: syn::parse_quote_spanned!(item.span()=> [#item]),
+                optional: false,
+                span: node.params[1].ty.span(),
+            }]
+        }
+        _ => node
+            .inputs()
+            .map(|p| match &p.shape {
+                ParamShape::Ref(t) => Input {
+                    inner: t.clone(),
+                    optional: false,
+                    span: p.ty.span(),
+                },
+                ParamShape::OptionRef(t) => Input {
+                    inner: t.clone(),
+                    optional: true,
+                    span: p.ty.span(),
+                },
+                _ => unreachable!("checked by `expandable`"),
+            })
+            .collect(),
+    };
+    let arity = inputs.len();
+    let output: syn::Type = match kind {
+        Kind::Reducer => match &node.params[0].shape {
+            ParamShape::RefMut(t) => t.clone(),
+            _ => unreachable!("checked by `expandable`"),
+        },
+        _ => match &node.ret {
+            Some((t, _)) => t.clone(),
+            None => syn::parse_quote!(()),
+        },
+    };
+
+    let args: Vec<syn::Ident> = (0..arity).map(|i| format_ident!("__a{}", i)).collect();
+    let param_impls = inputs.iter().enumerate().map(|(i, inp)| {
+        let ty = &inp.inner;
+        let optional = inp.optional;
+        quote! {
+            impl #rt::__private::Param<#i> for #ident {
+                type Type = #ty;
+                const OPTIONAL: bool = #optional;
+            }
+        }
+    });
+    let shim_params: Vec<TokenStream> = inputs
+        .iter()
+        .zip(&args)
+        .map(|(inp, a)| {
+            let ty = &inp.inner;
+            quote!(#a: ::core::option::Option<&#ty>)
+        })
+        .collect();
+    // Required inputs are unwrapped; a missing one is an executor bug, never a panic.
+    let unwrap_inputs: Vec<TokenStream> = inputs
+        .iter()
+        .zip(&args)
+        .enumerate()
+        .filter(|(_, (inp, _))| !inp.optional)
+        .map(|(i, (_, a))| {
+            let pos = i + 1;
+            quote! {
+                let #a = match #a {
+                    ::core::option::Option::Some(v) => v,
+                    ::core::option::Option::None => {
+                        return ::core::result::Result::Err(
+                            #rt::__private::missing_input(<Self as #rt::__private::Node>::NAME, #pos),
+                        )
+                    }
+                };
+            }
+        })
+        .collect();
+    let ctx_arg = node.takes_context().then(|| quote!(call.ctx,));
+    let ret_span = match &func.sig.output {
+        syn::ReturnType::Type(_, t) => t.span(),
+        syn::ReturnType::Default => ident.span(),
+    };
+    let is_result = matches!(node.ret, Some((_, true)));
+
+    let body = match kind {
+        Kind::Reducer => {
+            let a = &args[0];
+            let acc_span = match &node.params[0].shape {
+                ParamShape::RefMut(t) => t.span(),
+                _ => node.params[0].ty.span(),
+            };
+            // On the accumulator's type, so `Acc: Default` failing is reported there.
+            let fold = match &node.options.merge {
+                Some(m) => {
+                    let m = &m.value;
+                    let f = respan(quote!(#rt::__private::fold_items_merge), acc_span);
+                    quote_spanned!(acc_span=> #f(#a, call.mode, #ident, #m))
+                }
+                None => {
+                    let f = respan(quote!(#rt::__private::fold_items), acc_span);
+                    quote_spanned!(acc_span=> #f(#a, #ident))
+                }
+            };
+            quote!(::core::result::Result::Ok(#fold))
+        }
+        _ => {
+            let call_expr = if is_async {
+                quote!(#ident(#ctx_arg #(#args),*).await)
+            } else {
+                quote!(#ident(#ctx_arg #(#args),*))
+            };
+            if is_result {
+                quote_spanned!(ret_span=> #call_expr.map_err(::core::convert::Into::into))
+            } else {
+                quote!(::core::result::Result::Ok(#call_expr))
+            }
+        }
+    };
+    let not_ctx = if node.takes_context() {
+        quote!()
+    } else {
+        quote!(let _ = call;)
+    };
+    let (sync_shim, async_shim) = if is_async {
+        (
+            quote! {
+                let _ = (call, #(#args),*);
+                ::core::result::Result::Err(#rt::__private::wrong_shim(<Self as #rt::__private::Node>::NAME))
+            },
+            quote! {
+                #(#unwrap_inputs)*
+                #not_ctx
+                #body
+            },
+        )
+    } else {
+        let reducer_ignores_ctx = if kind == Kind::Reducer {
+            quote!()
+        } else {
+            not_ctx
+        };
+        (
+            quote! {
+                #(#unwrap_inputs)*
+                #reducer_ignores_ctx
+                #body
+            },
+            quote!(Self::__onex_call(call, #(#args),*)),
+        )
+    };
+
+    let cache = node.options.cache.is_some() && kind == Kind::Compute;
+    let (hash, store, load) = if cache {
+        let hashes = inputs
+            .iter()
+            .zip(&args)
+            .map(|(inp, a)| quote_spanned!(inp.span=> ::std::hash::Hash::hash(&#a, &mut __h);));
+        (
+            quote! {
+                let mut __h = ::std::hash::DefaultHasher::new();
+                ::std::hash::Hash::hash(<Self as #rt::__private::Node>::NAME, &mut __h);
+                #(#hashes)*
+                ::core::option::Option::Some(::std::hash::Hasher::finish(&__h))
+            },
+            quote_spanned! {ret_span=>
+                ::core::option::Option::Some(::std::sync::Arc::new(::core::clone::Clone::clone(out)))
+            },
+            quote_spanned! {ret_span=>
+                value.downcast_ref::<#output>().cloned()
+            },
+        )
+    } else {
+        (
+            quote!(let _ = (#(#args),*); ::core::option::Option::None),
+            quote!(let _ = out; ::core::option::Option::None),
+            quote!(let _ = value; ::core::option::Option::None),
+        )
+    };
+    let compensate = match &node.options.compensate {
+        Some(c) if kind == Kind::Effect => {
+            let undo = &c.value;
+            quote_spanned! {undo.span()=>
+                #[allow(unused_imports)]
+                use #rt::__private::{CompensateAsync as _, CompensateSync as _};
+                ::core::option::Option::Some(
+                    (&&#rt::__private::Compensation::new(#undo(call.ctx, out))).take_step_future(),
+                )
+            }
+        }
+        _ => quote!(let _ = (call, out); ::core::option::Option::None),
+    };
+    let doc = format!(
+        " The `{name}` node's proxy, made by `#[node]`; the function `{ident}` stays callable."
+    );
+
+    quote! {
+        #func
+
+        #[doc = #doc]
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #ident {}
+
+        impl #rt::__private::Node for #ident {
+            type Output = #output;
+            const NAME: &'static str = #name;
+            const KIND: #rt::NodeKind = #rt::NodeKind::#kind_variant;
+            const IS_ASYNC: bool = #is_async;
+            const POLICY: #rt::StepPolicy = #rt::StepPolicy::DEFAULT #policy_chain;
+            const COMPENSATED: bool = #compensated;
+            const ARITY: usize = #arity;
+        }
+
+        #(#param_impls)*
+
+        #[doc(hidden)]
+        #[allow(dead_code, clippy::all, clippy::pedantic)]
+        impl #ident {
+            #[inline]
+            pub fn __onex_call(
+                call: #rt::Call<'_>,
+                #(#shim_params),*
+            ) -> ::core::result::Result<#output, #rt::NodeError> {
+                #sync_shim
+            }
+
+            pub async fn __onex_call_async(
+                call: #rt::Call<'_>,
+                #(#shim_params),*
+            ) -> ::core::result::Result<#output, #rt::NodeError> {
+                #async_shim
+            }
+
+            pub fn __onex_hash(#(#shim_params),*) -> ::core::option::Option<u64> {
+                #hash
+            }
+
+            pub fn __onex_cache_store(out: &#output) -> ::core::option::Option<#rt::CachedValue> {
+                #store
+            }
+
+            pub fn __onex_cache_load(value: &#rt::CachedValue) -> ::core::option::Option<#output> {
+                #load
+            }
+
+            pub fn __onex_compensate<'a>(
+                call: #rt::Call<'a>,
+                out: &'a #output,
+            ) -> ::core::option::Option<#rt::StepFuture<'a>> {
+                #compensate
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctxt::Ctxt;
+
+    #[test]
+    fn default_names() {
+        assert_eq!(default_name("fetch_rows"), "FetchRows");
+        assert_eq!(default_name("validate"), "Validate");
+        assert_eq!(default_name("_private_step"), "PrivateStep");
+        assert_eq!(default_name("r#match"), "Match");
+    }
+
+    #[test]
+    fn expansion_mentions_the_policy_and_shims() {
+        let cx = Ctxt::new();
+        let n = Node::from_parts(
+            quote!(
+                effect,
+                name = "NodeDataFetcherEffect",
+                retries = 3,
+                timeout = 10s
+            ),
+            syn::parse2(quote!(
+                async fn fetch(ctx: &Context, id: &u64) -> Result<String, NodeError> {
+                    todo!()
+                }
+            ))
+            .unwrap(),
+            &cx,
+        );
+        assert!(cx.check().is_ok());
+        let out = expand(&n).to_string();
+        assert!(out.contains("\"NodeDataFetcherEffect\""));
+        assert!(out.contains(". retries (3u32)"));
+        assert!(out.contains("const IS_ASYNC : bool = true"));
+        assert!(out.contains("fn __onex_call_async"));
+    }
+}

@@ -1,0 +1,374 @@
+//! Pass cases for `workflow!`: fan-out merged by a reducer, a conditional fast track, a
+//! nested workflow, a `map` whose width is known only at run time, optional inputs, caching.
+//! Each runs in every execution mode and must give the same output.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use onex::prelude::*;
+use onex::{NodeKind, StepState};
+
+fn modes() -> [RunOptions; 3] {
+    [
+        RunOptions::new(),
+        RunOptions::new().mode(ExecutionMode::Parallel { max_parallel: 3 }),
+        RunOptions::new().mode(ExecutionMode::Batch),
+    ]
+}
+
+fn wave_names(g: &onex::Graph) -> Vec<Vec<&str>> {
+    g.waves()
+        .map(|w| w.iter().map(|&s| g.step(s).name.as_ref()).collect())
+        .collect()
+}
+
+// ---- fan-out over three sources, merged by a reducer ----
+
+#[node(effect)]
+async fn read_source(ctx: &Context, id: &u32) -> Result<Vec<u64>, NodeError> {
+    let _ = ctx.workflow();
+    Ok((0..u64::from(*id) * 10).collect())
+}
+
+#[node(compute)]
+fn concat(a: &[u64], b: &[u64], c: &[u64]) -> Vec<u64> {
+    a.iter().chain(b).chain(c).copied().collect()
+}
+
+#[node(reducer, merge = merge_sum)]
+fn sum(acc: &mut u64, x: &u64) {
+    *acc += x;
+}
+
+fn merge_sum(into: &mut u64, from: u64) {
+    *into += from;
+}
+
+workflow! {
+    /// Three sources read in one wave, concatenated, then folded.
+    workflow FanOut(a: u32, b: u32, c: u32) -> u64 {
+        total = sum(all);
+        all = concat(src_a, src_b, src_c);
+        #[step(priority = 2)]
+        src_a = read_source(a);
+        src_b = read_source(b);
+        #[step(priority = -1)]
+        src_c = read_source(c);
+        return total;
+    }
+}
+
+#[tokio::test]
+async fn fan_out_merged_by_a_reducer() {
+    assert_eq!(
+        wave_names(FanOut::graph()),
+        // Within a wave: priority first (-1, 0, 2), then index.
+        vec![vec!["src_c", "src_b", "src_a"], vec!["all"], vec!["total"]]
+    );
+    let expected: u64 = [10u64, 20, 30].iter().map(|n| n * (n - 1) / 2).sum();
+    let rt = Runtime::default();
+    for opts in modes() {
+        let run = FanOut::run(&rt, 1, 2, 3, opts).await.unwrap();
+        assert_eq!(run.output, expected);
+    }
+    let runs = FanOut::run_batch(&rt, vec![(1, 1, 1), (2, 2, 2)], RunOptions::new()).await;
+    let outs: Vec<u64> = runs.into_iter().map(|r| r.unwrap().output).collect();
+    assert_eq!(outs, vec![3 * 45, 3 * 190]);
+}
+
+// ---- a conditional fast track ----
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quality {
+    pub score: f64,
+}
+
+#[node(compute)]
+fn assess(xs: &[u64]) -> Quality {
+    Quality {
+        score: if xs.len() > 3 { 0.95 } else { 0.5 },
+    }
+}
+
+#[node(compute)]
+fn fast_track(xs: &[u64]) -> String {
+    format!("fast:{}", xs.len())
+}
+
+#[node(compute)]
+fn report(xs: &[u64], fast: Option<&String>) -> String {
+    match fast {
+        Some(f) => f.clone(),
+        None => format!("slow:{}", xs.len()),
+    }
+}
+
+workflow! {
+    workflow Branchy(xs: Vec<u64>) -> String {
+        quality = assess(xs);
+        #[step(when = |quality| quality.score >= 0.9)]
+        fast = fast_track(xs);
+        out = report(xs, fast);
+        return out;
+    }
+}
+
+#[tokio::test]
+async fn conditional_fast_track() {
+    let g = Branchy::graph();
+    let fast = g.find("fast").unwrap();
+    let out = g.find("out").unwrap();
+    assert!(g.step(fast).conditional);
+    assert_eq!(&*g.step(fast).deps, &[g.find("quality").unwrap()]);
+    assert_eq!(
+        &*g.step(out).optional_deps,
+        &[fast],
+        "`Option<&String>` makes it optional"
+    );
+    let rt = Runtime::default();
+    for opts in modes() {
+        let run = Branchy::run(&rt, vec![1, 2, 3, 4], opts.clone())
+            .await
+            .unwrap();
+        assert_eq!(run.output, "fast:4");
+        let run = Branchy::run(&rt, vec![1], opts).await.unwrap();
+        assert_eq!(run.output, "slow:1");
+        assert_eq!(run.report.steps[fast].state, StepState::Skipped);
+    }
+}
+
+// ---- a nested workflow ----
+
+#[node(compute)]
+fn double(x: &u64) -> u64 {
+    x * 2
+}
+
+#[node(compute)]
+fn add(a: &u64, b: &u64) -> u64 {
+    a + b
+}
+
+workflow! {
+    pub workflow Inner(x: u64) -> u64 {
+        d = double(x);
+        return d;
+    }
+}
+
+workflow! {
+    pub workflow Outer(x: u64) -> u64 {
+        first = double(x);
+        sub = Inner(first);
+        out = add(sub, first);
+        return out;
+    }
+}
+
+#[tokio::test]
+async fn nested_workflow() {
+    let g = Outer::graph();
+    let sub = g.step(g.find("sub").unwrap());
+    assert_eq!(sub.kind, NodeKind::Orchestrator);
+    assert_eq!(sub.node_type, "Inner");
+    assert!(sub.is_async);
+    let rt = Runtime::default();
+    for opts in modes() {
+        // first = 10, sub = 20, out = 30
+        assert_eq!(Outer::run(&rt, 5, opts).await.unwrap().output, 30);
+    }
+}
+
+// ---- `map` over a list known only at run time ----
+
+#[node(compute)]
+fn ids(n: &usize) -> Vec<u64> {
+    (0..*n as u64).collect()
+}
+
+static FETCHES: AtomicUsize = AtomicUsize::new(0);
+
+#[node(effect, name = "NodeItemFetcherEffect")]
+async fn fetch_item(id: &u64, scale: &u64) -> Result<u64, NodeError> {
+    FETCHES.fetch_add(1, Ordering::Relaxed);
+    Ok(id * scale)
+}
+
+workflow! {
+    workflow Mapped(n: usize, scale: u64) -> u64 {
+        list = ids(n);
+        fetched = map fetch_item(list, scale);
+        total = sum(fetched);
+        return total;
+    }
+}
+
+#[tokio::test]
+async fn map_over_a_runtime_list() {
+    let g = Mapped::graph();
+    assert!(g.step(g.find("fetched").unwrap()).map);
+    let rt = Runtime::default();
+    for opts in modes() {
+        FETCHES.store(0, Ordering::Relaxed);
+        let run = Mapped::run(&rt, 7, 3, opts).await.unwrap();
+        assert_eq!(run.output, 3 * 21);
+        assert_eq!(FETCHES.load(Ordering::Relaxed), 7, "one call per element");
+    }
+    assert_eq!(
+        Mapped::run(&rt, 0, 3, RunOptions::new())
+            .await
+            .unwrap()
+            .output,
+        0
+    );
+}
+
+// ---- caching ----
+
+static SQUARES: AtomicUsize = AtomicUsize::new(0);
+
+#[node(compute, cache)]
+fn square(x: &u64) -> u64 {
+    SQUARES.fetch_add(1, Ordering::Relaxed);
+    x * x
+}
+
+workflow! {
+    workflow Cached(x: u64) -> u64 {
+        s = square(x);
+        return s;
+    }
+}
+
+#[tokio::test]
+async fn cached_steps_hash_their_inputs() {
+    assert!(Cached::graph().step(0).policy.cache);
+    let rt = Runtime::default();
+    let before = SQUARES.load(Ordering::Relaxed);
+    for _ in 0..3 {
+        assert_eq!(
+            Cached::run(&rt, 9, RunOptions::new()).await.unwrap().output,
+            81
+        );
+    }
+    assert_eq!(
+        SQUARES.load(Ordering::Relaxed) - before,
+        1,
+        "cached per runtime"
+    );
+}
+
+// ---- compensation: sync and async undo fns, run in reverse on failure ----
+
+static UNDONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[node(effect, compensate = unreserve)]
+async fn reserve(ctx: &Context, n: &u64) -> Result<u64, NodeError> {
+    let _ = ctx;
+    Ok(*n)
+}
+
+async fn unreserve(_ctx: &Context, written: &u64) -> Result<(), NodeError> {
+    UNDONE.lock().unwrap().push(format!("unreserve {written}"));
+    Ok(())
+}
+
+#[node(effect, compensate = uncharge)]
+fn charge(n: &u64) -> Result<u64, NodeError> {
+    Ok(n * 100)
+}
+
+fn uncharge(_ctx: &Context, written: &u64) -> Result<(), NodeError> {
+    UNDONE.lock().unwrap().push(format!("uncharge {written}"));
+    Ok(())
+}
+
+#[node(effect)]
+fn ship(_charged: &u64) -> Result<u64, NodeError> {
+    Err(NodeError::permanent("no courier"))
+}
+
+workflow! {
+    workflow Order(n: u64) -> u64 {
+        reserved = reserve(n);
+        charged = charge(reserved);
+        shipped = ship(charged);
+        return shipped;
+    }
+}
+
+#[tokio::test]
+async fn compensations_undo_completed_effects_in_reverse() {
+    let g = Order::graph();
+    assert!(g.step(0).compensated && g.step(1).compensated && !g.step(2).compensated);
+    let rt = Runtime::default();
+    let err = Order::run(
+        &rt,
+        7,
+        RunOptions::new().failure_strategy(FailureStrategy::Compensate),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.report().map(|r| r.compensations_run), Some(2));
+    assert_eq!(
+        *UNDONE.lock().unwrap(),
+        vec!["uncharge 700".to_string(), "unreserve 7".to_string()]
+    );
+}
+
+// ---- captured inputs and a reducer merged in parallel chunks ----
+
+workflow! {
+    workflow Summed(xs: Vec<u64>) -> u64 {
+        total = sum(xs);
+        return total;
+    }
+}
+
+#[tokio::test]
+async fn batch_reducer_merges_chunks_and_capture_serializes_inputs() {
+    let xs: Vec<u64> = (1..=100_000).collect();
+    let rt = Runtime::default();
+    let run = Summed::run(
+        &rt,
+        xs.clone(),
+        RunOptions::new()
+            .mode(ExecutionMode::Batch)
+            .capture_inputs(true),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.output, 5_000_050_000);
+    let thunk = &run.report.thunks_emitted[0];
+    assert_eq!(thunk.thunk_type, ThunkType::Reduce);
+    assert_eq!(thunk.operation_data.as_array().map(Vec::len), Some(100_000));
+    let plan = Summed::plan(&vec![1, 2]);
+    assert_eq!(plan[0].operation_data, serde_json::json!([1, 2]));
+}
+
+// ---- nodes from another module, named by path ----
+
+mod nodes {
+    use onex::prelude::*;
+
+    #[node(compute)]
+    pub fn triple(x: &u64) -> u64 {
+        x * 3
+    }
+}
+
+workflow! {
+    workflow Pathed(x: u64) -> u64 {
+        t = nodes::triple(x);
+        return t;
+    }
+}
+
+#[tokio::test]
+async fn nodes_named_by_path() {
+    assert_eq!(Pathed::graph().step(0).node_type, "Triple");
+    let rt = Runtime::default();
+    assert_eq!(
+        Pathed::run(&rt, 2, RunOptions::new()).await.unwrap().output,
+        6
+    );
+}
