@@ -85,8 +85,8 @@ pub fn node(args: TokenStream, item: TokenStream) -> TokenStream {
 /// points the generated code at a re-exported `onex`. The generated type `Etl` has
 /// `run`, `run_batch`, `plan` and `graph`, implements `Program`, and can itself be a step.
 ///
-/// Errors are reported together, each on the offending token: cycles (`cycle in workflow
-/// \`Etl\`: a -> b -> a`), unknown or duplicate names (with "did you mean"), a missing or
+/// Errors are reported together, each on the offending token: cycles
+/// (``cycle in workflow `Etl`: a -> b -> a``), unknown or duplicate names (with "did you mean"), a missing or
 /// unknown `return`, edges whose types do not fit, bad `#[step]` options. A compute or
 /// reducer step whose output nothing reads gets a warning; a leading `_` silences it.
 #[proc_macro]
