@@ -6,6 +6,52 @@
 //! whose types do not fit is a compile error on your line; the runtime runs the DAG
 //! sequentially, in bounded parallel waves, or in rayon batches, and records every call as
 //! a serializable thunk.
+//!
+//! ```
+//! use onex::prelude::*;
+//!
+//! #[node(compute)]
+//! fn parse(line: &String) -> Result<u64, NodeError> {
+//!     line.trim()
+//!         .parse()
+//!         .map_err(|e| NodeError::permanent(format!("`{line}`: {e}")).with_code(ErrorCode::InvalidInput))
+//! }
+//!
+//! #[node(compute)]
+//! fn double(n: &u64) -> u64 {
+//!     n * 2
+//! }
+//!
+//! #[node(effect, retries = 2, backoff = exponential(10ms))]
+//! async fn store(ctx: &Context, n: &u64) -> Result<String, NodeError> {
+//!     Ok(format!("stored {n} for run {}", ctx.workflow_id()))
+//! }
+//!
+//! workflow! {
+//!     /// Parse a number, double it, store it.
+//!     pub workflow Doubler(line: String) -> u64 {
+//!         stored = store(doubled);
+//!         doubled = double(n);
+//!         n = parse(line);
+//!         return doubled;
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), WorkflowError> {
+//! let rt = Runtime::default();
+//! let run = Doubler::run(&rt, " 21 ".to_string(), RunOptions::new()).await?;
+//! assert_eq!(run.output, 42);
+//! assert_eq!(run.report.thunks_emitted.len(), 3);
+//! assert_eq!(Doubler::graph().wave_count(), 3);
+//!
+//! let err = Doubler::run(&rt, "x".to_string(), RunOptions::new()).await.unwrap_err();
+//! assert_eq!(err.code(), ErrorCode::InvalidInput);
+//! assert_eq!(err.failed_step(), Some("n"));
+//! # Ok(()) }
+//! ```
+//!
+//! See `README.md` for a tour, and `examples/` for the ONEX tutorial's scenarios.
 
 #[cfg(feature = "cli")]
 pub mod cli;
@@ -15,10 +61,12 @@ pub use onex_runtime::*;
 
 /// The names most workflows use: `use onex::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "progress")]
+    pub use crate::ProgressObserver;
     pub use crate::{
-        Context, ErrorCode, ExecutionMode, FailureStrategy, NodeError, RunOptions, Runtime,
-        StepState, Thunk, ThunkType, WorkflowError, WorkflowReport, WorkflowRun, WorkflowState,
-        node, workflow,
+        Context, ErrorCode, ExecutionMode, FailureStrategy, NodeError, RunEvent, RunObserver,
+        RunOptions, Runtime, StepState, Thunk, ThunkType, WorkflowError, WorkflowReport,
+        WorkflowRun, WorkflowState, node, workflow,
     };
 }
 
