@@ -18,6 +18,7 @@
 
 mod cycles;
 mod levels;
+pub mod suggest;
 
 pub use cycles::{Cycle, find_cycles};
 pub use levels::{Levels, levels};

@@ -9,7 +9,6 @@ mod node;
 mod options;
 mod panic_guard;
 mod respan;
-mod suggest;
 mod workflow;
 
 use proc_macro::TokenStream;

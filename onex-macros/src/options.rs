@@ -13,7 +13,7 @@ use syn::{Ident, LitInt, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
 use crate::duration::DurationLit;
-use crate::suggest::did_you_mean;
+use onex_graph::suggest::did_you_mean;
 
 /// Where options are written: the allowed keys differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

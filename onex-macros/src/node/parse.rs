@@ -157,7 +157,7 @@ fn parse_kind(input: ParseStream, cx: &Ctxt) -> Option<(Kind, Span)> {
             return None;
         }
         other => {
-            let hint = crate::suggest::did_you_mean(other, ["compute", "effect", "reducer"]);
+            let hint = onex_graph::suggest::did_you_mean(other, ["compute", "effect", "reducer"]);
             cx.error_at(
                 ident.span(),
                 format!(

@@ -8,7 +8,7 @@ use syn::{Ident, Pat};
 
 use super::parse::Workflow;
 use crate::ctxt::Ctxt;
-use crate::suggest::did_you_mean;
+use onex_graph::suggest::did_you_mean;
 
 /// What an argument names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

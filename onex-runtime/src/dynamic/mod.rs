@@ -70,7 +70,6 @@ mod parse;
 mod program;
 mod registry;
 mod spec;
-mod suggest;
 mod validate;
 
 pub use condition::{CompareOp, Condition};

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::dynamic::condition::Condition;
 use crate::dynamic::error::{SpecError, SpecErrorKind};
 use crate::dynamic::spec::{SpecStep, SpecThunk, WorkflowSpec};
-use crate::dynamic::suggest::did_you_mean;
+use onex_graph::suggest::did_you_mean;
 
 const SPEC_FIELDS: &[&str] = &[
     "workflow_id",

@@ -16,9 +16,9 @@ use crate::dynamic::error::{SpecError, SpecErrorKind, SpecErrors};
 use crate::dynamic::parse::Unreadable;
 use crate::dynamic::registry::{NodeRegistry, RegisteredNode, short_type_name};
 use crate::dynamic::spec::WorkflowSpec;
-use crate::dynamic::suggest::did_you_mean;
 use crate::graph::{Graph, NodeKind, StepPolicy, StepSpec};
 use crate::thunk::ThunkType;
+use onex_graph::suggest::did_you_mean;
 
 /// How many "did you mean" searches over thunk ids one validation makes at most.
 const SUGGESTION_BUDGET: usize = 64;

@@ -38,6 +38,29 @@ pub(crate) struct Outcome {
     pub(crate) cache_hit: bool,
 }
 
+impl Outcome {
+    /// A call settled by its first and only attempt.
+    fn from_first(call: CallRef, made: Attempt) -> Self {
+        let failed = match &made.result {
+            Ok(()) => Vec::new(),
+            Err(error) => vec![AttemptRecord {
+                attempt: 1,
+                item: call.item,
+                started: made.started,
+                finished: made.finished,
+                error: error.clone(),
+            }],
+        };
+        Outcome {
+            call,
+            result: made.result,
+            attempts: 1,
+            failed,
+            cache_hit: false,
+        }
+    }
+}
+
 /// Where a synchronous attempt runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Place {
@@ -137,23 +160,7 @@ pub(crate) fn settle_plain<P: Program>(
         return None;
     }
     let made = attempt_sync(sh, c, 1, Place::Inline);
-    let failed = match &made.result {
-        Ok(()) => Vec::new(),
-        Err(error) => vec![AttemptRecord {
-            attempt: 1,
-            item: c.item,
-            started: made.started,
-            finished: made.finished,
-            error: error.clone(),
-        }],
-    };
-    Some(Outcome {
-        call: c,
-        result: made.result,
-        attempts: 1,
-        failed,
-        cache_hit: false,
-    })
+    Some(Outcome::from_first(c, made))
 }
 
 /// The circuit of the call's node type, if the runtime guards it.
@@ -189,23 +196,7 @@ pub(crate) fn settle_first<P: Program>(
     if !(simple && final_failure) {
         return Err(made);
     }
-    let failed = match &made.result {
-        Ok(()) => Vec::new(),
-        Err(error) => vec![AttemptRecord {
-            attempt: 1,
-            item: c.item,
-            started: made.started,
-            finished: made.finished,
-            error: error.clone(),
-        }],
-    };
-    Ok(Outcome {
-        call: c,
-        result: made.result,
-        attempts: 1,
-        failed,
-        cache_hit: false,
-    })
+    Ok(Outcome::from_first(c, made))
 }
 
 fn cache_key_wanted<P: Program>(sh: &Shared<P>, step: usize) -> bool {

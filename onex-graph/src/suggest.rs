@@ -1,14 +1,12 @@
-//! "Did you mean" suggestions: the closest known name by edit distance.
+//! "Did you mean" suggestions for unknown names: the closest known name by edit distance.
+//! Shared by the macros (unknown steps, options) and the runtime (unknown node types).
 
 /// The candidate closest to `name`, when it is close enough to be a plausible typo.
 ///
 /// Close enough means a case-insensitive match, or an edit distance of at most a third of
 /// the longer name (at least 1) that leaves part of the shorter name intact (`b` is no
 /// suggestion for `c`); ties go to the first candidate.
-pub(crate) fn closest<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(usize, &'a str)> = None;
     for candidate in candidates {
         if candidate == name {
@@ -34,10 +32,12 @@ pub(crate) fn closest<'a>(
 }
 
 /// `"; did you mean `x`?"` or the empty string.
-pub(crate) fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> String {
+///
+/// ```
+/// assert_eq!(onex_graph::suggest::did_you_mean("recods", ["records", "clean"]), "; did you mean `records`?");
+/// assert_eq!(onex_graph::suggest::did_you_mean("totals", ["records", "clean"]), "");
+/// ```
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     match closest(name, candidates) {
         Some(c) => format!("; did you mean `{c}`?"),
         None => String::new(),
@@ -45,7 +45,11 @@ pub(crate) fn did_you_mean<'a>(
 }
 
 /// Levenshtein distance over chars, in O(len(a) * len(b)) time and O(len(b)) space.
-fn edit_distance(a: &str, b: &str) -> usize {
+///
+/// ```
+/// assert_eq!(onex_graph::suggest::edit_distance("kitten", "sitting"), 3);
+/// ```
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
