@@ -2,38 +2,9 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use onex_runtime::*;
-use support::FlowBuilder;
-
-fn flaky_flow() -> Arc<support::Flow> {
-    let calls = Arc::new(AtomicUsize::new(0));
-    FlowBuilder::new("observed")
-        .compute("load", &[], |v| Ok(v[0]))
-        .effect("fetch", &["load"], move |v| {
-            let first = calls.fetch_add(1, Ordering::SeqCst) == 0;
-            async move {
-                if first {
-                    Err(NodeError::transient("connection reset"))
-                } else {
-                    Ok(v[0] + 1)
-                }
-            }
-        })
-        .policy(
-            StepPolicy::DEFAULT
-                .retries(1)
-                .backoff(Backoff::fixed(Duration::from_millis(5)).no_jitter()),
-        )
-        .compute("fast", &["fetch"], |v| Ok(v[0]))
-        .when(&["fetch"], |_| false)
-        .compute("save", &["fetch"], |v| Ok(v[0] * 2))
-        .build("save")
-        .unwrap()
-}
 
 #[tokio::test(start_paused = true)]
 async fn observers_hear_every_step_start_retry_skip_and_finish() {
@@ -68,7 +39,10 @@ async fn observers_hear_every_step_start_retry_skip_and_finish() {
         let opts = RunOptions::new()
             .records(records)
             .observer(observer.clone());
-        let run = Runtime::default().run(flaky_flow(), 1, opts).await.unwrap();
+        let run = Runtime::default()
+            .run(support::retry_then_skip(), 1, opts)
+            .await
+            .unwrap();
         assert_eq!(run.output, 4);
         assert_eq!(
             *events.lock().unwrap(),

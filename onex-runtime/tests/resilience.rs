@@ -287,11 +287,11 @@ async fn compensations_run_in_reverse_completion_order_once_each() {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn cancelling_the_token_stops_in_flight_steps_and_still_compensates() {
+/// A compensated write, then an hour-long wait to interrupt; the log records undos.
+fn write_then_wait() -> (Arc<support::Flow>, Arc<Mutex<Vec<String>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let l = log.clone();
-    let flow = FlowBuilder::new("cancel")
+    let flow = FlowBuilder::new("interrupted")
         .effect("write", &[], |_| async { Ok(7) })
         .compensate(move |v| {
             let l = l.clone();
@@ -306,6 +306,12 @@ async fn cancelling_the_token_stops_in_flight_steps_and_still_compensates() {
         })
         .build("wait")
         .unwrap();
+    (flow, log)
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_the_token_stops_in_flight_steps_and_still_compensates() {
+    let (flow, log) = write_then_wait();
     let token = CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
@@ -552,23 +558,7 @@ async fn ten_thousand_runs_through_eight_slots_complete_without_deadlock() {
 
 #[tokio::test(start_paused = true)]
 async fn dropping_a_compensating_run_still_undoes_its_completed_effects() {
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let l = log.clone();
-    let flow = FlowBuilder::new("abandoned")
-        .effect("write", &[], |_| async { Ok(7) })
-        .compensate(move |v| {
-            let l = l.clone();
-            async move {
-                l.lock().unwrap().push(format!("undo write {}", v[0]));
-                Ok(0)
-            }
-        })
-        .effect("wait", &["write"], |_| async {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            Ok(0)
-        })
-        .build("wait")
-        .unwrap();
+    let (flow, log) = write_then_wait();
     let rt = Runtime::default();
     let opts = RunOptions::new().failure_strategy(FailureStrategy::Compensate);
     assert!(

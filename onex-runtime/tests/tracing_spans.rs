@@ -4,38 +4,9 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use onex_runtime::*;
-use support::FlowBuilder;
-
-fn flaky_flow() -> Arc<support::Flow> {
-    let calls = Arc::new(AtomicUsize::new(0));
-    FlowBuilder::new("observed")
-        .compute("load", &[], |v| Ok(v[0]))
-        .effect("fetch", &["load"], move |v| {
-            let first = calls.fetch_add(1, Ordering::SeqCst) == 0;
-            async move {
-                if first {
-                    Err(NodeError::transient("connection reset"))
-                } else {
-                    Ok(v[0] + 1)
-                }
-            }
-        })
-        .policy(
-            StepPolicy::DEFAULT
-                .retries(1)
-                .backoff(Backoff::fixed(Duration::from_millis(5)).no_jitter()),
-        )
-        .compute("fast", &["fetch"], |v| Ok(v[0]))
-        .when(&["fetch"], |_| false)
-        .compute("save", &["fetch"], |v| Ok(v[0] * 2))
-        .build("save")
-        .unwrap()
-}
 
 /// A writer collecting what a `fmt` subscriber prints.
 #[derive(Clone, Default)]
@@ -64,7 +35,7 @@ async fn runs_and_steps_are_tracing_spans_with_retry_and_skip_events() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let run = Runtime::default()
-        .run(flaky_flow(), 1, RunOptions::new())
+        .run(support::retry_then_skip(), 1, RunOptions::new())
         .await
         .unwrap();
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

@@ -6,6 +6,8 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use onex_runtime::__private::Slot;
 use onex_runtime::*;
@@ -290,4 +292,32 @@ impl Program for Flow {
         let value = *slots.slots[call.step].get()?;
         Some(Box::pin(async move { undo(vec![value]).await.map(|_| ()) }))
     }
+}
+
+/// load -> fetch (fails once, transiently; one retry after 5 ms) -> save, and a `fast`
+/// step whose condition is false.
+pub fn retry_then_skip() -> Arc<Flow> {
+    let calls = Arc::new(AtomicUsize::new(0));
+    FlowBuilder::new("observed")
+        .compute("load", &[], |v| Ok(v[0]))
+        .effect("fetch", &["load"], move |v| {
+            let first = calls.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    Err(NodeError::transient("connection reset"))
+                } else {
+                    Ok(v[0] + 1)
+                }
+            }
+        })
+        .policy(
+            StepPolicy::DEFAULT
+                .retries(1)
+                .backoff(Backoff::fixed(Duration::from_millis(5)).no_jitter()),
+        )
+        .compute("fast", &["fetch"], |v| Ok(v[0]))
+        .when(&["fetch"], |_| false)
+        .compute("save", &["fetch"], |v| Ok(v[0] * 2))
+        .build("save")
+        .unwrap()
 }
