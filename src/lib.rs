@@ -53,6 +53,8 @@
 //!
 //! See `README.md` for a tour, and `examples/` for the ONEX tutorial's scenarios.
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "cli")]
 pub mod cli;
 

@@ -3,6 +3,8 @@
 //! This file only forwards: the work happens on `proc_macro2` token streams in the modules,
 //! which keeps it unit-testable without a compiler. Use the macros through the `onex` crate.
 
+#![warn(missing_docs)]
+
 mod ctxt;
 mod duration;
 mod node;
