@@ -437,10 +437,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     println!("environment: {}", describe(&d.env));
     let same = d.site_after_first == d.site_after_second;
+    let marker = d
+        .site_after_second
+        .lines()
+        .find(|line| line.starts_with("<!-- site"))
+        .unwrap_or_default();
     println!(
-        "the live site after the rollback is the 1.0.0 site: {same} ({} bytes, first line {:?})",
+        "the live site after the rollback is the one 1.0.0 deployed: {same} ({} bytes, {marker})",
         d.site_after_second.len(),
-        d.site_after_second.lines().nth(1).unwrap_or_default()
     );
     Ok(())
 }

@@ -186,6 +186,7 @@ pub struct Phase {
     pub outcomes: Vec<Outcome>,
     /// The order ids that reached the payment service during this phase.
     pub service_calls: Vec<u64>,
+    pub state_before: CircuitState,
     pub state_after: CircuitState,
     pub elapsed: Duration,
 }
@@ -299,6 +300,7 @@ pub async fn simulate(cool_down: Duration) -> Simulation {
             note(state());
         }
         service.set_up(up);
+        let state_before = state();
         let calls_before = service.calls().len();
         let started = Instant::now();
         let outcomes = burst(&rt, next_order).await;
@@ -311,6 +313,7 @@ pub async fn simulate(cool_down: Duration) -> Simulation {
             service_up: up,
             outcomes,
             service_calls,
+            state_before,
             state_after,
             elapsed: started.elapsed(),
         });
@@ -357,10 +360,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for (n, phase) in sim.phases.iter().enumerate() {
         println!(
-            "phase {} — {} (service {}), {:.0?}",
+            "phase {} — {}: service {}, circuit {}, took {:.0?}",
             n + 1,
             phase.name,
             if phase.service_up { "up" } else { "down" },
+            describe(phase.state_before),
             phase.elapsed
         );
         println!("  charged                 {}", ids(&phase.charged()));
@@ -370,13 +374,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         println!("  rejected, not called    {}", ids(&phase.rejected()));
         println!(
-            "  calls that reached the service: {} {}",
-            phase.service_calls.len(),
-            if phase.service_calls.is_empty() {
-                String::new()
-            } else {
-                format!("({})", ids(&phase.service_calls))
-            }
+            "  calls that reached the service: {}",
+            phase.service_calls.len()
         );
         println!("  circuit now: {}\n", describe(phase.state_after));
     }
@@ -391,7 +390,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("a rejected checkout (order #{}):", rejected.order_id);
         println!("{}\n", rejected.report);
     }
-    if let Some(charged) = all().filter(|o| o.result.is_ok()).last() {
+    if let Some(charged) = all().rfind(|o| o.result.is_ok()) {
         println!("a successful checkout (order #{}):", charged.order_id);
         println!("{}", charged.report);
     }

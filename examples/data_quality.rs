@@ -96,11 +96,22 @@ pub struct Stored {
     pub path: PathBuf,
 }
 
-/// The gate's decision: the workflow's output.
-#[derive(Debug, Clone, PartialEq)]
+/// Which way a dataset went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
-    Published { path: PathBuf, score: f64 },
-    Quarantined { path: PathBuf, score: f64 },
+    Published,
+    Quarantined,
+}
+
+/// The gate's decision, with the evidence behind it: the workflow's output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub route: Route,
+    /// Where the dataset was written.
+    pub path: PathBuf,
+    pub score: f64,
+    /// The check results, in the order the reducer folded them.
+    pub checks: Vec<CheckResult>,
 }
 
 // ---- the checks (COMPUTE: pure, so they can run on any core, in any order) ----
@@ -268,7 +279,7 @@ pub fn quarantine(ctx: &Context, data: &Dataset, quality: &Quality) -> Result<St
     write_json(lake.root.join("quarantine"), &data.name, &held)
 }
 
-/// COMPUTE: names the route taken. Exactly one of the two conditional steps ran; the
+/// COMPUTE: records the route taken. Exactly one of the two conditional steps ran; the
 /// other was skipped, and `Option<&T>` parameters are how a step reads a step that may
 /// have been skipped.
 #[node(compute)]
@@ -276,26 +287,27 @@ pub fn decide(
     quality: &Quality,
     published: Option<&Stored>,
     quarantined: Option<&Stored>,
-) -> Result<Route, NodeError> {
-    let score = quality.score();
-    match (published, quarantined) {
-        (Some(s), None) => Ok(Route::Published {
-            path: s.path.clone(),
-            score,
-        }),
-        (None, Some(s)) => Ok(Route::Quarantined {
-            path: s.path.clone(),
-            score,
-        }),
-        _ => Err(NodeError::permanent(
-            "exactly one of publish and quarantine should have run",
-        )),
-    }
+) -> Result<Decision, NodeError> {
+    let (route, stored) = match (published, quarantined) {
+        (Some(stored), None) => (Route::Published, stored),
+        (None, Some(stored)) => (Route::Quarantined, stored),
+        _ => {
+            return Err(NodeError::permanent(
+                "exactly one of publish and quarantine should have run",
+            ));
+        }
+    };
+    Ok(Decision {
+        route,
+        path: stored.path.clone(),
+        score: quality.score(),
+        checks: quality.checks.clone(),
+    })
 }
 
 workflow! {
     /// Check a dataset, score it, publish or quarantine it.
-    pub workflow QualityGate(dataset: Dataset) -> Route {
+    pub workflow QualityGate(dataset: Dataset) -> Decision {
         complete = completeness(dataset);
         valid = validity(dataset);
         unique = uniqueness(dataset);
@@ -373,7 +385,7 @@ pub fn legacy_import() -> Dataset {
 pub async fn gate(
     lake_root: &Path,
     datasets: Vec<Dataset>,
-) -> Result<Vec<WorkflowRun<Route>>, WorkflowError> {
+) -> Result<Vec<WorkflowRun<Decision>>, WorkflowError> {
     let rt = Runtime::builder()
         .resource(Lake {
             root: lake_root.to_owned(),
@@ -402,14 +414,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let runs = gate(lake.path(), datasets.clone()).await?;
 
     for (dataset, run) in datasets.iter().zip(&runs) {
+        let decision = &run.output;
         println!("dataset {} ({} rows)", dataset.name, dataset.rows.len());
-        // Nodes stay plain functions: call the checks directly to show their findings.
-        for check in [
-            completeness(dataset),
-            validity(dataset),
-            uniqueness(dataset),
-            freshness(dataset),
-        ] {
+        for check in &decision.checks {
             println!(
                 "  {:<13} {:>5.1}%  (weight {:.1})  {}",
                 check.check,
@@ -418,18 +425,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 check.finding
             );
         }
-        match &run.output {
-            Route::Published { path, score } => println!(
-                "  score {:.3} ≥ {THRESHOLD} → PUBLISHED to {}",
-                score,
-                path.strip_prefix(lake.path()).unwrap_or(path).display()
-            ),
-            Route::Quarantined { path, score } => println!(
-                "  score {:.3} < {THRESHOLD} → QUARANTINED to {}",
-                score,
-                path.strip_prefix(lake.path()).unwrap_or(path).display()
-            ),
-        }
+        let (verdict, sign) = match decision.route {
+            Route::Published => ("PUBLISHED", "≥"),
+            Route::Quarantined => ("QUARANTINED", "<"),
+        };
+        let path = decision
+            .path
+            .strip_prefix(lake.path())
+            .unwrap_or(&decision.path);
+        println!(
+            "  score {:.3} {sign} {THRESHOLD} → {verdict} to {}",
+            decision.score,
+            path.display()
+        );
         println!("{}\n", run.report);
     }
     Ok(())

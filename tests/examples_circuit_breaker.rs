@@ -43,6 +43,19 @@ async fn the_circuit_opens_rejects_half_opens_and_closes() {
         ]
     );
 
+    let before: Vec<CircuitState> = sim.phases.iter().map(|p| p.state_before).collect();
+    assert_eq!(
+        before,
+        [
+            CircuitState::Closed { failures: 0 },
+            CircuitState::Closed { failures: 0 },
+            CircuitState::Open,
+            CircuitState::HalfOpen,
+            CircuitState::HalfOpen,
+            CircuitState::Closed { failures: 0 },
+        ]
+    );
+
     let [healthy, outage, open, failed_probe, good_probe, recovered] = &sim.phases[..] else {
         panic!("six phases, got {}", sim.phases.len());
     };

@@ -37,12 +37,23 @@ async fn clean_data_is_published_and_messy_data_quarantined() {
     // Daily extract: one of 60 fields empty, everything else perfect.
     let daily = &runs[0];
     let expected = 0.3 * (59.0 / 60.0) + 0.3 + 0.2 + 0.2;
-    let Route::Published { path, score } = &daily.output else {
-        panic!("daily extract should be published: {:?}", daily.output);
-    };
-    assert!(close(*score, expected), "{score} vs {expected}");
-    assert_eq!(path, &lake.path().join("published/customers_daily.json"));
-    assert!(path.exists());
+    let decision = &daily.output;
+    assert_eq!(decision.route, Route::Published);
+    assert!(
+        close(decision.score, expected),
+        "{} vs {expected}",
+        decision.score
+    );
+    assert_eq!(
+        decision.path,
+        lake.path().join("published/customers_daily.json")
+    );
+    assert!(decision.path.exists());
+    let checks: Vec<&str> = decision.checks.iter().map(|c| c.check).collect();
+    assert_eq!(
+        checks,
+        ["completeness", "validity", "uniqueness", "freshness"]
+    );
     let report = &daily.report;
     assert_eq!(report.state, WorkflowState::Completed);
     assert_eq!(
@@ -58,14 +69,26 @@ async fn clean_data_is_published_and_messy_data_quarantined() {
     let legacy = &runs[1];
     let expected =
         0.3 * (55.0 / 60.0) + 0.3 * (51.0 / 55.0) + 0.2 * (16.0 / 20.0) + 0.2 * (8.0 / 20.0);
-    let Route::Quarantined { path, score } = &legacy.output else {
-        panic!("legacy import should be quarantined: {:?}", legacy.output);
-    };
-    assert!(close(*score, expected), "{score} vs {expected}");
-    assert!(*score < data_quality::THRESHOLD);
-    assert_eq!(path, &lake.path().join("quarantine/customers_legacy.json"));
+    let decision = &legacy.output;
+    assert_eq!(decision.route, Route::Quarantined);
+    assert!(
+        close(decision.score, expected),
+        "{} vs {expected}",
+        decision.score
+    );
+    assert!(decision.score < data_quality::THRESHOLD);
+    let scores: Vec<f64> = decision.checks.iter().map(|c| c.score).collect();
+    let want = [55.0 / 60.0, 51.0 / 55.0, 0.8, 0.4];
+    assert!(
+        scores.iter().zip(want).all(|(&a, b)| close(a, b)),
+        "{scores:?}"
+    );
+    assert_eq!(
+        decision.path,
+        lake.path().join("quarantine/customers_legacy.json")
+    );
     let held: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(&decision.path).unwrap()).unwrap();
     assert_eq!(held["quality"]["checks"].as_array().unwrap().len(), 4);
     assert_eq!(held["dataset"]["rows"].as_array().unwrap().len(), 20);
     let report = &legacy.report;
