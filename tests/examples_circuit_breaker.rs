@@ -17,7 +17,9 @@ use onex::policy::CircuitState;
 // `FAILURE_THRESHOLD` calls get through before it opens.
 #[tokio::test]
 async fn the_circuit_opens_rejects_half_opens_and_closes() {
-    let sim = simulate(Duration::from_millis(40)).await;
+    // Long enough that the circuit cannot half-open between two back-to-back phases even
+    // on a loaded machine, short enough to keep the test fast.
+    let sim = simulate(Duration::from_millis(150)).await;
 
     assert_eq!(
         sim.transitions,
