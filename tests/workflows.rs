@@ -315,6 +315,60 @@ async fn compensations_undo_completed_effects_in_reverse() {
     );
 }
 
+static UNHELD: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+#[node(effect, compensate = unhold)]
+fn hold(n: &u64) -> Result<u64, NodeError> {
+    Ok(*n)
+}
+
+async fn unhold(_ctx: &Context, held: &u64) -> Result<(), NodeError> {
+    UNHELD.lock().unwrap().push(*held);
+    Ok(())
+}
+
+#[node(effect, compensate = unbook_panicking)]
+fn book(n: &u64) -> Result<u64, NodeError> {
+    Ok(n + 1)
+}
+
+fn unbook_panicking(_ctx: &Context, booked: &u64) -> Result<(), NodeError> {
+    panic!("cannot unbook {booked}");
+}
+
+workflow! {
+    workflow Trip(n: u64) -> u64 {
+        held = hold(n);
+        booked = book(held);
+        shipped = ship(booked);
+        return shipped;
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_sync_compensation_is_recorded_and_the_others_still_run() {
+    let err = Trip::run(
+        &Runtime::default(),
+        3,
+        RunOptions::new().failure_strategy(FailureStrategy::Compensate),
+    )
+    .await
+    .unwrap_err();
+    let report = err.report().unwrap();
+    let booked = report.step("booked").unwrap().compensation.clone().unwrap();
+    assert_eq!(booked.state, StepState::Failed);
+    assert_eq!(
+        booked.error.unwrap().message(),
+        "step `booked` panicked: cannot unbook 4"
+    );
+    assert_eq!(
+        *UNHELD.lock().unwrap(),
+        [3],
+        "the other compensation still ran"
+    );
+    assert_eq!(report.compensations_run, 2);
+}
+
 // ---- captured inputs and a reducer merged in parallel chunks ----
 
 workflow! {

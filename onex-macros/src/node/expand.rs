@@ -267,9 +267,13 @@ pub fn expand(node: &Node) -> TokenStream {
             quote_spanned! {undo.span()=>
                 #[allow(unused_imports)]
                 use #rt::__private::{CompensateAsync as _, CompensateSync as _};
-                ::core::option::Option::Some(
-                    (&&#rt::__private::Compensation::new(#undo(call.ctx, out))).take_step_future(),
-                )
+                // Deferred into the future, so a sync compensation runs when the runtime
+                // polls it: timed, and inside the runtime's panic guard.
+                ::core::option::Option::Some(::std::boxed::Box::pin(async move {
+                    let undo = (&&#rt::__private::Compensation::new(#undo(call.ctx, out)))
+                        .take_step_future();
+                    undo.await
+                }))
             }
         }
         _ => quote!(let _ = (call, out); ::core::option::Option::None),
