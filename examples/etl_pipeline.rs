@@ -378,8 +378,8 @@ workflow! {
 /// Creates the source table with `records` generated sales events, ids `1..=records`.
 ///
 /// Fast because it is one transaction (one fsync, not a million) around one prepared
-/// statement. About 15% of the rows are bad on purpose (cancelled or refunded orders,
-/// negative amounts, zero quantities, unknown labels) so `process` has work to do.
+/// statement. About a quarter of the rows are meant to be dropped (cancelled or refunded
+/// orders, negative amounts, zero quantities, unknown labels), so `process` has work to do.
 /// The generator is seeded: the same `seed` gives the same table.
 pub fn create_source(path: &Path, records: u64, seed: u64) -> rusqlite::Result<()> {
     let mut conn = Connection::open(path)?;
