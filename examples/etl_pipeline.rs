@@ -619,8 +619,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let thunks: usize = outcome.reports.iter().map(|r| r.thunks_emitted.len()).sum();
     let secs = outcome.elapsed.as_secs_f64();
     println!(
-        "processed {records} records in {total} chunks ({} rounds of {CHUNKS_PER_ROUND}) in {:.2?}: \
-         {:.0} records/s",
+        "processed {records} records in {total} chunks of up to {CHUNK_ROWS} rows \
+         ({} run_batch rounds of up to {CHUNKS_PER_ROUND} chunks) in {:.2?}: {:.0} records/s",
         outcome.rounds,
         outcome.elapsed,
         records as f64 / secs
