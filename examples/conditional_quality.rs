@@ -265,7 +265,10 @@ pub fn messy_batch(n: u64) -> Batch {
 }
 
 /// Runs one batch and returns the run (output and report).
-pub async fn run_batch(rt: &Runtime, batch: Batch) -> Result<WorkflowRun<Loaded>, WorkflowError> {
+pub async fn process_batch(
+    rt: &Runtime,
+    batch: Batch,
+) -> Result<WorkflowRun<Loaded>, WorkflowError> {
     QualityPipeline::run(rt, batch, RunOptions::new()).await
 }
 
@@ -294,7 +297,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             quality.incomplete,
             quality.duplicates
         );
-        let run = run_batch(&rt, batch).await?;
+        let run = process_batch(&rt, batch).await?;
         println!(
             "path taken: {:?}, {} rows loaded",
             run.output.path, run.output.rows

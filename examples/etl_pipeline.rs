@@ -191,9 +191,9 @@ pub fn validate(chunk: &Chunk) -> Result<ValidChunk, NodeError> {
 
 /// EFFECT: reads the chunk's rows from the source table.
 ///
-/// A sync effect on purpose: rusqlite blocks. The runtime runs synchronous calls on its
-/// rayon pool (in Batch mode, one job for the whole round of chunks), never on a tokio
-/// worker, so blocking here starves nothing. A busy database is retried with backoff.
+/// A sync effect on purpose: rusqlite blocks. The runtime runs synchronous calls of a
+/// concurrent wave or a batch on its rayon pool, never on a tokio worker, so blocking here
+/// starves nothing. A busy database is retried with backoff.
 #[node(effect, name = "NodeDataFetcherEffect", retries = 3, backoff = exponential(10ms, max = 1s))]
 pub fn fetch(ctx: &Context, valid: &ValidChunk) -> Result<Vec<RawEvent>, NodeError> {
     let chunk = valid.0;

@@ -19,7 +19,7 @@ async fn good_data_takes_the_fast_track_and_bad_data_the_full_pipeline() {
 
     let batch = clean_batch(50);
     assert_eq!(assess(&batch).score, 1.0);
-    let fast = run_batch(&rt, batch).await.unwrap();
+    let fast = process_batch(&rt, batch).await.unwrap();
     assert_eq!(fast.output.path, Path::FastTrack);
     assert_eq!(fast.output.rows, 50);
     let r = &fast.report;
@@ -46,7 +46,7 @@ async fn good_data_takes_the_fast_track_and_bad_data_the_full_pipeline() {
     let quality = assess(&batch);
     assert!(quality.score < FAST_TRACK_THRESHOLD, "{quality:?}");
     assert_eq!(quality.duplicates, 7);
-    let full = run_batch(&rt, batch).await.unwrap();
+    let full = process_batch(&rt, batch).await.unwrap();
     assert_eq!(full.output.path, Path::FullPipeline);
     let r = &full.report;
     assert_eq!(r.state, WorkflowState::Completed);
