@@ -164,3 +164,45 @@ async fn an_invalid_chunk_fails_validation_before_any_io() {
     assert_eq!(report.state, WorkflowState::Failed);
     assert_eq!(report.steps_completed, 0);
 }
+
+#[test]
+fn the_plan_is_five_thunks_and_the_first_records_its_chunk() {
+    let chunk = chunks(RECORDS, CHUNK)[1];
+    let plan = Etl::plan(&chunk);
+    assert_eq!(plan.len(), 5);
+    assert_eq!(
+        plan[0].operation_data,
+        serde_json::json!({"index": 1, "first_id": 2001, "end_id": 4001})
+    );
+    // `saved` depends on `valid` and `totals`: two thunk dependencies.
+    assert_eq!(plan[4].dependencies.len(), 2);
+    assert_eq!(Etl::graph().waves().len(), 5);
+}
+
+#[test]
+fn process_drops_what_the_rules_reject() {
+    let event = |status: &str, region: &str, amount_cents, quantity| RawEvent {
+        id: 1,
+        region: region.into(),
+        category: "toys".into(),
+        amount_cents,
+        quantity,
+        status: status.into(),
+    };
+    let sales = process(&[
+        event("completed", "north", 250, 2),
+        event("cancelled", "north", 250, 2),
+        event("completed", "atlantis", 250, 2),
+        event("completed", "north", -1, 2),
+        event("completed", "north", 250, 0),
+    ]);
+    assert_eq!(
+        sales,
+        [Sale {
+            region: "north",
+            category: "toys",
+            units: 2,
+            revenue_cents: 500
+        }]
+    );
+}
