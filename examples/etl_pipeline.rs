@@ -17,7 +17,7 @@
 //! cargo run --release --example etl_pipeline                 # 1,000,000 records
 //! cargo run --release --example etl_pipeline -- 200000       # or ETL_RECORDS=200000
 //! cargo run --release --example etl_pipeline -- --mermaid    # also print the graph
-//! RUST_LOG=onex=debug cargo run --release --example etl_pipeline -- 20000   # spans and events
+//! RUST_LOG=onex_runtime=debug cargo run --release --example etl_pipeline -- 20000  # spans, events
 //! ```
 //!
 //! It writes `etl_pipeline.trace.json` (open it in <https://ui.perfetto.dev>).
@@ -570,7 +570,7 @@ fn records_wanted() -> Result<u64, Box<dyn Error>> {
 }
 
 fn init_tracing() {
-    // Quiet unless asked: `RUST_LOG=onex=debug` shows a span per run and step.
+    // Quiet unless asked: `RUST_LOG=onex_runtime=debug` shows a span per run and step.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
