@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use onex::prelude::*;
@@ -56,30 +56,49 @@ pub const CATEGORIES: [&str; 5] = ["books", "garden", "grocery", "music", "toys"
 // ---------------------------------------------------------------------------------------
 
 /// The ONEX container's view of storage: registered once on the `Runtime` and fetched by
-/// type in effect nodes (`ctx.resource::<Databases>()`). It holds paths rather than open
-/// connections because a rusqlite `Connection` is not `Sync`, and effects of different
-/// chunks run on different threads at once; opening a SQLite file costs microseconds.
+/// type in effect nodes (`ctx.resource::<Databases>()`).
+///
+/// Reads and writes are shaped differently. `fetch` calls of different chunks run on
+/// different threads at once, and a rusqlite `Connection` is not `Sync`, so each opens its
+/// own read-only connection from the path (opening a SQLite file costs microseconds).
+/// SQLite, though, has one writer at a time: several connections saving at once would
+/// queue in SQLite's busy handler, which sleeps in steps of up to 100 ms. So writes share
+/// one connection behind a mutex and wait their turn in the process, without sleeping.
 #[derive(Debug, Clone)]
 pub struct Databases {
     /// The raw events (read only).
     pub source: PathBuf,
-    /// The aggregates (read-write).
+    /// The aggregates.
     pub destination: PathBuf,
+    /// The one writing connection to `destination`, shared by the clones of this value.
+    writer: Arc<Mutex<Connection>>,
 }
 
 impl Databases {
+    /// Opens the writing connection to `destination`, which `create_destination` made.
+    pub fn open(source: PathBuf, destination: PathBuf) -> rusqlite::Result<Self> {
+        let writer = Connection::open(&destination)?;
+        // With WAL, NORMAL syncs at checkpoints instead of at every commit: a crash can
+        // lose the last commits but never corrupts the file, and the ledger lets a re-run
+        // load the lost chunks again.
+        writer.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(Databases {
+            source,
+            destination,
+            writer: Arc::new(Mutex::new(writer)),
+        })
+    }
+
     fn open_source(&self) -> Result<Connection, NodeError> {
         Connection::open_with_flags(&self.source, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| db_error("open source", e))
     }
 
-    fn open_destination(&self) -> Result<Connection, NodeError> {
-        let conn = Connection::open(&self.destination).map_err(|e| db_error("open dest", e))?;
-        // Several chunks save at once; SQLite has one writer, so the others wait for the
-        // lock instead of failing with SQLITE_BUSY straight away.
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(|e| db_error("busy_timeout", e))?;
-        Ok(conn)
+    /// The writing connection, for one transaction.
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock may have left a transaction open; rusqlite rolls
+        // back an unfinished transaction when it is dropped, so the connection is usable.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -279,9 +298,9 @@ pub fn save(
     totals: &SalesTotals,
 ) -> Result<SavedChunk, NodeError> {
     let chunk = valid.0.index;
-    let mut conn = ctx.resource::<Databases>()?.open_destination()?;
-    // IMMEDIATE takes the write lock now, so waiting for it happens here, under the busy
-    // timeout, instead of as a failed upgrade halfway through.
+    let mut conn = ctx.resource::<Databases>()?.writer();
+    // IMMEDIATE takes SQLite's write lock at once: a reader elsewhere (a dashboard on the
+    // table) cannot make the transaction fail halfway through.
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| db_error("begin", e))?;
@@ -331,7 +350,7 @@ pub fn unsave(ctx: &Context, saved: &SavedChunk) -> Result<(), NodeError> {
     if !saved.applied {
         return Ok(());
     }
-    let mut conn = ctx.resource::<Databases>()?.open_destination()?;
+    let mut conn = ctx.resource::<Databases>()?.writer();
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| db_error("begin", e))?;
@@ -588,14 +607,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
     init_tracing();
     let records = records_wanted()?;
     let dir = tempfile::tempdir()?;
-    let dbs = Databases {
-        source: dir.path().join("source.db"),
-        destination: dir.path().join("destination.db"),
-    };
+    let (source, destination) = (
+        dir.path().join("source.db"),
+        dir.path().join("destination.db"),
+    );
 
     let t = Instant::now();
-    create_source(&dbs.source, records, 42)?;
-    create_destination(&dbs.destination)?;
+    create_source(&source, records, 42)?;
+    create_destination(&destination)?;
+    let dbs = Databases::open(source, destination)?;
     println!(
         "generated {records} raw events in {:.2?} ({})",
         t.elapsed(),

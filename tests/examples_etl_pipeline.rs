@@ -42,13 +42,13 @@ fn expected(source: &std::path::Path) -> Vec<GroupRow> {
 
 fn setup() -> (tempfile::TempDir, Databases) {
     let dir = tempfile::tempdir().unwrap();
-    let dbs = Databases {
-        source: dir.path().join("source.db"),
-        destination: dir.path().join("destination.db"),
-    };
-    create_source(&dbs.source, RECORDS, 7).unwrap();
-    create_destination(&dbs.destination).unwrap();
-    (dir, dbs)
+    let (source, destination) = (
+        dir.path().join("source.db"),
+        dir.path().join("destination.db"),
+    );
+    create_source(&source, RECORDS, 7).unwrap();
+    create_destination(&destination).unwrap();
+    (dir, Databases::open(source, destination).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
