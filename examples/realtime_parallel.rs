@@ -216,7 +216,8 @@ pub async fn read_co2(ctx: &Context, window: &Window) -> Result<Readings, NodeEr
 }
 
 /// COMPUTE: one sensor's statistics. The same node serves six steps, so the graph shows
-/// six `summarize` steps in wave 1, run side by side on the runtime's worker threads.
+/// six `summarize` steps in wave 1; being synchronous, they run side by side on the rayon
+/// pool (CPU-bound work uses every core), within the same `max_parallel` bound.
 #[node(compute, name = "NodeSensorSummaryCompute")]
 pub fn summarize(readings: &Readings) -> Result<Summary, NodeError> {
     let values = &readings.values;
