@@ -12,7 +12,7 @@ use crate::graph::NodeKind;
 use crate::mode::FailureStrategy;
 use crate::policy::panic::contain;
 use crate::program::Program;
-use crate::report::{SkipReason, StepRecord, WorkflowReport};
+use crate::report::{AttemptRecord, SkipReason, StepRecord, WorkflowReport};
 use crate::state::{StepState, WorkflowState};
 use crate::thunk::Thunk;
 
@@ -98,9 +98,12 @@ impl RunState {
         self.clock = now;
     }
 
-    /// Runs a plain synchronous step directly, when nothing needs recording: no records,
-    /// no condition, no `map`, no policy, no compensation, every input completed. `false`
-    /// when the step needs the general path. This is the hot loop of sequential runs.
+    /// Runs a plain synchronous step directly: no condition, no `map`, no policy, no
+    /// compensation, no observer, every input completed. `false` when the step needs the
+    /// general path. This is the hot loop of sequential runs: with records off it touches
+    /// nothing but the step's state; with records on it emits the thunk and record as
+    /// [`begin_step`](Self::begin_step) and [`end_step`](Self::end_step) do, without the
+    /// `Outcome` round trip of the general path (a failure still takes it).
     #[inline]
     pub(crate) fn try_run_plain<P: Program>(
         &mut self,
@@ -108,7 +111,7 @@ impl RunState {
         plain: bool,
         step: usize,
     ) -> bool {
-        if !plain || self.records.is_some() || sh.observer().is_some() {
+        if !plain || sh.observer().is_some() {
             return false;
         }
         let spec = sh.program.graph().step(step);
@@ -127,13 +130,46 @@ impl RunState {
             step,
             item: 0,
         };
-        let _span = super::call::step_span(sh, c, 1).entered();
-        let result = contain(&spec.name, || {
-            sh.program.call_sync(&sh.slots[self.run], sh.call(c, 1))
-        });
-        match result {
-            Ok(()) => self.states[step] = StepState::Completed,
-            Err(e) => self.fail_step(sh, step, e),
+        if self.records.is_none() {
+            let _span = super::call::step_span(sh, c, 1).entered();
+            let result = contain(&spec.name, || {
+                sh.program.call_sync(&sh.slots[self.run], sh.call(c, 1))
+            });
+            match result {
+                Ok(()) => self.states[step] = StepState::Completed,
+                Err(e) => self.fail_step(sh, step, e),
+            }
+            return true;
+        }
+        // Every input completed and no condition or `map`: the step runs, with one call.
+        let width = self.begin_step(sh, step);
+        debug_assert_eq!(width, 1);
+        let made = super::call::attempt_sync(sh, c, 1, super::call::Place::Inline);
+        match made.result {
+            Ok(()) => {
+                self.remaining[step] = 0;
+                if let Some(records) = &mut self.records {
+                    records.steps[step].attempts += 1;
+                }
+                self.end_step(sh, step, StepState::Completed, None);
+            }
+            Err(error) => {
+                let failed = vec![AttemptRecord {
+                    attempt: 1,
+                    item: 0,
+                    started: made.started,
+                    finished: made.finished,
+                    error: error.clone(),
+                }];
+                let outcome = Outcome {
+                    call: c,
+                    result: Err(error),
+                    attempts: 1,
+                    failed,
+                    cache_hit: false,
+                };
+                self.apply(sh, outcome);
+            }
         }
         true
     }
