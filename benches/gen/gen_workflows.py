@@ -30,8 +30,8 @@ def fanout(n=1000):
         out.write("fn sink(\n")
         for i in range(n):
             out.write(f"    m{i}: &u64,\n")
-        out.write(") -> u64 {\n    0")
-        for i in range(n):
+        out.write(") -> u64 {\n    m0")
+        for i in range(1, n):
             out.write(f" + m{i}")
         out.write("\n}\n\n")
         out.write("workflow! {\n")
