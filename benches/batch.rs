@@ -1,3 +1,121 @@
-//! Placeholder until the benchmark lands.
+//! batch: 1,000,000 records through 4 compute steps with `run_batch` (records on and off),
+//! against a hand-written rayon `par_iter` chain of the same four functions.
 
-fn main() {}
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use onex::prelude::*;
+use rayon::prelude::*;
+
+const RECORDS: u64 = 1_000_000;
+
+/// One input record.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    pub sensor: u32,
+    pub raw: i64,
+}
+
+#[node(compute)]
+fn parse(r: &Reading) -> (u32, f64) {
+    (r.sensor, r.raw as f64 / 100.0)
+}
+
+#[node(compute)]
+fn calibrate(p: &(u32, f64)) -> (u32, f64) {
+    (p.0, p.1 * 1.8 + 32.0)
+}
+
+#[node(compute)]
+fn clamp(p: &(u32, f64)) -> (u32, f64) {
+    (p.0, p.1.clamp(-40.0, 140.0))
+}
+
+#[node(compute)]
+fn bucket(p: &(u32, f64)) -> u64 {
+    (u64::from(p.0) << 16) | (p.1 + 40.0) as u64
+}
+
+workflow! {
+    /// Four compute steps per record.
+    pub workflow Pipeline(r: Reading) -> u64 {
+        parsed = parse(r);
+        calibrated = calibrate(parsed);
+        clamped = clamp(calibrated);
+        key = bucket(clamped);
+        return key;
+    }
+}
+
+fn inputs() -> Vec<Reading> {
+    (0..RECORDS)
+        .map(|i| Reading {
+            sensor: (i % 97) as u32,
+            raw: (i as i64 * 7919) % 20_000 - 10_000,
+        })
+        .collect()
+}
+
+fn by_hand(rs: Vec<Reading>) -> Vec<u64> {
+    rs.into_par_iter()
+        .map(|r| parse(&r))
+        .map(|p| calibrate(&p))
+        .map(|p| clamp(&p))
+        .map(|p| bucket(&p))
+        .collect()
+}
+
+async fn onex_batch(rt: &Runtime, rs: Vec<Reading>, records: bool) -> Vec<u64> {
+    Pipeline::run_batch(rt, rs, RunOptions::new().records(records))
+        .await
+        .into_iter()
+        .map(|r| r.expect("a record runs").output)
+        .collect()
+}
+
+fn batch(c: &mut Criterion) {
+    let onex_rt = Runtime::default();
+    let mt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a multi-thread runtime");
+    let expected = by_hand(inputs());
+    assert_eq!(mt.block_on(onex_batch(&onex_rt, inputs(), false)), expected);
+
+    let mut g = c.benchmark_group("batch");
+    g.sampling_mode(SamplingMode::Flat);
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(RECORDS));
+    g.bench_function("rayon", |b| {
+        b.iter_batched(inputs, |rs| black_box(by_hand(rs)), BatchSize::PerIteration)
+    });
+    g.bench_function("onex/records_off", |b| {
+        b.iter_batched(
+            inputs,
+            |rs| black_box(mt.block_on(onex_batch(&onex_rt, rs, false))),
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("onex/records_on", |b| {
+        b.iter_batched(
+            inputs,
+            |rs| black_box(mt.block_on(onex_batch(&onex_rt, rs, true))),
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_secs(1))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = batch
+}
+criterion_main!(benches);

@@ -1,10 +1,17 @@
 //! Typed per-run storage for step outputs, used by the code `workflow!` generates.
 
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use crate::error::NodeError;
 
 /// The output of one step in one run: written once, then read by reference.
+///
+/// A write-once cell: one compare-and-swap to claim it, one release store to publish the
+/// value, one acquire load to read it. (`OnceLock` does the same through `Once`, whose
+/// out-of-line closure call cost about a third of a sequential run of trivial steps.)
 ///
 /// # Examples
 ///
@@ -16,30 +23,54 @@ use crate::error::NodeError;
 /// assert_eq!(slot.get(), Some(&42));
 /// assert_eq!(slot.into_inner(), Some(42));
 /// ```
-#[derive(Debug)]
-pub struct Slot<T>(OnceLock<T>);
+pub struct Slot<T> {
+    state: AtomicU8,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+const EMPTY: u8 = 0;
+const WRITING: u8 = 1;
+const FULL: u8 = 2;
+
+// SAFETY: the value is written once, by the thread that won the `EMPTY -> WRITING` swap, and
+// only read after the `FULL` store that publishes it (release/acquire), so a `Slot` is
+// shared like `OnceLock`: `Sync` when `T` is `Sync + Send`, `Send` when `T` is `Send`.
+unsafe impl<T: Sync + Send> Sync for Slot<T> {}
+unsafe impl<T: Send> Send for Slot<T> {}
 
 impl<T> Slot<T> {
     /// An empty slot.
     pub const fn new() -> Self {
-        Slot(OnceLock::new())
+        Slot {
+            state: AtomicU8::new(EMPTY),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
     }
 
     /// A slot holding `value` (a workflow input).
     pub fn filled(value: T) -> Self {
-        Slot(OnceLock::from(value))
+        Slot {
+            state: AtomicU8::new(FULL),
+            value: UnsafeCell::new(MaybeUninit::new(value)),
+        }
     }
 
     /// The value, once stored.
     #[inline]
     pub fn get(&self) -> Option<&T> {
-        self.0.get()
+        if self.state.load(Ordering::Acquire) == FULL {
+            // SAFETY: `FULL` is stored (release) only after the value was written, and the
+            // value is never written again nor moved while `self` is borrowed.
+            Some(unsafe { (*self.value.get()).assume_init_ref() })
+        } else {
+            None
+        }
     }
 
     /// The value, or an internal error naming the step when it is missing (an executor bug).
     #[inline]
     pub fn need(&self, step: &'static str) -> Result<&T, NodeError> {
-        self.0.get().ok_or_else(|| {
+        self.get().ok_or_else(|| {
             NodeError::internal(format!(
                 "the output of step `{step}` was read before it was stored"
             ))
@@ -50,12 +81,42 @@ impl<T> Slot<T> {
     /// attempt of a pure compute step finishing late, with an equal value.
     #[inline]
     pub fn put(&self, value: T) {
-        let _ = self.0.set(value);
+        if self
+            .state
+            .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            // SAFETY: winning the swap makes this the only writer, and no reader looks at
+            // the value before `FULL` is stored below.
+            unsafe { (*self.value.get()).write(value) };
+            self.state.store(FULL, Ordering::Release);
+        }
     }
 
     /// Moves the value out.
     pub fn into_inner(self) -> Option<T> {
-        self.0.into_inner()
+        let this = std::mem::ManuallyDrop::new(self);
+        if this.state.load(Ordering::Acquire) == FULL {
+            // SAFETY: the value was written; `this` is never dropped, so it is read once.
+            Some(unsafe { (*this.value.get()).assume_init_read() })
+        } else {
+            None
+        }
+    }
+}
+
+impl<T> Drop for Slot<T> {
+    fn drop(&mut self) {
+        if *self.state.get_mut() == FULL {
+            // SAFETY: the value was written and is dropped once, here.
+            unsafe { self.value.get_mut().assume_init_drop() };
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Slot<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Slot").field(&self.get()).finish()
     }
 }
 
@@ -153,5 +214,62 @@ impl<T> MapSlot<T> {
 impl<T> Default for MapSlot<T> {
     fn default() -> Self {
         MapSlot::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Slot;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn a_second_put_is_ignored() {
+        let slot = Slot::new();
+        slot.put(String::from("first"));
+        slot.put(String::from("second"));
+        assert_eq!(slot.get().map(String::as_str), Some("first"));
+        assert_eq!(Slot::<u8>::new().into_inner(), None);
+        assert_eq!(Slot::filled(3).into_inner(), Some(3));
+    }
+
+    #[test]
+    fn values_are_dropped_once() {
+        struct Counted(Arc<AtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        drop(Slot::filled(Counted(drops.clone())));
+        let slot = Slot::new();
+        slot.put(Counted(drops.clone()));
+        slot.put(Counted(drops.clone())); // ignored, dropped at once
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+        let inner = slot.into_inner();
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+        drop(inner);
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+        drop(Slot::<Counted>::new());
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn racing_puts_store_one_value() {
+        for _ in 0..100 {
+            let slot = Arc::new(Slot::new());
+            let threads: Vec<_> = (0..4)
+                .map(|i| {
+                    let slot = Arc::clone(&slot);
+                    std::thread::spawn(move || {
+                        slot.put(i);
+                        *slot.get().expect("stored")
+                    })
+                })
+                .collect();
+            let seen: Vec<i32> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+            assert!(seen.iter().all(|&v| v == seen[0]));
+        }
     }
 }

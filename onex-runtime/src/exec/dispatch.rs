@@ -337,7 +337,9 @@ fn spawn_group<P: Program>(
             // A bounded number of workers pulling the next call: never more than
             // `workers` calls in flight, and no idle worker while calls remain.
             let next = AtomicUsize::new(0);
-            let done: Vec<std::sync::OnceLock<Attempt>> =
+            // Write-once cells: `OnceLock::set` went through `Once` and cost ~80
+            // instructions per call here.
+            let done: Vec<crate::slot::Slot<Attempt>> =
                 (0..group.len()).map(|_| Default::default()).collect();
             rayon::scope(|s| {
                 for _ in 0..workers.max(1) {
@@ -345,7 +347,7 @@ fn spawn_group<P: Program>(
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(&c) = group.get(i) else { break };
-                            let _ = done[i].set(attempt_sync(&job, c, 1, Place::Pool));
+                            done[i].put(attempt_sync(&job, c, 1, Place::Pool));
                         }
                     });
                 }

@@ -12,7 +12,7 @@ use crate::graph::NodeKind;
 use crate::mode::FailureStrategy;
 use crate::policy::panic::contain;
 use crate::program::Program;
-use crate::report::{SkipReason, StepRecord, WorkflowReport};
+use crate::report::{AttemptRecord, SkipReason, StepRecord, WorkflowReport};
 use crate::state::{StepState, WorkflowState};
 use crate::thunk::Thunk;
 
@@ -98,9 +98,12 @@ impl RunState {
         self.clock = now;
     }
 
-    /// Runs a plain synchronous step directly, when nothing needs recording: no records,
-    /// no condition, no `map`, no policy, no compensation, every input completed. `false`
-    /// when the step needs the general path. This is the hot loop of sequential runs.
+    /// Runs a plain synchronous step directly: no condition, no `map`, no policy, no
+    /// compensation, no observer, every input completed. `false` when the step needs the
+    /// general path. This is the hot loop of sequential runs: with records off it touches
+    /// nothing but the step's state; with records on it emits the thunk and record as
+    /// [`begin_step`](Self::begin_step) and [`end_step`](Self::end_step) do, without the
+    /// `Outcome` round trip of the general path (a failure still takes it).
     #[inline]
     pub(crate) fn try_run_plain<P: Program>(
         &mut self,
@@ -108,7 +111,7 @@ impl RunState {
         plain: bool,
         step: usize,
     ) -> bool {
-        if !plain || self.records.is_some() || sh.observer().is_some() {
+        if !plain || sh.observer().is_some() {
             return false;
         }
         let spec = sh.program.graph().step(step);
@@ -127,13 +130,46 @@ impl RunState {
             step,
             item: 0,
         };
-        let _span = super::call::step_span(sh, c, 1).entered();
-        let result = contain(&spec.name, || {
-            sh.program.call_sync(&sh.slots[self.run], sh.call(c, 1))
-        });
-        match result {
-            Ok(()) => self.states[step] = StepState::Completed,
-            Err(e) => self.fail_step(sh, step, e),
+        if self.records.is_none() {
+            let _span = super::call::step_span(sh, c, 1).entered();
+            let result = contain(&spec.name, || {
+                sh.program.call_sync(&sh.slots[self.run], sh.call(c, 1))
+            });
+            match result {
+                Ok(()) => self.states[step] = StepState::Completed,
+                Err(e) => self.fail_step(sh, step, e),
+            }
+            return true;
+        }
+        // Every input completed and no condition or `map`: the step runs, with one call.
+        let width = self.begin_step(sh, step);
+        debug_assert_eq!(width, 1);
+        let made = super::call::attempt_sync(sh, c, 1, super::call::Place::Inline);
+        match made.result {
+            Ok(()) => {
+                self.remaining[step] = 0;
+                if let Some(records) = &mut self.records {
+                    records.steps[step].attempts += 1;
+                }
+                self.end_step(sh, step, StepState::Completed, None);
+            }
+            Err(error) => {
+                let failed = vec![AttemptRecord {
+                    attempt: 1,
+                    item: 0,
+                    started: made.started,
+                    finished: made.finished,
+                    error: error.clone(),
+                }];
+                let outcome = Outcome {
+                    call: c,
+                    result: Err(error),
+                    attempts: 1,
+                    failed,
+                    cache_hit: false,
+                };
+                self.apply(sh, outcome);
+            }
         }
         true
     }
@@ -191,38 +227,42 @@ impl RunState {
             let elapsed = self.clock;
             let first = records.thunks.len();
             for item in 0..width {
-                let mut thunk = Thunk {
-                    thunk_id: Uuid::new_v4(),
-                    thunk_type: spec.kind.thunk_type(),
-                    target_node_type: spec.node_type.clone(),
-                    operation_data: serde_json::Value::Null,
-                    dependencies: Vec::with_capacity(spec.deps.len()),
-                    priority: spec.policy.priority,
-                    timeout: spec.policy.timeout,
-                    retry_count: spec.policy.retries,
-                    metadata: Default::default(),
-                    created_at: self.started_at + elapsed,
-                };
+                let mut dependencies = Vec::with_capacity(spec.deps.len());
                 for &d in spec.deps.iter() {
                     let (from, to) = records.thunk_range[d];
-                    thunk.dependencies.extend(
+                    dependencies.extend(
                         records.thunks[from as usize..to as usize]
                             .iter()
                             .map(|t| t.thunk_id),
                     );
                 }
+                let mut metadata = std::collections::BTreeMap::new();
                 if spec.map {
-                    thunk.metadata.insert("item".into(), item.into());
+                    metadata.insert("item".into(), item.into());
                 }
-                if sh.capture {
+                let operation_data = if sh.capture {
                     let c = CallRef {
                         run: self.run,
                         step,
                         item,
                     };
-                    thunk.operation_data = sh.program.operation_data(slots, sh.call(c, 1));
-                }
-                records.thunks.push(thunk);
+                    sh.program.operation_data(slots, sh.call(c, 1))
+                } else {
+                    serde_json::Value::Null
+                };
+                // Built in place in the vector: a `Thunk` is ~150 bytes.
+                records.thunks.push(Thunk {
+                    thunk_id: Uuid::new_v4(),
+                    thunk_type: spec.kind.thunk_type(),
+                    target_node_type: spec.node_type.clone(),
+                    operation_data,
+                    dependencies,
+                    priority: spec.policy.priority,
+                    timeout: spec.policy.timeout,
+                    retry_count: spec.policy.retries,
+                    metadata,
+                    created_at: self.started_at + elapsed,
+                });
             }
             let last = records.thunks.len();
             records.thunk_range[step] = (first as u32, last as u32);
@@ -405,7 +445,17 @@ impl RunState {
     ) -> WorkflowReport {
         let graph = sh.program.graph();
         let ctx = &sh.contexts[self.run];
-        let count = |state| self.states.iter().filter(|&&s| s == state).count();
+        // One pass over the step states, not one per counter.
+        let (mut completed, mut failed, mut skipped, mut cancelled) = (0, 0, 0, 0);
+        for state in &self.states {
+            match state {
+                StepState::Completed => completed += 1,
+                StepState::Failed => failed += 1,
+                StepState::Skipped => skipped += 1,
+                StepState::Cancelled => cancelled += 1,
+                _ => {}
+            }
+        }
         let (steps, thunks) = match self.records.take() {
             Some(records) => (records.steps, records.thunks),
             None => (Vec::new(), Vec::new()),
@@ -417,10 +467,10 @@ impl RunState {
             state: self.final_state(graph.output()),
             mode: sh.mode,
             failure_strategy: self.strategy,
-            steps_completed: count(StepState::Completed),
-            steps_failed: count(StepState::Failed),
-            steps_skipped: count(StepState::Skipped),
-            steps_cancelled: count(StepState::Cancelled),
+            steps_completed: completed,
+            steps_failed: failed,
+            steps_skipped: skipped,
+            steps_cancelled: cancelled,
             parallel_executions: self.parallel_executions,
             load_balanced_operations: self.load_balanced_operations,
             cache_hits: self.cache_hits,

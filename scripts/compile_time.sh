@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Compile time of a 200-step `workflow!` against the same pipeline written by hand.
+#
+# Generates two crates under $OUT (default target/compile_time), each with the same node
+# function and a 200-step chain of it: one through `workflow!`, one as 200 direct calls in
+# a plain function. Dependencies are built first (not timed); then each crate's own
+# `cargo build` (dev profile, and --release with RELEASE=1) is timed RUNS times after a
+# touch, and the best wall time is printed.
+#
+# Usage: scripts/compile_time.sh            (from the repository root)
+#        RUNS=5 RELEASE=1 scripts/compile_time.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${OUT:-$ROOT/target/compile_time}
+RUNS=${RUNS:-3}
+N=${N:-200}
+PROFILE_FLAG=""
+[[ "${RELEASE:-0}" == 1 ]] && PROFILE_FLAG="--release"
+
+mkdir -p "$OUT"
+
+make_crate() { # name body-file
+    local dir=$OUT/$1
+    mkdir -p "$dir/src"
+    cat >"$dir/Cargo.toml" <<TOML
+[package]
+name = "$1"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+onex = { path = "$ROOT" }
+tokio = { version = "1", features = ["rt", "macros"] }
+
+[workspace]
+TOML
+    cp "$2" "$dir/src/main.rs"
+}
+
+gen_macro() {
+    cat <<'RS'
+use onex::prelude::*;
+
+#[node(compute)]
+fn step(x: &u64) -> u64 {
+    x + 1
+}
+
+workflow! {
+    /// The chain.
+    pub workflow Chain(x: u64) -> u64 {
+        s0 = step(x);
+RS
+    for ((i = 1; i < N; i++)); do echo "        s$i = step(s$((i - 1)));"; done
+    cat <<RS
+        return s$((N - 1));
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let rt = Runtime::default();
+    let run = Chain::run(&rt, 0, RunOptions::new()).await.expect("runs");
+    assert_eq!(run.output, $N);
+}
+RS
+}
+
+gen_hand() {
+    cat <<'RS'
+use onex::prelude::*;
+
+#[node(compute)]
+fn step(x: &u64) -> u64 {
+    x + 1
+}
+
+/// The chain, by hand.
+fn chain(x: u64) -> u64 {
+    let s0 = step(&x);
+RS
+    for ((i = 1; i < N; i++)); do echo "    let s$i = step(&s$((i - 1)));"; done
+    cat <<RS
+    s$((N - 1))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    assert_eq!(chain(0), $N);
+}
+RS
+}
+
+gen_macro >"$OUT/macro.rs"
+gen_hand >"$OUT/hand.rs"
+make_crate ct_macro "$OUT/macro.rs"
+make_crate ct_hand "$OUT/hand.rs"
+
+# One target directory, so both crates share the built dependencies.
+export CARGO_TARGET_DIR=$OUT/target
+for c in ct_hand ct_macro; do
+    (cd "$OUT/$c" && cargo build -q $PROFILE_FLAG)
+done
+
+best() { # crate
+    local best_ms=""
+    for ((r = 0; r < RUNS; r++)); do
+        touch "$OUT/$1/src/main.rs"
+        local t0 t1 ms
+        t0=$(date +%s%N)
+        (cd "$OUT/$1" && cargo build -q $PROFILE_FLAG)
+        t1=$(date +%s%N)
+        ms=$(((t1 - t0) / 1000000))
+        if [[ -z "$best_ms" || $ms -lt $best_ms ]]; then best_ms=$ms; fi
+    done
+    echo "$best_ms"
+}
+
+hand=$(best ct_hand)
+macro=$(best ct_macro)
+echo "compile time, $N steps, cargo build ${PROFILE_FLAG:-(dev)}, best of $RUNS:"
+echo "  hand-written: ${hand} ms"
+echo "  workflow!:    ${macro} ms"
+awk -v m="$macro" -v h="$hand" 'BEGIN { printf "  ratio:        %.2fx\n", m / h }'
