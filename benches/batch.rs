@@ -48,6 +48,52 @@ workflow! {
     }
 }
 
+// The same four steps over chunks of records: `run_batch` then pays its per-input cost
+// (a context, slots, a report) once per chunk instead of once per record.
+
+#[node(compute)]
+fn parse_chunk(rs: &[Reading]) -> Vec<(u32, f64)> {
+    rs.iter().map(parse).collect()
+}
+
+#[node(compute)]
+fn calibrate_chunk(ps: &[(u32, f64)]) -> Vec<(u32, f64)> {
+    ps.iter().map(calibrate).collect()
+}
+
+#[node(compute)]
+fn clamp_chunk(ps: &[(u32, f64)]) -> Vec<(u32, f64)> {
+    ps.iter().map(clamp).collect()
+}
+
+#[node(compute)]
+fn bucket_chunk(ps: &[(u32, f64)]) -> Vec<u64> {
+    ps.iter().map(bucket).collect()
+}
+
+workflow! {
+    /// Four compute steps per chunk of records.
+    pub workflow ChunkPipeline(rs: Vec<Reading>) -> Vec<u64> {
+        parsed = parse_chunk(rs);
+        calibrated = calibrate_chunk(parsed);
+        clamped = clamp_chunk(calibrated);
+        keys = bucket_chunk(clamped);
+        return keys;
+    }
+}
+
+/// Records per chunk in the chunked variant.
+const CHUNK: usize = 1_000;
+
+async fn onex_chunked(rt: &Runtime, rs: Vec<Reading>, records: bool) -> Vec<u64> {
+    let chunks: Vec<Vec<Reading>> = rs.chunks(CHUNK).map(<[Reading]>::to_vec).collect();
+    ChunkPipeline::run_batch(rt, chunks, RunOptions::new().records(records))
+        .await
+        .into_iter()
+        .flat_map(|r| r.expect("a chunk runs").output)
+        .collect()
+}
+
 fn inputs() -> Vec<Reading> {
     (0..RECORDS)
         .map(|i| Reading {
@@ -82,6 +128,10 @@ fn batch(c: &mut Criterion) {
         .expect("a multi-thread runtime");
     let expected = by_hand(inputs());
     assert_eq!(mt.block_on(onex_batch(&onex_rt, inputs(), false)), expected);
+    assert_eq!(
+        mt.block_on(onex_chunked(&onex_rt, inputs(), true)),
+        expected
+    );
 
     let mut g = c.benchmark_group("batch");
     g.sampling_mode(SamplingMode::Flat);
@@ -101,6 +151,13 @@ fn batch(c: &mut Criterion) {
         b.iter_batched(
             inputs,
             |rs| black_box(mt.block_on(onex_batch(&onex_rt, rs, true))),
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("onex/chunks_of_1000/records_on", |b| {
+        b.iter_batched(
+            inputs,
+            |rs| black_box(mt.block_on(onex_chunked(&onex_rt, rs, true))),
             BatchSize::PerIteration,
         )
     });
