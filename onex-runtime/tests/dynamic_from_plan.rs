@@ -117,7 +117,7 @@ async fn the_spec_of_a_plan_gives_the_static_output() {
     for raw in ["1, 5, 3", "42", "7,-2,x,9"] {
         let spec = WorkflowSpec::from_json(&spec_of(raw).to_json().unwrap()).unwrap();
         let wf = registry().load(spec).unwrap();
-        let driven = drive(&*wf.program()).await.unwrap();
+        let driven = drive(wf.program()).await.unwrap();
         assert_eq!(
             driven.output,
             Some(json!(static_output(raw))),

@@ -293,7 +293,7 @@ fn the_plan_of_a_spec_has_one_thunk_per_spec_thunk() {
 #[tokio::test]
 async fn the_etl_program_computes_totals_and_takes_the_fast_track() {
     let wf = etl::registry().load_yaml(ETL_YAML).unwrap();
-    let driven = drive(&*wf.program()).await.unwrap();
+    let driven = drive(wf.program()).await.unwrap();
     let totals: etl::Totals = serde_json::from_value(driven.output.unwrap()).unwrap();
     assert_eq!(totals.count, 3);
     assert!((totals.sum - 220.75).abs() < 1e-9);
@@ -309,7 +309,7 @@ async fn a_false_condition_skips_its_step_and_what_follows() {
     let cond = spec.steps[4].condition.as_mut().unwrap();
     cond.value = json!(1.5);
     let wf = etl::registry().load(spec).unwrap();
-    let driven = drive(&*wf.program()).await.unwrap();
+    let driven = drive(wf.program()).await.unwrap();
     assert_eq!(driven.skipped, ["fast"]);
     assert!(driven.output.is_some());
 }
@@ -319,7 +319,7 @@ async fn a_condition_pointer_that_finds_nothing_fails_the_step() {
     let mut spec = WorkflowSpec::from_yaml(ETL_YAML).unwrap();
     spec.steps[4].condition.as_mut().unwrap().pointer = "/scroe".into();
     let wf = etl::registry().load(spec).unwrap();
-    let e = drive(&*wf.program()).await.err().unwrap();
+    let e = drive(wf.program()).await.err().unwrap();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
     assert!(e.message().contains("`/scroe` finds nothing"), "{e}");
 }
@@ -328,7 +328,7 @@ async fn a_condition_pointer_that_finds_nothing_fails_the_step() {
 async fn several_dependencies_arrive_as_a_tuple() {
     let wf = etl::registry().load_json(TWO_SOURCES_JSON).unwrap();
     assert_eq!(wf.spec().execution_mode, SpecMode::Batch);
-    let driven = drive(&*wf.program()).await.unwrap();
+    let driven = drive(wf.program()).await.unwrap();
     let totals: etl::Totals = serde_json::from_value(driven.output.unwrap()).unwrap();
     assert_eq!(totals.count, 3);
     assert_eq!(totals.sum, 50.0);
@@ -353,7 +353,7 @@ output: b
 "#,
         )
         .unwrap();
-    let driven = drive(&*wf.program()).await.unwrap();
+    let driven = drive(wf.program()).await.unwrap();
     assert_eq!(driven.output, Some(json!(30)));
 }
 
@@ -376,7 +376,7 @@ output: b
 "#,
         )
         .unwrap();
-    let e = drive(&*wf.program()).await.err().unwrap();
+    let e = drive(wf.program()).await.err().unwrap();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
     assert!(
         e.message()
@@ -395,17 +395,17 @@ async fn input_specs_take_the_run_input_and_test_it_in_conditions() {
     assert_eq!(&*g.step(g.find("saved").unwrap()).deps, &[3]);
 
     let sales: serde_json::Value = serde_json::from_str(SALES_JSON).unwrap();
-    let driven = drive_on(&*wf.program(), sales.clone()).await.unwrap();
+    let driven = drive_on(wf.program(), sales.clone()).await.unwrap();
     assert_eq!(driven.output.unwrap()["sum"], 19.75);
     assert!(driven.skipped.is_empty());
 
     let mut dry = sales;
     dry["source"] = json!("dry-run");
-    let driven = drive_on(&*wf.program(), dry).await.unwrap();
+    let driven = drive_on(wf.program(), dry).await.unwrap();
     assert_eq!(driven.skipped, ["saved"]);
 
     // A null input does not fit the validator: a clear run-time error.
-    let e = drive(&*wf.program()).await.err().unwrap();
+    let e = drive(wf.program()).await.err().unwrap();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
     assert!(
         e.message()

@@ -109,19 +109,32 @@ async fn exact_schedule_without_jitter_and_permanent_errors_are_not_retried() {
     assert_eq!(start.elapsed(), Duration::ZERO);
 }
 
+/// An effect that sleeps for `d`, then counts itself finished: a count of 0 afterwards
+/// proves it was cancelled.
+fn counted_sleep(
+    finished: &Arc<AtomicUsize>,
+    d: Duration,
+) -> impl Fn(Vec<u64>) -> support::BoxFut + Send + Sync + 'static {
+    let finished = finished.clone();
+    move |_| {
+        let finished = finished.clone();
+        Box::pin(async move {
+            tokio::time::sleep(d).await;
+            finished.fetch_add(1, Ordering::SeqCst);
+            Ok(1)
+        })
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_timed_out_async_step_is_cancelled_at_its_deadline() {
     let finished = Arc::new(AtomicUsize::new(0));
-    let f = finished.clone();
     let flow = FlowBuilder::new("slow")
-        .effect("hang", &[], move |_| {
-            let f = f.clone();
-            async move {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                f.fetch_add(1, Ordering::SeqCst);
-                Ok(1)
-            }
-        })
+        .effect(
+            "hang",
+            &[],
+            counted_sleep(&finished, Duration::from_secs(60)),
+        )
         .policy(StepPolicy::DEFAULT.timeout(Duration::from_millis(250)))
         .build("hang")
         .unwrap();
@@ -334,16 +347,12 @@ async fn cancelling_the_token_stops_in_flight_steps_and_still_compensates() {
 #[tokio::test(start_paused = true)]
 async fn dropping_the_run_future_cancels_in_flight_steps() {
     let finished = Arc::new(AtomicUsize::new(0));
-    let f = finished.clone();
     let flow = FlowBuilder::new("dropped")
-        .effect("long", &[], move |_| {
-            let f = f.clone();
-            async move {
-                tokio::time::sleep(Duration::from_secs(10)).await;
-                f.fetch_add(1, Ordering::SeqCst);
-                Ok(1)
-            }
-        })
+        .effect(
+            "long",
+            &[],
+            counted_sleep(&finished, Duration::from_secs(10)),
+        )
         .build("long")
         .unwrap();
     let rt = Runtime::builder().max_concurrent_workflows(1).build();

@@ -1,13 +1,14 @@
-//! Shared by the dynamic-workflow tests: the example ETL nodes and specs, and a minimal
-//! sequential driver of a `Program`, so the spec program is tested on its own, apart
-//! from the executors.
+//! Shared by the dynamic-workflow tests: the example ETL nodes and specs, and a sequential
+//! run of a spec program summarized as the steps it completed and skipped.
 
 #![allow(dead_code)]
 
 #[path = "../../../examples/common/etl_nodes.rs"]
 pub mod etl;
 
-use onex_runtime::{Call, Context, ExecutionMode, NodeError, Program, Runtime};
+use std::sync::Arc;
+
+use onex_runtime::{NodeError, Program, RunOptions, Runtime, StepState};
 
 pub const ETL_YAML: &str = include_str!("../../../examples/specs/etl.yaml");
 pub const TWO_SOURCES_JSON: &str = include_str!("../../../examples/specs/two_sources.json");
@@ -19,52 +20,40 @@ pub struct Driven<T> {
     pub skipped: Vec<String>,
 }
 
-/// Runs `program` one step at a time in topological order, honouring the `Program`
-/// contract (conditions after dependencies, a step whose dependency did not complete is
-/// skipped), failing fast on the first error.
+/// Runs `program` sequentially on the runtime, failing fast, and sorts its steps into
+/// completed and skipped, in topological order.
 pub async fn drive<P: Program<Input = serde_json::Value>>(
-    program: &P,
+    program: Arc<P>,
 ) -> Result<Driven<P::Output>, NodeError> {
     drive_on(program, serde_json::Value::Null).await
 }
 
 /// [`drive`] on an input.
 pub async fn drive_on<P: Program<Input = serde_json::Value>>(
-    program: &P,
+    program: Arc<P>,
     input: serde_json::Value,
 ) -> Result<Driven<P::Output>, NodeError> {
-    let rt = Runtime::default();
-    let graph = program.graph();
-    let ctx = Context::detached(&rt, graph.name().to_string());
-    let slots = program.slots(input);
-    let mut done = vec![false; graph.steps().len()];
-    let (mut completed, mut skipped) = (Vec::new(), Vec::new());
-    for &step in graph.order() {
-        let spec = graph.step(step);
-        if !spec.deps.iter().all(|&d| done[d]) || !program.condition(&slots, step)? {
-            skipped.push(spec.name.to_string());
-            continue;
-        }
-        let call = Call {
-            ctx: &ctx,
-            step,
-            item: 0,
-            attempt: 1,
-            mode: ExecutionMode::Sequential,
-        };
-        if spec.is_async {
-            program.call_async(&slots, call).await?;
-        } else {
-            program.call_sync(&slots, call)?;
-        }
-        program.finish(&slots, step)?;
-        done[step] = true;
-        completed.push(spec.name.to_string());
-    }
+    let order: Vec<usize> = program.graph().order().to_vec();
+    let run = Runtime::default()
+        .run(program, input, RunOptions::new())
+        .await
+        .map_err(|e| {
+            e.node_error()
+                .cloned()
+                .unwrap_or_else(|| NodeError::permanent(e.to_string()))
+        })?;
+    let in_state = |state: StepState| -> Vec<String> {
+        order
+            .iter()
+            .map(|&i| &run.report.steps[i])
+            .filter(|r| r.state == state)
+            .map(|r| r.step.to_string())
+            .collect()
+    };
     Ok(Driven {
-        output: program.output(slots),
-        completed,
-        skipped,
+        completed: in_state(StepState::Completed),
+        skipped: in_state(StepState::Skipped),
+        output: Some(run.output),
     })
 }
 
