@@ -12,6 +12,7 @@ mod context;
 mod error;
 mod exec;
 mod fold;
+mod glue;
 mod graph;
 mod mode;
 mod node;
@@ -62,10 +63,16 @@ pub use thunk::{Thunk, ThunkType};
 /// Items the `workflow!` and `#[node]` macros expand to. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__onex_edge_check as edge_check;
     pub use crate::capture::{Capture, CaptureFallback, CaptureSerialize};
     pub use crate::compensation::{CompensateAsync, CompensateSync, Compensation};
     pub use crate::exec::run_nested;
     pub use crate::fold::{fold_items, fold_items_merge};
+    pub use crate::glue::{
+        CacheLoad, CacheStore, CallAsync, CallSync, Compensate, InputHash, OperationData, Out,
+        Shim, Store, Visit, feed_item, feed_same, feed_slice, feed_str, map_width, priorities,
+        step_spec, sync_of_async,
+    };
     pub use crate::node::{Node, Param, internal_error, missing_input, missing_item, wrong_shim};
     pub use crate::slot::{MapSlot, Slot};
     pub use crate::static_graph::{order_by_priority, select_deps};

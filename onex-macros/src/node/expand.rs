@@ -1,11 +1,13 @@
 //! Code for a `#[node]`: the function as written, plus a braced proxy type of the same name
-//! in the type namespace, implementing `Node` and `Param<I>`, with uniform call shims.
+//! in the type namespace, implementing `Node`, `Param<I>` and `Shim`.
 //!
-//! `workflow!` sees only a node's path, never its signature, so the shims give every node
-//! the same calling convention: `__onex_call(call, Option<&A>, Option<&B>, ..)` returning
-//! `Result<Output, NodeError>`, plus an async twin. Every input is passed as an `Option` so
-//! that `Option<&T>` parameters (which still run when their input step is skipped) and
-//! `&T` parameters look the same to the caller.
+//! `workflow!` sees only a node's path, never its signature, so `Shim` gives every node the
+//! same calling convention: `call(call, (Option<&A>, Option<&B>, ..))` returning
+//! `Result<Output, NodeError>`, plus an async twin, hashing, capture, caching and
+//! compensation. Being a trait (not inherent fns), it lets the runtime's generic glue call
+//! any node, so a workflow's per-step code is written once per node type rather than once
+//! per step. Every input is passed as an `Option` so that `Option<&T>` parameters (which
+//! still run when their input step is skipped) and `&T` parameters look the same.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -132,14 +134,13 @@ pub fn expand(node: &Node) -> TokenStream {
             }
         }
     });
-    let shim_params: Vec<TokenStream> = inputs
-        .iter()
-        .zip(&args)
-        .map(|(inp, a)| {
-            let ty = &inp.inner;
-            quote!(#a: ::core::option::Option<&#ty>)
-        })
-        .collect();
+    // `Shim::Args`: one `Option<&T>` per parameter, destructured by each shim.
+    let arg_tys = inputs.iter().map(|inp| {
+        let ty = &inp.inner;
+        quote!(::core::option::Option<&'__a #ty>)
+    });
+    let args_ty = quote!((#(#arg_tys,)*));
+    let args_pat = quote!((#(#args,)*));
     // Required inputs are unwrapped; a missing one is an executor bug, never a panic.
     let unwrap_inputs: Vec<TokenStream> = inputs
         .iter()
@@ -206,16 +207,19 @@ pub fn expand(node: &Node) -> TokenStream {
     } else {
         quote!(let _ = call;)
     };
+    // A synchronous node's async entry point calls it in place: no state machine at all.
     let (sync_shim, async_shim) = if is_async {
         (
             quote! {
-                let _ = (call, #(#args),*);
-                ::core::result::Result::Err(#rt::__private::wrong_shim(<Self as #rt::__private::Node>::NAME))
+                let _ = (call, #args_pat);
+                #rt::__private::sync_of_async(<Self as #rt::__private::Node>::NAME)
             },
             quote! {
-                #(#unwrap_inputs)*
-                #not_ctx
-                #body
+                async move {
+                    #(#unwrap_inputs)*
+                    #not_ctx
+                    #body
+                }
             },
         )
     } else {
@@ -230,7 +234,7 @@ pub fn expand(node: &Node) -> TokenStream {
                 #reducer_ignores_ctx
                 #body
             },
-            quote!(Self::__onex_call(call, #(#args),*)),
+            quote!(::core::future::ready(<Self as #rt::__private::Shim>::call(call, #args_pat))),
         )
     };
 
@@ -256,10 +260,19 @@ pub fn expand(node: &Node) -> TokenStream {
         )
     } else {
         (
-            quote!(let _ = (#(#args),*); ::core::option::Option::None),
+            quote!(let _ = #args_pat; ::core::option::Option::None),
             quote!(let _ = out; ::core::option::Option::None),
             quote!(let _ = value; ::core::option::Option::None),
         )
+    };
+    // The thunk's `operation_data`, picked by autoref on the concrete parameter types:
+    // `Serialize` inputs are captured, others give `Null`.
+    let capture = match args.as_slice() {
+        [] => quote!(#rt::__private::serde_json::Value::Null),
+        [one] => quote!((&&#rt::__private::Capture(&#one)).capture()),
+        many => {
+            quote!(#rt::__private::serde_json::Value::Array(::std::vec![#((&&#rt::__private::Capture(&#many)).capture()),*]))
+        }
     };
     let compensate = match &node.options.compensate {
         Some(c) if kind == Kind::Effect => {
@@ -303,36 +316,48 @@ pub fn expand(node: &Node) -> TokenStream {
         #(#param_impls)*
 
         #[doc(hidden)]
-        #[allow(dead_code, clippy::all, clippy::pedantic)]
-        impl #ident {
+        #[allow(dead_code, unused_variables, clippy::all, clippy::pedantic)]
+        impl #rt::__private::Shim for #ident {
+            type Args<'__a> = #args_ty;
+
             #[inline]
-            pub fn __onex_call(
+            fn call(
                 call: #rt::Call<'_>,
-                #(#shim_params),*
+                #args_pat: Self::Args<'_>,
             ) -> ::core::result::Result<#output, #rt::NodeError> {
                 #sync_shim
             }
 
-            pub async fn __onex_call_async(
-                call: #rt::Call<'_>,
-                #(#shim_params),*
-            ) -> ::core::result::Result<#output, #rt::NodeError> {
+            fn call_async<'__a>(
+                call: #rt::Call<'__a>,
+                #args_pat: Self::Args<'__a>,
+            ) -> impl ::core::future::Future<Output = ::core::result::Result<#output, #rt::NodeError>>
+                   + ::core::marker::Send + '__a
+            where
+                <Self as #rt::__private::Node>::Output: ::core::marker::Send,
+            {
                 #async_shim
             }
 
-            pub fn __onex_hash(#(#shim_params),*) -> ::core::option::Option<u64> {
+            fn hash(#args_pat: Self::Args<'_>) -> ::core::option::Option<u64> {
                 #hash
             }
 
-            pub fn __onex_cache_store(out: &#output) -> ::core::option::Option<#rt::CachedValue> {
+            fn capture(#args_pat: Self::Args<'_>) -> #rt::__private::serde_json::Value {
+                #[allow(unused_imports)]
+                use #rt::__private::{CaptureFallback as _, CaptureSerialize as _};
+                #capture
+            }
+
+            fn cache_store(out: &#output) -> ::core::option::Option<#rt::CachedValue> {
                 #store
             }
 
-            pub fn __onex_cache_load(value: &#rt::CachedValue) -> ::core::option::Option<#output> {
+            fn cache_load(value: &#rt::CachedValue) -> ::core::option::Option<#output> {
                 #load
             }
 
-            pub fn __onex_compensate<'a>(
+            fn compensate<'a>(
                 call: #rt::Call<'a>,
                 out: &'a #output,
             ) -> ::core::option::Option<#rt::StepFuture<'a>> {
@@ -378,6 +403,6 @@ mod tests {
         assert!(out.contains("\"NodeDataFetcherEffect\""));
         assert!(out.contains(". retries (3u32)"));
         assert!(out.contains("const IS_ASYNC : bool = true"));
-        assert!(out.contains("fn __onex_call_async"));
+        assert!(out.contains("fn call_async"));
     }
 }

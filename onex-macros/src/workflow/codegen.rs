@@ -2,8 +2,8 @@
 //! static graph with the order and waves computed here, and the edge checks that turn a
 //! type mismatch into an error on the user's argument.
 //!
-//! Everything except the type and its inherent methods lives in `const _: () = { .. };` so
-//! the helpers cannot clash with the user's items.
+//! Everything except the type lives in `const _: () = { .. };` so the helpers cannot clash
+//! with the user's items.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -16,9 +16,17 @@ use crate::node::expand::runtime_path;
 use crate::respan::respan;
 
 /// The generated code for a workflow that passed every check.
+///
+/// Per step, it emits only what differs between steps: an alias for the node, a slot, one
+/// check trait per argument, the spec, and one arm of a single dispatch `match` naming the
+/// node, the slot and where the arguments come from. Everything a step *does* is generic
+/// code in the runtime (`Visit` implementations over the node's `Shim`), so it is checked
+/// and compiled once per node type, not once per step and per `Program` method.
 pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let rt = runtime_path(wf.krate.as_ref());
-    let p = quote!(#rt::__private);
+    // Short paths inside the const block (`use .. as __g`): fewer tokens per step to emit,
+    // parse and resolve.
+    let p = quote!(__g);
     let name = &wf.name;
     let name_str = name.to_string();
     let vis = &wf.vis;
@@ -47,6 +55,9 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let input_from_locals = input_expr(&in_locals);
 
     let s_slots: Vec<syn::Ident> = (0..n).map(|k| format_ident!("__s{}", k)).collect();
+    // One alias per step for its node: an unknown node is then reported once, at the alias
+    // (on the node's path), and every other use names the alias.
+    let nodes: Vec<syn::Ident> = (0..n).map(|k| format_ident!("__N{}", k)).collect();
     let paths: Vec<TokenStream> = wf
         .steps
         .iter()
@@ -65,164 +76,95 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         })
         .collect();
     let step_strs: Vec<String> = wf.steps.iter().map(|s| s.name.to_string()).collect();
-    // One alias per step for its node's output: an unknown node is then reported once, at
-    // the alias (on the node's path), and every other use names the alias.
-    let out_aliases: Vec<syn::Ident> = (0..n).map(|k| format_ident!("__Out{}", k)).collect();
-    let alias_defs = paths
-        .iter()
-        .zip(&out_aliases)
-        .map(|(path, alias)| quote!(type #alias = <#path as #p::Node>::Output;));
-    let alias_defs = quote!(#(#alias_defs)*);
-    let outputs: Vec<TokenStream> = out_aliases.iter().map(|a| quote!(#a)).collect();
-    let slot_tys: Vec<TokenStream> = wf
-        .steps
-        .iter()
-        .zip(&outputs)
-        .map(|(s, o)| {
-            if s.map.is_some() {
-                quote!(#p::MapSlot<#o>)
-            } else {
-                quote!(#p::Slot<#o>)
-            }
-        })
-        .collect();
+    let mut items = TokenStream::new();
+    let mut slot_fields = TokenStream::new();
+    for (k, step) in wf.steps.iter().enumerate() {
+        let (node, path, slot) = (&nodes[k], &paths[k], &s_slots[k]);
+        items.extend(quote!(type #node = #path;));
+        let kind = if step.map.is_some() {
+            quote!(MapSlot)
+        } else {
+            quote!(Slot)
+        };
+        slot_fields.extend(quote!(#slot: #p::#kind<#p::Out<#node>>,));
+    }
     // The type a step's slot holds, as read by its consumers.
     let produced: Vec<TokenStream> = wf
         .steps
         .iter()
-        .zip(&outputs)
-        .map(|(s, o)| {
+        .zip(&nodes)
+        .map(|(s, node)| {
             if s.map.is_some() {
-                quote!(::std::vec::Vec<#o>)
+                quote!(::std::vec::Vec<#p::Out<#node>>)
             } else {
-                o.clone()
+                quote!(#p::Out<#node>)
             }
         })
         .collect();
 
-    // Edge checks and the per-step argument fns.
-    let mut feed_traits = TokenStream::new();
-    let mut arg_fns = TokenStream::new();
-    let mut arg_names: Vec<Vec<syn::Ident>> = Vec::new();
+    // Edge checks and the arguments of each step. Each edge gets a trait of its own whose
+    // `on_unimplemented` names the step and the parameter, declared by the runtime's
+    // `edge_check!` (a few tokens here instead of the trait spelled out). Its only item is
+    // a constant fn pointer to a conversion shared by all edges of the same types, so the
+    // check and the conversion are one obligation on the user's argument.
+    let mut args_of: Vec<Vec<TokenStream>> = Vec::new();
     for (k, step) in wf.steps.iter().enumerate() {
-        let path = &paths[k];
+        let node = &nodes[k];
         let mut values = Vec::new();
-        let mut tys = Vec::new();
         for (a, (arg, src)) in step.args.iter().zip(&r.args[k]).enumerate() {
             let src = src.expect("unresolved names stop before codegen");
             let pos = a + 1;
-            let node = &node_strs[k];
+            let node_str = &node_strs[k];
             let is_map_list = a == 0 && step.map.is_some();
-            // The type whose `Feed` impl is checked: the producer's output, or for the list
-            // of a `map` step the list itself (its impls hand out one element).
-            let (producer, value, what) = match src {
+            // The type checked: the producer's output, or for the list of a `map` step the
+            // list itself (its impl hands out one element).
+            let (producer, slot, what) = match src {
                 Source::Step(j) => (
                     produced[j].clone(),
-                    {
-                        let slot = &s_slots[j];
-                        quote!(slots.#slot.get())
-                    },
+                    &s_slots[j],
                     format!("step `{}`", step_strs[j]),
                 ),
-                Source::Input(i) => (
-                    {
-                        let t = in_tys[i];
-                        quote!(#t)
-                    },
-                    {
-                        let slot = &in_slots[i];
-                        quote!(slots.#slot.get())
-                    },
-                    format!("workflow input `{}`", in_strs[i]),
-                ),
+                Source::Input(i) => {
+                    let t = in_tys[i];
+                    (
+                        quote!(#t),
+                        &in_slots[i],
+                        format!("workflow input `{}`", in_strs[i]),
+                    )
+                }
             };
             let producer = respan(producer, arg.span());
             let feed = format_ident!("__Feed{}_{}", k, a);
-            let (message, label, note) = if is_map_list {
+            let (message, label) = if is_map_list {
                 (
                     format!(
-                        "`map` cannot run `{node}` over {what} (`{{Self}}`): parameter {pos} takes `&{{P}}`"
+                        "`map` cannot run `{node_str}` over {what} (`{{Self}}`): parameter {pos} takes `&{{P}}`"
                     ),
                     "a `map` step runs its node once per element of this list".to_string(),
-                    "the first argument of a `map` step must be a `Vec<T>` whose elements fit the node's first parameter",
                 )
             } else {
                 (
                     format!(
-                        "output of {what} (`{{Self}}`) cannot feed parameter {pos} of `{node}` (`&{{P}}`)"
+                        "output of {what} (`{{Self}}`) cannot feed parameter {pos} of `{node_str}` (`&{{P}}`)"
                     ),
-                    format!("this is `{{Self}}`; parameter {pos} of `{node}` takes `&{{P}}`"),
-                    "a step passes each argument to its node by reference, in order; `&Vec<T>` also fits `&[T]`, and `&String` fits `&str`",
+                    format!("this is `{{Self}}`; parameter {pos} of `{node_str}` takes `&{{P}}`"),
                 )
             };
             let message = message.replace("output of workflow input", "workflow input");
-            if is_map_list {
-                feed_traits.extend(quote! {
-                    #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-                    trait #feed<P: ?Sized> {
-                        fn feed(list: ::core::option::Option<&Self>, item: usize) -> ::core::option::Option<&P>;
-                        fn width(list: &Self) -> usize;
-                    }
-                    #[diagnostic::do_not_recommend]
-                    impl<T> #feed<T> for ::std::vec::Vec<T> {
-                        #[inline(always)]
-                        fn feed(list: ::core::option::Option<&Self>, item: usize) -> ::core::option::Option<&T> {
-                            list.and_then(|l| l.get(item))
-                        }
-                        #[inline(always)]
-                        fn width(list: &Self) -> usize {
-                            list.len()
-                        }
-                    }
-                });
-                let param_ty = quote_spanned!(arg.span()=> <#path as #p::Param<#a>>::Type);
-                values.push(quote_spanned!(arg.span()=> <#producer as #feed<#param_ty>>::feed(#value, item)));
-                tys.push(quote_spanned!(arg.span()=> ::core::option::Option<&'s #param_ty>));
-                continue;
-            }
-            feed_traits.extend(quote! {
-                #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-                trait #feed<P: ?Sized> {
-                    fn feed(value: ::core::option::Option<&Self>) -> ::core::option::Option<&P>;
-                }
-                impl<T: ?Sized> #feed<T> for T {
-                    #[inline(always)]
-                    fn feed(value: ::core::option::Option<&T>) -> ::core::option::Option<&T> {
-                        value
-                    }
-                }
-                #[diagnostic::do_not_recommend]
-                impl<T> #feed<[T]> for ::std::vec::Vec<T> {
-                    #[inline(always)]
-                    fn feed(value: ::core::option::Option<&Self>) -> ::core::option::Option<&[T]> {
-                        value.map(::std::vec::Vec::as_slice)
-                    }
-                }
-                #[diagnostic::do_not_recommend]
-                impl #feed<str> for ::std::string::String {
-                    #[inline(always)]
-                    fn feed(value: ::core::option::Option<&Self>) -> ::core::option::Option<&str> {
-                        value.map(::std::string::String::as_str)
-                    }
-                }
-            });
-            let param_ty = quote_spanned!(arg.span()=> <#path as #p::Param<#a>>::Type);
-            values.push(quote_spanned!(arg.span()=> <#producer as #feed<#param_ty>>::feed(#value)));
-            tys.push(quote_spanned!(arg.span()=> ::core::option::Option<&'s #param_ty>));
+            let map = is_map_list.then(|| quote!(map));
+            items.extend(quote!(#p::edge_check!(#map #feed, #message, #label);));
+            let param_ty = quote_spanned!(arg.span()=> <#node as #p::Param<#a>>::Type);
+            // All on the argument: an unsatisfied bound anywhere in it is reported there.
+            values.push(respan(
+                if is_map_list {
+                    quote!((<#producer as #feed<#param_ty>>::FEED)(s.#slot.get(), item))
+                } else {
+                    quote!((<#producer as #feed<#param_ty>>::FEED)(s.#slot.get()))
+                },
+                arg.span(),
+            ));
         }
-        let fn_name = format_ident!("__args{}", k);
-        arg_fns.extend(quote! {
-            #[inline(always)]
-            #[allow(unused_variables, clippy::type_complexity)]
-            fn #fn_name<'s>(slots: &'s __Slots, item: usize) -> (#(#tys,)*) {
-                (#(#values,)*)
-            }
-        });
-        arg_names.push(
-            (0..step.args.len())
-                .map(|a| format_ident!("__a{}", a))
-                .collect(),
-        );
+        args_of.push(values);
     }
 
     // The static graph.
@@ -230,105 +172,76 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let (order, wave_starts, wave_of) = levels.into_parts();
     let output = r.output.expect("a missing return stops before codegen");
     let mut specs = Vec::new();
-    let mut policies = TokenStream::new();
-    let mut opt_statics = TokenStream::new();
     for (k, step) in wf.steps.iter().enumerate() {
-        let path = &paths[k];
-        let chain = step.options.policy_chain(&rt);
-        let pol = format_ident!("__POLICY{}", k);
-        policies.extend(quote!(const #pol: #rt::StepPolicy = <#path as #p::Node>::POLICY #chain;));
+        let node = &nodes[k];
+        let chain = step.options.policy_chain(&quote!(__rt));
+        let policy = if chain.is_empty() {
+            quote!(::core::option::Option::None)
+        } else {
+            quote!(::core::option::Option::Some(<#node as #p::Node>::POLICY #chain))
+        };
         let deps = &r.deps[k];
         let when_deps: Vec<usize> = r.when[k].iter().map(|(_, s)| *s).collect();
-        let flags = deps.iter().map(|&d| {
-            if when_deps.contains(&d) {
-                return quote!(false);
-            }
-            let uses = r.args[k]
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| **s == Some(Source::Step(d)))
-                .map(|(a, _)| {
-                    let span = step.args[a].span();
-                    quote_spanned!(span=> && <#path as #p::Param<#a>>::OPTIONAL)
-                });
-            quote!((true #(#uses)*))
-        });
-        let opt = format_ident!("__OPTIONAL{}", k);
         let len = deps.len();
-        opt_statics.extend(quote! {
-            static #opt: ([usize; #len], usize) = #p::select_deps([#(#deps),*], [#(#flags),*]);
-        });
+        let optional = if deps.is_empty() {
+            quote!(&([], 0))
+        } else {
+            let flags = deps.iter().map(|&d| {
+                if when_deps.contains(&d) {
+                    return quote!(false);
+                }
+                let uses = r.args[k]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| **s == Some(Source::Step(d)))
+                    .map(|(a, _)| {
+                        let span = step.args[a].span();
+                        quote_spanned!(span=> <#node as #p::Param<#a>>::OPTIONAL)
+                    })
+                    .collect::<Vec<_>>();
+                if uses.is_empty() {
+                    quote!(true)
+                } else {
+                    quote!(#(#uses)&&*)
+                }
+            });
+            let opt = format_ident!("__O{}", k);
+            items.extend(quote! {
+                static #opt: ([usize; #len], usize) = #p::select_deps([#(#deps),*], [#(#flags),*]);
+            });
+            quote!(&#opt)
+        };
         let sname = &step_strs[k];
         let reads = &r.reads_inputs[k];
         let conditional = step.options.when.is_some();
         let map = step.map.is_some();
         specs.push(quote! {
-            #rt::StepSpec {
-                name: ::std::borrow::Cow::Borrowed(#sname),
-                node_type: ::std::borrow::Cow::Borrowed(<#path as #p::Node>::NAME),
-                kind: <#path as #p::Node>::KIND,
-                is_async: <#path as #p::Node>::IS_ASYNC,
-                deps: ::std::borrow::Cow::Borrowed(&[#(#deps),*]),
-                optional_deps: ::std::borrow::Cow::Borrowed(#opt.0.split_at(#opt.1).0),
-                reads_inputs: ::std::borrow::Cow::Borrowed(&[#(#reads),*]),
-                policy: #pol,
-                conditional: #conditional,
-                map: #map,
-                compensated: <#path as #p::Node>::COMPENSATED,
-            }
+            #p::step_spec::<#node, #len>(#sname, &[#(#deps),*], #optional, &[#(#reads),*], #policy, #conditional, #map)
         });
     }
-    let pol_idents: Vec<syn::Ident> = (0..n).map(|k| format_ident!("__POLICY{}", k)).collect();
     let n_inputs = wf.inputs.len();
 
-    // Program methods, one match arm per step.
+    // The one dispatch `match`, and the arms of the optional methods (`when`, `map`).
+    let mut visit_arms = TokenStream::new();
     let mut cond_arms = TokenStream::new();
     let mut width_arms = TokenStream::new();
-    let mut sync_arms = TokenStream::new();
-    let mut async_arms = TokenStream::new();
     let mut finish_arms = TokenStream::new();
-    let mut comp_arms = TokenStream::new();
-    let mut hash_arms = TokenStream::new();
-    let mut store_arms = TokenStream::new();
-    let mut load_arms = TokenStream::new();
-    let mut data_arms = TokenStream::new();
     for (k, step) in wf.steps.iter().enumerate() {
-        let path = &paths[k];
-        let slot = &s_slots[k];
-        let args_fn = format_ident!("__args{}", k);
-        let a = &arg_names[k];
-        let sname = &step_strs[k];
-        let put = if step.map.is_some() {
-            quote!(slots.#slot.put(call.item, __out))
-        } else {
-            quote!(slots.#slot.put(__out))
-        };
-        let node_span = step.node.span();
-        let call_sync = quote_spanned!(node_span=> <#path>::__onex_call(call, #(#a),*));
-        let call_async = quote_spanned!(node_span=> <#path>::__onex_call_async(call, #(#a),*));
-        sync_arms.extend(quote! {
-            #k => {
-                let (#(#a,)*) = #args_fn(slots, call.item);
-                let __out = #call_sync?;
-                #put;
-                ::core::result::Result::Ok(())
-            }
-        });
-        async_arms.extend(quote! {
-            #k if <#path as #p::Node>::IS_ASYNC => {
-                let (#(#a,)*) = #args_fn(slots, call.item);
-                ::std::boxed::Box::pin(async move {
-                    let __out = #call_async.await?;
-                    #put;
-                    ::core::result::Result::Ok(())
-                })
-            }
-        });
+        let (node, slot, sname) = (&nodes[k], &s_slots[k], &step_strs[k]);
+        let args = &args_of[k];
+        // A step passing more or fewer arguments than its node takes gets its tuple
+        // mismatch on the node's path (after the `Param` error on an extra argument).
+        let span = step.node.span();
+        let method = respan(quote!(v.step::<#node, _>), span);
+        let slot_ref = respan(quote!(&s.#slot), span);
+        let args = quote_spanned!(span=> (#(#args,)*));
+        let call_args = quote_spanned!(span=> (#slot_ref, #args));
+        visit_arms.extend(quote!(#k => #method #call_args,));
         if let Some(w) = &step.options.when {
             let binds = r.when[k].iter().map(|(ident, s)| {
                 let dslot = &s_slots[*s];
                 let dname = &step_strs[*s];
-                quote!(let #ident = slots.#dslot.need(#dname)?;)
+                quote!(let #ident = s.#dslot.need(#dname)?;)
             });
             let body = &w.value.body;
             // Typed so a non-`bool` condition is one error on the user's expression.
@@ -352,60 +265,42 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             };
             let list_ty = respan(list_ty, list.span());
             let feed = format_ident!("__Feed{}_0", k);
-            let items = quote_spanned!(list.span()=> <#list_ty as #feed<<#path as #p::Param<0>>::Type>>::width(__l));
+            let param_ty = quote_spanned!(list.span()=> <#node as #p::Param<0>>::Type);
+            let len = quote_spanned!(list.span()=> <#list_ty as #feed<#param_ty>>::WIDTH);
             width_arms.extend(quote! {
-                #k => {
-                    let __n = match slots.#list_slot.get() {
-                        ::core::option::Option::Some(__l) => #items,
-                        ::core::option::Option::None => {
-                            return ::core::result::Result::Err(#p::missing_input(<#path as #p::Node>::NAME, 1))
-                        }
-                    };
-                    slots.#slot.prepare(__n);
-                    ::core::result::Result::Ok(__n)
-                }
+                #k => #p::map_width(s.#list_slot.get().map(#len), &s.#slot, <#node as #p::Node>::NAME),
             });
-            finish_arms.extend(quote!(#k => slots.#slot.finish(#sname),));
-            comp_arms.extend(quote! {
-                #k => slots.#slot.get().and_then(|__v| __v.get(call.item)).and_then(|__o| <#path>::__onex_compensate(call, __o)),
-            });
-        } else {
-            comp_arms.extend(quote! {
-                #k => slots.#slot.get().and_then(|__o| <#path>::__onex_compensate(call, __o)),
-            });
-            let hash = quote_spanned!(node_span=> <#path>::__onex_hash(#(#a),*));
-            hash_arms.extend(quote! {
-                #k => {
-                    let (#(#a,)*) = #args_fn(slots, call.item);
-                    #hash
-                }
-            });
-            store_arms
-                .extend(quote!(#k => slots.#slot.get().and_then(<#path>::__onex_cache_store),));
-            load_arms.extend(quote! {
-                #k => match <#path>::__onex_cache_load(value) {
-                    ::core::option::Option::Some(__v) => {
-                        slots.#slot.put(__v);
-                        true
-                    }
-                    ::core::option::Option::None => false,
-                },
-            });
+            finish_arms.extend(quote!(#k => s.#slot.finish(#sname),));
         }
-        let capture = match a.as_slice() {
-            [] => quote!(#p::serde_json::Value::Null),
-            [one] => quote!((&&#p::Capture(&#one)).capture()),
-            many => {
-                quote!(#p::serde_json::Value::Array(::std::vec![#((&&#p::Capture(&#many)).capture()),*]))
-            }
-        };
-        data_arms.extend(quote! {
-            #k => {
-                let (#(#a,)*) = #args_fn(slots, call.item);
-                #capture
-            }
-        });
     }
+    // Methods whose every step takes the default are left to the trait's default.
+    let condition = (!cond_arms.is_empty()).then(|| {
+        quote! {
+            fn condition(&self, s: &__Slots, step: usize) -> ::core::result::Result<bool, __rt::NodeError> {
+                match step {
+                    #cond_arms
+                    _ => ::core::result::Result::Ok(true),
+                }
+            }
+        }
+    });
+    let width_finish = (!width_arms.is_empty()).then(|| {
+        quote! {
+            fn width(&self, s: &__Slots, step: usize) -> ::core::result::Result<usize, __rt::NodeError> {
+                match step {
+                    #width_arms
+                    _ => ::core::result::Result::Ok(1),
+                }
+            }
+
+            fn finish(&self, s: &__Slots, step: usize) -> ::core::result::Result<(), __rt::NodeError> {
+                match step {
+                    #finish_arms
+                    _ => ::core::result::Result::Ok(()),
+                }
+            }
+        }
+    });
 
     // `plan`: steps fed by workflow inputs carry them.
     let plan_arms = r.reads_inputs.iter().enumerate().filter(|(_, reads)| !reads.is_empty()).map(|(k, reads)| {
@@ -476,10 +371,15 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             }
         }
     });
-    let owned_generics: Vec<syn::Ident> =
-        (0..n_inputs).map(|i| format_ident!("__T{}", i)).collect();
     let shim_args: Vec<syn::Ident> = (0..n_inputs).map(|i| format_ident!("__a{}", i)).collect();
     let positions: Vec<usize> = (1..=n_inputs).collect();
+    let capture = match shim_args.as_slice() {
+        [] => quote!(#p::serde_json::Value::Null),
+        [one] => quote!((&&#p::Capture(&#one)).capture()),
+        many => {
+            quote!(#p::serde_json::Value::Array(::std::vec![#((&&#p::Capture(&#many)).capture()),*]))
+        }
+    };
     let graph_doc =
         format!(" The graph of workflow `{name_str}`: steps, dependencies, order and waves.");
 
@@ -490,18 +390,20 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
 
         const _: () = {
             #[allow(unused_imports)]
-            use #p::{CaptureFallback as _, CaptureSerialize as _};
+            use #rt as __rt;
+            #[allow(unused_imports)]
+            use #rt::__private as __g;
+            #[allow(unused_imports)]
+            use __g::{CaptureFallback as _, CaptureSerialize as _};
 
-            #alias_defs
+            #items
 
             #[doc(hidden)]
+            #[derive(Default)]
             pub struct __Slots {
                 #(#in_slots: #p::Slot<#in_tys>,)*
-                #(#s_slots: #slot_tys,)*
+                #slot_fields
             }
-
-            #feed_traits
-            #arg_fns
 
             #[diagnostic::on_unimplemented(message = #ret_msg, label = "this step's output is `{Self}`")]
             trait __Return<D> {
@@ -516,13 +418,10 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 }
             }
 
-            #policies
-            #opt_statics
             static __INPUTS: [::std::borrow::Cow<'static, str>; #n_inputs] = [#(::std::borrow::Cow::Borrowed(#in_strs)),*];
-            static __STEPS: [#rt::StepSpec; #n] = [#(#specs),*];
-            const __PRIORITY: [i32; #n] = [#(#pol_idents.priority),*];
-            const __ORDER: [usize; #n] = #p::order_by_priority([#(#order),*], &[#(#wave_starts),*], &__PRIORITY);
-            static __GRAPH: #rt::Graph = #rt::Graph::from_static(
+            static __STEPS: [__rt::StepSpec; #n] = [#(#specs),*];
+            const __ORDER: [usize; #n] = #p::order_by_priority([#(#order),*], &[#(#wave_starts),*], &#p::priorities(&__STEPS));
+            static __GRAPH: __rt::Graph = __rt::Graph::from_static(
                 #name_str,
                 &__INPUTS,
                 &__STEPS,
@@ -534,6 +433,16 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
 
             #warnings
 
+            /// Applies `v` to step `step`: its node, its slot and its arguments.
+            #[inline]
+            #[allow(unused_variables)]
+            fn __visit<'s, V: #p::Visit<'s>>(s: &'s __Slots, step: usize, item: usize, v: V) -> V::Out {
+                match step {
+                    #visit_arms
+                    _ => v.missing(),
+                }
+            }
+
             impl #name {
                 /// Runs the workflow on `rt`.
                 ///
@@ -541,26 +450,26 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 ///
                 /// A `WorkflowError` carrying the report when the output step did not complete.
                 pub async fn run(
-                    rt: &#rt::Runtime,
+                    rt: &__rt::Runtime,
                     #(#in_names: #in_tys,)*
-                    opts: #rt::RunOptions,
-                ) -> ::core::result::Result<#rt::WorkflowRun<#out_ty>, #rt::WorkflowError> {
+                    opts: __rt::RunOptions,
+                ) -> ::core::result::Result<__rt::WorkflowRun<#out_ty>, __rt::WorkflowError> {
                     rt.run(::std::sync::Arc::new(#name), #input_from_names, opts).await
                 }
 
                 /// Runs the workflow once per input, batching the calls of each node type;
                 /// one result per input, in input order.
                 pub async fn run_batch(
-                    rt: &#rt::Runtime,
+                    rt: &__rt::Runtime,
                     inputs: ::std::vec::Vec<#input_ty>,
-                    opts: #rt::RunOptions,
-                ) -> ::std::vec::Vec<::core::result::Result<#rt::WorkflowRun<#out_ty>, #rt::WorkflowError>> {
+                    opts: __rt::RunOptions,
+                ) -> ::std::vec::Vec<::core::result::Result<__rt::WorkflowRun<#out_ty>, __rt::WorkflowError>> {
                     rt.run_batch(::std::sync::Arc::new(#name), inputs, opts).await
                 }
 
                 /// The thunks a run on these inputs would emit, without running anything.
-                pub fn plan(#(#in_names: &#in_tys),*) -> ::std::vec::Vec<#rt::Thunk> {
-                    #rt::plan(&__GRAPH, |__step| match __step {
+                pub fn plan(#(#in_names: &#in_tys),*) -> ::std::vec::Vec<__rt::Thunk> {
+                    __rt::plan(&__GRAPH, |__step| match __step {
                         #(#plan_arms)*
                         _ => {
                             let _ = (#(#in_names,)*);
@@ -570,78 +479,90 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 }
 
                 #[doc = #graph_doc]
-                pub fn graph() -> &'static #rt::Graph {
+                pub fn graph() -> &'static __rt::Graph {
                     &__GRAPH
-                }
-
-                #[doc(hidden)]
-                pub fn __onex_call(
-                    call: #rt::Call<'_>,
-                    #(#shim_args: ::core::option::Option<&#in_tys>),*
-                ) -> ::core::result::Result<#out_ty, #rt::NodeError> {
-                    let _ = (call, #(#shim_args),*);
-                    ::core::result::Result::Err(#p::wrong_shim(#name_str))
-                }
-
-                #[doc(hidden)]
-                pub async fn __onex_call_async<#(#owned_generics: ?::core::marker::Sized + ::std::borrow::ToOwned<Owned = #in_tys>),*>(
-                    call: #rt::Call<'_>,
-                    #(#shim_args: ::core::option::Option<&#owned_generics>),*
-                ) -> ::core::result::Result<#out_ty, #rt::NodeError> {
-                    #(
-                        let #in_locals = match #shim_args {
-                            ::core::option::Option::Some(v) => ::std::borrow::ToOwned::to_owned(v),
-                            ::core::option::Option::None => {
-                                return ::core::result::Result::Err(#p::missing_input(#name_str, #positions))
-                            }
-                        };
-                    )*
-                    #p::run_nested(call.ctx, ::std::sync::Arc::new(#name), #input_from_locals).await
-                }
-
-                #[doc(hidden)]
-                pub fn __onex_hash(#(#shim_args: ::core::option::Option<&#in_tys>),*) -> ::core::option::Option<u64> {
-                    let _ = (#(#shim_args,)*);
-                    ::core::option::Option::None
-                }
-
-                #[doc(hidden)]
-                pub fn __onex_cache_store(_: &#out_ty) -> ::core::option::Option<#rt::CachedValue> {
-                    ::core::option::Option::None
-                }
-
-                #[doc(hidden)]
-                pub fn __onex_cache_load(_: &#rt::CachedValue) -> ::core::option::Option<#out_ty> {
-                    ::core::option::Option::None
-                }
-
-                #[doc(hidden)]
-                pub fn __onex_compensate<'a>(
-                    _: #rt::Call<'a>,
-                    _: &'a #out_ty,
-                ) -> ::core::option::Option<#rt::StepFuture<'a>> {
-                    ::core::option::Option::None
                 }
             }
 
             impl #p::Node for #name {
                 type Output = #out_ty;
                 const NAME: &'static str = #name_str;
-                const KIND: #rt::NodeKind = #rt::NodeKind::Orchestrator;
+                const KIND: __rt::NodeKind = __rt::NodeKind::Orchestrator;
                 const IS_ASYNC: bool = true;
-                const POLICY: #rt::StepPolicy = #rt::StepPolicy::DEFAULT;
+                const POLICY: __rt::StepPolicy = __rt::StepPolicy::DEFAULT;
                 const COMPENSATED: bool = false;
                 const ARITY: usize = #n_inputs;
             }
             #(#node_params)*
 
+            // A workflow nests as an async node. Its inputs are cloned into the nested run;
+            // the `for<'x>` keeps that bound from being checked unless it is nested.
+            #[allow(unused_variables)]
+            impl #p::Shim for #name
+            where
+                #(for<'__x> #in_tys: ::core::clone::Clone,)*
+            {
+                type Args<'__a> = (#(::core::option::Option<&'__a #in_tys>,)*);
+
+                fn call(
+                    call: __rt::Call<'_>,
+                    args: Self::Args<'_>,
+                ) -> ::core::result::Result<#out_ty, __rt::NodeError> {
+                    #p::sync_of_async(#name_str)
+                }
+
+                fn call_async<'__a>(
+                    call: __rt::Call<'__a>,
+                    (#(#shim_args,)*): Self::Args<'__a>,
+                ) -> impl ::core::future::Future<Output = ::core::result::Result<#out_ty, __rt::NodeError>>
+                       + ::core::marker::Send + '__a
+                where
+                    <Self as #p::Node>::Output: ::core::marker::Send,
+                {
+                    async move {
+                        #(
+                            let #in_locals = match #shim_args {
+                                ::core::option::Option::Some(v) => ::core::clone::Clone::clone(v),
+                                ::core::option::Option::None => {
+                                    return ::core::result::Result::Err(#p::missing_input(#name_str, #positions))
+                                }
+                            };
+                        )*
+                        #p::run_nested(call.ctx, ::std::sync::Arc::new(#name), #input_from_locals).await
+                    }
+                }
+
+                fn hash(args: Self::Args<'_>) -> ::core::option::Option<u64> {
+                    ::core::option::Option::None
+                }
+
+                fn capture((#(#shim_args,)*): Self::Args<'_>) -> #p::serde_json::Value {
+                    #capture
+                }
+
+                fn cache_store(_: &#out_ty) -> ::core::option::Option<__rt::CachedValue> {
+                    ::core::option::Option::None
+                }
+
+                fn cache_load(_: &__rt::CachedValue) -> ::core::option::Option<#out_ty> {
+                    ::core::option::Option::None
+                }
+
+                fn compensate<'__a>(
+                    _: __rt::Call<'__a>,
+                    _: &'__a #out_ty,
+                ) -> ::core::option::Option<__rt::StepFuture<'__a>> {
+                    ::core::option::Option::None
+                }
+            }
+
             #[allow(clippy::match_single_binding, unused_variables)]
-            impl #rt::Program for #name {
+            impl __rt::Program for #name {
                 type Input = #input_ty;
                 type Output = #out_ty;
                 type Slots = __Slots;
 
-                fn graph(&self) -> &#rt::Graph {
+                fn graph(&self) -> &__rt::Graph {
                     &__GRAPH
                 }
 
@@ -649,7 +570,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     let #input_from_locals = input;
                     __Slots {
                         #(#in_slots: #p::Slot::filled(#in_locals),)*
-                        #(#s_slots: ::core::default::Default::default(),)*
+                        ..::core::default::Default::default()
                     }
                 }
 
@@ -657,74 +578,35 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     #ret_call
                 }
 
-                fn condition(&self, slots: &__Slots, step: usize) -> ::core::result::Result<bool, #rt::NodeError> {
-                    match step {
-                        #cond_arms
-                        _ => ::core::result::Result::Ok(true),
-                    }
+                #condition
+                #width_finish
+
+                fn call_sync(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::result::Result<(), __rt::NodeError> {
+                    __visit(s, call.step, call.item, #p::CallSync(call))
                 }
 
-                fn width(&self, slots: &__Slots, step: usize) -> ::core::result::Result<usize, #rt::NodeError> {
-                    match step {
-                        #width_arms
-                        _ => ::core::result::Result::Ok(1),
-                    }
+                fn call_async<'a>(&'a self, s: &'a __Slots, call: __rt::Call<'a>) -> __rt::StepFuture<'a> {
+                    __visit(s, call.step, call.item, #p::CallAsync(call))
                 }
 
-                fn call_sync(&self, slots: &__Slots, call: #rt::Call<'_>) -> ::core::result::Result<(), #rt::NodeError> {
-                    match call.step {
-                        #sync_arms
-                        _ => ::core::result::Result::Err(#p::internal_error("step index out of range")),
-                    }
+                fn compensate<'a>(&'a self, s: &'a __Slots, call: __rt::Call<'a>) -> ::core::option::Option<__rt::StepFuture<'a>> {
+                    __visit(s, call.step, call.item, #p::Compensate(call))
                 }
 
-                fn call_async<'a>(&'a self, slots: &'a __Slots, call: #rt::Call<'a>) -> #rt::StepFuture<'a> {
-                    match call.step {
-                        #async_arms
-                        _ => ::std::boxed::Box::pin(::core::future::ready(self.call_sync(slots, call))),
-                    }
+                fn input_hash(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<u64> {
+                    __visit(s, call.step, call.item, #p::InputHash)
                 }
 
-                fn finish(&self, slots: &__Slots, step: usize) -> ::core::result::Result<(), #rt::NodeError> {
-                    match step {
-                        #finish_arms
-                        _ => ::core::result::Result::Ok(()),
-                    }
+                fn cache_store(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<__rt::CachedValue> {
+                    __visit(s, call.step, call.item, #p::CacheStore(call.item))
                 }
 
-                fn compensate<'a>(&'a self, slots: &'a __Slots, call: #rt::Call<'a>) -> ::core::option::Option<#rt::StepFuture<'a>> {
-                    match call.step {
-                        #comp_arms
-                        _ => ::core::option::Option::None,
-                    }
+                fn cache_load(&self, s: &__Slots, call: __rt::Call<'_>, value: &__rt::CachedValue) -> bool {
+                    __visit(s, call.step, call.item, #p::CacheLoad(value, call.item))
                 }
 
-                fn input_hash(&self, slots: &__Slots, call: #rt::Call<'_>) -> ::core::option::Option<u64> {
-                    match call.step {
-                        #hash_arms
-                        _ => ::core::option::Option::None,
-                    }
-                }
-
-                fn cache_store(&self, slots: &__Slots, call: #rt::Call<'_>) -> ::core::option::Option<#rt::CachedValue> {
-                    match call.step {
-                        #store_arms
-                        _ => ::core::option::Option::None,
-                    }
-                }
-
-                fn cache_load(&self, slots: &__Slots, call: #rt::Call<'_>, value: &#rt::CachedValue) -> bool {
-                    match call.step {
-                        #load_arms
-                        _ => false,
-                    }
-                }
-
-                fn operation_data(&self, slots: &__Slots, call: #rt::Call<'_>) -> #p::serde_json::Value {
-                    match call.step {
-                        #data_arms
-                        _ => #p::serde_json::Value::Null,
-                    }
+                fn operation_data(&self, s: &__Slots, call: __rt::Call<'_>) -> #p::serde_json::Value {
+                    __visit(s, call.step, call.item, #p::OperationData)
                 }
             }
         };

@@ -1,0 +1,644 @@
+//! Generic glue between the code `workflow!` generates and the nodes it calls.
+//!
+//! A workflow's per-step code used to be written out in full for every step: one match arm
+//! per step in each of seven [`Program`](crate::Program) methods, each with its own `async`
+//! state machine and argument conversions. Written once here as generic code instead, it is
+//! type-checked once and monomorphized once per node type (plus slot kind), not once per
+//! step; the macro only emits one match that tells, for each step, which node it calls,
+//! which slot it fills and where its arguments come from ([`Visit`]). In release builds the
+//! generic layers inline away, so the synchronous call path is the same direct call as
+//! before: no dynamic dispatch, no allocation.
+
+use std::future::Future;
+
+use crate::error::NodeError;
+use crate::graph::{StepPolicy, StepSpec};
+use crate::node::{Node, wrong_shim};
+use crate::program::{CachedValue, Call, StepFuture};
+use crate::slot::{MapSlot, Slot};
+
+/// A node's uniform calling convention, implemented by the proxy type `#[node]` emits (and
+/// by workflow types, which nest as orchestrator nodes).
+///
+/// Every input comes as an `Option<&T>`, so `Option<&T>` parameters (which still run when
+/// their input step was skipped) and `&T` parameters look the same to generic callers.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{Node, Shim};
+/// use onex_runtime::{Call, CachedValue, NodeError, NodeKind, StepFuture, StepPolicy};
+///
+/// struct Double;
+/// impl Node for Double {
+///     type Output = u64;
+///     const NAME: &'static str = "Double";
+///     const KIND: NodeKind = NodeKind::Compute;
+///     const IS_ASYNC: bool = false;
+///     const POLICY: StepPolicy = StepPolicy::DEFAULT;
+///     const COMPENSATED: bool = false;
+///     const ARITY: usize = 1;
+/// }
+/// impl Shim for Double {
+///     type Args<'a> = (Option<&'a u64>,);
+///     fn call(_: Call<'_>, (x,): Self::Args<'_>) -> Result<u64, NodeError> {
+///         Ok(x.map_or(0, |x| x * 2))
+///     }
+///     fn call_async<'a>(
+///         call: Call<'a>,
+///         args: Self::Args<'a>,
+///     ) -> impl Future<Output = Result<u64, NodeError>> + Send + 'a {
+///         std::future::ready(Self::call(call, args))
+///     }
+///     fn hash(_: Self::Args<'_>) -> Option<u64> { None }
+///     fn capture(_: Self::Args<'_>) -> serde_json::Value { serde_json::Value::Null }
+///     fn cache_store(_: &u64) -> Option<CachedValue> { None }
+///     fn cache_load(_: &CachedValue) -> Option<u64> { None }
+///     fn compensate<'a>(_: Call<'a>, _: &'a u64) -> Option<StepFuture<'a>> { None }
+/// }
+/// ```
+pub trait Shim: Node {
+    /// The step's arguments: `(Option<&A>, Option<&B>, ..)`, one per parameter in order.
+    type Args<'a>;
+
+    /// Calls a synchronous node (an asynchronous one answers with an internal error).
+    fn call(call: Call<'_>, args: Self::Args<'_>) -> Result<Self::Output, NodeError>;
+
+    /// Calls the node through its asynchronous entry point (a synchronous node is called in
+    /// place and its result is ready at once).
+    fn call_async<'a>(
+        call: Call<'a>,
+        args: Self::Args<'a>,
+    ) -> impl Future<Output = Result<Self::Output, NodeError>> + Send + 'a
+    where
+        Self::Output: Send;
+
+    /// A hash of the inputs for caching; `None` when the node is not cached.
+    fn hash(args: Self::Args<'_>) -> Option<u64>;
+
+    /// The inputs as JSON for a thunk's `operation_data` (`Null` where not `Serialize`).
+    fn capture(args: Self::Args<'_>) -> serde_json::Value;
+
+    /// A copy of an output to keep in the cache; `None` when the node is not cached.
+    fn cache_store(out: &Self::Output) -> Option<CachedValue>;
+
+    /// A cached output back in its type; `None` when it does not fit or is not cached.
+    fn cache_load(value: &CachedValue) -> Option<Self::Output>;
+
+    /// The compensation of a completed call, if the node declares one.
+    fn compensate<'a>(call: Call<'a>, out: &'a Self::Output) -> Option<StepFuture<'a>>;
+}
+
+/// The output type of a node: what its step's slot holds.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::{Node, Out};
+/// # use onex_runtime::{NodeKind, StepPolicy};
+/// # struct Len;
+/// # impl Node for Len {
+/// #     type Output = usize;
+/// #     const NAME: &'static str = "Len";
+/// #     const KIND: NodeKind = NodeKind::Compute;
+/// #     const IS_ASYNC: bool = false;
+/// #     const POLICY: StepPolicy = StepPolicy::DEFAULT;
+/// #     const COMPENSATED: bool = false;
+/// #     const ARITY: usize = 1;
+/// # }
+/// let n: Out<Len> = 3_usize;
+/// ```
+pub type Out<N> = <N as Node>::Output;
+
+/// Where a step's output goes: a [`Slot`] for a plain step, a [`MapSlot`] (one item per
+/// element) for a `map` step.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{MapSlot, Slot, Store};
+/// let plain = Slot::new();
+/// plain.store(7, "ignored item index");
+/// assert_eq!(plain.stored(0), Some(&"ignored item index"));
+/// assert!(<Slot<&str> as Store<&str>>::CACHEABLE && !<MapSlot<&str> as Store<&str>>::CACHEABLE);
+/// ```
+pub trait Store<T>: Sync {
+    /// Whether calls storing here can be cached (`map` items are not).
+    const CACHEABLE: bool;
+    /// Stores the output of call `item`.
+    fn store(&self, item: usize, value: T);
+    /// The stored output of call `item`.
+    fn stored(&self, item: usize) -> Option<&T>;
+}
+
+impl<T: Send + Sync> Store<T> for Slot<T> {
+    const CACHEABLE: bool = true;
+    #[inline(always)]
+    fn store(&self, _: usize, value: T) {
+        self.put(value);
+    }
+    #[inline(always)]
+    fn stored(&self, _: usize) -> Option<&T> {
+        self.get()
+    }
+}
+
+impl<T: Send + Sync> Store<T> for MapSlot<T> {
+    const CACHEABLE: bool = false;
+    #[inline(always)]
+    fn store(&self, item: usize, value: T) {
+        self.put(item, value);
+    }
+    #[inline(always)]
+    fn stored(&self, item: usize) -> Option<&T> {
+        self.get().and_then(|items| items.get(item))
+    }
+}
+
+/// Passes a step's output to a parameter of the same type.
+///
+/// The conversions an edge may make (this one, [`feed_slice`], [`feed_str`]) are plain
+/// generic fns, instantiated once per type. Each edge's check trait (see
+/// [`edge_check!`](crate::__private::edge_check)) hands out one of them as a constant fn
+/// pointer, so the check and the conversion are one obligation (one error when the types do
+/// not fit) while the code is shared by every edge of the same type. A constant fn pointer
+/// is a direct call once optimized.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::feed_same;
+/// assert_eq!(feed_same(Some(&3_u8)), Some(&3));
+/// ```
+#[inline(always)]
+pub fn feed_same<T: ?Sized>(value: Option<&T>) -> Option<&T> {
+    value
+}
+
+/// Passes a `Vec<T>` output to a `&[T]` parameter.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::feed_slice;
+/// assert_eq!(feed_slice(Some(&vec![1, 2])), Some(&[1, 2][..]));
+/// ```
+#[inline(always)]
+pub fn feed_slice<T>(value: Option<&Vec<T>>) -> Option<&[T]> {
+    value.map(Vec::as_slice)
+}
+
+/// Passes a `String` output to a `&str` parameter.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::feed_str;
+/// assert_eq!(feed_str(Some(&String::from("x"))), Some("x"));
+/// ```
+#[inline(always)]
+pub fn feed_str(value: Option<&String>) -> Option<&str> {
+    value.map(String::as_str)
+}
+
+/// Element `item` of a `map` step's list.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::feed_item;
+/// assert_eq!(feed_item(Some(&vec!["a", "b"]), 1), Some(&"b"));
+/// assert_eq!(feed_item::<u8>(None, 0), None);
+/// ```
+#[inline(always)]
+pub fn feed_item<T>(list: Option<&Vec<T>>, item: usize) -> Option<&T> {
+    list.and_then(|l| l.get(item))
+}
+
+/// The width of a `map` step: makes room for one item per element of its list, whose
+/// length is `len` (`None` when the list is missing: an executor bug).
+///
+/// # Errors
+///
+/// An internal error naming the node when the list is missing.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{map_width, MapSlot};
+/// let out: MapSlot<u8> = MapSlot::new();
+/// assert_eq!(map_width(Some(3), &out, "F").unwrap(), 3);
+/// assert!(map_width(None, &out, "F").is_err());
+/// ```
+#[inline]
+pub fn map_width<T>(
+    len: Option<usize>,
+    out: &MapSlot<T>,
+    node: &'static str,
+) -> Result<usize, NodeError> {
+    match len {
+        Some(n) => {
+            out.prepare(n);
+            Ok(n)
+        }
+        None => Err(crate::node::missing_input(node, 1)),
+    }
+}
+
+/// One operation on one step, applied by the workflow's single dispatch `match` to the
+/// step's node, slot and arguments. Each [`Program`](crate::Program) method is one visitor.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{Shim, Store, Visit};
+/// /// Answers whether the step's node is async.
+/// struct IsAsync;
+/// impl<'s> Visit<'s> for IsAsync {
+///     type Out = bool;
+///     fn step<N: Shim, S: Store<N::Output>>(self, _: &'s S, _: N::Args<'s>) -> bool
+///     where
+///         N::Output: Send + Sync + 'static,
+///     {
+///         N::IS_ASYNC
+///     }
+///     fn missing(self) -> bool {
+///         false
+///     }
+/// }
+/// ```
+pub trait Visit<'s>: Sized {
+    /// What the operation returns.
+    type Out;
+    /// Applies the operation to a step calling node `N` and storing into `slot`.
+    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
+    where
+        N::Output: Send + Sync + 'static;
+    /// The answer for a step index out of range (an executor bug).
+    fn missing(self) -> Self::Out;
+}
+
+/// [`Program::call_sync`](crate::Program::call_sync): calls the node, stores its output.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::CallSync;
+/// # fn f(call: onex_runtime::Call<'_>) -> CallSync<'_> {
+/// CallSync(call)
+/// # }
+/// ```
+pub struct CallSync<'c>(pub Call<'c>);
+
+impl<'s> Visit<'s> for CallSync<'_> {
+    type Out = Result<(), NodeError>;
+    #[inline(always)]
+    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
+    where
+        N::Output: Send + Sync + 'static,
+    {
+        let out = N::call(self.0, args)?;
+        slot.store(self.0.item, out);
+        Ok(())
+    }
+    #[cold]
+    fn missing(self) -> Self::Out {
+        Err(crate::node::internal_error("step index out of range"))
+    }
+}
+
+/// [`Program::call_async`](crate::Program::call_async): one boxed future per call of an
+/// async node; a synchronous node is called in place, as the trait's default does.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::CallAsync;
+/// # fn f(call: onex_runtime::Call<'_>) -> CallAsync<'_> {
+/// CallAsync(call)
+/// # }
+/// ```
+pub struct CallAsync<'s>(pub Call<'s>);
+
+impl<'s> Visit<'s> for CallAsync<'s> {
+    type Out = StepFuture<'s>;
+    #[inline]
+    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
+    where
+        N::Output: Send + Sync + 'static,
+    {
+        let call = self.0;
+        if N::IS_ASYNC {
+            let fut = N::call_async(call, args);
+            Box::pin(async move {
+                let out = fut.await?;
+                slot.store(call.item, out);
+                Ok(())
+            })
+        } else {
+            let result = N::call(call, args).map(|out| slot.store(call.item, out));
+            Box::pin(std::future::ready(result))
+        }
+    }
+    #[cold]
+    fn missing(self) -> Self::Out {
+        Box::pin(std::future::ready(Err(crate::node::internal_error(
+            "step index out of range",
+        ))))
+    }
+}
+
+/// [`Program::compensate`](crate::Program::compensate): the node's compensation of the
+/// call's stored output.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::Compensate;
+/// # fn f(call: onex_runtime::Call<'_>) -> Compensate<'_> {
+/// Compensate(call)
+/// # }
+/// ```
+pub struct Compensate<'s>(pub Call<'s>);
+
+impl<'s> Visit<'s> for Compensate<'s> {
+    type Out = Option<StepFuture<'s>>;
+    #[inline]
+    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, _: N::Args<'s>) -> Self::Out
+    where
+        N::Output: Send + Sync + 'static,
+    {
+        if N::COMPENSATED {
+            slot.stored(self.0.item)
+                .and_then(|out| N::compensate(self.0, out))
+        } else {
+            None
+        }
+    }
+    fn missing(self) -> Self::Out {
+        None
+    }
+}
+
+/// [`Program::input_hash`](crate::Program::input_hash).
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::InputHash;
+/// let _ = InputHash;
+/// ```
+pub struct InputHash;
+
+impl<'s> Visit<'s> for InputHash {
+    type Out = Option<u64>;
+    #[inline]
+    fn step<N: Shim, S: Store<N::Output>>(self, _: &'s S, args: N::Args<'s>) -> Self::Out
+    where
+        N::Output: Send + Sync + 'static,
+    {
+        if S::CACHEABLE { N::hash(args) } else { None }
+    }
+    fn missing(self) -> Self::Out {
+        None
+    }
+}
+
+/// [`Program::cache_store`](crate::Program::cache_store).
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::CacheStore;
+/// let _ = CacheStore(0);
+/// ```
+pub struct CacheStore(pub usize);
+
+impl<'s> Visit<'s> for CacheStore {
+    type Out = Option<CachedValue>;
+    #[inline]
+    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, _: N::Args<'s>) -> Self::Out
+    where
+        N::Output: Send + Sync + 'static,
+    {
+        if S::CACHEABLE {
+            slot.stored(self.0).and_then(N::cache_store)
+        } else {
+            None
+        }
+    }
+    fn missing(self) -> Self::Out {
+        None
+    }
+}
+
+/// [`Program::cache_load`](crate::Program::cache_load): the cached value and the call's item.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::CacheLoad;
+/// # fn f(value: &onex_runtime::CachedValue) -> CacheLoad<'_> {
+/// CacheLoad(value, 0)
+/// # }
+/// ```
+pub struct CacheLoad<'v>(pub &'v CachedValue, pub usize);
+
+impl<'s> Visit<'s> for CacheLoad<'_> {
+    type Out = bool;
+    #[inline]
+    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, _: N::Args<'s>) -> Self::Out
+    where
+        N::Output: Send + Sync + 'static,
+    {
+        if !S::CACHEABLE {
+            return false;
+        }
+        match N::cache_load(self.0) {
+            Some(out) => {
+                slot.store(self.1, out);
+                true
+            }
+            None => false,
+        }
+    }
+    fn missing(self) -> Self::Out {
+        false
+    }
+}
+
+/// [`Program::operation_data`](crate::Program::operation_data).
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::OperationData;
+/// let _ = OperationData;
+/// ```
+pub struct OperationData;
+
+impl<'s> Visit<'s> for OperationData {
+    type Out = serde_json::Value;
+    #[inline]
+    fn step<N: Shim, S: Store<N::Output>>(self, _: &'s S, args: N::Args<'s>) -> Self::Out
+    where
+        N::Output: Send + Sync + 'static,
+    {
+        N::capture(args)
+    }
+    fn missing(self) -> Self::Out {
+        serde_json::Value::Null
+    }
+}
+
+/// A static step's spec, with what the node's constants tell (type name, kind, sync or
+/// async, compensated) filled in from `N`, and the node's policy unless `policy` overrides it.
+///
+/// `optional` is `select_deps`'s answer: the optional dependencies packed at the front.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::{step_spec, Node};
+/// # use onex_runtime::{NodeKind, StepPolicy, StepSpec};
+/// # struct Len;
+/// # impl Node for Len {
+/// #     type Output = usize;
+/// #     const NAME: &'static str = "Len";
+/// #     const KIND: NodeKind = NodeKind::Compute;
+/// #     const IS_ASYNC: bool = false;
+/// #     const POLICY: StepPolicy = StepPolicy::DEFAULT;
+/// #     const COMPENSATED: bool = false;
+/// #     const ARITY: usize = 1;
+/// # }
+/// static OPT: ([usize; 1], usize) = ([0], 0);
+/// static SPEC: StepSpec = step_spec::<Len, 1>("n", &[0], &OPT, &[], None, false, false);
+/// assert_eq!(SPEC.node_type, "Len");
+/// assert!(SPEC.optional_deps.is_empty());
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub const fn step_spec<N: Node, const D: usize>(
+    name: &'static str,
+    deps: &'static [usize],
+    optional: &'static ([usize; D], usize),
+    reads_inputs: &'static [usize],
+    policy: Option<StepPolicy>,
+    conditional: bool,
+    map: bool,
+) -> StepSpec {
+    use std::borrow::Cow;
+    StepSpec {
+        name: Cow::Borrowed(name),
+        node_type: Cow::Borrowed(N::NAME),
+        kind: N::KIND,
+        is_async: N::IS_ASYNC,
+        deps: Cow::Borrowed(deps),
+        optional_deps: Cow::Borrowed(optional.0.split_at(optional.1).0),
+        reads_inputs: Cow::Borrowed(reads_inputs),
+        policy: match policy {
+            Some(p) => p,
+            None => N::POLICY,
+        },
+        conditional,
+        map,
+        compensated: N::COMPENSATED,
+    }
+}
+
+/// The priorities of `steps`, for [`order_by_priority`](crate::__private::order_by_priority).
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::priorities;
+/// # use onex_runtime::{NodeKind, StepSpec};
+/// const STEPS: [StepSpec; 0] = [];
+/// assert_eq!(priorities(&STEPS), [0_i32; 0]);
+/// ```
+pub const fn priorities<const N: usize>(steps: &[StepSpec; N]) -> [i32; N] {
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = steps[i].policy.priority;
+        i += 1;
+    }
+    out
+}
+
+/// The synchronous entry point of an async node or a nested workflow: never taken (the
+/// executors follow `is_async`), so it answers with an internal error.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::sync_of_async;
+/// assert!(sync_of_async::<u8>("Fetch").is_err());
+/// ```
+#[cold]
+pub fn sync_of_async<T>(node: &'static str) -> Result<T, NodeError> {
+    Err(wrong_shim(node))
+}
+
+/// Declares the check trait of one edge of a workflow (with `map`: of the list of a `map`
+/// step): `workflow!` emits one call per argument of every step, naming the trait, the
+/// message and the label of the error when the argument does not fit.
+///
+/// Written once here instead of spelled out by the proc macro for every edge, because the
+/// tokens a proc macro emits dominate the compile time of a long workflow. The trait has
+/// no methods, only a constant fn pointer to a shared conversion ([`feed_same`],
+/// [`feed_slice`], [`feed_str`], [`feed_item`]), so an edge costs a trait and its impls
+/// but no code of its own.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::edge_check;
+/// edge_check!(Fits, "`{Self}` cannot feed `&{P}`", "this is `{Self}`");
+/// let s = String::from("x");
+/// assert_eq!((<String as Fits<str>>::FEED)(Some(&s)), Some("x"));
+/// ```
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __onex_edge_check {
+    ($feed:ident, $message:literal, $label:literal) => {
+        #[diagnostic::on_unimplemented(
+            message = $message,
+            label = $label,
+            note = "a step passes each argument to its node by reference, in order; `&Vec<T>` also fits `&[T]`, and `&String` fits `&str`"
+        )]
+        trait $feed<P: ?::core::marker::Sized> {
+            const FEED: fn(::core::option::Option<&Self>) -> ::core::option::Option<&P>;
+        }
+        impl<T: ?::core::marker::Sized> $feed<T> for T {
+            const FEED: fn(::core::option::Option<&T>) -> ::core::option::Option<&T> =
+                $crate::__private::feed_same::<T>;
+        }
+        #[diagnostic::do_not_recommend]
+        impl<T> $feed<[T]> for ::std::vec::Vec<T> {
+            const FEED: fn(::core::option::Option<&Self>) -> ::core::option::Option<&[T]> =
+                $crate::__private::feed_slice::<T>;
+        }
+        #[diagnostic::do_not_recommend]
+        impl $feed<str> for ::std::string::String {
+            const FEED: fn(::core::option::Option<&Self>) -> ::core::option::Option<&str> =
+                $crate::__private::feed_str;
+        }
+    };
+    (map $feed:ident, $message:literal, $label:literal) => {
+        #[diagnostic::on_unimplemented(
+            message = $message,
+            label = $label,
+            note = "the first argument of a `map` step must be a `Vec<T>` whose elements fit the node's first parameter"
+        )]
+        trait $feed<P: ?::core::marker::Sized> {
+            const FEED: fn(::core::option::Option<&Self>, usize) -> ::core::option::Option<&P>;
+            const WIDTH: fn(&Self) -> usize;
+        }
+        #[diagnostic::do_not_recommend]
+        impl<T> $feed<T> for ::std::vec::Vec<T> {
+            const FEED: fn(::core::option::Option<&Self>, usize) -> ::core::option::Option<&T> =
+                $crate::__private::feed_item::<T>;
+            const WIDTH: fn(&Self) -> usize = ::std::vec::Vec::len;
+        }
+    };
+}
