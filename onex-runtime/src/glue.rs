@@ -110,6 +110,28 @@ pub trait Shim: Node {
 /// ```
 pub type Out<N> = <N as Node>::Output;
 
+/// The slot of a plain step calling node `N`.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::{SlotOf, Node};
+/// # use onex_runtime::{NodeKind, StepPolicy};
+/// # struct Len;
+/// # impl Node for Len {
+/// #     type Output = usize;
+/// #     const NAME: &'static str = "Len";
+/// #     const KIND: NodeKind = NodeKind::Compute;
+/// #     const IS_ASYNC: bool = false;
+/// #     const POLICY: StepPolicy = StepPolicy::DEFAULT;
+/// #     const COMPENSATED: bool = false;
+/// #     const ARITY: usize = 1;
+/// # }
+/// let slot: SlotOf<Len> = Default::default();
+/// assert!(slot.get().is_none());
+/// ```
+pub type SlotOf<N> = Slot<Out<N>>;
+
 /// Where a step's output goes: a [`Slot`] for a plain step, a [`MapSlot`] (one item per
 /// element) for a `map` step.
 ///
@@ -153,6 +175,37 @@ impl<T: Send + Sync> Store<T> for MapSlot<T> {
     fn stored(&self, item: usize) -> Option<&T> {
         self.get().and_then(|items| items.get(item))
     }
+}
+
+/// The conversions an edge may make from a step's output `Self` to a parameter `&P`: as
+/// is, `&Vec<T>` as `&[T]`, `&String` as `&str`.
+///
+/// Each edge's check trait (see [`edge_check!`](crate::__private::edge_check)) has one
+/// blanket impl over this trait, so an edge costs one impl; `do_not_recommend` on it keeps
+/// the error the edge's own, on the user's argument.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::Feed;
+/// let v = vec![1_u8, 2];
+/// assert_eq!((<Vec<u8> as Feed<[u8]>>::FEED)(Some(&v)), Some(&[1_u8, 2][..]));
+/// ```
+pub trait Feed<P: ?Sized> {
+    /// The conversion, a shared generic fn.
+    const FEED: fn(Option<&Self>) -> Option<&P>;
+}
+
+impl<T: ?Sized> Feed<T> for T {
+    const FEED: fn(Option<&T>) -> Option<&T> = feed_same::<T>;
+}
+
+impl<T> Feed<[T]> for Vec<T> {
+    const FEED: fn(Option<&Self>) -> Option<&[T]> = feed_slice::<T>;
+}
+
+impl Feed<str> for String {
+    const FEED: fn(Option<&Self>) -> Option<&str> = feed_str;
 }
 
 /// Passes a step's output to a parameter of the same type.
@@ -491,15 +544,45 @@ impl<'s> Visit<'s> for OperationData {
     }
 }
 
-/// A static step's spec, with what the node's constants tell (type name, kind, sync or
-/// async, compensated) filled in from `N`, and the node's policy unless `policy` overrides it.
-///
-/// `optional` is `select_deps`'s answer: the optional dependencies packed at the front.
+/// A step's dependencies, and those of them taken as `Option<&T>` packed at the front of
+/// `optional` (`n_optional` of them), computed in const evaluation from the node's
+/// `Param::OPTIONAL` flags (which the macro cannot read).
 ///
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::__private::{step_spec, Node};
+/// use onex_runtime::__private::Deps;
+/// const D: Deps<3> = Deps::new([3, 5, 7], [false, true, true]);
+/// assert_eq!((D.all, D.optional, D.n_optional), ([3, 5, 7], [5, 7, 0], 2));
+/// ```
+pub struct Deps<const D: usize> {
+    /// Every dependency, by step index.
+    pub all: [usize; D],
+    /// The optional ones first.
+    pub optional: [usize; D],
+    /// How many are optional.
+    pub n_optional: usize,
+}
+
+impl<const D: usize> Deps<D> {
+    /// Packs the dependencies flagged optional.
+    pub const fn new(all: [usize; D], optional: [bool; D]) -> Self {
+        let (optional, n_optional) = crate::static_graph::select_deps(all, optional);
+        Deps {
+            all,
+            optional,
+            n_optional,
+        }
+    }
+}
+
+/// A static step's spec, with what the node's constants tell (type name, kind, sync or
+/// async, compensated, policy) filled in from `N`; [`with_policy`] overrides the policy.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::{step_spec, Deps, Node};
 /// # use onex_runtime::{NodeKind, StepPolicy, StepSpec};
 /// # struct Len;
 /// # impl Node for Len {
@@ -511,18 +594,16 @@ impl<'s> Visit<'s> for OperationData {
 /// #     const COMPENSATED: bool = false;
 /// #     const ARITY: usize = 1;
 /// # }
-/// static OPT: ([usize; 1], usize) = ([0], 0);
-/// static SPEC: StepSpec = step_spec::<Len, 1>("n", &[0], &OPT, &[], None, false, false);
+/// static DEPS: Deps<1> = Deps::new([0], [false]);
+/// static SPEC: StepSpec = step_spec::<Len, 1>("n", &DEPS, &[], false, false);
 /// assert_eq!(SPEC.node_type, "Len");
+/// assert_eq!(&*SPEC.deps, &[0]);
 /// assert!(SPEC.optional_deps.is_empty());
 /// ```
-#[allow(clippy::too_many_arguments)]
 pub const fn step_spec<N: Node, const D: usize>(
     name: &'static str,
-    deps: &'static [usize],
-    optional: &'static ([usize; D], usize),
+    deps: &'static Deps<D>,
     reads_inputs: &'static [usize],
-    policy: Option<StepPolicy>,
     conditional: bool,
     map: bool,
 ) -> StepSpec {
@@ -532,17 +613,30 @@ pub const fn step_spec<N: Node, const D: usize>(
         node_type: Cow::Borrowed(N::NAME),
         kind: N::KIND,
         is_async: N::IS_ASYNC,
-        deps: Cow::Borrowed(deps),
-        optional_deps: Cow::Borrowed(optional.0.split_at(optional.1).0),
+        deps: Cow::Borrowed(&deps.all),
+        optional_deps: Cow::Borrowed(deps.optional.split_at(deps.n_optional).0),
         reads_inputs: Cow::Borrowed(reads_inputs),
-        policy: match policy {
-            Some(p) => p,
-            None => N::POLICY,
-        },
+        policy: N::POLICY,
         conditional,
         map,
         compensated: N::COMPENSATED,
     }
+}
+
+/// A step's spec with the policy its `#[step(...)]` options give.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::with_policy;
+/// # use onex_runtime::{NodeKind, StepPolicy, StepSpec};
+/// # fn f(spec: StepSpec) -> StepSpec {
+/// with_policy(spec, StepPolicy::DEFAULT.retries(2))
+/// # }
+/// ```
+pub const fn with_policy(mut spec: StepSpec, policy: StepPolicy) -> StepSpec {
+    spec.policy = policy;
+    spec
 }
 
 /// The priorities of `steps`, for [`order_by_priority`](crate::__private::order_by_priority).
@@ -609,19 +703,10 @@ macro_rules! __onex_edge_check {
         trait $feed<P: ?::core::marker::Sized> {
             const FEED: fn(::core::option::Option<&Self>) -> ::core::option::Option<&P>;
         }
-        impl<T: ?::core::marker::Sized> $feed<T> for T {
-            const FEED: fn(::core::option::Option<&T>) -> ::core::option::Option<&T> =
-                $crate::__private::feed_same::<T>;
-        }
         #[diagnostic::do_not_recommend]
-        impl<T> $feed<[T]> for ::std::vec::Vec<T> {
-            const FEED: fn(::core::option::Option<&Self>) -> ::core::option::Option<&[T]> =
-                $crate::__private::feed_slice::<T>;
-        }
-        #[diagnostic::do_not_recommend]
-        impl $feed<str> for ::std::string::String {
-            const FEED: fn(::core::option::Option<&Self>) -> ::core::option::Option<&str> =
-                $crate::__private::feed_str;
+        impl<T: ?::core::marker::Sized + $crate::__private::Feed<P>, P: ?::core::marker::Sized> $feed<P> for T {
+            const FEED: fn(::core::option::Option<&T>) -> ::core::option::Option<&P> =
+                <T as $crate::__private::Feed<P>>::FEED;
         }
     };
     (map $feed:ident, $message:literal, $label:literal) => {

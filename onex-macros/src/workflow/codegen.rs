@@ -81,12 +81,11 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     for (k, step) in wf.steps.iter().enumerate() {
         let (node, path, slot) = (&nodes[k], &paths[k], &s_slots[k]);
         items.extend(quote!(type #node = #path;));
-        let kind = if step.map.is_some() {
-            quote!(MapSlot)
+        slot_fields.extend(if step.map.is_some() {
+            quote!(#slot: #p::MapSlot<#p::Out<#node>>,)
         } else {
-            quote!(Slot)
-        };
-        slot_fields.extend(quote!(#slot: #p::#kind<#p::Out<#node>>,));
+            quote!(#slot: #p::SlotOf<#node>,)
+        });
     }
     // The type a step's slot holds, as read by its consumers.
     let produced: Vec<TokenStream> = wf
@@ -175,48 +174,41 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     for (k, step) in wf.steps.iter().enumerate() {
         let node = &nodes[k];
         let chain = step.options.policy_chain(&quote!(__rt));
-        let policy = if chain.is_empty() {
-            quote!(::core::option::Option::None)
-        } else {
-            quote!(::core::option::Option::Some(<#node as #p::Node>::POLICY #chain))
-        };
         let deps = &r.deps[k];
         let when_deps: Vec<usize> = r.when[k].iter().map(|(_, s)| *s).collect();
         let len = deps.len();
-        let optional = if deps.is_empty() {
-            quote!(&([], 0))
-        } else {
-            let flags = deps.iter().map(|&d| {
-                if when_deps.contains(&d) {
-                    return quote!(false);
-                }
-                let uses = r.args[k]
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| **s == Some(Source::Step(d)))
-                    .map(|(a, _)| {
-                        let span = step.args[a].span();
-                        quote_spanned!(span=> <#node as #p::Param<#a>>::OPTIONAL)
-                    })
-                    .collect::<Vec<_>>();
-                if uses.is_empty() {
-                    quote!(true)
-                } else {
-                    quote!(#(#uses)&&*)
-                }
-            });
-            let opt = format_ident!("__O{}", k);
-            items.extend(quote! {
-                static #opt: ([usize; #len], usize) = #p::select_deps([#(#deps),*], [#(#flags),*]);
-            });
-            quote!(&#opt)
-        };
+        let flags = deps.iter().map(|&d| {
+            if when_deps.contains(&d) {
+                return quote!(false);
+            }
+            let uses = r.args[k]
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s == Some(Source::Step(d)))
+                .map(|(a, _)| {
+                    let span = step.args[a].span();
+                    quote_spanned!(span=> <#node as #p::Param<#a>>::OPTIONAL)
+                })
+                .collect::<Vec<_>>();
+            if uses.is_empty() {
+                quote!(true)
+            } else {
+                quote!(#(#uses)&&*)
+            }
+        });
+        let deps_static = format_ident!("__D{}", k);
+        items.extend(quote! {
+            static #deps_static: #p::Deps<#len> = #p::Deps::new([#(#deps),*], [#(#flags),*]);
+        });
         let sname = &step_strs[k];
         let reads = &r.reads_inputs[k];
         let conditional = step.options.when.is_some();
         let map = step.map.is_some();
-        specs.push(quote! {
-            #p::step_spec::<#node, #len>(#sname, &[#(#deps),*], #optional, &[#(#reads),*], #policy, #conditional, #map)
+        let spec = quote!(#p::step_spec::<#node, #len>(#sname, &#deps_static, &[#(#reads),*], #conditional, #map));
+        specs.push(if chain.is_empty() {
+            spec
+        } else {
+            quote!(#p::with_policy(#spec, <#node as #p::Node>::POLICY #chain))
         });
     }
     let n_inputs = wf.inputs.len();
