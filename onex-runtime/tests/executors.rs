@@ -606,3 +606,105 @@ async fn run_batch_returns_one_result_per_input_in_order() {
         }
     }
 }
+
+/// A chain with a failure, a panic and a skip in it, beside a branch that completes.
+fn rough_chain() -> Arc<support::Flow> {
+    FlowBuilder::new("rough")
+        .compute("root", &[], |v| Ok(v[0]))
+        .compute("bad", &["root"], |_| Err(NodeError::permanent("boom")))
+        .compute("after_bad", &["bad"], |v| Ok(v[0]))
+        .compute("panics", &["root"], |_| panic!("row 7 is malformed"))
+        .compute("after_panic", &["panics"], |v| Ok(v[0]))
+        .compute("good", &["root"], |v| Ok(v[0] + 1))
+        .compute("gated", &["good"], |v| Ok(v[0]))
+        .when(&["good"], |_| false)
+        .compute("after_gated", &["gated"], |v| Ok(v[0]))
+        .compute("after_good", &["good"], |v| Ok(v[0] + 1))
+        .build("after_good")
+        .unwrap()
+}
+
+/// What a report says of each step, without times and ids.
+fn step_facts(report: &WorkflowReport) -> Vec<String> {
+    let mut facts: Vec<String> = report
+        .steps
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {:?} attempts={} calls={} thunks={} failed={:?} skip={:?} error={:?}",
+                s.step,
+                s.state,
+                s.attempts,
+                s.calls,
+                s.thunks.len(),
+                s.failed_attempts
+                    .iter()
+                    .map(|a| (a.attempt, a.error.code()))
+                    .collect::<Vec<_>>(),
+                s.skip_reason,
+                s.error
+                    .as_ref()
+                    .map(|e| (e.code(), e.message().to_string())),
+            )
+        })
+        .collect();
+    facts.push(format!(
+        "completed={} failed={} skipped={} cancelled={} state={:?} thunks={}",
+        report.steps_completed,
+        report.steps_failed,
+        report.steps_skipped,
+        report.steps_cancelled,
+        report.state,
+        report.thunks_emitted.len()
+    ));
+    facts
+}
+
+#[tokio::test]
+async fn sequential_runs_of_plain_steps_report_what_the_general_path_reports() {
+    // With an observer every step takes the general path; without one, plain steps run
+    // back to back. Both must end every step the same way, with the same records.
+    let rt = Runtime::default();
+    for strategy in [FailureStrategy::ContinueOnError, FailureStrategy::FailFast] {
+        for records in [true, false] {
+            let opts = || {
+                RunOptions::new()
+                    .mode(ExecutionMode::Sequential)
+                    .failure_strategy(strategy)
+                    .records(records)
+            };
+            let direct = rt.run(rough_chain(), 1, opts()).await;
+            let general = rt
+                .run(
+                    rough_chain(),
+                    1,
+                    opts().observer(Arc::new(|_: &RunEvent<'_>| {})),
+                )
+                .await;
+            let report = |r: &Result<WorkflowRun<u64>, WorkflowError>| match r {
+                Ok(run) => run.report.clone(),
+                Err(e) => e.report().unwrap().clone(),
+            };
+            let (d, g) = (report(&direct), report(&general));
+            assert_eq!(
+                step_facts(&d),
+                step_facts(&g),
+                "{strategy:?} records {records}"
+            );
+            assert_eq!(structure(&d), structure(&g));
+            assert_eq!(
+                direct.as_ref().map(|r| r.output).ok(),
+                general.as_ref().map(|r| r.output).ok()
+            );
+            if strategy == FailureStrategy::ContinueOnError {
+                assert_eq!(direct.unwrap().output, 3);
+                assert_eq!(
+                    (d.steps_completed, d.steps_failed, d.steps_skipped),
+                    (3, 2, 4)
+                );
+            } else {
+                assert_eq!(direct.unwrap_err().failed_step(), Some("bad"));
+            }
+        }
+    }
+}

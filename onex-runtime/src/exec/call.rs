@@ -40,7 +40,7 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     /// A call settled by its first and only attempt.
-    fn from_first(call: CallRef, made: Attempt) -> Self {
+    pub(crate) fn from_first(call: CallRef, made: Attempt) -> Self {
         let failed = match &made.result {
             Ok(()) => Vec::new(),
             Err(error) => vec![AttemptRecord {

@@ -10,42 +10,45 @@ use rayon::prelude::*;
 use tokio::sync::oneshot;
 
 use super::call::{
-    Attempt, Outcome, Place, attempt_sync, drive, is_plain, precheck, settle_first, settle_plain,
+    Attempt, Outcome, Place, attempt_sync, drive, precheck, settle_first, settle_plain,
 };
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
 use crate::mode::ExecutionMode;
 use crate::program::Program;
 use crate::runtime::Runtime;
+use crate::state::StepState;
 
 /// Runs one workflow run to its end (or until it stops), in the run's mode.
 pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state: &mut RunState) {
     let graph = sh.program.graph();
     match sh.mode {
         ExecutionMode::Sequential => {
-            for &step in graph.order() {
+            let order = graph.order();
+            // Nothing to tell or capture per step: plain steps can run back to back.
+            let direct = sh.observer().is_none()
+                && !sh.cache_all
+                && !sh.capture
+                && rt.inner.breakers.is_empty()
+                && !tracing::level_enabled!(tracing::Level::DEBUG);
+            // Every step before `at` completed: the next ones need no dependency check.
+            let mut clean = true;
+            let mut at = 0;
+            while let Some(&step) = order.get(at) {
                 if state.stopped {
                     break;
                 }
-                if state.try_run_plain(sh, is_plain(rt, sh, step), step) {
-                    continue;
-                }
-                let width = state.begin_step(sh, step);
-                for item in 0..width {
-                    let c = CallRef {
-                        run: state.run,
-                        step,
-                        item,
-                    };
-                    let outcome = match settle_plain(rt, sh, c) {
-                        Some(settled) => settled,
-                        None => settle_inline(rt, sh, c).await,
-                    };
-                    state.apply(sh, outcome);
-                    if state.stopped {
-                        break;
+                if direct {
+                    let next = state.run_direct(sh, order, at, clean);
+                    if next > at {
+                        clean &= state.states[order[next - 1]] == StepState::Completed;
+                        at = next;
+                        continue;
                     }
                 }
+                at += 1;
+                run_step_inline(rt, sh, state, step).await;
+                clean &= state.states[step] == StepState::Completed;
             }
         }
         ExecutionMode::Parallel { max_parallel } => {
@@ -120,6 +123,31 @@ pub(crate) async fn run_lockstep<P: Program>(
             states[c.run].load_balanced_operations += 1;
         }
         run_concurrent(rt, sh, states, calls, Limit::GroupByNode).await;
+    }
+}
+
+/// Runs one step's calls on this thread, one after the other, with their policies.
+async fn run_step_inline<P: Program>(
+    rt: &Runtime,
+    sh: &Arc<Shared<P>>,
+    state: &mut RunState,
+    step: usize,
+) {
+    let width = state.begin_step(sh, step);
+    for item in 0..width {
+        let c = CallRef {
+            run: state.run,
+            step,
+            item,
+        };
+        let outcome = match settle_plain(rt, sh, c) {
+            Some(settled) => settled,
+            None => settle_inline(rt, sh, c).await,
+        };
+        state.apply(sh, outcome);
+        if state.stopped {
+            break;
+        }
     }
 }
 

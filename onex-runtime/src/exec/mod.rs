@@ -210,7 +210,9 @@ impl Runtime {
                 });
             }
         }
-        let output_step = sh.program.graph().output();
+        let program = Arc::clone(&sh.program);
+        let graph = program.graph();
+        let output_step = graph.output();
         let produced: Vec<bool> = states
             .iter()
             .map(|s| s.final_state(output_step).has_output())
@@ -220,12 +222,11 @@ impl Runtime {
             .into_iter()
             .zip(reports)
             .map(|(state, report)| {
-                let graph_step = |i: usize| report.steps.get(i).map(|r| r.step.to_string());
                 if produced[state.run] {
                     return match outputs.get_mut(state.run).and_then(Option::take) {
                         Some(output) => Ok(WorkflowRun { output, report }),
                         None => Err(WorkflowError::StepFailed {
-                            step: graph_step(output_step).unwrap_or_default(),
+                            step: graph.step(output_step).name.to_string(),
                             error: NodeError::internal(
                                 "the output step completed but its value is gone",
                             ),
@@ -233,19 +234,20 @@ impl Runtime {
                         }),
                     };
                 }
-                Err(failure(state, report, output_step))
+                Err(failure(graph, state, report))
             })
             .collect()
     }
 }
 
 /// Why a run produced no output, as a [`WorkflowError`].
-fn failure(state: RunState, report: crate::WorkflowReport, output_step: usize) -> WorkflowError {
+fn failure(graph: &crate::Graph, state: RunState, report: crate::WorkflowReport) -> WorkflowError {
     let report = Box::new(report);
     if let Some(error) = state.interrupted {
         return WorkflowError::Cancelled { error, report };
     }
-    let step_name = |i: usize| report_step_name(&report, i);
+    // Named from the graph: with records off the report has no step records.
+    let step_name = |i: usize| graph.step(i).name.to_string();
     if let Some((step, error)) = state.first_failure {
         return WorkflowError::StepFailed {
             step: step_name(step),
@@ -253,6 +255,7 @@ fn failure(state: RunState, report: crate::WorkflowReport, output_step: usize) -
             report,
         };
     }
+    let output_step = graph.output();
     match state.states[output_step] {
         StepState::Skipped => WorkflowError::OutputSkipped {
             step: step_name(output_step),
@@ -264,14 +267,6 @@ fn failure(state: RunState, report: crate::WorkflowReport, output_step: usize) -
             report,
         },
     }
-}
-
-fn report_step_name(report: &crate::WorkflowReport, step: usize) -> String {
-    report
-        .steps
-        .get(step)
-        .map(|r| r.step.to_string())
-        .unwrap_or_else(|| format!("#{step}"))
 }
 
 /// Takes the runs' outputs out of the shared slots, after any synchronous attempt that
