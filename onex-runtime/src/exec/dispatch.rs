@@ -25,12 +25,7 @@ pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state
     match sh.mode {
         ExecutionMode::Sequential => {
             let order = graph.order();
-            // Nothing to tell or capture per step: plain steps can run back to back.
-            let direct = sh.observer().is_none()
-                && !sh.cache_all
-                && !sh.capture
-                && rt.inner.breakers.is_empty()
-                && !tracing::level_enabled!(tracing::Level::DEBUG);
+            let direct = direct_allowed(rt, sh);
             // Every step before `at` completed: the next ones need no dependency check.
             let mut clean = true;
             let mut at = 0;
@@ -96,14 +91,41 @@ pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state
     }
 }
 
-/// Runs many inputs in lock-step, step by step: the calls of one step across every input
-/// form one rayon job.
+/// Whether plain steps may run back to back ([`RunState::run_direct`]): nothing is told
+/// or captured per step, so nothing but the call and its records happens per step.
+fn direct_allowed<P: Program>(rt: &Runtime, sh: &Shared<P>) -> bool {
+    sh.observer().is_none()
+        && !sh.cache_all
+        && !sh.capture
+        && rt.inner.breakers.is_empty()
+        && !tracing::level_enabled!(tracing::Level::DEBUG)
+}
+
+/// Runs many inputs. When every step is plain and synchronous, each input runs its steps
+/// back to back on a rayon worker, inputs in parallel: its data stays in that worker's
+/// cache and there is no barrier between steps. Otherwise the inputs advance in lock-step,
+/// step by step, the calls of one step across every input forming one rayon job.
 pub(crate) async fn run_lockstep<P: Program>(
     rt: &Runtime,
     sh: &Arc<Shared<P>>,
     states: &mut [RunState],
 ) {
     let graph = sh.program.graph();
+    let all_plain =
+        graph.direct_stretches().first().map(|&n| n as usize) == Some(graph.order().len());
+    if all_plain && direct_allowed(rt, sh) {
+        let sh = &**sh;
+        // On the pool; this task waits, as it would for a lock-step wave.
+        states.par_iter_mut().for_each(|state| {
+            state.run_plain_graph(sh);
+            state.load_balanced_operations += state
+                .states
+                .iter()
+                .filter(|s| matches!(s, StepState::Completed | StepState::Failed))
+                .count();
+        });
+        return;
+    }
     for &step in graph.order() {
         let mut calls = Vec::new();
         let now = sh.stamp();

@@ -127,6 +127,7 @@ impl Runtime {
             observer: options.observer.clone(),
             timing: !options.records_off,
             start: Instant::now(),
+            deadline: options.timeout,
             completed_effects: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
             stragglers: Mutex::new(Vec::new()),
         });
@@ -310,11 +311,16 @@ async fn interruptible(
         biased;
         () = work => None,
         () = cancel.cancelled() => Some(NodeError::cancelled()),
-        limit = deadline => Some(NodeError::new(
-            ErrorCode::Timeout,
-            format!("the run's deadline of {limit:?} passed"),
-        )),
+        limit = deadline => Some(deadline_passed(limit)),
     }
+}
+
+/// The error of a run whose `RunOptions::timeout` passed.
+fn deadline_passed(limit: Duration) -> NodeError {
+    NodeError::new(
+        ErrorCode::Timeout,
+        format!("the run's deadline of {limit:?} passed"),
+    )
 }
 
 fn internal_failure(message: &'static str) -> WorkflowError {

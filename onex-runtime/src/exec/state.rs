@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};
 
-use super::call::{Attempt, Outcome};
+use super::call::{Attempt, Outcome, Place, attempt_sync};
 use super::shared::{CallRef, Shared};
 use crate::error::NodeError;
 use crate::graph::{NodeKind, StepSpec};
@@ -251,6 +251,56 @@ impl RunState {
             }
         }
         at
+    }
+
+    /// Runs a graph whose steps are all plain and synchronous, start to end, on this
+    /// thread: stretches back to back ([`run_direct`](Self::run_direct)), and a step whose
+    /// input failed or was skipped through the general bookkeeping, which skips it or (for
+    /// an optional input) runs it. Stops early when the run stops, and at a stretch's end when
+    /// its token is cancelled or its deadline passed.
+    /// Same preconditions as `run_direct`.
+    pub(crate) fn run_plain_graph<P: Program>(&mut self, sh: &Shared<P>) {
+        let order = sh.program.graph().order();
+        self.clock = sh.stamp();
+        let mut clean = true;
+        let mut at = 0;
+        while let Some(&step) = order.get(at) {
+            if self.stopped {
+                break;
+            }
+            if let Some(why) = sh.interruption(self.run) {
+                self.interrupted = Some(why);
+                self.stopped = true;
+                break;
+            }
+            let next = self.run_direct(sh, order, at, clean);
+            if next > at {
+                clean &= self.states[order[next - 1]] == StepState::Completed;
+                at = next;
+                continue;
+            }
+            at += 1;
+            self.run_plain_step(sh, step);
+            clean &= self.states[step] == StepState::Completed;
+        }
+    }
+
+    /// Runs one plain synchronous step through the general bookkeeping: begin it (which may
+    /// skip it), make its calls, apply their outcomes.
+    fn run_plain_step<P: Program>(&mut self, sh: &Shared<P>, step: usize) {
+        let width = self.begin_step(sh, step);
+        for item in 0..width {
+            let c = CallRef {
+                run: self.run,
+                step,
+                item,
+            };
+            let made = attempt_sync(sh, c, 1, Place::Inline);
+            self.apply(sh, Outcome::from_first(c, made));
+            if self.stopped {
+                break;
+            }
+        }
     }
 
     /// Decides whether `step` runs, and if so emits its thunks and marks it running.
