@@ -14,7 +14,9 @@ use super::call::{
 };
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
+use crate::graph::Graph;
 use crate::mode::ExecutionMode;
+use crate::options::RunOptions;
 use crate::program::Program;
 use crate::runtime::Runtime;
 use crate::state::StepState;
@@ -25,7 +27,7 @@ pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state
     match sh.mode {
         ExecutionMode::Sequential => {
             let order = graph.order();
-            let direct = direct_allowed(rt, sh);
+            let direct = sh.direct;
             // Every step before `at` completed: the next ones need no dependency check.
             let mut clean = true;
             let mut at = 0;
@@ -34,7 +36,7 @@ pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state
                     break;
                 }
                 if direct {
-                    let next = state.run_direct(sh, order, at, clean);
+                    let next = state.run_direct(sh, &sh.slots[state.run], order, at, clean);
                     if next > at {
                         clean &= state.states[order[next - 1]] == StepState::Completed;
                         at = next;
@@ -93,39 +95,61 @@ pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state
 
 /// Whether plain steps may run back to back ([`RunState::run_direct`]): nothing is told
 /// or captured per step, so nothing but the call and its records happens per step.
-fn direct_allowed<P: Program>(rt: &Runtime, sh: &Shared<P>) -> bool {
-    sh.observer().is_none()
-        && !sh.cache_all
-        && !sh.capture
+pub(crate) fn direct_allowed(rt: &Runtime, options: &RunOptions) -> bool {
+    options.observer.is_none()
+        && !options.cache_all
+        && !options.capture_inputs
         && rt.inner.breakers.is_empty()
         && !tracing::level_enabled!(tracing::Level::DEBUG)
 }
 
-/// Runs many inputs. When every step is plain and synchronous, each input runs its steps
-/// back to back on a rayon worker, inputs in parallel: its data stays in that worker's
-/// cache and there is no barrier between steps. Otherwise the inputs advance in lock-step,
-/// step by step, the calls of one step across every input forming one rayon job.
+/// Whether every step of `graph` is plain and synchronous, in one stretch.
+pub(crate) fn all_plain(graph: &Graph) -> bool {
+    graph.direct_stretches().first().map(|&n| n as usize) == Some(graph.order().len())
+}
+
+/// Runs many inputs of an [`all_plain`] graph, when [`direct_allowed`]: each input runs its
+/// steps back to back on a rayon worker, inputs in parallel, so its data stays in that
+/// worker's cache and there is no barrier between steps. Each input's slots are owned
+/// here, not shared: the worker takes the output and drops the rest as soon as the input
+/// ends, so a large batch holds one input's intermediate values per worker rather than
+/// every input's. Returns each input's output, if it produced one.
+///
+/// The calling task waits for the pool, as it would for a lock-step wave.
+pub(crate) fn run_fused<P: Program>(
+    sh: &Shared<P>,
+    states: &mut [RunState],
+    slots: Vec<P::Slots>,
+) -> Vec<Option<P::Output>> {
+    let program = &*sh.program;
+    let output = program.graph().output();
+    states
+        .par_iter_mut()
+        .zip(slots.into_par_iter())
+        .map(|(state, slots)| {
+            state.run_plain_graph(sh, &slots);
+            state.load_balanced_operations += state
+                .states
+                .iter()
+                .filter(|s| matches!(s, StepState::Completed | StepState::Failed))
+                .count();
+            if state.final_state(output).has_output() {
+                program.output(slots)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Runs many inputs in lock-step, step by step: the calls of one step across every input
+/// form one rayon job.
 pub(crate) async fn run_lockstep<P: Program>(
     rt: &Runtime,
     sh: &Arc<Shared<P>>,
     states: &mut [RunState],
 ) {
     let graph = sh.program.graph();
-    let all_plain =
-        graph.direct_stretches().first().map(|&n| n as usize) == Some(graph.order().len());
-    if all_plain && direct_allowed(rt, sh) {
-        let sh = &**sh;
-        // On the pool; this task waits, as it would for a lock-step wave.
-        states.par_iter_mut().for_each(|state| {
-            state.run_plain_graph(sh);
-            state.load_balanced_operations += state
-                .states
-                .iter()
-                .filter(|s| matches!(s, StepState::Completed | StepState::Failed))
-                .count();
-        });
-        return;
-    }
     for &step in graph.order() {
         let mut calls = Vec::new();
         let now = sh.stamp();

@@ -112,13 +112,21 @@ impl Runtime {
             workflow_id = %contexts[0].workflow_id(),
             runs = n,
         );
-        let slots = inputs
+        let direct = dispatch::direct_allowed(self, options);
+        let fused = lockstep && direct && dispatch::all_plain(program.graph());
+        let slots: Vec<P::Slots> = inputs
             .into_iter()
             .map(|input| program.slots(input))
             .collect();
+        let (slots, fused_slots) = if fused {
+            (Vec::new(), slots)
+        } else {
+            (slots, Vec::new())
+        };
         let sh = Arc::new(Shared {
             program,
             slots,
+            direct,
             contexts,
             abort: (0..n).map(|_| AtomicBool::new(false)).collect(),
             mode,
@@ -155,9 +163,12 @@ impl Runtime {
                 });
             }
         }
+        let mut fused_outputs = None;
         let interruption = {
             let work = async {
-                if lockstep {
+                if fused {
+                    fused_outputs = Some(dispatch::run_fused(&sh, &mut states, fused_slots));
+                } else if lockstep {
                     dispatch::run_lockstep(self, &sh, &mut states).await;
                 } else {
                     dispatch::run_all(self, &sh, &mut states[0]).await;
@@ -218,7 +229,10 @@ impl Runtime {
             .iter()
             .map(|s| s.final_state(output_step).has_output())
             .collect();
-        let mut outputs = take_outputs(sh, &produced).await;
+        let mut outputs = match fused_outputs {
+            Some(outputs) => outputs,
+            None => take_outputs(sh, &produced).await,
+        };
         states
             .into_iter()
             .zip(reports)

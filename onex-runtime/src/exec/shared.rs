@@ -21,13 +21,16 @@ pub(crate) struct CallRef {
 
 pub(crate) struct Shared<P: Program> {
     pub(crate) program: std::sync::Arc<P>,
-    /// One entry per run: a single run has one, `run_batch` has one per input.
+    /// One entry per run: a single run has one, `run_batch` has one per input (none when
+    /// the batch is fused: its runs' slots are owned by their workers).
     pub(crate) slots: Vec<P::Slots>,
     pub(crate) contexts: Vec<Context>,
     /// Set when a run must not start more calls (fail fast, cancellation).
     pub(crate) abort: Vec<AtomicBool>,
     pub(crate) mode: ExecutionMode,
     pub(crate) cache_all: bool,
+    /// Whether plain steps may run back to back (`dispatch::direct_allowed`).
+    pub(crate) direct: bool,
     pub(crate) capture: bool,
     /// Who is told of the run's events.
     pub(crate) observer: Option<std::sync::Arc<dyn crate::RunObserver>>,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};
 
-use super::call::{Attempt, Outcome, Place, attempt_sync};
+use super::call::{Attempt, Outcome, Place, attempt_sync_on};
 use super::shared::{CallRef, Shared};
 use crate::error::NodeError;
 use crate::graph::{NodeKind, StepSpec};
@@ -162,6 +162,7 @@ impl RunState {
     pub(crate) fn run_direct<P: Program>(
         &mut self,
         sh: &Shared<P>,
+        slots: &P::Slots,
         order: &[usize],
         mut at: usize,
         clean: bool,
@@ -171,7 +172,6 @@ impl RunState {
         let graph = program.graph();
         let end = at + graph.direct_stretches().get(at).map_or(0, |&n| n as usize);
         let run = self.run;
-        let slots = &sh.slots[run];
         let ctx = &sh.contexts[run];
         let mode = sh.mode;
         let started_at = self.started_at;
@@ -259,7 +259,7 @@ impl RunState {
     /// an optional input) runs it. Stops early when the run stops, and at a stretch's end when
     /// its token is cancelled or its deadline passed.
     /// Same preconditions as `run_direct`.
-    pub(crate) fn run_plain_graph<P: Program>(&mut self, sh: &Shared<P>) {
+    pub(crate) fn run_plain_graph<P: Program>(&mut self, sh: &Shared<P>, slots: &P::Slots) {
         let order = sh.program.graph().order();
         self.clock = sh.stamp();
         let mut clean = true;
@@ -273,21 +273,21 @@ impl RunState {
                 self.stopped = true;
                 break;
             }
-            let next = self.run_direct(sh, order, at, clean);
+            let next = self.run_direct(sh, slots, order, at, clean);
             if next > at {
                 clean &= self.states[order[next - 1]] == StepState::Completed;
                 at = next;
                 continue;
             }
             at += 1;
-            self.run_plain_step(sh, step);
+            self.run_plain_step(sh, slots, step);
             clean &= self.states[step] == StepState::Completed;
         }
     }
 
     /// Runs one plain synchronous step through the general bookkeeping: begin it (which may
     /// skip it), make its calls, apply their outcomes.
-    fn run_plain_step<P: Program>(&mut self, sh: &Shared<P>, step: usize) {
+    fn run_plain_step<P: Program>(&mut self, sh: &Shared<P>, slots: &P::Slots, step: usize) {
         let width = self.begin_step(sh, step);
         for item in 0..width {
             let c = CallRef {
@@ -295,7 +295,7 @@ impl RunState {
                 step,
                 item,
             };
-            let made = attempt_sync(sh, c, 1, Place::Inline);
+            let made = attempt_sync_on(sh, slots, c, 1, Place::Inline);
             self.apply(sh, Outcome::from_first(c, made));
             if self.stopped {
                 break;
@@ -322,9 +322,11 @@ impl RunState {
                 return 0;
             }
         }
-        let slots = &sh.slots[self.run];
+        // Indexed only where a step needs its inputs here: a fused batch keeps the slots of
+        // its (plain) runs out of `sh`.
+        let slots = || &sh.slots[self.run];
         if spec.conditional {
-            match contain(&spec.name, || sh.program.condition(slots, step)) {
+            match contain(&spec.name, || sh.program.condition(slots(), step)) {
                 Ok(true) => {}
                 Ok(false) => {
                     self.skip(sh, step, SkipReason::ConditionFalse);
@@ -337,7 +339,7 @@ impl RunState {
             }
         }
         let width = if spec.map {
-            match contain(&spec.name, || sh.program.width(slots, step)) {
+            match contain(&spec.name, || sh.program.width(slots(), step)) {
                 Ok(w) => w,
                 Err(e) => {
                     self.fail_step(sh, step, e);
@@ -366,7 +368,7 @@ impl RunState {
                         step,
                         item,
                     };
-                    sh.program.operation_data(slots, sh.call(c, 1))
+                    sh.program.operation_data(slots(), sh.call(c, 1))
                 } else {
                     serde_json::Value::Null
                 };
