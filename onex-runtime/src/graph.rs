@@ -375,6 +375,12 @@ impl Graph {
         &self.name
     }
 
+    /// The name as stored: a `workflow!` graph's is borrowed, so runs and reports share it
+    /// without copying.
+    pub(crate) fn name_cow(&self) -> Cow<'static, str> {
+        self.name.clone()
+    }
+
     /// The workflow's input names.
     pub fn inputs(&self) -> &[Cow<'static, str>] {
         &self.inputs

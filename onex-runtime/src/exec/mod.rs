@@ -84,7 +84,7 @@ impl Runtime {
     ) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
         let n = inputs.len();
         let lockstep = n > 1;
-        let name: Cow<'static, str> = Cow::Owned(program.graph().name().to_string());
+        let name: Cow<'static, str> = program.graph().name_cow();
         let mode = parent.map_or(options.mode, Context::mode);
         let contexts: Vec<Context> = (0..n)
             .map(|i| {
@@ -143,6 +143,7 @@ impl Runtime {
             shared: (options.failure_strategy == FailureStrategy::Compensate)
                 .then(|| Arc::clone(&sh)),
         };
+        let started_at = std::time::SystemTime::now();
         let mut states: Vec<RunState> = (0..n)
             .map(|run| {
                 RunState::new(
@@ -150,6 +151,7 @@ impl Runtime {
                     run,
                     options.failure_strategy,
                     !options.records_off,
+                    started_at,
                 )
             })
             .collect();
@@ -203,7 +205,11 @@ impl Runtime {
             }
         }
 
-        let reports: Vec<_> = states.iter_mut().map(|s| s.report(&sh, options)).collect();
+        let processing_time = sh.elapsed();
+        let reports: Vec<_> = states
+            .iter_mut()
+            .map(|s| s.report(&sh, options, processing_time))
+            .collect();
         for report in &reports {
             tracing::info!(
                 parent: &span,

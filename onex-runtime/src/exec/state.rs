@@ -92,11 +92,14 @@ pub(crate) struct RunState {
 }
 
 impl RunState {
+    /// A run that has not started a step, started at `started_at` (one clock reading for
+    /// every input of a batch: they start together).
     pub(crate) fn new<P: Program>(
         program: &P,
         run: usize,
         strategy: FailureStrategy,
         records: bool,
+        started_at: SystemTime,
     ) -> Self {
         let graph = program.graph();
         let n = graph.steps().len();
@@ -129,7 +132,7 @@ impl RunState {
             load_balanced_operations: 0,
             cache_hits: 0,
             compensations_run: 0,
-            started_at: SystemTime::now(),
+            started_at,
             clock: Duration::ZERO,
         }
     }
@@ -541,11 +544,12 @@ impl RunState {
         }
     }
 
-    /// The report of the run.
+    /// The report of the run, which took `processing_time` (a batch's inputs end together).
     pub(crate) fn report<P: Program>(
         &mut self,
         sh: &Shared<P>,
         options: &crate::RunOptions,
+        processing_time: Duration,
     ) -> WorkflowReport {
         let graph = sh.program.graph();
         let ctx = &sh.contexts[self.run];
@@ -565,7 +569,7 @@ impl RunState {
             None => (Vec::new(), Vec::new()),
         };
         WorkflowReport {
-            workflow: std::borrow::Cow::Owned(graph.name().to_string()),
+            workflow: graph.name_cow(),
             workflow_id: ctx.workflow_id(),
             operation_id: ctx.operation_id(),
             state: self.final_state(graph.output()),
@@ -580,7 +584,7 @@ impl RunState {
             cache_hits: self.cache_hits,
             compensations_run: self.compensations_run,
             started_at: self.started_at,
-            processing_time: sh.elapsed(),
+            processing_time,
             records: !options.records_off,
             thunks_emitted: thunks,
             steps,
