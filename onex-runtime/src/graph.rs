@@ -1,6 +1,7 @@
 //! The workflow graph: steps, their dependencies, topological order and waves.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -256,7 +257,34 @@ pub struct Graph {
     order: Cow<'static, [usize]>,
     wave_starts: Cow<'static, [usize]>,
     wave_of: Cow<'static, [usize]>,
+    /// Facts the executors derive from the graph once, on first use.
+    #[serde(skip)]
+    derived: Derived,
 }
+
+/// What the executors derive from a graph once rather than per run. Not part of the graph's
+/// value: equality and serde ignore it.
+#[derive(Debug, Clone, Default)]
+struct Derived {
+    /// See [`Graph::direct_stretches`].
+    direct_stretches: OnceLock<Box<[u32]>>,
+}
+
+impl Derived {
+    const fn new() -> Self {
+        Derived {
+            direct_stretches: OnceLock::new(),
+        }
+    }
+}
+
+impl PartialEq for Derived {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Derived {}
 
 impl Graph {
     /// Builds a graph, computing its order and waves.
@@ -311,6 +339,7 @@ impl Graph {
             order: Cow::Owned(order),
             wave_starts: Cow::Owned(wave_starts),
             wave_of: Cow::Owned(wave_of),
+            derived: Derived::new(),
         })
     }
 
@@ -337,12 +366,19 @@ impl Graph {
             order: Cow::Borrowed(order),
             wave_starts: Cow::Borrowed(wave_starts),
             wave_of: Cow::Borrowed(wave_of),
+            derived: Derived::new(),
         }
     }
 
     /// The workflow's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The name as stored: a `workflow!` graph's is borrowed, so runs and reports share it
+    /// without copying.
+    pub(crate) fn name_cow(&self) -> Cow<'static, str> {
+        self.name.clone()
     }
 
     /// The workflow's input names.
@@ -402,6 +438,29 @@ impl Graph {
     /// The waves in order.
     pub fn waves(&self) -> impl ExactSizeIterator<Item = &[usize]> + '_ {
         (0..self.wave_count()).map(move |w| self.wave(w))
+    }
+
+    /// For each position in [`order`](Self::order), how many steps from there on, in order,
+    /// can run directly: synchronous, with no retry, timeout or cache policy, no condition,
+    /// no `map` and no compensation. The sequential executor runs such a stretch back to back
+    /// with no per-step checks beyond the call; reading it from here keeps the step specs
+    /// out of that loop.
+    pub(crate) fn direct_stretches(&self) -> &[u32] {
+        self.derived.direct_stretches.get_or_init(|| {
+            let mut stretches = vec![0u32; self.order.len()];
+            let mut len = 0u32;
+            for (at, &step) in self.order.iter().enumerate().rev() {
+                let spec = &self.steps[step];
+                let direct = !spec.is_async
+                    && spec.policy.is_plain()
+                    && !spec.conditional
+                    && !spec.map
+                    && !spec.compensated;
+                len = if direct { len.saturating_add(1) } else { 0 };
+                stretches[at] = len;
+            }
+            stretches.into_boxed_slice()
+        })
     }
 
     /// The steps that read `step`'s output.

@@ -30,6 +30,7 @@ mod slot;
 mod state;
 mod static_graph;
 mod thunk;
+mod thunk_ids;
 
 pub mod dynamic;
 pub mod policy;
@@ -59,6 +60,7 @@ pub use report::{
 pub use runtime::{Runtime, RuntimeBuilder};
 pub use state::{StepState, WorkflowState};
 pub use thunk::{Thunk, ThunkType};
+pub use thunk_ids::ThunkIds;
 
 /// Items the `workflow!` and `#[node]` macros expand to. Not part of the public API.
 #[doc(hidden)]

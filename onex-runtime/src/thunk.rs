@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::thunk_ids::ThunkIds;
+
 /// What kind of node a thunk targets (the ONEX `EnumThunkType`).
 ///
 /// # Examples
@@ -62,7 +64,7 @@ pub struct Thunk {
     pub operation_data: serde_json::Value,
     /// Ids of the thunks whose outputs this call consumed.
     #[serde(default)]
-    pub dependencies: Vec<Uuid>,
+    pub dependencies: ThunkIds,
     /// Dispatch priority within a wave: lower runs first.
     #[serde(default)]
     pub priority: i32,
@@ -84,15 +86,23 @@ pub struct Thunk {
     pub created_at: SystemTime,
 }
 
+/// A fresh thunk id: a uuid v4 whose 122 random bits come from the thread's fast generator
+/// (`fastrand`'s wyrand, seeded per thread from the OS-keyed `RandomState`), not from a
+/// cryptographic one. A run emits one per call, and `Uuid::new_v4`'s ChaCha costs as much
+/// as the rest of a trivial call's bookkeeping; a thunk id has to be unique, not secret.
+pub(crate) fn thunk_id() -> Uuid {
+    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid()
+}
+
 impl Thunk {
     /// A new thunk with a fresh id, no dependencies and default settings.
     pub fn new(thunk_type: ThunkType, target_node_type: impl Into<Cow<'static, str>>) -> Self {
         Thunk {
-            thunk_id: Uuid::new_v4(),
+            thunk_id: thunk_id(),
             thunk_type,
             target_node_type: target_node_type.into(),
             operation_data: serde_json::Value::Null,
-            dependencies: Vec::new(),
+            dependencies: ThunkIds::new(),
             priority: 0,
             timeout: None,
             retry_count: 0,

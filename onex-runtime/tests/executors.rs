@@ -606,3 +606,209 @@ async fn run_batch_returns_one_result_per_input_in_order() {
         }
     }
 }
+
+/// A chain with a failure and a panic in it, beside a branch that completes; `gate` adds a
+/// step skipped by its condition, and one after it.
+fn rough_chain(gate: bool) -> Arc<support::Flow> {
+    let mut flow = FlowBuilder::new("rough")
+        .compute("root", &[], |v| Ok(v[0]))
+        .compute("bad", &["root"], |_| Err(NodeError::permanent("boom")))
+        .compute("after_bad", &["bad"], |v| Ok(v[0]))
+        .compute("panics", &["root"], |_| panic!("row 7 is malformed"))
+        .compute("after_panic", &["panics"], |v| Ok(v[0]))
+        .compute("good", &["root"], |v| Ok(v[0] + 1));
+    if gate {
+        flow = flow
+            .compute("gated", &["good"], |v| Ok(v[0]))
+            .when(&["good"], |_| false)
+            .compute("after_gated", &["gated"], |v| Ok(v[0]));
+    }
+    flow.compute("after_good", &["good"], |v| Ok(v[0] + 1))
+        .build("after_good")
+        .unwrap()
+}
+
+/// What a report says of each step, without times and ids.
+fn step_facts(report: &WorkflowReport) -> Vec<String> {
+    let mut facts: Vec<String> = report
+        .steps
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {:?} attempts={} calls={} thunks={} failed={:?} skip={:?} error={:?}",
+                s.step,
+                s.state,
+                s.attempts,
+                s.calls,
+                s.thunks.len(),
+                s.failed_attempts
+                    .iter()
+                    .map(|a| (a.attempt, a.error.code()))
+                    .collect::<Vec<_>>(),
+                s.skip_reason,
+                s.error
+                    .as_ref()
+                    .map(|e| (e.code(), e.message().to_string())),
+            )
+        })
+        .collect();
+    facts.push(format!(
+        "completed={} failed={} skipped={} cancelled={} state={:?} thunks={}",
+        report.steps_completed,
+        report.steps_failed,
+        report.steps_skipped,
+        report.steps_cancelled,
+        report.state,
+        report.thunks_emitted.len()
+    ));
+    facts
+}
+
+#[tokio::test]
+async fn sequential_runs_of_plain_steps_report_what_the_general_path_reports() {
+    // With an observer every step takes the general path; without one, plain steps run
+    // back to back. Both must end every step the same way, with the same records.
+    let rt = Runtime::default();
+    for strategy in [FailureStrategy::ContinueOnError, FailureStrategy::FailFast] {
+        for records in [true, false] {
+            let opts = || {
+                RunOptions::new()
+                    .mode(ExecutionMode::Sequential)
+                    .failure_strategy(strategy)
+                    .records(records)
+            };
+            let direct = rt.run(rough_chain(true), 1, opts()).await;
+            let general = rt
+                .run(
+                    rough_chain(true),
+                    1,
+                    opts().observer(Arc::new(|_: &RunEvent<'_>| {})),
+                )
+                .await;
+            let report = |r: &Result<WorkflowRun<u64>, WorkflowError>| match r {
+                Ok(run) => run.report.clone(),
+                Err(e) => e.report().unwrap().clone(),
+            };
+            let (d, g) = (report(&direct), report(&general));
+            assert_eq!(
+                step_facts(&d),
+                step_facts(&g),
+                "{strategy:?} records {records}"
+            );
+            assert_eq!(structure(&d), structure(&g));
+            assert_eq!(
+                direct.as_ref().map(|r| r.output).ok(),
+                general.as_ref().map(|r| r.output).ok()
+            );
+            if strategy == FailureStrategy::ContinueOnError {
+                assert_eq!(direct.unwrap().output, 3);
+                assert_eq!(
+                    (d.steps_completed, d.steps_failed, d.steps_skipped),
+                    (3, 2, 4)
+                );
+            } else {
+                assert_eq!(direct.unwrap_err().failed_step(), Some("bad"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_batch_of_plain_steps_reports_what_the_lock_step_path_reports() {
+    // Without an observer, a batch whose steps are all plain runs each input start to end
+    // on a rayon worker; with one, the inputs advance in lock-step. Same reports.
+    let rt = Runtime::default();
+    for strategy in [FailureStrategy::ContinueOnError, FailureStrategy::FailFast] {
+        for records in [true, false] {
+            let opts = || {
+                RunOptions::new()
+                    .failure_strategy(strategy)
+                    .records(records)
+            };
+            let inputs: Vec<u64> = (0..40).collect();
+            let fused = rt
+                .run_batch(rough_chain(false), inputs.clone(), opts())
+                .await;
+            let observer = Arc::new(|_: &RunEvent<'_>| {});
+            let lockstep = rt
+                .run_batch(rough_chain(false), inputs, opts().observer(observer))
+                .await;
+            assert_eq!(fused.len(), 40);
+            for (f, l) in fused.iter().zip(&lockstep) {
+                let report = |r: &Result<WorkflowRun<u64>, WorkflowError>| match r {
+                    Ok(run) => run.report.clone(),
+                    Err(e) => e.report().unwrap().clone(),
+                };
+                let (f_report, l_report) = (report(f), report(l));
+                assert_eq!(step_facts(&f_report), step_facts(&l_report));
+                assert_eq!(structure(&f_report), structure(&l_report));
+                assert_eq!(
+                    f_report.load_balanced_operations,
+                    l_report.load_balanced_operations
+                );
+                assert_eq!(
+                    f.as_ref().map(|r| r.output).ok(),
+                    l.as_ref().map(|r| r.output).ok()
+                );
+                if strategy == FailureStrategy::ContinueOnError {
+                    assert_eq!(
+                        (
+                            f_report.steps_completed,
+                            f_report.steps_failed,
+                            f_report.steps_skipped
+                        ),
+                        (3, 2, 2)
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_batch_of_plain_steps_stops_on_cancellation_and_deadline() {
+    let flow = || {
+        FlowBuilder::new("plain")
+            .compute("a", &[], |v| Ok(v[0] + 1))
+            .compute("b", &["a"], |v| Ok(v[0] * 2))
+            .build("b")
+            .unwrap()
+    };
+    let rt = Runtime::default();
+    let token = tokio_util::sync::CancellationToken::new();
+    token.cancel();
+    let results = rt
+        .run_batch(
+            flow(),
+            (0..8).collect(),
+            RunOptions::new().cancellation_token(token),
+        )
+        .await;
+    for r in &results {
+        let e = r.as_ref().unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
+        assert_eq!(e.report().unwrap().steps_completed, 0);
+    }
+    let results = rt
+        .run_batch(
+            flow(),
+            (0..8).collect(),
+            RunOptions::new().timeout(Duration::ZERO),
+        )
+        .await;
+    for r in &results {
+        let e = r.as_ref().unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Timeout, "{e}");
+        assert_eq!(e.report().unwrap().state, WorkflowState::Cancelled);
+    }
+    // And with time to spare, the same batch completes.
+    let results = rt
+        .run_batch(
+            flow(),
+            (0..8).collect(),
+            RunOptions::new().timeout(Duration::from_secs(60)),
+        )
+        .await;
+    let outputs: Vec<u64> = results.into_iter().map(|r| r.unwrap().output).collect();
+    assert_eq!(outputs, (0..8).map(|i| (i + 1) * 2).collect::<Vec<_>>());
+}

@@ -40,7 +40,7 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     /// A call settled by its first and only attempt.
-    fn from_first(call: CallRef, made: Attempt) -> Self {
+    pub(crate) fn from_first(call: CallRef, made: Attempt) -> Self {
         let failed = match &made.result {
             Ok(()) => Vec::new(),
             Err(error) => vec![AttemptRecord {
@@ -81,6 +81,18 @@ pub(crate) fn attempt_sync<P: Program>(
     attempt: u32,
     place: Place,
 ) -> Attempt {
+    attempt_sync_on(sh, &sh.slots[c.run], c, attempt, place)
+}
+
+/// [`attempt_sync`] on the given slots of the call's run (a fused batch keeps each run's
+/// slots out of [`Shared`] so it can drop them when the run ends).
+pub(crate) fn attempt_sync_on<P: Program>(
+    sh: &Shared<P>,
+    slots: &P::Slots,
+    c: CallRef,
+    attempt: u32,
+    place: Place,
+) -> Attempt {
     let started = if attempt > 1 || place == Place::Pool {
         sh.stamp()
     } else {
@@ -93,7 +105,7 @@ pub(crate) fn attempt_sync<P: Program>(
         let _span = step_span(sh, c, attempt).entered();
         started_event(sh, c, attempt);
         contain(&spec.name, || {
-            sh.program.call_sync(&sh.slots[c.run], sh.call(c, attempt))
+            sh.program.call_sync(slots, sh.call(c, attempt))
         })
     };
     let finished = if result.is_err() {

@@ -92,7 +92,7 @@ impl<P: Program> Drop for CompensateOnDrop<P> {
             return;
         };
         handle.spawn(async move {
-            for run in 0..sh.slots.len() {
+            for run in 0..sh.contexts.len() {
                 let calls = sh.take_completed_effects(run);
                 undo(&sh, calls).await;
             }

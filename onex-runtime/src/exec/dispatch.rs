@@ -10,42 +10,42 @@ use rayon::prelude::*;
 use tokio::sync::oneshot;
 
 use super::call::{
-    Attempt, Outcome, Place, attempt_sync, drive, is_plain, precheck, settle_first, settle_plain,
+    Attempt, Outcome, Place, attempt_sync, drive, precheck, settle_first, settle_plain,
 };
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
+use crate::graph::Graph;
 use crate::mode::ExecutionMode;
+use crate::options::RunOptions;
 use crate::program::Program;
 use crate::runtime::Runtime;
+use crate::state::StepState;
 
 /// Runs one workflow run to its end (or until it stops), in the run's mode.
 pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state: &mut RunState) {
     let graph = sh.program.graph();
     match sh.mode {
         ExecutionMode::Sequential => {
-            for &step in graph.order() {
+            let order = graph.order();
+            let direct = sh.direct;
+            // Every step before `at` completed: the next ones need no dependency check.
+            let mut clean = true;
+            let mut at = 0;
+            while let Some(&step) = order.get(at) {
                 if state.stopped {
                     break;
                 }
-                if state.try_run_plain(sh, is_plain(rt, sh, step), step) {
-                    continue;
-                }
-                let width = state.begin_step(sh, step);
-                for item in 0..width {
-                    let c = CallRef {
-                        run: state.run,
-                        step,
-                        item,
-                    };
-                    let outcome = match settle_plain(rt, sh, c) {
-                        Some(settled) => settled,
-                        None => settle_inline(rt, sh, c).await,
-                    };
-                    state.apply(sh, outcome);
-                    if state.stopped {
-                        break;
+                if direct {
+                    let next = state.run_direct(sh, &sh.slots[state.run], order, at, clean);
+                    if next > at {
+                        clean &= state.states[order[next - 1]] == StepState::Completed;
+                        at = next;
+                        continue;
                     }
                 }
+                at += 1;
+                run_step_inline(rt, sh, state, step).await;
+                clean &= state.states[step] == StepState::Completed;
             }
         }
         ExecutionMode::Parallel { max_parallel } => {
@@ -93,6 +93,55 @@ pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state
     }
 }
 
+/// Whether plain steps may run back to back ([`RunState::run_direct`]): nothing is told
+/// or captured per step, so nothing but the call and its records happens per step.
+pub(crate) fn direct_allowed(rt: &Runtime, options: &RunOptions) -> bool {
+    options.observer.is_none()
+        && !options.cache_all
+        && !options.capture_inputs
+        && rt.inner.breakers.is_empty()
+        && !tracing::level_enabled!(tracing::Level::DEBUG)
+}
+
+/// Whether every step of `graph` is plain and synchronous, in one stretch.
+pub(crate) fn all_plain(graph: &Graph) -> bool {
+    graph.direct_stretches().first().map(|&n| n as usize) == Some(graph.order().len())
+}
+
+/// Runs many inputs of an [`all_plain`] graph, when [`direct_allowed`]: each input runs its
+/// steps back to back on a rayon worker, inputs in parallel, so its data stays in that
+/// worker's cache and there is no barrier between steps. Each input's slots are owned
+/// here, not shared: the worker takes the output and drops the rest as soon as the input
+/// ends, so a large batch holds one input's intermediate values per worker rather than
+/// every input's. Returns each input's output, if it produced one.
+///
+/// The calling task waits for the pool, as it would for a lock-step wave.
+pub(crate) fn run_fused<P: Program>(
+    sh: &Shared<P>,
+    states: &mut [RunState],
+    slots: Vec<P::Slots>,
+) -> Vec<Option<P::Output>> {
+    let program = &*sh.program;
+    let output = program.graph().output();
+    states
+        .par_iter_mut()
+        .zip(slots.into_par_iter())
+        .map(|(state, slots)| {
+            state.run_plain_graph(sh, &slots);
+            state.load_balanced_operations += state
+                .states
+                .iter()
+                .filter(|s| matches!(s, StepState::Completed | StepState::Failed))
+                .count();
+            if state.final_state(output).has_output() {
+                program.output(slots)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 /// Runs many inputs in lock-step, step by step: the calls of one step across every input
 /// form one rayon job.
 pub(crate) async fn run_lockstep<P: Program>(
@@ -120,6 +169,31 @@ pub(crate) async fn run_lockstep<P: Program>(
             states[c.run].load_balanced_operations += 1;
         }
         run_concurrent(rt, sh, states, calls, Limit::GroupByNode).await;
+    }
+}
+
+/// Runs one step's calls on this thread, one after the other, with their policies.
+async fn run_step_inline<P: Program>(
+    rt: &Runtime,
+    sh: &Arc<Shared<P>>,
+    state: &mut RunState,
+    step: usize,
+) {
+    let width = state.begin_step(sh, step);
+    for item in 0..width {
+        let c = CallRef {
+            run: state.run,
+            step,
+            item,
+        };
+        let outcome = match settle_plain(rt, sh, c) {
+            Some(settled) => settled,
+            None => settle_inline(rt, sh, c).await,
+        };
+        state.apply(sh, outcome);
+        if state.stopped {
+            break;
+        }
     }
 }
 

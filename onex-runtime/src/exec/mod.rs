@@ -84,7 +84,7 @@ impl Runtime {
     ) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
         let n = inputs.len();
         let lockstep = n > 1;
-        let name: Cow<'static, str> = Cow::Owned(program.graph().name().to_string());
+        let name: Cow<'static, str> = program.graph().name_cow();
         let mode = parent.map_or(options.mode, Context::mode);
         let contexts: Vec<Context> = (0..n)
             .map(|i| {
@@ -112,13 +112,23 @@ impl Runtime {
             workflow_id = %contexts[0].workflow_id(),
             runs = n,
         );
-        let slots = inputs
-            .into_iter()
-            .map(|input| program.slots(input))
-            .collect();
+        let direct = dispatch::direct_allowed(self, options);
+        let fused = lockstep && direct && dispatch::all_plain(program.graph());
+        // A plain loop: the slots struct is one typed slot per step (16 KB for 1,000 steps),
+        // and collecting through iterator adapters moved each one twice more.
+        let mut slots: Vec<P::Slots> = Vec::with_capacity(n);
+        for input in inputs {
+            slots.push(program.slots(input));
+        }
+        let (slots, fused_slots) = if fused {
+            (Vec::new(), slots)
+        } else {
+            (slots, Vec::new())
+        };
         let sh = Arc::new(Shared {
             program,
             slots,
+            direct,
             contexts,
             abort: (0..n).map(|_| AtomicBool::new(false)).collect(),
             mode,
@@ -127,6 +137,7 @@ impl Runtime {
             observer: options.observer.clone(),
             timing: !options.records_off,
             start: Instant::now(),
+            deadline: options.timeout,
             completed_effects: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
             stragglers: Mutex::new(Vec::new()),
         });
@@ -134,6 +145,7 @@ impl Runtime {
             shared: (options.failure_strategy == FailureStrategy::Compensate)
                 .then(|| Arc::clone(&sh)),
         };
+        let started_at = std::time::SystemTime::now();
         let mut states: Vec<RunState> = (0..n)
             .map(|run| {
                 RunState::new(
@@ -141,6 +153,7 @@ impl Runtime {
                     run,
                     options.failure_strategy,
                     !options.records_off,
+                    started_at,
                 )
             })
             .collect();
@@ -154,9 +167,12 @@ impl Runtime {
                 });
             }
         }
+        let mut fused_outputs = None;
         let interruption = {
             let work = async {
-                if lockstep {
+                if fused {
+                    fused_outputs = Some(dispatch::run_fused(&sh, &mut states, fused_slots));
+                } else if lockstep {
                     dispatch::run_lockstep(self, &sh, &mut states).await;
                 } else {
                     dispatch::run_all(self, &sh, &mut states[0]).await;
@@ -191,7 +207,11 @@ impl Runtime {
             }
         }
 
-        let reports: Vec<_> = states.iter_mut().map(|s| s.report(&sh, options)).collect();
+        let processing_time = sh.elapsed();
+        let reports: Vec<_> = states
+            .iter_mut()
+            .map(|s| s.report(&sh, options, processing_time))
+            .collect();
         for report in &reports {
             tracing::info!(
                 parent: &span,
@@ -210,22 +230,26 @@ impl Runtime {
                 });
             }
         }
-        let output_step = sh.program.graph().output();
+        let program = Arc::clone(&sh.program);
+        let graph = program.graph();
+        let output_step = graph.output();
         let produced: Vec<bool> = states
             .iter()
             .map(|s| s.final_state(output_step).has_output())
             .collect();
-        let mut outputs = take_outputs(sh, &produced).await;
+        let mut outputs = match fused_outputs {
+            Some(outputs) => outputs,
+            None => take_outputs(sh, &produced).await,
+        };
         states
             .into_iter()
             .zip(reports)
             .map(|(state, report)| {
-                let graph_step = |i: usize| report.steps.get(i).map(|r| r.step.to_string());
                 if produced[state.run] {
                     return match outputs.get_mut(state.run).and_then(Option::take) {
                         Some(output) => Ok(WorkflowRun { output, report }),
                         None => Err(WorkflowError::StepFailed {
-                            step: graph_step(output_step).unwrap_or_default(),
+                            step: graph.step(output_step).name.to_string(),
                             error: NodeError::internal(
                                 "the output step completed but its value is gone",
                             ),
@@ -233,19 +257,20 @@ impl Runtime {
                         }),
                     };
                 }
-                Err(failure(state, report, output_step))
+                Err(failure(graph, state, report))
             })
             .collect()
     }
 }
 
 /// Why a run produced no output, as a [`WorkflowError`].
-fn failure(state: RunState, report: crate::WorkflowReport, output_step: usize) -> WorkflowError {
+fn failure(graph: &crate::Graph, state: RunState, report: crate::WorkflowReport) -> WorkflowError {
     let report = Box::new(report);
     if let Some(error) = state.interrupted {
         return WorkflowError::Cancelled { error, report };
     }
-    let step_name = |i: usize| report_step_name(&report, i);
+    // Named from the graph: with records off the report has no step records.
+    let step_name = |i: usize| graph.step(i).name.to_string();
     if let Some((step, error)) = state.first_failure {
         return WorkflowError::StepFailed {
             step: step_name(step),
@@ -253,6 +278,7 @@ fn failure(state: RunState, report: crate::WorkflowReport, output_step: usize) -
             report,
         };
     }
+    let output_step = graph.output();
     match state.states[output_step] {
         StepState::Skipped => WorkflowError::OutputSkipped {
             step: step_name(output_step),
@@ -264,14 +290,6 @@ fn failure(state: RunState, report: crate::WorkflowReport, output_step: usize) -
             report,
         },
     }
-}
-
-fn report_step_name(report: &crate::WorkflowReport, step: usize) -> String {
-    report
-        .steps
-        .get(step)
-        .map(|r| r.step.to_string())
-        .unwrap_or_else(|| format!("#{step}"))
 }
 
 /// Takes the runs' outputs out of the shared slots, after any synchronous attempt that
@@ -315,11 +333,16 @@ async fn interruptible(
         biased;
         () = work => None,
         () = cancel.cancelled() => Some(NodeError::cancelled()),
-        limit = deadline => Some(NodeError::new(
-            ErrorCode::Timeout,
-            format!("the run's deadline of {limit:?} passed"),
-        )),
+        limit = deadline => Some(deadline_passed(limit)),
     }
+}
+
+/// The error of a run whose `RunOptions::timeout` passed.
+fn deadline_passed(limit: Duration) -> NodeError {
+    NodeError::new(
+        ErrorCode::Timeout,
+        format!("the run's deadline of {limit:?} passed"),
+    )
 }
 
 fn internal_failure(message: &'static str) -> WorkflowError {

@@ -21,13 +21,16 @@ pub(crate) struct CallRef {
 
 pub(crate) struct Shared<P: Program> {
     pub(crate) program: std::sync::Arc<P>,
-    /// One entry per run: a single run has one, `run_batch` has one per input.
+    /// One entry per run: a single run has one, `run_batch` has one per input (none when
+    /// the batch is fused: its runs' slots are owned by their workers).
     pub(crate) slots: Vec<P::Slots>,
     pub(crate) contexts: Vec<Context>,
     /// Set when a run must not start more calls (fail fast, cancellation).
     pub(crate) abort: Vec<AtomicBool>,
     pub(crate) mode: ExecutionMode,
     pub(crate) cache_all: bool,
+    /// Whether plain steps may run back to back (`dispatch::direct_allowed`).
+    pub(crate) direct: bool,
     pub(crate) capture: bool,
     /// Who is told of the run's events.
     pub(crate) observer: Option<std::sync::Arc<dyn crate::RunObserver>>,
@@ -35,6 +38,8 @@ pub(crate) struct Shared<P: Program> {
     pub(crate) timing: bool,
     /// The instant all record offsets count from.
     pub(crate) start: Instant,
+    /// The run's deadline (`RunOptions::timeout`), as an offset from `start`.
+    pub(crate) deadline: Option<Duration>,
     /// Receivers of synchronous attempts that outlived their timeout; the slots cannot be
     /// handed back before they finish.
     /// Per run: the completed calls of compensated effect steps, in completion order.
@@ -87,6 +92,19 @@ impl<P: Program> Shared<P> {
     #[inline]
     pub(crate) fn observer(&self) -> Option<&dyn crate::RunObserver> {
         self.observer.as_deref()
+    }
+
+    /// Why `run` must stop now, if it must: its token was cancelled or its deadline passed.
+    /// For executors that hold the thread for a long time and so cannot be interrupted at
+    /// an `.await`.
+    pub(crate) fn interruption(&self, run: usize) -> Option<crate::NodeError> {
+        if self.contexts[run].is_cancelled() {
+            return Some(crate::NodeError::cancelled());
+        }
+        match self.deadline {
+            Some(limit) if self.start.elapsed() >= limit => Some(super::deadline_passed(limit)),
+            _ => None,
+        }
     }
 
     pub(crate) fn aborted(&self, run: usize) -> bool {

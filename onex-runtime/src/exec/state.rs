@@ -1,20 +1,21 @@
 //! The bookkeeping of one run: step states, records, thunks, counters, and the report
 //! they become.
 
-use std::time::SystemTime;
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, SystemTime};
 
-use uuid::Uuid;
-
-use super::call::Outcome;
+use super::call::{Attempt, Outcome, Place, attempt_sync_on};
 use super::shared::{CallRef, Shared};
 use crate::error::NodeError;
-use crate::graph::NodeKind;
+use crate::graph::{NodeKind, StepSpec};
 use crate::mode::FailureStrategy;
-use crate::policy::panic::contain;
-use crate::program::Program;
-use crate::report::{AttemptRecord, SkipReason, StepRecord, WorkflowReport};
+use crate::policy::panic::{contain, panicked};
+use crate::program::{Call, Program};
+use crate::report::{SkipReason, StepRecord, WorkflowReport};
 use crate::state::{StepState, WorkflowState};
-use crate::thunk::Thunk;
+use crate::thunk::{Thunk, thunk_id};
+use crate::thunk_ids::ThunkIds;
 
 /// Thunks and step records, kept unless `RunOptions::records(false)`.
 pub(crate) struct Records {
@@ -22,6 +23,53 @@ pub(crate) struct Records {
     pub(crate) thunks: Vec<Thunk>,
     /// Where each step's thunks sit in `thunks` (they are emitted together).
     thunk_range: Vec<(u32, u32)>,
+}
+
+impl Records {
+    /// Emits the thunk of one call of `spec`. It depends on every thunk of the steps the
+    /// step reads.
+    fn push_thunk(
+        &mut self,
+        spec: &StepSpec,
+        operation_data: serde_json::Value,
+        metadata: BTreeMap<String, serde_json::Value>,
+        created_at: SystemTime,
+    ) {
+        let mut dependencies = ThunkIds::new();
+        for &d in spec.deps.iter() {
+            let (from, to) = self.thunk_range[d];
+            // Pushed one by one: `SmallVec::extend` reserves first, which cost more than the
+            // usual single id.
+            for t in &self.thunks[from as usize..to as usize] {
+                dependencies.push(t.thunk_id);
+            }
+        }
+        // Built in place in the vector: a `Thunk` is ~150 bytes.
+        self.thunks.push(Thunk {
+            thunk_id: thunk_id(),
+            thunk_type: spec.kind.thunk_type(),
+            target_node_type: spec.node_type.clone(),
+            operation_data,
+            dependencies,
+            priority: spec.policy.priority,
+            timeout: spec.policy.timeout,
+            retry_count: spec.policy.retries,
+            metadata,
+            created_at,
+        });
+    }
+
+    /// Marks `step` running since `elapsed`, with `calls` calls whose thunks are those
+    /// emitted from `first` on.
+    fn start_step(&mut self, step: usize, first: usize, elapsed: Duration, calls: usize) {
+        let last = self.thunks.len();
+        self.thunk_range[step] = (first as u32, last as u32);
+        let record = &mut self.steps[step];
+        record.state = StepState::Running;
+        record.started = Some(elapsed);
+        record.calls = calls;
+        record.thunks = first..last;
+    }
 }
 
 pub(crate) struct RunState {
@@ -40,15 +88,18 @@ pub(crate) struct RunState {
     pub(crate) compensations_run: usize,
     pub(crate) started_at: SystemTime,
     /// The last clock reading, as an offset from the run's start (records only).
-    clock: std::time::Duration,
+    clock: Duration,
 }
 
 impl RunState {
+    /// A run that has not started a step, started at `started_at` (one clock reading for
+    /// every input of a batch: they start together).
     pub(crate) fn new<P: Program>(
         program: &P,
         run: usize,
         strategy: FailureStrategy,
         records: bool,
+        started_at: SystemTime,
     ) -> Self {
         let graph = program.graph();
         let n = graph.steps().len();
@@ -81,8 +132,8 @@ impl RunState {
             load_balanced_operations: 0,
             cache_hits: 0,
             compensations_run: 0,
-            started_at: SystemTime::now(),
-            clock: std::time::Duration::ZERO,
+            started_at,
+            clock: Duration::ZERO,
         }
     }
 
@@ -94,84 +145,165 @@ impl RunState {
     }
 
     /// Sets the clock to a reading shared by several runs (lock-step batches).
-    pub(crate) fn set_clock(&mut self, now: std::time::Duration) {
+    pub(crate) fn set_clock(&mut self, now: Duration) {
         self.clock = now;
     }
 
-    /// Runs a plain synchronous step directly: no condition, no `map`, no policy, no
-    /// compensation, no observer, every input completed. `false` when the step needs the
-    /// general path. This is the hot loop of sequential runs: with records off it touches
-    /// nothing but the step's state; with records on it emits the thunk and record as
-    /// [`begin_step`](Self::begin_step) and [`end_step`](Self::end_step) do, without the
-    /// `Outcome` round trip of the general path (a failure still takes it).
-    #[inline]
-    pub(crate) fn try_run_plain<P: Program>(
+    /// Runs the steps of `order[at..]` back to back for as long as each is plain and
+    /// synchronous (see [`Graph::direct_stretches`](crate::Graph)) with every input
+    /// completed, and returns the position of the first step it did not run. `clean` says
+    /// every step before `at` completed, so no dependency needs checking. The caller
+    /// guarantees there is nothing to tell or capture per step: no observer, no circuit
+    /// breaker, no cache-everything option, no input capture, and no subscriber for the
+    /// per-step `debug` span.
+    ///
+    /// This is the sequential hot loop: one panic guard around the whole stretch instead of
+    /// one per call, no `Outcome` round trip, and per step only the call, its state and,
+    /// when records are on, its thunk and record, exactly as [`begin_step`](Self::begin_step)
+    /// and [`end_step`](Self::end_step) write them. A failing or panicking step fails as it
+    /// would on the general path and ends the stretch.
+    pub(crate) fn run_direct<P: Program>(
         &mut self,
         sh: &Shared<P>,
-        plain: bool,
-        step: usize,
-    ) -> bool {
-        if !plain || sh.observer().is_some() {
-            return false;
-        }
-        let spec = sh.program.graph().step(step);
-        if spec.conditional
-            || spec.map
-            || spec.compensated
-            || spec
-                .deps
-                .iter()
-                .any(|&d| self.states[d] != StepState::Completed)
-        {
-            return false;
-        }
-        let c = CallRef {
-            run: self.run,
-            step,
-            item: 0,
-        };
-        if self.records.is_none() {
-            let _span = super::call::step_span(sh, c, 1).entered();
-            let result = contain(&spec.name, || {
-                sh.program.call_sync(&sh.slots[self.run], sh.call(c, 1))
-            });
-            match result {
-                Ok(()) => self.states[step] = StepState::Completed,
-                Err(e) => self.fail_step(sh, step, e),
-            }
-            return true;
-        }
-        // Every input completed and no condition or `map`: the step runs, with one call.
-        let width = self.begin_step(sh, step);
-        debug_assert_eq!(width, 1);
-        let made = super::call::attempt_sync(sh, c, 1, super::call::Place::Inline);
-        match made.result {
-            Ok(()) => {
-                self.remaining[step] = 0;
-                if let Some(records) = &mut self.records {
-                    records.steps[step].attempts += 1;
+        slots: &P::Slots,
+        order: &[usize],
+        mut at: usize,
+        clean: bool,
+    ) -> usize {
+        debug_assert!(sh.observer().is_none() && !sh.cache_all && !sh.capture);
+        let program = &*sh.program;
+        let graph = program.graph();
+        let end = at + graph.direct_stretches().get(at).map_or(0, |&n| n as usize);
+        let run = self.run;
+        let ctx = &sh.contexts[run];
+        let mode = sh.mode;
+        let started_at = self.started_at;
+        let RunState {
+            states,
+            records,
+            clock,
+            ..
+        } = self;
+        let mut failure = None;
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            while at < end {
+                let step = order[at];
+                if !clean
+                    && graph
+                        .step(step)
+                        .deps
+                        .iter()
+                        .any(|&d| states[d] != StepState::Completed)
+                {
+                    return;
                 }
-                self.end_step(sh, step, StepState::Completed, None);
-            }
-            Err(error) => {
-                let failed = vec![AttemptRecord {
-                    attempt: 1,
+                if let Some(records) = records.as_mut() {
+                    // A step starts when the one before it ended: no clock read here.
+                    let first = records.thunks.len();
+                    records.push_thunk(
+                        graph.step(step),
+                        serde_json::Value::Null,
+                        BTreeMap::new(),
+                        started_at + *clock,
+                    );
+                    records.start_step(step, first, *clock, 1);
+                }
+                let call = Call {
+                    ctx,
+                    step,
                     item: 0,
-                    started: made.started,
-                    finished: made.finished,
-                    error: error.clone(),
-                }];
-                let outcome = Outcome {
-                    call: c,
-                    result: Err(error),
-                    attempts: 1,
-                    failed,
-                    cache_hit: false,
+                    attempt: 1,
+                    mode,
                 };
-                self.apply(sh, outcome);
+                let result = program.call_sync(slots, call);
+                at += 1;
+                if let Err(error) = result {
+                    failure = Some((step, error));
+                    return;
+                }
+                states[step] = StepState::Completed;
+                if let Some(records) = records.as_mut() {
+                    *clock = sh.elapsed();
+                    let record = &mut records.steps[step];
+                    record.state = StepState::Completed;
+                    record.finished = Some(*clock);
+                    record.attempts += 1;
+                }
+            }
+        }));
+        if let Err(payload) = caught {
+            // `at` still points at the step that panicked: it moves on after the call.
+            let step = order[at];
+            failure = Some((step, panicked(&graph.step(step).name, payload)));
+            at += 1;
+        }
+        if let Some((step, error)) = failure {
+            if self.records.is_some() {
+                // Its thunk and record were written: end it as the general path does.
+                self.states[step] = StepState::Running;
+                self.remaining[step] = 1;
+                let c = CallRef { run, step, item: 0 };
+                let made = Attempt {
+                    result: Err(error),
+                    started: Duration::ZERO,
+                    finished: sh.stamp(),
+                };
+                self.apply(sh, Outcome::from_first(c, made));
+            } else {
+                self.fail_step(sh, step, error);
             }
         }
-        true
+        at
+    }
+
+    /// Runs a graph whose steps are all plain and synchronous, start to end, on this
+    /// thread: stretches back to back ([`run_direct`](Self::run_direct)), and a step whose
+    /// input failed or was skipped through the general bookkeeping, which skips it or (for
+    /// an optional input) runs it. Stops early when the run stops, and at a stretch's end when
+    /// its token is cancelled or its deadline passed.
+    /// Same preconditions as `run_direct`.
+    pub(crate) fn run_plain_graph<P: Program>(&mut self, sh: &Shared<P>, slots: &P::Slots) {
+        let order = sh.program.graph().order();
+        self.clock = sh.stamp();
+        let mut clean = true;
+        let mut at = 0;
+        while let Some(&step) = order.get(at) {
+            if self.stopped {
+                break;
+            }
+            if let Some(why) = sh.interruption(self.run) {
+                self.interrupted = Some(why);
+                self.stopped = true;
+                break;
+            }
+            let next = self.run_direct(sh, slots, order, at, clean);
+            if next > at {
+                clean &= self.states[order[next - 1]] == StepState::Completed;
+                at = next;
+                continue;
+            }
+            at += 1;
+            self.run_plain_step(sh, slots, step);
+            clean &= self.states[step] == StepState::Completed;
+        }
+    }
+
+    /// Runs one plain synchronous step through the general bookkeeping: begin it (which may
+    /// skip it), make its calls, apply their outcomes.
+    fn run_plain_step<P: Program>(&mut self, sh: &Shared<P>, slots: &P::Slots, step: usize) {
+        let width = self.begin_step(sh, step);
+        for item in 0..width {
+            let c = CallRef {
+                run: self.run,
+                step,
+                item,
+            };
+            let made = attempt_sync_on(sh, slots, c, 1, Place::Inline);
+            self.apply(sh, Outcome::from_first(c, made));
+            if self.stopped {
+                break;
+            }
+        }
     }
 
     /// Decides whether `step` runs, and if so emits its thunks and marks it running.
@@ -193,9 +325,11 @@ impl RunState {
                 return 0;
             }
         }
-        let slots = &sh.slots[self.run];
+        // Indexed only where a step needs its inputs here: a fused batch keeps the slots of
+        // its (plain) runs out of `sh`.
+        let slots = || &sh.slots[self.run];
         if spec.conditional {
-            match contain(&spec.name, || sh.program.condition(slots, step)) {
+            match contain(&spec.name, || sh.program.condition(slots(), step)) {
                 Ok(true) => {}
                 Ok(false) => {
                     self.skip(sh, step, SkipReason::ConditionFalse);
@@ -208,7 +342,7 @@ impl RunState {
             }
         }
         let width = if spec.map {
-            match contain(&spec.name, || sh.program.width(slots, step)) {
+            match contain(&spec.name, || sh.program.width(slots(), step)) {
                 Ok(w) => w,
                 Err(e) => {
                     self.fail_step(sh, step, e);
@@ -227,16 +361,7 @@ impl RunState {
             let elapsed = self.clock;
             let first = records.thunks.len();
             for item in 0..width {
-                let mut dependencies = Vec::with_capacity(spec.deps.len());
-                for &d in spec.deps.iter() {
-                    let (from, to) = records.thunk_range[d];
-                    dependencies.extend(
-                        records.thunks[from as usize..to as usize]
-                            .iter()
-                            .map(|t| t.thunk_id),
-                    );
-                }
-                let mut metadata = std::collections::BTreeMap::new();
+                let mut metadata = BTreeMap::new();
                 if spec.map {
                     metadata.insert("item".into(), item.into());
                 }
@@ -246,31 +371,13 @@ impl RunState {
                         step,
                         item,
                     };
-                    sh.program.operation_data(slots, sh.call(c, 1))
+                    sh.program.operation_data(slots(), sh.call(c, 1))
                 } else {
                     serde_json::Value::Null
                 };
-                // Built in place in the vector: a `Thunk` is ~150 bytes.
-                records.thunks.push(Thunk {
-                    thunk_id: Uuid::new_v4(),
-                    thunk_type: spec.kind.thunk_type(),
-                    target_node_type: spec.node_type.clone(),
-                    operation_data,
-                    dependencies,
-                    priority: spec.policy.priority,
-                    timeout: spec.policy.timeout,
-                    retry_count: spec.policy.retries,
-                    metadata,
-                    created_at: self.started_at + elapsed,
-                });
+                records.push_thunk(spec, operation_data, metadata, self.started_at + elapsed);
             }
-            let last = records.thunks.len();
-            records.thunk_range[step] = (first as u32, last as u32);
-            let record = &mut records.steps[step];
-            record.state = StepState::Running;
-            record.started = Some(elapsed);
-            record.calls = width;
-            record.thunks = first..last;
+            records.start_step(step, first, elapsed, width);
         }
         if width == 0 {
             // A `map` over an empty list: nothing to call, an empty output.
@@ -375,7 +482,7 @@ impl RunState {
         error: Option<NodeError>,
     ) {
         self.states[step] = state;
-        let mut elapsed = std::time::Duration::ZERO;
+        let mut elapsed = Duration::ZERO;
         if let Some(records) = &mut self.records {
             let record = &mut records.steps[step];
             record.state = state;
@@ -412,7 +519,7 @@ impl RunState {
                         observer.on_event(&crate::RunEvent::StepFinished {
                             step: &sh.program.graph().step(step).name,
                             state: StepState::Cancelled,
-                            elapsed: std::time::Duration::ZERO,
+                            elapsed: Duration::ZERO,
                         });
                     }
                 }
@@ -437,11 +544,12 @@ impl RunState {
         }
     }
 
-    /// The report of the run.
+    /// The report of the run, which took `processing_time` (a batch's inputs end together).
     pub(crate) fn report<P: Program>(
         &mut self,
         sh: &Shared<P>,
         options: &crate::RunOptions,
+        processing_time: Duration,
     ) -> WorkflowReport {
         let graph = sh.program.graph();
         let ctx = &sh.contexts[self.run];
@@ -461,7 +569,7 @@ impl RunState {
             None => (Vec::new(), Vec::new()),
         };
         WorkflowReport {
-            workflow: std::borrow::Cow::Owned(graph.name().to_string()),
+            workflow: graph.name_cow(),
             workflow_id: ctx.workflow_id(),
             operation_id: ctx.operation_id(),
             state: self.final_state(graph.output()),
@@ -476,7 +584,7 @@ impl RunState {
             cache_hits: self.cache_hits,
             compensations_run: self.compensations_run,
             started_at: self.started_at,
-            processing_time: sh.elapsed(),
+            processing_time,
             records: !options.records_off,
             thunks_emitted: thunks,
             steps,

@@ -30,7 +30,8 @@ pub(crate) async fn contain_async<T>(
         .unwrap_or_else(|payload| Err(panicked(step, payload)))
 }
 
-fn panicked(step: &str, payload: Box<dyn Any + Send>) -> NodeError {
+/// The error of a step that panicked with `payload`.
+pub(crate) fn panicked(step: &str, payload: Box<dyn Any + Send>) -> NodeError {
     let message = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
