@@ -560,9 +560,11 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
 
                 fn slots(&self, input: Self::Input) -> __Slots {
                     let #input_from_locals = input;
+                    // Every field named, so the struct (16 KB for 1,000 steps) is built in
+                    // place: `..Default::default()` built a second one and copied it.
                     __Slots {
                         #(#in_slots: #p::Slot::filled(#in_locals),)*
-                        ..::core::default::Default::default()
+                        #(#s_slots: ::core::default::Default::default(),)*
                     }
                 }
 
