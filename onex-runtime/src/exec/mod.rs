@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -136,7 +136,7 @@ impl Runtime {
             capture: options.capture_inputs,
             observer: options.observer.clone(),
             timing: !options.records_off,
-            start: Instant::now(),
+            start: quanta::Instant::now(),
             deadline: options.timeout,
             completed_effects: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
             stragglers: Mutex::new(Vec::new()),
