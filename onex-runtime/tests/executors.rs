@@ -628,6 +628,14 @@ fn rough_chain(gate: bool) -> Arc<support::Flow> {
         .unwrap()
 }
 
+/// The report of a run that succeeded or failed.
+fn report_of(r: &Result<WorkflowRun<u64>, WorkflowError>) -> WorkflowReport {
+    match r {
+        Ok(run) => run.report.clone(),
+        Err(e) => e.report().unwrap().clone(),
+    }
+}
+
 /// What a report says of each step, without times and ids.
 fn step_facts(report: &WorkflowReport) -> Vec<String> {
     let mut facts: Vec<String> = report
@@ -685,11 +693,7 @@ async fn sequential_runs_of_plain_steps_report_what_the_general_path_reports() {
                     opts().observer(Arc::new(|_: &RunEvent<'_>| {})),
                 )
                 .await;
-            let report = |r: &Result<WorkflowRun<u64>, WorkflowError>| match r {
-                Ok(run) => run.report.clone(),
-                Err(e) => e.report().unwrap().clone(),
-            };
-            let (d, g) = (report(&direct), report(&general));
+            let (d, g) = (report_of(&direct), report_of(&general));
             assert_eq!(
                 step_facts(&d),
                 step_facts(&g),
@@ -735,11 +739,7 @@ async fn a_batch_of_plain_steps_reports_what_the_lock_step_path_reports() {
                 .await;
             assert_eq!(fused.len(), 40);
             for (f, l) in fused.iter().zip(&lockstep) {
-                let report = |r: &Result<WorkflowRun<u64>, WorkflowError>| match r {
-                    Ok(run) => run.report.clone(),
-                    Err(e) => e.report().unwrap().clone(),
-                };
-                let (f_report, l_report) = (report(f), report(l));
+                let (f_report, l_report) = (report_of(f), report_of(l));
                 assert_eq!(step_facts(&f_report), step_facts(&l_report));
                 assert_eq!(structure(&f_report), structure(&l_report));
                 assert_eq!(
