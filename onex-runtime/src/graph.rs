@@ -204,6 +204,12 @@ impl StepSpec {
         }
     }
 
+    /// Whether its calls are synchronous and free of retries, timeout and caching: what
+    /// the executors can call directly (circuit breakers and run options aside).
+    pub(crate) fn is_plain_sync(&self) -> bool {
+        !self.is_async && self.policy.is_plain()
+    }
+
     /// The same step reading the given steps.
     pub fn with_deps(mut self, deps: Vec<usize>) -> Self {
         self.deps = Cow::Owned(deps);
@@ -451,11 +457,8 @@ impl Graph {
             let mut len = 0u32;
             for (at, &step) in self.order.iter().enumerate().rev() {
                 let spec = &self.steps[step];
-                let direct = !spec.is_async
-                    && spec.policy.is_plain()
-                    && !spec.conditional
-                    && !spec.map
-                    && !spec.compensated;
+                let direct =
+                    spec.is_plain_sync() && !spec.conditional && !spec.map && !spec.compensated;
                 len = if direct { len.saturating_add(1) } else { 0 };
                 stretches[at] = len;
             }

@@ -154,8 +154,7 @@ pub(crate) fn started_event<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32
 #[inline]
 pub(crate) fn is_plain<P: Program>(rt: &Runtime, sh: &Shared<P>, step: usize) -> bool {
     let spec = sh.program.graph().step(step);
-    !spec.is_async
-        && spec.policy.is_plain()
+    spec.is_plain_sync()
         && !(sh.cache_all && spec.kind == NodeKind::Compute)
         && rt.inner.breakers.is_empty()
 }
