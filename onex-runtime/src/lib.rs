@@ -71,13 +71,13 @@ pub mod __private {
     pub use crate::exec::run_nested;
     pub use crate::fold::{fold_items, fold_items_merge};
     pub use crate::glue::{
-        CacheLoad, CacheStore, CallAsync, CallSync, Compensate, Deps, Feed, InputHash,
+        CacheLoad, CacheStore, CallAsync, CallSync, Compensate, Deps, Feed, InputHash, Line,
         OperationData, Out, Shim, SlotOf, Store, Visit, feed_item, feed_same, feed_slice, feed_str,
         map_width, priorities, step_spec, sync_of_async, with_policy,
     };
     pub use crate::node::{Node, Param, internal_error, missing_input, missing_item, wrong_shim};
     pub use crate::slot::{MapSlot, Slot};
-    pub use crate::static_graph::{order_by_priority, select_deps};
+    pub use crate::static_graph::{order_by_priority, same_order, select_deps};
     pub use serde_json;
     pub use uuid;
 }

@@ -87,6 +87,30 @@ pub trait Program: Send + Sync + 'static {
     /// Makes one call of a synchronous step and stores its output.
     fn call_sync(&self, slots: &Self::Slots, call: Call<'_>) -> Result<(), NodeError>;
 
+    /// Calls every step once, in [`Graph::order`], on this thread, storing each output, and
+    /// stops at the first that fails; `None` when the program has no such body (the
+    /// default), and then nothing was called.
+    ///
+    /// `call` carries the run's context and mode; before each call its `step` is set and
+    /// `at` is set to the step's position in the order, so on an error or a panic the
+    /// executor knows which step it was and that every step before it completed. Executors
+    /// use it only for a fresh run of a graph whose steps are all plain and synchronous,
+    /// with nothing recorded or observed per step: it is the same calls as
+    /// [`call_sync`](Self::call_sync) step by step, with no dispatch between them.
+    ///
+    /// # Errors
+    ///
+    /// The failing step's error; its position is in `at`.
+    fn run_straight(
+        &self,
+        slots: &Self::Slots,
+        call: Call<'_>,
+        at: &mut usize,
+    ) -> Option<Result<(), NodeError>> {
+        let _ = (slots, call, at);
+        None
+    }
+
     /// Makes one call of an asynchronous step (or a nested workflow) and stores its output.
     fn call_async<'a>(&'a self, slots: &'a Self::Slots, call: Call<'a>) -> StepFuture<'a> {
         let result = self.call_sync(slots, call);

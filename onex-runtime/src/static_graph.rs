@@ -71,3 +71,24 @@ pub const fn select_deps<const N: usize>(
     }
     (out, n)
 }
+
+/// Whether two orders are the same, in const evaluation: `workflow!` emits its straight-line
+/// body in the order it computed and uses it only when priorities left that order alone.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::same_order;
+/// assert!(same_order(&[0, 2, 1], &[0, 2, 1]));
+/// assert!(!same_order(&[0, 1, 2], &[0, 2, 1]));
+/// ```
+pub const fn same_order<const N: usize>(a: &[usize; N], b: &[usize; N]) -> bool {
+    let mut i = 0;
+    while i < N {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}

@@ -218,6 +218,11 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let mut cond_arms = TokenStream::new();
     let mut width_arms = TokenStream::new();
     let mut finish_arms = TokenStream::new();
+    let mut line_of = Vec::with_capacity(n);
+    let mut at_of = vec![0; n];
+    for (at, &k) in order.iter().enumerate() {
+        at_of[k] = at;
+    }
     for (k, step) in wf.steps.iter().enumerate() {
         let (node, slot, sname) = (&nodes[k], &s_slots[k], &step_strs[k]);
         let args = &args_of[k];
@@ -229,6 +234,11 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         let args = quote_spanned!(span=> (#(#args,)*));
         let call_args = quote_spanned!(span=> (#slot_ref, #args));
         visit_arms.extend(quote!(#k => #method #call_args,));
+        // The same call in the straight line (identical tokens and spans, so an error in
+        // an argument is one diagnostic: rustc drops exact duplicates).
+        let at_of_k = at_of[k];
+        let next = respan(quote!(l.next(#at_of_k, #k).step::<#node, _>), span);
+        line_of.push(quote!(#next #call_args?;));
         if let Some(w) = &step.options.when {
             let binds = r.when[k].iter().map(|(ident, s)| {
                 let dslot = &s_slots[*s];
@@ -265,6 +275,34 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             finish_arms.extend(quote!(#k => s.#slot.finish(#sname),));
         }
     }
+    // The straight line: every step's call in the order computed here, for graphs without
+    // `when` or `map`, used when priorities left that order as it is.
+    let straight = wf
+        .steps
+        .iter()
+        .all(|s| s.options.when.is_none() && s.map.is_none())
+        .then(|| {
+            let lines = order.iter().map(|&k| &line_of[k]);
+            quote! {
+                fn run_straight(
+                    &self,
+                    s: &__Slots,
+                    call: __rt::Call<'_>,
+                    at: &mut usize,
+                ) -> ::core::option::Option<::core::result::Result<(), __rt::NodeError>> {
+                    const SAME: bool = #p::same_order(&__ORDER, &[#(#order),*]);
+                    if !SAME {
+                        return ::core::option::Option::None;
+                    }
+                    use #p::Visit as _;
+                    let l = &mut #p::Line { call, at };
+                    ::core::option::Option::Some((|| {
+                        #(#lines)*
+                        ::core::result::Result::Ok(())
+                    })())
+                }
+            }
+        });
     // Methods whose every step takes the default are left to the trait's default.
     let condition = (!cond_arms.is_empty()).then(|| {
         quote! {
@@ -574,6 +612,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
 
                 #condition
                 #width_finish
+                #straight
 
                 fn call_sync(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::result::Result<(), __rt::NodeError> {
                     __visit(s, call.step, call.item, #p::CallSync(call))

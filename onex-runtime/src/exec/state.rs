@@ -174,6 +174,11 @@ impl RunState {
         let program = &*sh.program;
         let graph = program.graph();
         let end = at + graph.direct_stretches().get(at).map_or(0, |&n| n as usize);
+        if at == 0 && end == order.len() && self.records.is_none() {
+            if let Some(next) = self.run_straight(sh, slots) {
+                return next;
+            }
+        }
         let run = self.run;
         let ctx = &sh.contexts[run];
         let mode = sh.mode;
@@ -254,6 +259,44 @@ impl RunState {
             }
         }
         at
+    }
+
+    /// Runs a fresh run of an all-plain graph through the program's straight line
+    /// ([`Program::run_straight`]), with nothing recorded: the steps' calls back to back with
+    /// no dispatch between them, under one `catch_unwind`. Returns the position in the order
+    /// after the last step it ran, or `None` when the program has no straight line.
+    fn run_straight<P: Program>(&mut self, sh: &Shared<P>, slots: &P::Slots) -> Option<usize> {
+        let program = &*sh.program;
+        let order = program.graph().order();
+        let call = Call {
+            ctx: &sh.contexts[self.run],
+            step: 0,
+            item: 0,
+            attempt: 1,
+            mode: sh.mode,
+        };
+        let mut at = 0;
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            program.run_straight(slots, call, &mut at)
+        }));
+        let failure = match caught {
+            Ok(None) => return None,
+            Ok(Some(Ok(()))) => None,
+            Ok(Some(Err(error))) => Some(error),
+            Err(payload) => Some(panicked(&program.graph().step(order[at]).name, payload)),
+        };
+        // Every step before `at` completed; with no failure, every step did.
+        let done = if failure.is_some() { at } else { order.len() };
+        for &step in &order[..done] {
+            self.states[step] = StepState::Completed;
+        }
+        Some(match failure {
+            Some(error) => {
+                self.fail_step(sh, order[at], error);
+                at + 1
+            }
+            None => done,
+        })
     }
 
     /// Runs a graph whose steps are all plain and synchronous, start to end, on this
