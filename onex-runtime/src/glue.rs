@@ -360,49 +360,38 @@ impl<'s> Visit<'s> for CallSync<'_> {
     }
 }
 
-/// Where a straight-line run ([`Program::run_straight`](crate::Program::run_straight)) is:
-/// the call being made and its position in the graph's order, which the executor reads
-/// when a call fails or panics.
+/// The visitors of a straight-line run ([`Program::run_straight`](crate::Program::run_straight)):
+/// called with a step's position in the order and its index, it notes the position in
+/// `at` (which the executor reads when a call fails or panics) and returns the
+/// [`CallSync`] for that step. The line is generic over the visitor, as the dispatch
+/// `match` is, so an error in a step's arguments reads the same in both places and rustc
+/// reports it once.
 ///
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::__private::Line;
+/// # use onex_runtime::__private::line;
 /// # fn f(call: onex_runtime::Call<'_>) {
 /// let mut at = 0;
-/// let line = Line { call, at: &mut at };
+/// let mut next = line(call, &mut at);
+/// let visit = next(4, 7); // position 4 of the order is step 7
+/// assert_eq!(visit.0.step, 7);
+/// # drop(next);
+/// assert_eq!(at, 4);
 /// # }
 /// ```
-pub struct Line<'c, 'a> {
-    /// The call, its `step` set before each node is called.
-    pub call: Call<'c>,
-    /// The position in the order of the step being called.
-    pub at: &'a mut usize,
-}
-
-impl<'c> Line<'c, '_> {
-    /// The visitor for the next step of the line, at position `at` of the order: notes
-    /// where the run is, then calls and stores as [`CallSync`] does. `workflow!` emits one
-    /// per step, in order, each followed by `?`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use onex_runtime::__private::Line;
-    /// # fn f(call: onex_runtime::Call<'_>) {
-    /// let mut at = 0;
-    /// let mut line = Line { call, at: &mut at };
-    /// let visit = line.next(4, 7); // position 4 of the order is step 7
-    /// assert_eq!(visit.0.step, 7);
-    /// # drop(line);
-    /// assert_eq!(at, 4);
-    /// # }
-    /// ```
-    #[inline(always)]
-    pub fn next(&mut self, at: usize, step: usize) -> CallSync<'c> {
-        *self.at = at;
-        self.call.step = step;
-        CallSync(self.call)
+#[inline(always)]
+pub fn line<'c, 'a>(
+    mut call: Call<'c>,
+    at: &'a mut usize,
+) -> impl FnMut(usize, usize) -> CallSync<'c> + 'a
+where
+    'c: 'a,
+{
+    move |position, step| {
+        *at = position;
+        call.step = step;
+        CallSync(call)
     }
 }
 

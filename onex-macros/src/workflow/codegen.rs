@@ -237,7 +237,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         // The same call in the straight line (identical tokens and spans, so an error in
         // an argument is one diagnostic: rustc drops exact duplicates).
         let at_of_k = at_of[k];
-        let next = respan(quote!(l.next(#at_of_k, #k).step::<#node, _>), span);
+        let next = respan(quote!(l(#at_of_k, #k).step::<#node, _>), span);
         line_of.push(quote!(#next #call_args?;));
         if let Some(w) = &step.options.when {
             let binds = r.when[k].iter().map(|(ident, s)| {
@@ -294,12 +294,17 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     if !SAME {
                         return ::core::option::Option::None;
                     }
-                    use #p::Visit as _;
-                    let l = &mut #p::Line { call, at };
-                    ::core::option::Option::Some((|| {
+                    // Generic over the visitor as `__visit` is, so an error in a step's
+                    // arguments reads the same in both and is reported once.
+                    #[inline(always)]
+                    fn line<'s, V: #p::Visit<'s, Out = ::core::result::Result<(), __rt::NodeError>>>(
+                        s: &'s __Slots,
+                        l: &mut impl ::core::ops::FnMut(usize, usize) -> V,
+                    ) -> ::core::result::Result<(), __rt::NodeError> {
                         #(#lines)*
                         ::core::result::Result::Ok(())
-                    })())
+                    }
+                    ::core::option::Option::Some(line(s, &mut #p::line(call, at)))
                 }
             }
         });
