@@ -189,6 +189,7 @@ impl RuntimeBuilder {
 
     /// Builds the runtime.
     pub fn build(self) -> Runtime {
+        crate::exec::warm_up_clock();
         Runtime {
             inner: Arc::new(Inner {
                 permits: self.max_concurrent.map(Semaphore::new),

@@ -5,10 +5,13 @@
 //! a [`WorkflowRun`] or a [`WorkflowError`]. Policies around one call live in [`call`].
 
 mod call;
+mod clock;
 mod compensate;
 mod dispatch;
 mod shared;
 mod state;
+
+pub(crate) use clock::warm_up as warm_up_clock;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -136,7 +139,7 @@ impl Runtime {
             capture: options.capture_inputs,
             observer: options.observer.clone(),
             timing: !options.records_off,
-            start: quanta::Instant::now(),
+            start: clock::Start::now(),
             deadline: options.timeout,
             completed_effects: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
             stragglers: Mutex::new(Vec::new()),

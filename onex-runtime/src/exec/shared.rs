@@ -36,11 +36,8 @@ pub(crate) struct Shared<P: Program> {
     pub(crate) observer: Option<std::sync::Arc<dyn crate::RunObserver>>,
     /// Whether records are kept, and so whether clocks are read per step.
     pub(crate) timing: bool,
-    /// The instant all record offsets count from. A TSC clock (`quanta`), since records read
-    /// it once per step: 21 ns a reading on the benchmark VM against 48 ns for
-    /// `std::time::Instant` (the vDSO `clock_gettime`); it falls back to the OS clock where
-    /// the TSC is not usable.
-    pub(crate) start: quanta::Instant,
+    /// The instant all record offsets count from, on the clock the run reads them from.
+    pub(crate) start: super::clock::Start,
     /// The run's deadline (`RunOptions::timeout`), as an offset from `start`.
     pub(crate) deadline: Option<Duration>,
     /// Receivers of synchronous attempts that outlived their timeout; the slots cannot be
