@@ -436,146 +436,131 @@ impl<'s> Visit<'s> for CallAsync<'s> {
     }
 }
 
-/// [`Program::compensate`](crate::Program::compensate): the node's compensation of the
-/// call's stored output.
+/// The program operations made only for compensation, caching and input capture, in one
+/// visitor: the dispatch `match` is instantiated once for all five instead of once each,
+/// which is most of a workflow's generated code in a debug build. [`Inspected`] holds the
+/// answer; each `Program` method takes out its own.
 ///
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::__private::Compensate;
-/// # fn f(call: onex_runtime::Call<'_>) -> Compensate<'_> {
-/// Compensate(call)
-/// # }
+/// # use onex_runtime::__private::Inspect;
+/// let _ = Inspect::InputHash;
+/// let _ = Inspect::CacheStore(0); // the call's item
 /// ```
-pub struct Compensate<'s>(pub Call<'s>);
+pub enum Inspect<'s, 'v> {
+    /// [`Program::compensate`](crate::Program::compensate): the compensation of the call's
+    /// stored output.
+    Compensate(Call<'s>),
+    /// [`Program::input_hash`](crate::Program::input_hash).
+    InputHash,
+    /// [`Program::cache_store`](crate::Program::cache_store), for the call's item.
+    CacheStore(usize),
+    /// [`Program::cache_load`](crate::Program::cache_load): the cached value and the call's
+    /// item.
+    CacheLoad(&'v CachedValue, usize),
+    /// [`Program::operation_data`](crate::Program::operation_data).
+    OperationData,
+}
 
-impl<'s> Visit<'s> for Compensate<'s> {
-    type Out = Option<StepFuture<'s>>;
-    #[inline]
-    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, _: N::Args<'s>) -> Self::Out
-    where
-        N::Output: Send + Sync + 'static,
-    {
-        if N::COMPENSATED {
-            slot.stored(self.0.item)
-                .and_then(|out| N::compensate(self.0, out))
-        } else {
-            None
+/// What an [`Inspect`] answered, one variant per operation.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::Inspected;
+/// assert_eq!(Inspected::Hash(Some(7)).hash(), Some(7));
+/// assert_eq!(Inspected::Loaded(true).hash(), None); // another operation's answer
+/// ```
+pub enum Inspected<'s> {
+    /// The compensation to run, if the node declares one.
+    Compensation(Option<StepFuture<'s>>),
+    /// The hash of the call's inputs, if the step can be cached.
+    Hash(Option<u64>),
+    /// A copy of the call's output for the cache.
+    Stored(Option<CachedValue>),
+    /// Whether the cached value was stored as the call's output.
+    Loaded(bool),
+    /// The call's input, serialized.
+    Data(serde_json::Value),
+}
+
+impl<'s> Inspected<'s> {
+    /// The compensation, or `None` for another answer.
+    pub fn compensation(self) -> Option<StepFuture<'s>> {
+        match self {
+            Inspected::Compensation(future) => future,
+            _ => None,
         }
     }
-    fn missing(self) -> Self::Out {
-        None
+    /// The input hash, or `None` for another answer.
+    pub fn hash(self) -> Option<u64> {
+        match self {
+            Inspected::Hash(hash) => hash,
+            _ => None,
+        }
+    }
+    /// The value to cache, or `None` for another answer.
+    pub fn stored(self) -> Option<CachedValue> {
+        match self {
+            Inspected::Stored(value) => value,
+            _ => None,
+        }
+    }
+    /// Whether the cached value was loaded; `false` for another answer.
+    pub fn loaded(self) -> bool {
+        matches!(self, Inspected::Loaded(true))
+    }
+    /// The serialized input, or `null` for another answer.
+    pub fn data(self) -> serde_json::Value {
+        match self {
+            Inspected::Data(value) => value,
+            _ => serde_json::Value::Null,
+        }
     }
 }
 
-/// [`Program::input_hash`](crate::Program::input_hash).
-///
-/// # Examples
-///
-/// ```
-/// # use onex_runtime::__private::InputHash;
-/// let _ = InputHash;
-/// ```
-pub struct InputHash;
-
-impl<'s> Visit<'s> for InputHash {
-    type Out = Option<u64>;
+impl<'s> Visit<'s> for Inspect<'s, '_> {
+    type Out = Inspected<'s>;
     #[inline]
-    fn step<N: Shim, S: Store<N::Output>>(self, _: &'s S, args: N::Args<'s>) -> Self::Out
+    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
     where
         N::Output: Send + Sync + 'static,
     {
-        if S::CACHEABLE { N::hash(args) } else { None }
-    }
-    fn missing(self) -> Self::Out {
-        None
-    }
-}
-
-/// [`Program::cache_store`](crate::Program::cache_store).
-///
-/// # Examples
-///
-/// ```
-/// # use onex_runtime::__private::CacheStore;
-/// let _ = CacheStore(0);
-/// ```
-pub struct CacheStore(pub usize);
-
-impl<'s> Visit<'s> for CacheStore {
-    type Out = Option<CachedValue>;
-    #[inline]
-    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, _: N::Args<'s>) -> Self::Out
-    where
-        N::Output: Send + Sync + 'static,
-    {
-        if S::CACHEABLE {
-            slot.stored(self.0).and_then(N::cache_store)
-        } else {
-            None
+        match self {
+            Inspect::Compensate(call) => Inspected::Compensation(if N::COMPENSATED {
+                slot.stored(call.item)
+                    .and_then(|out| N::compensate(call, out))
+            } else {
+                None
+            }),
+            Inspect::InputHash => Inspected::Hash(if S::CACHEABLE { N::hash(args) } else { None }),
+            Inspect::CacheStore(item) => Inspected::Stored(if S::CACHEABLE {
+                slot.stored(item).and_then(N::cache_store)
+            } else {
+                None
+            }),
+            Inspect::CacheLoad(value, item) => Inspected::Loaded(
+                S::CACHEABLE
+                    && match N::cache_load(value) {
+                        Some(out) => {
+                            slot.store(item, out);
+                            true
+                        }
+                        None => false,
+                    },
+            ),
+            Inspect::OperationData => Inspected::Data(N::capture(args)),
         }
     }
     fn missing(self) -> Self::Out {
-        None
-    }
-}
-
-/// [`Program::cache_load`](crate::Program::cache_load): the cached value and the call's item.
-///
-/// # Examples
-///
-/// ```
-/// # use onex_runtime::__private::CacheLoad;
-/// # fn f(value: &onex_runtime::CachedValue) -> CacheLoad<'_> {
-/// CacheLoad(value, 0)
-/// # }
-/// ```
-pub struct CacheLoad<'v>(pub &'v CachedValue, pub usize);
-
-impl<'s> Visit<'s> for CacheLoad<'_> {
-    type Out = bool;
-    #[inline]
-    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, _: N::Args<'s>) -> Self::Out
-    where
-        N::Output: Send + Sync + 'static,
-    {
-        if !S::CACHEABLE {
-            return false;
+        match self {
+            Inspect::Compensate(_) => Inspected::Compensation(None),
+            Inspect::InputHash => Inspected::Hash(None),
+            Inspect::CacheStore(_) => Inspected::Stored(None),
+            Inspect::CacheLoad(..) => Inspected::Loaded(false),
+            Inspect::OperationData => Inspected::Data(serde_json::Value::Null),
         }
-        match N::cache_load(self.0) {
-            Some(out) => {
-                slot.store(self.1, out);
-                true
-            }
-            None => false,
-        }
-    }
-    fn missing(self) -> Self::Out {
-        false
-    }
-}
-
-/// [`Program::operation_data`](crate::Program::operation_data).
-///
-/// # Examples
-///
-/// ```
-/// # use onex_runtime::__private::OperationData;
-/// let _ = OperationData;
-/// ```
-pub struct OperationData;
-
-impl<'s> Visit<'s> for OperationData {
-    type Out = serde_json::Value;
-    #[inline]
-    fn step<N: Shim, S: Store<N::Output>>(self, _: &'s S, args: N::Args<'s>) -> Self::Out
-    where
-        N::Output: Send + Sync + 'static,
-    {
-        N::capture(args)
-    }
-    fn missing(self) -> Self::Out {
-        serde_json::Value::Null
     }
 }
 

@@ -628,23 +628,23 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 }
 
                 fn compensate<'a>(&'a self, s: &'a __Slots, call: __rt::Call<'a>) -> ::core::option::Option<__rt::StepFuture<'a>> {
-                    __visit(s, call.step, call.item, #p::Compensate(call))
+                    __visit(s, call.step, call.item, #p::Inspect::Compensate(call)).compensation()
                 }
 
                 fn input_hash(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<u64> {
-                    __visit(s, call.step, call.item, #p::InputHash)
+                    __visit(s, call.step, call.item, #p::Inspect::InputHash).hash()
                 }
 
                 fn cache_store(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<__rt::CachedValue> {
-                    __visit(s, call.step, call.item, #p::CacheStore(call.item))
+                    __visit(s, call.step, call.item, #p::Inspect::CacheStore(call.item)).stored()
                 }
 
                 fn cache_load(&self, s: &__Slots, call: __rt::Call<'_>, value: &__rt::CachedValue) -> bool {
-                    __visit(s, call.step, call.item, #p::CacheLoad(value, call.item))
+                    __visit(s, call.step, call.item, #p::Inspect::CacheLoad(value, call.item)).loaded()
                 }
 
                 fn operation_data(&self, s: &__Slots, call: __rt::Call<'_>) -> #p::serde_json::Value {
-                    __visit(s, call.step, call.item, #p::OperationData)
+                    __visit(s, call.step, call.item, #p::Inspect::OperationData).data()
                 }
             }
         };
