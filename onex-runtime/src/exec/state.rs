@@ -268,13 +268,12 @@ impl RunState {
     fn run_straight<P: Program>(&mut self, sh: &Shared<P>, slots: &P::Slots) -> Option<usize> {
         let program = &*sh.program;
         let order = program.graph().order();
-        let call = Call {
-            ctx: &sh.contexts[self.run],
-            step: 0,
+        let first = CallRef {
+            run: self.run,
+            step: 0, // set by the line before each call
             item: 0,
-            attempt: 1,
-            mode: sh.mode,
         };
+        let call = sh.call(first, 1);
         let mut at = 0;
         let caught = catch_unwind(AssertUnwindSafe(|| {
             program.run_straight(slots, call, &mut at)
