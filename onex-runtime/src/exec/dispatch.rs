@@ -108,40 +108,6 @@ pub(crate) fn all_plain(graph: &Graph) -> bool {
     graph.direct_stretches().first().map(|&n| n as usize) == Some(graph.order().len())
 }
 
-/// Runs many inputs of an [`all_plain`] graph, when [`direct_allowed`]: each input runs its
-/// steps back to back on a rayon worker, inputs in parallel, so its data stays in that
-/// worker's cache and there is no barrier between steps. Each input's slots are owned
-/// here, not shared: the worker takes the output and drops the rest as soon as the input
-/// ends, so a large batch holds one input's intermediate values per worker rather than
-/// every input's. Returns each input's output, if it produced one.
-///
-/// The calling task waits for the pool, as it would for a lock-step wave.
-pub(crate) fn run_fused<P: Program>(
-    sh: &Shared<P>,
-    states: &mut [RunState],
-    slots: Vec<P::Slots>,
-) -> Vec<Option<P::Output>> {
-    let program = &*sh.program;
-    let output = program.graph().output();
-    states
-        .par_iter_mut()
-        .zip(slots.into_par_iter())
-        .map(|(state, slots)| {
-            state.run_plain_graph(sh, &slots);
-            state.load_balanced_operations += state
-                .states
-                .iter()
-                .filter(|s| matches!(s, StepState::Completed | StepState::Failed))
-                .count();
-            if state.final_state(output).has_output() {
-                program.output(slots)
-            } else {
-                None
-            }
-        })
-        .collect()
-}
-
 /// Runs many inputs in lock-step, step by step: the calls of one step across every input
 /// form one rayon job.
 pub(crate) async fn run_lockstep<P: Program>(

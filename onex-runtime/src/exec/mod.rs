@@ -8,6 +8,7 @@ mod call;
 mod clock;
 mod compensate;
 mod dispatch;
+mod fused;
 mod shared;
 mod state;
 
@@ -27,7 +28,7 @@ use self::shared::Shared;
 use self::state::RunState;
 use crate::context::Context;
 use crate::error::{ErrorCode, NodeError, WorkflowError};
-use crate::mode::FailureStrategy;
+use crate::mode::{ExecutionMode, FailureStrategy};
 use crate::options::RunOptions;
 use crate::program::Program;
 use crate::report::WorkflowRun;
@@ -87,101 +88,63 @@ impl Runtime {
     ) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
         let n = inputs.len();
         let lockstep = n > 1;
-        let name: Cow<'static, str> = program.graph().name_cow();
-        let mode = parent.map_or(options.mode, Context::mode);
-        let contexts: Vec<Context> = (0..n)
-            .map(|i| {
-                let workflow_id = match (i, options.workflow_id) {
-                    (0, Some(id)) => id,
-                    _ => Uuid::new_v4(),
-                };
-                let operation_id = options
-                    .operation_id
-                    .or(parent.map(Context::operation_id))
-                    .unwrap_or_else(Uuid::new_v4);
-                Context::new(
-                    self.clone(),
-                    name.clone(),
-                    workflow_id,
-                    operation_id,
-                    cancel.clone(),
-                    mode,
-                )
-            })
-            .collect();
+        let setup = Setup {
+            rt: self,
+            name: program.graph().name_cow(),
+            program,
+            options,
+            mode: parent.map_or(options.mode, Context::mode),
+            first_id: options.workflow_id.unwrap_or_else(Uuid::new_v4),
+            operation_id: options.operation_id.or(parent.map(Context::operation_id)),
+            cancel,
+        };
+        let name = &setup.name;
         let span = tracing::info_span!(
             "workflow",
             workflow = %name,
-            workflow_id = %contexts[0].workflow_id(),
+            workflow_id = %setup.first_id,
             runs = n,
         );
         let direct = dispatch::direct_allowed(self, options);
-        let fused = lockstep && direct && dispatch::all_plain(program.graph());
+        if lockstep && direct && dispatch::all_plain(setup.program.graph()) {
+            // Synchronous, so nothing can interrupt it at an `.await`: each input checks
+            // its token and deadline between stretches instead.
+            return fused::execute(&setup, inputs, &span);
+        }
+        let contexts = (0..n).map(|i| setup.context(i)).collect();
         // A plain loop: the slots struct is one typed slot per step (16 KB for 1,000 steps),
         // and collecting through iterator adapters moved each one twice more.
         let mut slots: Vec<P::Slots> = Vec::with_capacity(n);
         for input in inputs {
-            slots.push(program.slots(input));
+            slots.push(setup.program.slots(input));
         }
-        let (slots, fused_slots) = if fused {
-            (Vec::new(), slots)
-        } else {
-            (slots, Vec::new())
-        };
-        let sh = Arc::new(Shared {
-            program,
-            slots,
-            direct,
-            contexts,
-            abort: (0..n).map(|_| AtomicBool::new(false)).collect(),
-            mode,
-            cache_all: options.cache_all,
-            capture: options.capture_inputs,
-            observer: options.observer.clone(),
-            timing: !options.records_off,
-            start: clock::Start::now(),
-            deadline: options.timeout,
-            completed_effects: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
-            stragglers: Mutex::new(Vec::new()),
-        });
+        let sh = Arc::new(setup.shared(slots, contexts, direct, clock::Start::now()));
         let mut on_drop = compensate::CompensateOnDrop {
             shared: (options.failure_strategy == FailureStrategy::Compensate)
                 .then(|| Arc::clone(&sh)),
         };
         let started_at = std::time::SystemTime::now();
-        let mut states: Vec<RunState> = (0..n)
-            .map(|run| {
-                RunState::new(
-                    &*sh.program,
-                    run,
-                    options.failure_strategy,
-                    !options.records_off,
-                    started_at,
-                )
-            })
-            .collect();
+        let mut states: Vec<RunState> =
+            (0..n).map(|run| setup.run_state(run, started_at)).collect();
 
         if let Some(observer) = sh.observer() {
             for ctx in &sh.contexts {
                 observer.on_event(&crate::RunEvent::RunStarted {
-                    workflow: &name,
+                    workflow: name,
                     workflow_id: ctx.workflow_id(),
                     steps: sh.program.graph().steps().len(),
                 });
             }
         }
-        let mut fused_outputs = None;
         let interruption = {
             let work = async {
-                if fused {
-                    fused_outputs = Some(dispatch::run_fused(&sh, &mut states, fused_slots));
-                } else if lockstep {
+                if lockstep {
                     dispatch::run_lockstep(self, &sh, &mut states).await;
                 } else {
                     dispatch::run_all(self, &sh, &mut states[0]).await;
                 }
             };
-            interruptible(work, &cancel, options.timeout)
+            interruptible(work, &setup.cancel, options.timeout)
                 .instrument(span.clone())
                 .await
         };
@@ -213,26 +176,8 @@ impl Runtime {
         let processing_time = sh.elapsed();
         let reports: Vec<_> = states
             .iter_mut()
-            .map(|s| s.report(&sh, options, processing_time))
+            .map(|state| report(&sh, state, options, processing_time, &span))
             .collect();
-        for report in &reports {
-            tracing::info!(
-                parent: &span,
-                state = ?report.state,
-                completed = report.steps_completed,
-                failed = report.steps_failed,
-                skipped = report.steps_skipped,
-                elapsed_ms = report.processing_time.as_secs_f64() * 1000.0,
-                "workflow finished"
-            );
-            if let Some(observer) = sh.observer() {
-                observer.on_event(&crate::RunEvent::RunFinished {
-                    workflow: &name,
-                    state: report.state,
-                    elapsed: report.processing_time,
-                });
-            }
-        }
         let program = Arc::clone(&sh.program);
         let graph = program.graph();
         let output_step = graph.output();
@@ -240,29 +185,141 @@ impl Runtime {
             .iter()
             .map(|s| s.final_state(output_step).has_output())
             .collect();
-        let mut outputs = match fused_outputs {
-            Some(outputs) => outputs,
-            None => take_outputs(sh, &produced).await,
-        };
+        let mut outputs = take_outputs(sh, &produced).await;
         states
             .into_iter()
             .zip(reports)
             .map(|(state, report)| {
-                if produced[state.run] {
-                    return match outputs.get_mut(state.run).and_then(Option::take) {
-                        Some(output) => Ok(WorkflowRun { output, report }),
-                        None => Err(WorkflowError::StepFailed {
-                            step: graph.step(output_step).name.to_string(),
-                            error: NodeError::internal(
-                                "the output step completed but its value is gone",
-                            ),
-                            report: Box::new(report),
-                        }),
-                    };
-                }
-                Err(failure(graph, state, report))
+                let output = outputs.get_mut(state.run).and_then(Option::take);
+                result(graph, state, report, output)
             })
             .collect()
+    }
+}
+
+/// What every run of one `run` or `run_batch` call shares, and how each run's parts are
+/// made from it.
+struct Setup<'a, P: Program> {
+    rt: &'a Runtime,
+    program: Arc<P>,
+    name: Cow<'static, str>,
+    options: &'a RunOptions,
+    mode: ExecutionMode,
+    /// The id of the first input's run (`RunOptions::workflow_id` if set).
+    first_id: Uuid,
+    /// The correlation id set by the options or the enclosing run; otherwise one per run.
+    operation_id: Option<Uuid>,
+    cancel: CancellationToken,
+}
+
+impl<P: Program> Setup<'_, P> {
+    /// The context of input `i`.
+    fn context(&self, i: usize) -> Context {
+        let workflow_id = if i == 0 {
+            self.first_id
+        } else {
+            Uuid::new_v4()
+        };
+        Context::new(
+            self.rt.clone(),
+            self.name.clone(),
+            workflow_id,
+            self.operation_id.unwrap_or_else(Uuid::new_v4),
+            self.cancel.clone(),
+            self.mode,
+        )
+    }
+
+    /// What the calls of the runs with these slots and contexts share.
+    fn shared(
+        &self,
+        slots: Vec<P::Slots>,
+        contexts: Vec<Context>,
+        direct: bool,
+        start: clock::Start,
+    ) -> Shared<P> {
+        let options = self.options;
+        Shared {
+            program: Arc::clone(&self.program),
+            slots,
+            direct,
+            abort: (0..contexts.len())
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+            completed_effects: (0..contexts.len())
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
+            contexts,
+            mode: self.mode,
+            cache_all: options.cache_all,
+            capture: options.capture_inputs,
+            observer: options.observer.clone(),
+            timing: !options.records_off,
+            start,
+            deadline: options.timeout,
+            stragglers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Run `run` (an index into its `Shared`), not started, started at `started_at` (one
+    /// clock reading for every input of a batch: they start together).
+    fn run_state(&self, run: usize, started_at: std::time::SystemTime) -> RunState {
+        RunState::new(
+            &*self.program,
+            run,
+            self.options.failure_strategy,
+            !self.options.records_off,
+            started_at,
+        )
+    }
+}
+
+/// The report of a finished run, traced and told to the observer.
+fn report<P: Program>(
+    sh: &Shared<P>,
+    state: &mut RunState,
+    options: &RunOptions,
+    processing_time: Duration,
+    span: &tracing::Span,
+) -> crate::WorkflowReport {
+    let report = state.report(sh, options, processing_time);
+    tracing::info!(
+        parent: span,
+        state = ?report.state,
+        completed = report.steps_completed,
+        failed = report.steps_failed,
+        skipped = report.steps_skipped,
+        elapsed_ms = report.processing_time.as_secs_f64() * 1000.0,
+        "workflow finished"
+    );
+    if let Some(observer) = sh.observer() {
+        observer.on_event(&crate::RunEvent::RunFinished {
+            workflow: sh.program.graph().name(),
+            state: report.state,
+            elapsed: report.processing_time,
+        });
+    }
+    report
+}
+
+/// A run's result: its output with its report, or why there is no output.
+fn result<O>(
+    graph: &crate::Graph,
+    state: RunState,
+    report: crate::WorkflowReport,
+    output: Option<O>,
+) -> Result<WorkflowRun<O>, WorkflowError> {
+    let output_step = graph.output();
+    if !state.final_state(output_step).has_output() {
+        return Err(failure(graph, state, report));
+    }
+    match output {
+        Some(output) => Ok(WorkflowRun { output, report }),
+        None => Err(WorkflowError::StepFailed {
+            step: graph.step(output_step).name.to_string(),
+            error: NodeError::internal("the output step completed but its value is gone"),
+            report: Box::new(report),
+        }),
     }
 }
 

@@ -58,6 +58,17 @@ impl<P: Program> Shared<P> {
         }
     }
 
+    /// Makes this the shared part of one run with context `ctx`, keeping its allocations
+    /// (a fused batch reuses one per rayon job, input after input).
+    pub(crate) fn reuse_for(&mut self, ctx: Context) {
+        self.contexts.clear();
+        self.contexts.push(ctx);
+        self.abort.clear();
+        self.abort.push(AtomicBool::new(false));
+        self.completed_effects.clear();
+        self.completed_effects.push(Mutex::new(Vec::new()));
+    }
+
     pub(crate) fn effect_completed(&self, c: CallRef) {
         self.completed_effects[c.run]
             .lock()

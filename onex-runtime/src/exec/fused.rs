@@ -1,0 +1,99 @@
+//! `run_batch` of a graph whose steps are all plain and synchronous, with nothing observed:
+//! each input runs start to end on a rayon worker, from its context to its result.
+//!
+//! Everything one input needs (context, slots, step states, report) is made, used and
+//! dropped by the worker that runs it, so a batch of a million small inputs is set up and
+//! finished on every core rather than on the calling thread, holds one input's
+//! bookkeeping per worker rather than every input's, and writes each result straight
+//! into its place in the returned `Vec`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rayon::prelude::*;
+use tracing::Span;
+
+use super::shared::Shared;
+use super::{Setup, clock, report, result};
+use crate::error::{NodeError, WorkflowError};
+use crate::program::Program;
+use crate::report::WorkflowRun;
+use crate::state::StepState;
+
+/// The fewest inputs a rayon job takes: every worker still gets several jobs to steal
+/// (inputs may differ in cost), and a job's setup is shared by up to 256 of them.
+fn min_job_len(inputs: usize, workers: usize) -> usize {
+    (inputs / (workers.max(1) * 8)).clamp(1, 256)
+}
+
+/// Runs every input of `setup`'s batch; results in input order.
+pub(super) fn execute<P: Program>(
+    setup: &Setup<'_, P>,
+    inputs: Vec<P::Input>,
+    span: &Span,
+) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
+    let min_len = min_job_len(inputs.len(), rayon::current_num_threads());
+    // One start for the whole batch: every record's offsets count from it.
+    let start = clock::Start::now();
+    let started_at = SystemTime::now();
+    let mut results = Vec::new();
+    inputs
+        .into_par_iter()
+        .enumerate()
+        .with_min_len(min_len)
+        .map_init(
+            || setup.shared(Vec::new(), Vec::new(), true, start),
+            |sh, (i, input)| run_one(setup, sh, i, input, started_at, span),
+        )
+        .collect_into_vec(&mut results);
+    results
+}
+
+/// Runs input `i` with `sh`, a job's shared part made over for this one run.
+fn run_one<P: Program>(
+    setup: &Setup<'_, P>,
+    sh: &mut Shared<P>,
+    i: usize,
+    input: P::Input,
+    started_at: SystemTime,
+    span: &Span,
+) -> Result<WorkflowRun<P::Output>, WorkflowError> {
+    sh.reuse_for(setup.context(i));
+    let program = Arc::clone(&sh.program);
+    let graph = program.graph();
+    let mut state = setup.run_state(0, started_at);
+    let slots = program.slots(input);
+    state.run_plain_graph(sh, &slots);
+    state.load_balanced_operations += state
+        .states
+        .iter()
+        .filter(|s| matches!(s, StepState::Completed | StepState::Failed))
+        .count();
+    // A cancellation or a deadline seen between stretches leaves the rest unfinished.
+    let why = state
+        .interrupted
+        .clone()
+        .unwrap_or_else(NodeError::cancelled);
+    state.cancel_unfinished(sh, &why);
+    let output = if state.final_state(graph.output()).has_output() {
+        program.output(slots)
+    } else {
+        None
+    };
+    let report = report(sh, &mut state, setup.options, sh.elapsed(), span);
+    result(graph, state, report, output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::min_job_len;
+
+    #[test]
+    fn jobs_give_every_worker_several_and_stay_bounded() {
+        assert_eq!(min_job_len(1, 2), 1);
+        assert_eq!(min_job_len(64, 2), 4);
+        assert_eq!(min_job_len(1_000, 2), 62);
+        assert_eq!(min_job_len(1_000_000, 2), 256);
+        assert_eq!(min_job_len(10, 0), 1);
+    }
+}
