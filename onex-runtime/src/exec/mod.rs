@@ -8,6 +8,7 @@ mod call;
 mod clock;
 mod compensate;
 mod dispatch;
+mod erased;
 mod fused;
 mod shared;
 mod state;
@@ -20,10 +21,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use self::erased::{AnyInput, AnyOutput, Erased};
 use self::shared::Shared;
 use self::state::RunState;
 use crate::context::Context;
@@ -52,12 +55,27 @@ impl Runtime {
         input: P::Input,
         options: RunOptions,
     ) -> Result<WorkflowRun<P::Output>, WorkflowError> {
-        let _slot = self.admit().await;
-        let cancel = options.cancel.clone().unwrap_or_default();
-        self.execute(program, vec![input], &options, cancel, None)
-            .await
-            .pop()
-            .unwrap_or_else(|| Err(internal_failure("a run produced no result")))
+        let result = self.run_any(Erased::new(program), Box::new(input), options);
+        erased::unerase(result.await)
+    }
+
+    /// [`run`](Self::run) of an erased program. Neither generic nor `async`: its future
+    /// is boxed, so the executors are compiled once, here, rather than in every crate that
+    /// polls them.
+    fn run_any(
+        &self,
+        program: Arc<Erased>,
+        input: AnyInput,
+        options: RunOptions,
+    ) -> BoxFuture<'_, Result<WorkflowRun<AnyOutput>, WorkflowError>> {
+        Box::pin(async move {
+            let _slot = self.admit().await;
+            let cancel = options.cancel.clone().unwrap_or_default();
+            self.execute(program, vec![input], &options, cancel, None)
+                .await
+                .pop()
+                .unwrap_or_else(|| Err(internal_failure("a run produced no result")))
+        })
     }
 
     /// Runs `program` once per input. All inputs advance step by step together, so the
@@ -70,12 +88,30 @@ impl Runtime {
         inputs: Vec<P::Input>,
         options: RunOptions,
     ) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
-        if inputs.is_empty() {
-            return Vec::new();
-        }
-        let _slot = self.admit().await;
-        let cancel = options.cancel.clone().unwrap_or_default();
-        self.execute(program, inputs, &options, cancel, None).await
+        let inputs = inputs
+            .into_iter()
+            .map(|i| Box::new(i) as AnyInput)
+            .collect();
+        let results = self.run_batch_any(Erased::new(program), inputs, options);
+        results.await.into_iter().map(erased::unerase).collect()
+    }
+
+    /// [`run_batch`](Self::run_batch) of an erased program, compiled once, here (see
+    /// [`run_any`](Self::run_any)).
+    fn run_batch_any(
+        &self,
+        program: Arc<Erased>,
+        inputs: Vec<AnyInput>,
+        options: RunOptions,
+    ) -> BoxFuture<'_, Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>>> {
+        Box::pin(async move {
+            if inputs.is_empty() {
+                return Vec::new();
+            }
+            let _slot = self.admit().await;
+            let cancel = options.cancel.clone().unwrap_or_default();
+            self.execute(program, inputs, &options, cancel, None).await
+        })
     }
 
     async fn execute<P: Program>(
@@ -427,6 +463,29 @@ pub async fn run_nested<P: Program>(
     program: Arc<P>,
     input: P::Input,
 ) -> Result<P::Output, NodeError> {
+    let output = run_nested_any(ctx, Erased::new(program), Box::new(input)).await?;
+    match output.downcast::<P::Output>() {
+        Ok(output) => Ok(*output),
+        Err(_) => Err(NodeError::internal(
+            "a nested run's output has another type than its program's",
+        )),
+    }
+}
+
+/// [`run_nested`] of an erased program, compiled once, here (see `Runtime::run_any`).
+fn run_nested_any(
+    ctx: &Context,
+    program: Arc<Erased>,
+    input: AnyInput,
+) -> BoxFuture<'_, Result<AnyOutput, NodeError>> {
+    Box::pin(run_nested_erased(ctx, program, input))
+}
+
+async fn run_nested_erased(
+    ctx: &Context,
+    program: Arc<Erased>,
+    input: AnyInput,
+) -> Result<AnyOutput, NodeError> {
     let options = RunOptions::new().records(true);
     let cancel = ctx.cancellation_token().child_token();
     let name = program.graph().name().to_string();
