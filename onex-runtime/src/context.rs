@@ -2,6 +2,7 @@
 
 use std::any::{Any, type_name};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -37,7 +38,9 @@ pub struct Context {
     workflow: Cow<'static, str>,
     workflow_id: Uuid,
     operation_id: Uuid,
-    cancel: CancellationToken,
+    /// Shared by every run of a batch: cloning a token takes a lock on its tree, an `Arc`
+    /// does not (a batch of a million inputs makes a million contexts).
+    cancel: Arc<CancellationToken>,
     mode: ExecutionMode,
 }
 
@@ -47,7 +50,7 @@ impl Context {
         workflow: Cow<'static, str>,
         workflow_id: Uuid,
         operation_id: Uuid,
-        cancel: CancellationToken,
+        cancel: Arc<CancellationToken>,
         mode: ExecutionMode,
     ) -> Self {
         Context {
@@ -67,7 +70,7 @@ impl Context {
             workflow.into(),
             Uuid::new_v4(),
             Uuid::new_v4(),
-            CancellationToken::new(),
+            Arc::new(CancellationToken::new()),
             ExecutionMode::Sequential,
         )
     }

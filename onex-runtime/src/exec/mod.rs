@@ -132,7 +132,7 @@ impl Runtime {
             mode: parent.map_or(options.mode, Context::mode),
             first_id: options.workflow_id.unwrap_or_else(Uuid::new_v4),
             operation_id: options.operation_id.or(parent.map(Context::operation_id)),
-            cancel,
+            cancel: Arc::new(cancel),
         };
         let name = &setup.name;
         let span = tracing::info_span!(
@@ -245,7 +245,7 @@ struct Setup<'a, P: Program> {
     first_id: Uuid,
     /// The correlation id set by the options or the enclosing run; otherwise one per run.
     operation_id: Option<Uuid>,
-    cancel: CancellationToken,
+    cancel: Arc<CancellationToken>,
 }
 
 impl<P: Program> Setup<'_, P> {
