@@ -178,6 +178,25 @@ async fn nested_workflow() {
     }
 }
 
+#[tokio::test]
+async fn runs_and_batches_can_be_spawned_on_the_runtime() {
+    // The executors sit behind boxed futures; those must stay `Send` so a run can be
+    // handed to `tokio::spawn`, as any other future in a service.
+    let rt = Runtime::default();
+    let (a, b) = (rt.clone(), rt.clone());
+    let one = tokio::spawn(async move { Outer::run(&a, 5, RunOptions::new()).await });
+    let many =
+        tokio::spawn(async move { Outer::run_batch(&b, vec![1, 2, 3], RunOptions::new()).await });
+    assert_eq!(one.await.unwrap().unwrap().output, 30);
+    let outputs: Vec<u64> = many
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap().output)
+        .collect();
+    assert_eq!(outputs, [6, 12, 18]);
+}
+
 // ---- `map` over a list known only at run time ----
 
 #[node(compute)]

@@ -78,10 +78,13 @@ impl Runtime {
         })
     }
 
-    /// Runs `program` once per input. All inputs advance step by step together, so the
-    /// synchronous calls of one step across every input are one rayon job. Each input is
-    /// its own run with its own report; results come in input order. The batch takes one
-    /// run slot of the runtime.
+    /// Runs `program` once per input. Each input is its own run with its own report;
+    /// results come in input order. The batch takes one run slot of the runtime.
+    ///
+    /// When every step is plain and synchronous (and nothing observes the runs), each
+    /// input runs start to end on a rayon worker; otherwise the inputs advance step by step
+    /// together, and the synchronous calls of one step across every input are one rayon
+    /// job.
     pub async fn run_batch<P: Program>(
         &self,
         program: Arc<P>,
