@@ -210,7 +210,9 @@ pub struct WorkflowReport {
     pub compensations_run: usize,
     /// When the run started.
     pub started_at: SystemTime,
-    /// Wall-clock duration of the run.
+    /// Wall-clock duration of the run. In a `run_batch`, from the batch's start to this
+    /// input's end: inputs that advance together end together; inputs that run one by one
+    /// on the rayon pool (a batch of plain synchronous steps) end when their last step does.
     #[serde(rename = "processing_time_ms", with = "crate::serde_duration::ms")]
     pub processing_time: Duration,
     /// Whether thunk and step records were kept (`RunOptions::records`).

@@ -586,7 +586,7 @@ impl RunState {
         }
     }
 
-    /// The report of the run, which took `processing_time` (a batch's inputs end together).
+    /// The report of the run, which took `processing_time` (see `WorkflowReport`).
     pub(crate) fn report<P: Program>(
         &mut self,
         sh: &Shared<P>,
