@@ -607,6 +607,50 @@ async fn run_batch_returns_one_result_per_input_in_order() {
     }
 }
 
+#[tokio::test]
+async fn every_input_of_a_large_fused_batch_is_its_own_run() {
+    // Many more inputs than one rayon job takes: each job reuses its shared part from one
+    // input to the next, and none of an input's identity or failure may leak into the next.
+    let flow = FlowBuilder::new("ids")
+        .compute("double", &[], |v| Ok(v[0] * 2))
+        .compute("check", &["double"], |v| {
+            if v[0] % 14 == 0 {
+                Err(NodeError::permanent("a multiple of seven"))
+            } else {
+                Ok(v[0] + 1)
+            }
+        })
+        .build("check")
+        .unwrap();
+    let first = uuid::Uuid::new_v4();
+    let correlation = uuid::Uuid::new_v4();
+    let opts = RunOptions::new()
+        .workflow_id(first)
+        .operation_id(correlation);
+    let results = Runtime::default()
+        .run_batch(flow, (0..5_000).collect(), opts)
+        .await;
+    assert_eq!(results.len(), 5_000);
+    let mut ids = std::collections::HashSet::new();
+    for (i, r) in results.iter().enumerate() {
+        let report = match r {
+            Ok(run) => {
+                assert_ne!(i % 7, 0, "input {i} should have failed");
+                assert_eq!(run.output, i as u64 * 2 + 1);
+                &run.report
+            }
+            Err(e) => {
+                assert_eq!(i % 7, 0, "input {i} failed: {e}");
+                assert_eq!(e.failed_step(), Some("check"));
+                e.report().unwrap()
+            }
+        };
+        assert_eq!(report.operation_id, correlation);
+        assert_eq!(report.workflow_id == first, i == 0);
+        assert!(ids.insert(report.workflow_id), "input {i} reuses a run id");
+    }
+}
+
 /// A chain with a failure and a panic in it, beside a branch that completes; `gate` adds a
 /// step skipped by its condition, and one after it.
 fn rough_chain(gate: bool) -> Arc<support::Flow> {
