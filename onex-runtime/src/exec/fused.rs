@@ -20,8 +20,9 @@ use crate::program::Program;
 use crate::report::WorkflowRun;
 use crate::state::StepState;
 
-/// The fewest inputs a rayon job takes: every worker still gets several jobs to steal
-/// (inputs may differ in cost), and a job's setup is shared by up to 256 of them.
+/// The fewest inputs a rayon job takes, so a job's setup is shared by at least that many
+/// (256 amortise it) while every worker still gets several jobs to steal (inputs may
+/// differ in cost).
 fn min_job_len(inputs: usize, workers: usize) -> usize {
     (inputs / (workers.max(1) * 8)).clamp(1, 256)
 }
