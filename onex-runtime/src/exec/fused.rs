@@ -7,7 +7,6 @@
 //! bookkeeping per worker rather than every input's, and writes each result straight
 //! into its place in the returned `Vec`.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use rayon::prelude::*;
@@ -60,7 +59,8 @@ fn run_one<P: Program>(
     span: &Span,
 ) -> Result<WorkflowRun<P::Output>, WorkflowError> {
     sh.reuse_for(setup.context(i));
-    let program = Arc::clone(&sh.program);
+    let sh: &Shared<P> = sh;
+    let program = &*sh.program;
     let graph = program.graph();
     let mut state = setup.run_state(0, started_at);
     let slots = program.slots(input);

@@ -55,27 +55,10 @@ impl Runtime {
         input: P::Input,
         options: RunOptions,
     ) -> Result<WorkflowRun<P::Output>, WorkflowError> {
-        let result = self.run_any(Erased::new(program), Box::new(input), options);
-        erased::unerase(result.await)
-    }
-
-    /// [`run`](Self::run) of an erased program. Neither generic nor `async`: its future
-    /// is boxed, so the executors are compiled once, here, rather than in every crate that
-    /// polls them.
-    fn run_any(
-        &self,
-        program: Arc<Erased>,
-        input: AnyInput,
-        options: RunOptions,
-    ) -> BoxFuture<'_, Result<WorkflowRun<AnyOutput>, WorkflowError>> {
-        Box::pin(async move {
-            let _slot = self.admit().await;
-            let cancel = options.cancel.clone().unwrap_or_default();
-            self.execute(program, vec![input], &options, cancel, None)
-                .await
-                .pop()
-                .unwrap_or_else(|| Err(internal_failure("a run produced no result")))
-        })
+        // One input through the batch entry point: it admits the run and executes it.
+        let results = self.run_batch_any(Erased::new(program), vec![Box::new(input)], options);
+        let result = results.await.pop();
+        erased::unerase(result.unwrap_or_else(|| Err(internal_failure("a run produced no result"))))
     }
 
     /// Runs `program` once per input. Each input is its own run with its own report;
@@ -99,8 +82,9 @@ impl Runtime {
         results.await.into_iter().map(erased::unerase).collect()
     }
 
-    /// [`run_batch`](Self::run_batch) of an erased program, compiled once, here (see
-    /// [`run_any`](Self::run_any)).
+    /// [`run`](Self::run) and [`run_batch`](Self::run_batch) of an erased program. Neither
+    /// generic nor `async`: its future is boxed, so the executors are compiled once, here,
+    /// rather than in every crate that polls them.
     fn run_batch_any(
         &self,
         program: Arc<Erased>,
@@ -475,7 +459,8 @@ pub async fn run_nested<P: Program>(
     }
 }
 
-/// [`run_nested`] of an erased program, compiled once, here (see `Runtime::run_any`).
+/// [`run_nested`] of an erased program, compiled once, here (see
+/// `Runtime::run_batch_any`).
 fn run_nested_any(
     ctx: &Context,
     program: Arc<Erased>,
@@ -484,6 +469,7 @@ fn run_nested_any(
     Box::pin(run_nested_erased(ctx, program, input))
 }
 
+/// The body of [`run_nested_any`], kept apart so the boxing reads at a glance.
 async fn run_nested_erased(
     ctx: &Context,
     program: Arc<Erased>,
