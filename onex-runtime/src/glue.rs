@@ -155,11 +155,13 @@ pub trait Store<T>: Sync {
 
 impl<T: Send + Sync> Store<T> for Slot<T> {
     const CACHEABLE: bool = true;
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn store(&self, _: usize, value: T) {
         self.put(value);
     }
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn stored(&self, _: usize) -> Option<&T> {
         self.get()
     }
@@ -167,11 +169,13 @@ impl<T: Send + Sync> Store<T> for Slot<T> {
 
 impl<T: Send + Sync> Store<T> for MapSlot<T> {
     const CACHEABLE: bool = false;
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn store(&self, item: usize, value: T) {
         self.put(item, value);
     }
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn stored(&self, item: usize) -> Option<&T> {
         self.get().and_then(|items| items.get(item))
     }
@@ -345,7 +349,11 @@ pub struct CallSync<'c>(pub Call<'c>);
 
 impl<'s> Visit<'s> for CallSync<'_> {
     type Out = Result<(), NodeError>;
-    #[inline(always)]
+    // Forced into every arm and line of an optimized build, where it is the hot path; a
+    // debug build (`debug_assertions`) leaves it a call, so the per-step code the
+    // compiler must generate there stays a call per step instead of this body per step.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
     where
         N::Output: Send + Sync + 'static,
@@ -380,7 +388,8 @@ impl<'s> Visit<'s> for CallSync<'_> {
 /// assert_eq!(at, 4);
 /// # }
 /// ```
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn line<'c, 'a>(
     mut call: Call<'c>,
     at: &'a mut usize,

@@ -39,6 +39,14 @@ unsafe impl<T: Sync + Send> Sync for Slot<T> {}
 unsafe impl<T: Send> Send for Slot<T> {}
 
 impl<T> Slot<T> {
+    /// An empty slot, as a constant: the slots of a run are built from these, one store of
+    /// a constant per step instead of a call.
+    #[allow(
+        clippy::declare_interior_mutable_const,
+        reason = "a fresh empty slot at each use is the point"
+    )]
+    pub const EMPTY: Self = Self::new();
+
     /// An empty slot.
     pub const fn new() -> Self {
         Slot {
@@ -90,6 +98,32 @@ impl<T> Slot<T> {
             // the value before `FULL` is stored below.
             unsafe { (*self.value.get()).write(value) };
             self.state.store(FULL, Ordering::Release);
+        }
+    }
+
+    /// Takes the value out, leaving the slot empty.
+    ///
+    /// Through `&mut`, so the slots of a run can hand out the output step's value and then
+    /// be dropped as a whole (moving one field out of them would drop each other field on
+    /// its own, in code generated per step).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex_runtime::__private::Slot;
+    /// let mut slot = Slot::filled(String::from("out"));
+    /// assert_eq!(slot.take().as_deref(), Some("out"));
+    /// assert_eq!(slot.take(), None);
+    /// assert!(slot.get().is_none());
+    /// ```
+    #[inline]
+    pub fn take(&mut self) -> Option<T> {
+        if std::mem::replace(self.state.get_mut(), EMPTY) == FULL {
+            // SAFETY: the value was written; the state now says empty, so it is neither
+            // read nor dropped again.
+            Some(unsafe { self.value.get_mut().assume_init_read() })
+        } else {
+            None
         }
     }
 
@@ -147,6 +181,13 @@ pub struct MapSlot<T> {
 }
 
 impl<T> MapSlot<T> {
+    /// An empty map slot, as a constant (see [`Slot::EMPTY`]).
+    #[allow(
+        clippy::declare_interior_mutable_const,
+        reason = "a fresh empty slot at each use is the point"
+    )]
+    pub const EMPTY: Self = Self::new();
+
     /// An empty map slot.
     pub const fn new() -> Self {
         MapSlot {
@@ -209,6 +250,12 @@ impl<T> MapSlot<T> {
     pub fn into_inner(self) -> Option<Vec<T>> {
         self.out.into_inner()
     }
+
+    /// Takes the collected output out, leaving the slot empty (see [`Slot::take`]).
+    #[inline]
+    pub fn take(&mut self) -> Option<Vec<T>> {
+        self.out.take()
+    }
 }
 
 impl<T> Default for MapSlot<T> {
@@ -253,6 +300,15 @@ mod tests {
         assert_eq!(drops.load(Ordering::SeqCst), 3);
         drop(Slot::<Counted>::new());
         assert_eq!(drops.load(Ordering::SeqCst), 3);
+        // Taken values are the caller's: the emptied slot does not drop them again.
+        let mut slot = Slot::filled(Counted(drops.clone()));
+        let taken = slot.take();
+        drop(slot);
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+        drop(taken);
+        assert_eq!(drops.load(Ordering::SeqCst), 4);
+        let mut empty = Slot::<Counted>::EMPTY;
+        assert!(empty.take().is_none());
     }
 
     #[test]

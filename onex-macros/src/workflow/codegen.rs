@@ -78,14 +78,17 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let step_strs: Vec<String> = wf.steps.iter().map(|s| s.name.to_string()).collect();
     let mut items = TokenStream::new();
     let mut slot_fields = TokenStream::new();
+    let mut slot_inits = TokenStream::new();
     for (k, step) in wf.steps.iter().enumerate() {
         let (node, path, slot) = (&nodes[k], &paths[k], &s_slots[k]);
         items.extend(quote!(type #node = #path;));
-        slot_fields.extend(if step.map.is_some() {
-            quote!(#slot: #p::MapSlot<#p::Out<#node>>,)
+        if step.map.is_some() {
+            slot_fields.extend(quote!(#slot: #p::MapSlot<#p::Out<#node>>,));
+            slot_inits.extend(quote!(#slot: #p::MapSlot::EMPTY,));
         } else {
-            quote!(#slot: #p::SlotOf<#node>,)
-        });
+            slot_fields.extend(quote!(#slot: #p::SlotOf<#node>,));
+            slot_inits.extend(quote!(#slot: #p::Slot::EMPTY,));
+        }
     }
     // The type a step's slot holds, as read by its consumers.
     let produced: Vec<TokenStream> = wf
@@ -238,7 +241,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         // an argument is one diagnostic: rustc drops exact duplicates).
         let at_of_k = at_of[k];
         let next = respan(quote!(l(#at_of_k, #k).step::<#node, _>), span);
-        line_of.push(quote!(#next #call_args?;));
+        // Not `?`: in a debug build that is two calls per step (`branch`, `from_residual`).
+        line_of.push(quote!(if let ::core::result::Result::Err(e) = #next #call_args { return ::core::result::Result::Err(e); }));
         if let Some(w) = &step.options.when {
             let binds = r.when[k].iter().map(|(ident, s)| {
                 let dslot = &s_slots[*s];
@@ -296,7 +300,9 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     }
                     // Generic over the visitor as `__visit` is, so an error in a step's
                     // arguments reads the same in both and is reported once.
-                    #[inline(always)]
+                    // Forced inline only where it pays: an optimized build (see `CallSync`).
+                    #[cfg_attr(debug_assertions, inline)]
+                    #[cfg_attr(not(debug_assertions), inline(always))]
                     fn line<'s, V: #p::Visit<'s, Out = ::core::result::Result<(), __rt::NodeError>>>(
                         s: &'s __Slots,
                         l: &mut impl ::core::ops::FnMut(usize, usize) -> V,
@@ -362,7 +368,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     );
     let ret_produced = respan(produced[output].clone(), ret_ident.span());
     let ret_slot = &s_slots[output];
-    let ret_call = quote_spanned!(ret_ident.span()=> <#ret_produced as __Return<#out_ty>>::ret(slots.#ret_slot.into_inner()));
+    let ret_call = quote_spanned!(ret_ident.span()=> <#ret_produced as __Return<#out_ty>>::ret(slots.#ret_slot.take()));
 
     // Dead work: a warning for pure steps nobody reads, decided by the node's `KIND`.
     let mut warnings = TokenStream::new();
@@ -434,7 +440,6 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             #items
 
             #[doc(hidden)]
-            #[derive(Default)]
             pub struct __Slots {
                 #(#in_slots: #p::Slot<#in_tys>,)*
                 #slot_fields
@@ -607,11 +612,13 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     // place: `..Default::default()` built a second one and copied it.
                     __Slots {
                         #(#in_slots: #p::Slot::filled(#in_locals),)*
-                        #(#s_slots: ::core::default::Default::default(),)*
+                        #slot_inits
                     }
                 }
 
-                fn output(&self, slots: __Slots) -> ::core::option::Option<#out_ty> {
+                fn output(&self, mut slots: __Slots) -> ::core::option::Option<#out_ty> {
+                    // Taken, not moved out: the rest of the slots then drop as a whole
+                    // instead of field by field in code of their own.
                     #ret_call
                 }
 
