@@ -20,6 +20,17 @@ PROFILE_FLAG=""
 
 mkdir -p "$OUT"
 
+# How the crates depend on onex. By default as a user's crate does on a published crate:
+# from a source cargo treats as not local (here a git dependency on this repository's HEAD),
+# so onex is built like any crates.io dependency (not incremental, 16 codegen units).
+# SOURCE=path makes it a path dependency instead, which cargo builds incrementally with 256
+# codegen units, all of them linked into the binary.
+case "${SOURCE:-git}" in
+git) ONEX_DEP="onex = { git = \"file://$ROOT\", rev = \"$(git -C "$ROOT" rev-parse HEAD)\" }" ;;
+path) ONEX_DEP="onex = { path = \"$ROOT\" }" ;;
+*) echo "SOURCE must be git or path" >&2; exit 2 ;;
+esac
+
 make_crate() { # name body-file
     local dir=$OUT/$1
     mkdir -p "$dir/src"
@@ -31,7 +42,7 @@ edition = "2024"
 publish = false
 
 [dependencies]
-onex = { path = "$ROOT" }
+$ONEX_DEP
 tokio = { version = "1", features = ["rt", "macros"] }
 
 [workspace]
