@@ -404,57 +404,63 @@ where
     }
 }
 
-/// [`Program::call_async`](crate::Program::call_async): one boxed future per call of an
-/// async node; a synchronous node is called in place, as the trait's default does.
-///
-/// # Examples
-///
-/// ```
-/// # use onex_runtime::__private::CallAsync;
-/// # fn f(call: onex_runtime::Call<'_>) -> CallAsync<'_> {
-/// CallAsync(call)
-/// # }
-/// ```
-pub struct CallAsync<'s>(pub Call<'s>);
-
-impl<'s> Visit<'s> for CallAsync<'s> {
-    type Out = StepFuture<'s>;
-    #[inline]
-    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
-    where
-        N::Output: Send + Sync + 'static,
-    {
-        let call = self.0;
-        if N::IS_ASYNC {
-            let fut = N::call_async(call, args);
-            Box::pin(async move {
-                let out = fut.await?;
-                slot.store(call.item, out);
-                Ok(())
-            })
-        } else {
-            let result = N::call(call, args).map(|out| slot.store(call.item, out));
-            Box::pin(std::future::ready(result))
-        }
-    }
-    #[cold]
-    fn missing(self) -> Self::Out {
-        Box::pin(std::future::ready(Err(crate::node::internal_error(
-            "step index out of range",
-        ))))
+/// One call of an asynchronous step (or a nested workflow), as a boxed future that stores
+/// the output; a synchronous node is called in place, as
+/// [`Program::call_async`](crate::Program::call_async)'s default does. Compiled once per
+/// node type, out of line: the dispatch arms only call it.
+#[inline(never)]
+fn call_async<'s, N: Shim, S: Store<N::Output>>(
+    call: Call<'s>,
+    slot: &'s S,
+    args: N::Args<'s>,
+) -> StepFuture<'s>
+where
+    N::Output: Send + Sync + 'static,
+{
+    if N::IS_ASYNC {
+        let fut = N::call_async(call, args);
+        Box::pin(async move {
+            let out = fut.await?;
+            slot.store(call.item, out);
+            Ok(())
+        })
+    } else {
+        let result = N::call(call, args).map(|out| slot.store(call.item, out));
+        Box::pin(std::future::ready(result))
     }
 }
 
-/// The program operations made only for compensation, caching and input capture, in one
-/// visitor: the dispatch `match` is instantiated once for all five instead of once each,
-/// which is most of a workflow's generated code in a debug build. [`Inspected`] holds the
-/// answer; each `Program` method takes out its own.
+/// Every [`Program`](crate::Program) operation on one step except the synchronous call,
+/// in one visitor: the dispatch `match` a workflow generates (one arm per step) is then
+/// instantiated twice, for [`CallSync`] and for this, instead of once per operation, which
+/// in a debug build is most of a workflow's generated code. The synchronous call, the hot
+/// path of a recorded run, keeps its own instantiation so that its arms hold nothing else;
+/// the operations here are calls to code compiled once per node type. [`Answer`] holds
+/// the answer; each `Program` method takes out its own.
 ///
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::__private::Inspect;
-/// let _ = Inspect::InputHash;
+/// # use onex_runtime::__private::{Inspect, Op};
+/// # fn f(call: onex_runtime::Call<'_>) {
+/// let _ = Op::CallAsync(call);
+/// let _ = Op::Inspect(Inspect::InputHash);
+/// # }
+/// ```
+pub enum Op<'s, 'v> {
+    /// [`Program::call_async`](crate::Program::call_async): the boxed future of the call.
+    CallAsync(Call<'s>),
+    /// Compensation, caching or input capture.
+    Inspect(Inspect<'s, 'v>),
+}
+
+/// The operations of an [`Op`] other than calls.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::__private::{Inspect, Op};
+/// let _ = Op::Inspect(Inspect::InputHash);
 /// let _ = Inspect::CacheStore(0); // the call's item
 /// ```
 pub enum Inspect<'s, 'v> {
@@ -472,16 +478,18 @@ pub enum Inspect<'s, 'v> {
     OperationData,
 }
 
-/// What an [`Inspect`] answered, one variant per operation.
+/// What an [`Op`] answered, one variant per operation.
 ///
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::__private::Inspected;
-/// assert_eq!(Inspected::Hash(Some(7)).hash(), Some(7));
-/// assert_eq!(Inspected::Loaded(true).hash(), None); // another operation's answer
+/// # use onex_runtime::__private::Answer;
+/// assert_eq!(Answer::Hash(Some(7)).hash(), Some(7));
+/// assert_eq!(Answer::Loaded(true).hash(), None); // another operation's answer
 /// ```
-pub enum Inspected<'s> {
+pub enum Answer<'s> {
+    /// The future of an asynchronous call.
+    Future(StepFuture<'s>),
     /// The compensation to run, if the node declares one.
     Compensation(Option<StepFuture<'s>>),
     /// The hash of the call's inputs, if the step can be cached.
@@ -492,84 +500,112 @@ pub enum Inspected<'s> {
     Loaded(bool),
     /// The call's input, serialized.
     Data(serde_json::Value),
+    /// The step index was out of range (an executor bug).
+    Missing,
 }
 
-impl<'s> Inspected<'s> {
+impl<'s> Answer<'s> {
+    /// The future of an asynchronous call; a failed one for another answer.
+    pub fn future(self) -> StepFuture<'s> {
+        match self {
+            Answer::Future(future) => future,
+            other => Box::pin(std::future::ready(Err(other.unexpected()))),
+        }
+    }
     /// The compensation, or `None` for another answer.
     pub fn compensation(self) -> Option<StepFuture<'s>> {
         match self {
-            Inspected::Compensation(future) => future,
+            Answer::Compensation(future) => future,
             _ => None,
         }
     }
     /// The input hash, or `None` for another answer.
     pub fn hash(self) -> Option<u64> {
         match self {
-            Inspected::Hash(hash) => hash,
+            Answer::Hash(hash) => hash,
             _ => None,
         }
     }
     /// The value to cache, or `None` for another answer.
     pub fn stored(self) -> Option<CachedValue> {
         match self {
-            Inspected::Stored(value) => value,
+            Answer::Stored(value) => value,
             _ => None,
         }
     }
     /// Whether the cached value was loaded; `false` for another answer.
     pub fn loaded(self) -> bool {
-        matches!(self, Inspected::Loaded(true))
+        matches!(self, Answer::Loaded(true))
     }
     /// The serialized input, or `null` for another answer.
     pub fn data(self) -> serde_json::Value {
         match self {
-            Inspected::Data(value) => value,
+            Answer::Data(value) => value,
             _ => serde_json::Value::Null,
         }
     }
+    #[cold]
+    fn unexpected(&self) -> NodeError {
+        crate::node::internal_error(match self {
+            Answer::Missing => "step index out of range",
+            _ => "a step operation answered another operation",
+        })
+    }
 }
 
-impl<'s> Visit<'s> for Inspect<'s, '_> {
-    type Out = Inspected<'s>;
+impl<'s> Visit<'s> for Op<'s, '_> {
+    type Out = Answer<'s>;
     #[inline]
     fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
     where
         N::Output: Send + Sync + 'static,
     {
         match self {
-            Inspect::Compensate(call) => Inspected::Compensation(if N::COMPENSATED {
-                slot.stored(call.item)
-                    .and_then(|out| N::compensate(call, out))
-            } else {
-                None
-            }),
-            Inspect::InputHash => Inspected::Hash(if S::CACHEABLE { N::hash(args) } else { None }),
-            Inspect::CacheStore(item) => Inspected::Stored(if S::CACHEABLE {
-                slot.stored(item).and_then(N::cache_store)
-            } else {
-                None
-            }),
-            Inspect::CacheLoad(value, item) => Inspected::Loaded(
-                S::CACHEABLE
-                    && match N::cache_load(value) {
-                        Some(out) => {
-                            slot.store(item, out);
-                            true
-                        }
-                        None => false,
-                    },
-            ),
-            Inspect::OperationData => Inspected::Data(N::capture(args)),
+            Op::CallAsync(call) => Answer::Future(call_async::<N, S>(call, slot, args)),
+            Op::Inspect(op) => inspect::<N, S>(op, slot, args),
         }
     }
+    #[cold]
     fn missing(self) -> Self::Out {
-        match self {
-            Inspect::Compensate(_) => Inspected::Compensation(None),
-            Inspect::InputHash => Inspected::Hash(None),
-            Inspect::CacheStore(_) => Inspected::Stored(None),
-            Inspect::CacheLoad(..) => Inspected::Loaded(false),
-            Inspect::OperationData => Inspected::Data(serde_json::Value::Null),
-        }
+        Answer::Missing
+    }
+}
+
+/// The operations other than calls: compensation, caching and input capture. Compiled
+/// once per node type, out of line (see [`Op`]).
+#[inline(never)]
+fn inspect<'s, N: Shim, S: Store<N::Output>>(
+    op: Inspect<'s, '_>,
+    slot: &'s S,
+    args: N::Args<'s>,
+) -> Answer<'s>
+where
+    N::Output: Send + Sync + 'static,
+{
+    match op {
+        Inspect::Compensate(call) => Answer::Compensation(if N::COMPENSATED {
+            slot.stored(call.item)
+                .and_then(|out| N::compensate(call, out))
+        } else {
+            None
+        }),
+        Inspect::InputHash => Answer::Hash(if S::CACHEABLE { N::hash(args) } else { None }),
+        Inspect::CacheStore(item) => Answer::Stored(if S::CACHEABLE {
+            slot.stored(item).and_then(N::cache_store)
+        } else {
+            None
+        }),
+        Inspect::CacheLoad(value, item) => Answer::Loaded(
+            S::CACHEABLE
+                && match N::cache_load(value) {
+                    Some(out) => {
+                        slot.store(item, out);
+                        true
+                    }
+                    None => false,
+                },
+        ),
+        Inspect::OperationData => Answer::Data(N::capture(args)),
     }
 }
 

@@ -71,9 +71,9 @@ pub mod __private {
     pub use crate::exec::run_nested;
     pub use crate::fold::{fold_items, fold_items_merge};
     pub use crate::glue::{
-        CallAsync, CallSync, Deps, Feed, Inspect, Inspected, Out, Shim, SlotOf, Store, Visit,
-        feed_item, feed_same, feed_slice, feed_str, line, map_width, priorities, step_spec,
-        sync_of_async, with_policy,
+        Answer, CallSync, Deps, Feed, Inspect, Op, Out, Shim, SlotOf, Store, Visit, feed_item,
+        feed_same, feed_slice, feed_str, line, map_width, priorities, step_spec, sync_of_async,
+        with_policy,
     };
     pub use crate::node::{Node, Param, internal_error, missing_input, missing_item, wrong_shim};
     pub use crate::slot::{MapSlot, Slot};

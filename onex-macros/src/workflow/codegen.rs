@@ -631,27 +631,27 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 }
 
                 fn call_async<'a>(&'a self, s: &'a __Slots, call: __rt::Call<'a>) -> __rt::StepFuture<'a> {
-                    __visit(s, call.step, call.item, #p::CallAsync(call))
+                    __visit(s, call.step, call.item, #p::Op::CallAsync(call)).future()
                 }
 
                 fn compensate<'a>(&'a self, s: &'a __Slots, call: __rt::Call<'a>) -> ::core::option::Option<__rt::StepFuture<'a>> {
-                    __visit(s, call.step, call.item, #p::Inspect::Compensate(call)).compensation()
+                    __visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::Compensate(call))).compensation()
                 }
 
                 fn input_hash(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<u64> {
-                    __visit(s, call.step, call.item, #p::Inspect::InputHash).hash()
+                    __visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::InputHash)).hash()
                 }
 
                 fn cache_store(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<__rt::CachedValue> {
-                    __visit(s, call.step, call.item, #p::Inspect::CacheStore(call.item)).stored()
+                    __visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheStore(call.item))).stored()
                 }
 
                 fn cache_load(&self, s: &__Slots, call: __rt::Call<'_>, value: &__rt::CachedValue) -> bool {
-                    __visit(s, call.step, call.item, #p::Inspect::CacheLoad(value, call.item)).loaded()
+                    __visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheLoad(value, call.item))).loaded()
                 }
 
                 fn operation_data(&self, s: &__Slots, call: __rt::Call<'_>) -> #p::serde_json::Value {
-                    __visit(s, call.step, call.item, #p::Inspect::OperationData).data()
+                    __visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::OperationData)).data()
                 }
             }
         };
