@@ -241,8 +241,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         // an argument is one diagnostic: rustc drops exact duplicates).
         let at_of_k = at_of[k];
         let next = respan(quote!(l(#at_of_k, #k).step::<#node, _>), span);
-        // Not `?`: in a debug build that is two calls per step (`branch`, `from_residual`).
-        line_of.push(quote!(if let ::core::result::Result::Err(e) = #next #call_args { return ::core::result::Result::Err(e); }));
+        line_of.push(quote!(#next #call_args?;));
         if let Some(w) = &step.options.when {
             let binds = r.when[k].iter().map(|(ident, s)| {
                 let dslot = &s_slots[*s];
@@ -280,7 +279,12 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         }
     }
     // The straight line: every step's call in the order computed here, for graphs without
-    // `when` or `map`, used when priorities left that order as it is.
+    // `when` or `map`, used when priorities left that order as it is. An optimized build
+    // gets it spelled out, one call per step with no dispatch between them (the hot path of
+    // a run with records off). A debug build (`debug_assertions`) gets the same calls in the
+    // same order through the dispatch `match` in a loop: no code of its own per step, which
+    // there was a quarter of the workflow's generated code. tests/straight_line.rs runs in
+    // both builds (CI runs it with --release too).
     let straight = wf
         .steps
         .iter()
@@ -288,6 +292,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         .then(|| {
             let lines = order.iter().map(|&k| &line_of[k]);
             quote! {
+                #[cfg(not(debug_assertions))]
                 fn run_straight(
                     &self,
                     s: &__Slots,
@@ -300,9 +305,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     }
                     // Generic over the visitor as `__visit` is, so an error in a step's
                     // arguments reads the same in both and is reported once.
-                    // Forced inline only where it pays: an optimized build (see `CallSync`).
-                    #[cfg_attr(debug_assertions, inline)]
-                    #[cfg_attr(not(debug_assertions), inline(always))]
+                    #[inline(always)]
                     fn line<'s, V: #p::Visit<'s, Out = ::core::result::Result<(), __rt::NodeError>>>(
                         s: &'s __Slots,
                         l: &mut impl ::core::ops::FnMut(usize, usize) -> V,
@@ -311,6 +314,27 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                         ::core::result::Result::Ok(())
                     }
                     ::core::option::Option::Some(line(s, &mut #p::line(call, at)))
+                }
+
+                #[cfg(debug_assertions)]
+                fn run_straight(
+                    &self,
+                    s: &__Slots,
+                    call: __rt::Call<'_>,
+                    at: &mut usize,
+                ) -> ::core::option::Option<::core::result::Result<(), __rt::NodeError>> {
+                    const ORDER: [usize; #n] = [#(#order),*];
+                    const SAME: bool = #p::same_order(&__ORDER, &ORDER);
+                    if !SAME {
+                        return ::core::option::Option::None;
+                    }
+                    let mut l = #p::line(call, at);
+                    for (position, &step) in ORDER.iter().enumerate() {
+                        if let ::core::result::Result::Err(e) = __visit(s, step, 0, l(position, step)) {
+                            return ::core::option::Option::Some(::core::result::Result::Err(e));
+                        }
+                    }
+                    ::core::option::Option::Some(::core::result::Result::Ok(()))
                 }
             }
         });
