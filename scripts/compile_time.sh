@@ -7,8 +7,11 @@
 # `cargo build` (dev profile, and --release with RELEASE=1) is timed RUNS times after a
 # touch (incremental) and RUNS times from scratch, and the best wall times are printed.
 #
+# It measures the committed HEAD (uncommitted changes: SOURCE=path, below).
+#
 # Usage: scripts/compile_time.sh            (from the repository root)
 #        RUNS=5 RELEASE=1 scripts/compile_time.sh
+#        N=1 OUT=/tmp/ct1 scripts/compile_time.sh   (a 1-step workflow: the fixed cost)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +27,7 @@ mkdir -p "$OUT"
 # from a source cargo treats as not local (here a git dependency on this repository's HEAD),
 # so onex is built like any crates.io dependency (not incremental, 16 codegen units).
 # SOURCE=path makes it a path dependency instead, which cargo builds incrementally with 256
-# codegen units, all of them linked into the binary.
+# codegen units, nearly all of them linked into the binary.
 case "${SOURCE:-git}" in
 git) ONEX_DEP="onex = { git = \"file://$ROOT\", rev = \"$(git -C "$ROOT" rev-parse HEAD)\" }" ;;
 path) ONEX_DEP="onex = { path = \"$ROOT\" }" ;;
