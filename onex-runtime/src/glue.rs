@@ -404,39 +404,13 @@ where
     }
 }
 
-/// One call of an asynchronous step (or a nested workflow), as a boxed future that stores
-/// the output; a synchronous node is called in place, as
-/// [`Program::call_async`](crate::Program::call_async)'s default does. Compiled once per
-/// node type, out of line: the dispatch arms only call it.
-#[inline(never)]
-fn call_async<'s, N: Shim, S: Store<N::Output>>(
-    call: Call<'s>,
-    slot: &'s S,
-    args: N::Args<'s>,
-) -> StepFuture<'s>
-where
-    N::Output: Send + Sync + 'static,
-{
-    if N::IS_ASYNC {
-        let fut = N::call_async(call, args);
-        Box::pin(async move {
-            let out = fut.await?;
-            slot.store(call.item, out);
-            Ok(())
-        })
-    } else {
-        let result = N::call(call, args).map(|out| slot.store(call.item, out));
-        Box::pin(std::future::ready(result))
-    }
-}
-
 /// Every [`Program`](crate::Program) operation on one step except the synchronous call,
 /// in one visitor: the dispatch `match` a workflow generates (one arm per step) is then
 /// instantiated twice, for [`CallSync`] and for this, instead of once per operation, which
 /// in a debug build is most of a workflow's generated code. The synchronous call, the hot
 /// path of a recorded run, keeps its own instantiation so that its arms hold nothing else;
-/// the operations here are calls to code compiled once per node type. [`Answer`] holds
-/// the answer; each `Program` method takes out its own.
+/// the arms of this one call code compiled once per node type. [`Answer`] holds the
+/// answer; each `Program` method takes out its own.
 ///
 /// # Examples
 ///
@@ -555,57 +529,55 @@ impl<'s> Answer<'s> {
 
 impl<'s> Visit<'s> for Op<'s, '_> {
     type Out = Answer<'s>;
-    #[inline]
+    // Compiled once per node type and slot type, out of line: the dispatch arms only call it.
+    #[inline(never)]
     fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
     where
         N::Output: Send + Sync + 'static,
     {
         match self {
-            Op::CallAsync(call) => Answer::Future(call_async::<N, S>(call, slot, args)),
-            Op::Inspect(op) => inspect::<N, S>(op, slot, args),
+            // A synchronous node is called in place, as `Program::call_async`'s default does.
+            Op::CallAsync(call) => Answer::Future(if N::IS_ASYNC {
+                let fut = N::call_async(call, args);
+                Box::pin(async move {
+                    let out = fut.await?;
+                    slot.store(call.item, out);
+                    Ok(())
+                })
+            } else {
+                let result = N::call(call, args).map(|out| slot.store(call.item, out));
+                Box::pin(std::future::ready(result))
+            }),
+            Op::Inspect(Inspect::Compensate(call)) => Answer::Compensation(if N::COMPENSATED {
+                slot.stored(call.item)
+                    .and_then(|out| N::compensate(call, out))
+            } else {
+                None
+            }),
+            Op::Inspect(Inspect::InputHash) => {
+                Answer::Hash(if S::CACHEABLE { N::hash(args) } else { None })
+            }
+            Op::Inspect(Inspect::CacheStore(item)) => Answer::Stored(if S::CACHEABLE {
+                slot.stored(item).and_then(N::cache_store)
+            } else {
+                None
+            }),
+            Op::Inspect(Inspect::CacheLoad(value, item)) => Answer::Loaded(
+                S::CACHEABLE
+                    && match N::cache_load(value) {
+                        Some(out) => {
+                            slot.store(item, out);
+                            true
+                        }
+                        None => false,
+                    },
+            ),
+            Op::Inspect(Inspect::OperationData) => Answer::Data(N::capture(args)),
         }
     }
     #[cold]
     fn missing(self) -> Self::Out {
         Answer::Missing
-    }
-}
-
-/// The operations other than calls: compensation, caching and input capture. Compiled
-/// once per node type, out of line (see [`Op`]).
-#[inline(never)]
-fn inspect<'s, N: Shim, S: Store<N::Output>>(
-    op: Inspect<'s, '_>,
-    slot: &'s S,
-    args: N::Args<'s>,
-) -> Answer<'s>
-where
-    N::Output: Send + Sync + 'static,
-{
-    match op {
-        Inspect::Compensate(call) => Answer::Compensation(if N::COMPENSATED {
-            slot.stored(call.item)
-                .and_then(|out| N::compensate(call, out))
-        } else {
-            None
-        }),
-        Inspect::InputHash => Answer::Hash(if S::CACHEABLE { N::hash(args) } else { None }),
-        Inspect::CacheStore(item) => Answer::Stored(if S::CACHEABLE {
-            slot.stored(item).and_then(N::cache_store)
-        } else {
-            None
-        }),
-        Inspect::CacheLoad(value, item) => Answer::Loaded(
-            S::CACHEABLE
-                && match N::cache_load(value) {
-                    Some(out) => {
-                        slot.store(item, out);
-                        true
-                    }
-                    None => false,
-                },
-        ),
-        Inspect::OperationData => Answer::Data(N::capture(args)),
     }
 }
 

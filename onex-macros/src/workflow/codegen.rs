@@ -291,14 +291,17 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         .all(|s| s.options.when.is_none() && s.map.is_none())
         .then(|| {
             let lines = order.iter().map(|&k| &line_of[k]);
-            quote! {
-                #[cfg(not(debug_assertions))]
+            let sig = quote! {
                 fn run_straight(
                     &self,
                     s: &__Slots,
                     call: __rt::Call<'_>,
                     at: &mut usize,
-                ) -> ::core::option::Option<::core::result::Result<(), __rt::NodeError>> {
+                ) -> ::core::option::Option<::core::result::Result<(), __rt::NodeError>>
+            };
+            quote! {
+                #[cfg(not(debug_assertions))]
+                #sig {
                     const SAME: bool = #p::same_order(&__ORDER, &[#(#order),*]);
                     if !SAME {
                         return ::core::option::Option::None;
@@ -317,12 +320,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 }
 
                 #[cfg(debug_assertions)]
-                fn run_straight(
-                    &self,
-                    s: &__Slots,
-                    call: __rt::Call<'_>,
-                    at: &mut usize,
-                ) -> ::core::option::Option<::core::result::Result<(), __rt::NodeError>> {
+                #sig {
                     const ORDER: [usize; #n] = [#(#order),*];
                     const SAME: bool = #p::same_order(&__ORDER, &ORDER);
                     if !SAME {
