@@ -404,13 +404,13 @@ where
     }
 }
 
-/// Every [`Program`](crate::Program) operation on one step except the synchronous call,
-/// in one visitor: the dispatch `match` a workflow generates (one arm per step) is then
-/// instantiated twice, for [`CallSync`] and for this, instead of once per operation, which
-/// in a debug build is most of a workflow's generated code. The synchronous call, the hot
-/// path of a recorded run, keeps its own instantiation so that its arms hold nothing else;
-/// the arms of this one call code compiled once per node type. [`Answer`] holds the
-/// answer; each `Program` method takes out its own.
+/// Every [`Program`](crate::Program) operation on one step, in one visitor: the dispatch
+/// `match` a workflow generates (one arm per step) is instantiated for this and, in an
+/// optimized build only, for [`CallSync`], instead of once per operation (the match was
+/// most of a workflow's generated code in a debug build). The synchronous call, the hot
+/// path of a recorded run, keeps its own instantiation in an optimized build so that its
+/// arms hold nothing else; the arms of this one call code compiled once per node type.
+/// [`Answer`] holds the answer; each `Program` method takes out its own.
 ///
 /// # Examples
 ///
@@ -422,6 +422,9 @@ where
 /// # }
 /// ```
 pub enum Op<'s, 'v> {
+    /// [`Program::call_sync`](crate::Program::call_sync) in a debug build, which has no
+    /// dispatch of its own for it (an optimized build uses [`CallSync`]).
+    Call(Call<'s>),
     /// [`Program::call_async`](crate::Program::call_async): the boxed future of the call.
     CallAsync(Call<'s>),
     /// Compensation, caching or input capture.
@@ -462,6 +465,8 @@ pub enum Inspect<'s, 'v> {
 /// assert_eq!(Answer::Loaded(true).hash(), None); // another operation's answer
 /// ```
 pub enum Answer<'s> {
+    /// The outcome of a synchronous call.
+    Done(Result<(), NodeError>),
     /// The future of an asynchronous call.
     Future(StepFuture<'s>),
     /// The compensation to run, if the node declares one.
@@ -479,6 +484,13 @@ pub enum Answer<'s> {
 }
 
 impl<'s> Answer<'s> {
+    /// The outcome of a synchronous call; an internal error for another answer.
+    pub fn done(self) -> Result<(), NodeError> {
+        match self {
+            Answer::Done(result) => result,
+            other => Err(other.unexpected()),
+        }
+    }
     /// The future of an asynchronous call; a failed one for another answer.
     pub fn future(self) -> StepFuture<'s> {
         match self {
@@ -536,6 +548,7 @@ impl<'s> Visit<'s> for Op<'s, '_> {
         N::Output: Send + Sync + 'static,
     {
         match self {
+            Op::Call(call) => Answer::Done(CallSync(call).step::<N, S>(slot, args)),
             // A synchronous node is called in place, as `Program::call_async`'s default does.
             Op::CallAsync(call) => Answer::Future(if N::IS_ASYNC {
                 let fut = N::call_async(call, args);

@@ -282,8 +282,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     // `when` or `map`, used when priorities left that order as it is. An optimized build
     // gets it spelled out, one call per step with no dispatch between them (the hot path of
     // a run with records off). A debug build (`debug_assertions`) gets the same calls in the
-    // same order through the dispatch `match` in a loop: no code of its own per step, which
-    // there was a quarter of the workflow's generated code. tests/straight_line.rs runs in
+    // same order through `call_sync` in a loop: no code of its own per step, which there was
+    // a quarter of the workflow's generated code. tests/straight_line.rs runs in
     // both builds (CI runs it with --release too).
     let straight = wf
         .steps
@@ -328,7 +328,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     }
                     let mut l = #p::line(call, at);
                     for (position, &step) in ORDER.iter().enumerate() {
-                        if let ::core::result::Result::Err(e) = __visit(s, step, 0, l(position, step)) {
+                        if let ::core::result::Result::Err(e) = __rt::Program::call_sync(self, s, l(position, step).0) {
                             return ::core::option::Option::Some(::core::result::Result::Err(e));
                         }
                     }
@@ -648,8 +648,18 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 #width_finish
                 #straight
 
+                // The hot path of a recorded run has a dispatch of its own in an optimized
+                // build, so that its arms hold the call and nothing else; a debug build
+                // folds it into the one for every other operation (one copy of the
+                // dispatch `match` instead of two).
+                #[cfg(not(debug_assertions))]
                 fn call_sync(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::result::Result<(), __rt::NodeError> {
                     __visit(s, call.step, call.item, #p::CallSync(call))
+                }
+
+                #[cfg(debug_assertions)]
+                fn call_sync(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::result::Result<(), __rt::NodeError> {
+                    __visit(s, call.step, call.item, #p::Op::Call(call)).done()
                 }
 
                 fn call_async<'a>(&'a self, s: &'a __Slots, call: __rt::Call<'a>) -> __rt::StepFuture<'a> {
