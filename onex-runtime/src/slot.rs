@@ -246,11 +246,6 @@ impl<T> MapSlot<T> {
         })
     }
 
-    /// Moves the collected output out.
-    pub fn into_inner(self) -> Option<Vec<T>> {
-        self.out.into_inner()
-    }
-
     /// Takes the collected output out, leaving the slot empty (see [`Slot::take`]).
     #[inline]
     pub fn take(&mut self) -> Option<Vec<T>> {
