@@ -305,11 +305,15 @@ pub fn map_width<T>(
 /// One operation on one step, applied by the workflow's single dispatch `match` to the
 /// step's node, slot and arguments. Each [`Program`](crate::Program) method is one visitor.
 ///
+/// A visitor is `Copy` so that moving it into one arm of the match leaves nothing to drop
+/// in the others: a debug build gave every arm a drop flag and a cleanup block for it.
+///
 /// # Examples
 ///
 /// ```
 /// use onex_runtime::__private::{Shim, Store, Visit};
 /// /// Answers whether the step's node is async.
+/// #[derive(Clone, Copy)]
 /// struct IsAsync;
 /// impl<'s> Visit<'s> for IsAsync {
 ///     type Out = bool;
@@ -324,7 +328,7 @@ pub fn map_width<T>(
 ///     }
 /// }
 /// ```
-pub trait Visit<'s>: Sized {
+pub trait Visit<'s>: Copy {
     /// What the operation returns.
     type Out;
     /// Applies the operation to a step calling node `N` and storing into `slot`.
@@ -345,6 +349,7 @@ pub trait Visit<'s>: Sized {
 /// CallSync(call)
 /// # }
 /// ```
+#[derive(Clone, Copy)]
 pub struct CallSync<'c>(pub Call<'c>);
 
 impl<'s> Visit<'s> for CallSync<'_> {
@@ -421,6 +426,7 @@ where
 /// let _ = Op::Inspect(Inspect::InputHash);
 /// # }
 /// ```
+#[derive(Clone, Copy)]
 pub enum Op<'s, 'v> {
     /// [`Program::call_sync`](crate::Program::call_sync) in a debug build, which has no
     /// dispatch of its own for it (an optimized build uses [`CallSync`]).
@@ -440,6 +446,7 @@ pub enum Op<'s, 'v> {
 /// let _ = Op::Inspect(Inspect::InputHash);
 /// let _ = Inspect::CacheStore(0); // the call's item
 /// ```
+#[derive(Clone, Copy)]
 pub enum Inspect<'s, 'v> {
     /// [`Program::compensate`](crate::Program::compensate): the compensation of the call's
     /// stored output.
