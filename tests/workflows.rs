@@ -445,3 +445,70 @@ async fn nodes_named_by_path() {
         6
     );
 }
+
+// ---- every value a run stores is dropped once ----
+
+static LIVE: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+
+/// A step output that counts the live ones.
+struct Tracked(u64);
+
+impl Tracked {
+    fn new(v: u64) -> Self {
+        LIVE.fetch_add(1, Ordering::SeqCst);
+        Tracked(v)
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[node(compute)]
+fn tracked_list(n: &u64) -> Vec<Tracked> {
+    (0..*n).map(Tracked::new).collect()
+}
+
+#[node(compute)]
+fn tracked_bump(t: &Tracked) -> Tracked {
+    Tracked::new(t.0 + 1)
+}
+
+#[node(compute)]
+fn tracked_total(ts: &[Tracked]) -> Result<Tracked, NodeError> {
+    let total = ts.iter().map(|t| t.0).sum();
+    if total > 100 {
+        return Err(NodeError::permanent("too much"));
+    }
+    Ok(Tracked::new(total))
+}
+
+workflow! {
+    workflow Tracking(n: u64) -> Tracked {
+        list = tracked_list(n);
+        bumped = map tracked_bump(list);
+        total = tracked_total(bumped);
+        last = tracked_bump(total);
+        return last;
+    }
+}
+
+#[tokio::test]
+async fn every_value_a_run_stores_is_dropped_once() {
+    let rt = Runtime::default();
+    for opts in modes() {
+        let run = Tracking::run(&rt, 4, opts.clone()).await;
+        let out = run.map(|r| r.output.0).map_err(|e| e.to_string());
+        assert_eq!(out, Ok(11), "1 + 2 + 3 + 4, plus 1");
+        assert_eq!(LIVE.load(Ordering::SeqCst), 0, "slots and output dropped");
+        let run = Tracking::run(&rt, 4, opts.clone()).await.unwrap();
+        assert_eq!(LIVE.load(Ordering::SeqCst), 1, "only the output is left");
+        drop(run);
+        assert_eq!(LIVE.load(Ordering::SeqCst), 0);
+        // A failed run drops what its completed steps stored.
+        assert!(Tracking::run(&rt, 20, opts).await.is_err());
+        assert_eq!(LIVE.load(Ordering::SeqCst), 0, "a failed run leaks nothing");
+    }
+}

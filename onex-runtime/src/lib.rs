@@ -27,6 +27,7 @@ mod report;
 mod runtime;
 mod serde_duration;
 mod slot;
+mod slots;
 mod state;
 mod static_graph;
 mod thunk;
@@ -66,6 +67,7 @@ pub use thunk_ids::ThunkIds;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__onex_edge_check as edge_check;
+    pub use crate::__onex_slots as slots;
     pub use crate::capture::{Capture, CaptureFallback, CaptureSerialize};
     pub use crate::compensation::{CompensateAsync, CompensateSync, Compensation};
     pub use crate::exec::run_nested;
@@ -77,6 +79,7 @@ pub mod __private {
     };
     pub use crate::node::{Node, Param, internal_error, missing_input, missing_item, wrong_shim};
     pub use crate::slot::{MapSlot, Slot};
+    pub use crate::slots::{DropSlot, SlotDrop, SlotTable, Slots};
     pub use crate::static_graph::{order_by_priority, same_order, select_deps};
     pub use serde_json;
     pub use uuid;

@@ -310,7 +310,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     // arguments reads the same in both and is reported once.
                     #[inline(always)]
                     fn line<'s, V: #p::Visit<'s, Out = ::core::result::Result<(), __rt::NodeError>>>(
-                        s: &'s __Slots,
+                        s: &'s __Fields,
                         l: &mut impl ::core::ops::FnMut(usize, usize) -> V,
                     ) -> ::core::result::Result<(), __rt::NodeError> {
                         #(#lines)*
@@ -461,11 +461,13 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
 
             #items
 
-            #[doc(hidden)]
-            pub struct __Slots {
+            // The slots of a run: a struct with a table to drop its fields by (drop code
+            // of its own per field was an eighth of a long workflow's code).
+            #p::slots!(__Fields {
                 #(#in_slots: #p::Slot<#in_tys>,)*
                 #slot_fields
-            }
+            });
+            type __Slots = #p::Slots<__Fields>;
 
             #[diagnostic::on_unimplemented(message = #ret_msg, label = "this step's output is `{Self}`")]
             trait __Return<D> {
@@ -498,7 +500,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             /// Applies `v` to step `step`: its node, its slot and its arguments.
             #[inline]
             #[allow(unused_variables)]
-            fn __visit<'s, V: #p::Visit<'s>>(s: &'s __Slots, step: usize, item: usize, v: V) -> V::Out {
+            fn __visit<'s, V: #p::Visit<'s>>(s: &'s __Fields, step: usize, item: usize, v: V) -> V::Out {
                 match step {
                     #visit_arms
                     _ => v.missing(),
@@ -632,10 +634,10 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     let #input_from_locals = input;
                     // Every field named, so the struct (16 KB for 1,000 steps) is built in
                     // place: `..Default::default()` built a second one and copied it.
-                    __Slots {
+                    #p::Slots::new(__Fields {
                         #(#in_slots: #p::Slot::filled(#in_locals),)*
                         #slot_inits
-                    }
+                    })
                 }
 
                 fn output(&self, mut slots: __Slots) -> ::core::option::Option<#out_ty> {

@@ -1,0 +1,317 @@
+//! The slots of one run of a `workflow!`: a struct with one [`Slot`] per input and step,
+//! dropped through a table of its fields instead of drop code per field.
+//!
+//! The compiler's drop glue for a struct calls each field's drop in turn and, should one
+//! panic, drops the rest from a cleanup block of its own: a dozen lines of code per step in
+//! a debug build, an eighth of a long workflow's generated code. A table of (offset, drop
+//! function) pairs is data instead, read by one loop compiled once in this crate.
+
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
+
+use crate::slot::{MapSlot, Slot};
+
+/// A run's slots: the fields struct `workflow!` declares (through [`slots!`]), dropped
+/// through its [`SlotTable`].
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{Slot, Slots, slots};
+/// slots!(Fields { a: Slot<String>, b: Slot<u64>, });
+/// let s = Slots::new(Fields { a: Slot::filled(String::from("in")), b: Slot::EMPTY });
+/// s.b.put(7);
+/// assert_eq!(s.a.get().map(String::as_str), Some("in"));
+/// assert_eq!(s.b.get(), Some(&7));
+/// drop(s); // drops the `String` once, through the table
+/// ```
+///
+/// [`slots!`]: crate::__private::slots
+pub struct Slots<F: SlotTable>(ManuallyDrop<F>);
+
+impl<F: SlotTable> Slots<F> {
+    /// Owns `fields`, to drop them through their table.
+    #[inline(always)]
+    pub const fn new(fields: F) -> Self {
+        Slots(ManuallyDrop::new(fields))
+    }
+}
+
+impl<F: SlotTable> Deref for Slots<F> {
+    type Target = F;
+    #[inline(always)]
+    fn deref(&self) -> &F {
+        &self.0
+    }
+}
+
+impl<F: SlotTable> DerefMut for Slots<F> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut F {
+        &mut self.0
+    }
+}
+
+impl<F: SlotTable> Drop for Slots<F> {
+    #[inline]
+    fn drop(&mut self) {
+        if F::NEEDS_DROP {
+            let base = (&mut *self.0 as *mut F).cast::<u8>();
+            // SAFETY: `SlotTable`'s contract: each entry is one field of `F`, at its
+            // offset, of the type the entry was made for; `self.0` is never used again.
+            unsafe { drop_fields(base, F::DROPS) }
+        }
+    }
+}
+
+/// A struct of slots with the table to drop its fields.
+///
+/// # Safety
+///
+/// `DROPS` holds one entry per field of `Self` and nothing else, each made by
+/// [`SlotDrop::of`] for the field's own type with the field's offset. The [`slots!`] macro
+/// declares the struct and its table together, so they cannot disagree.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{Slot, SlotTable, slots};
+/// slots!(Fields { a: Slot<String>, b: Slot<u64>, });
+/// assert_eq!(Fields::DROPS.len(), 2);
+/// assert!(Fields::NEEDS_DROP); // the `String`
+/// ```
+///
+/// [`slots!`]: crate::__private::slots
+pub unsafe trait SlotTable {
+    /// One entry per field.
+    const DROPS: &'static [SlotDrop];
+    /// Whether any field holds a value that needs dropping (a chain of `u64` steps does
+    /// not: its slots then drop for free).
+    const NEEDS_DROP: bool = any_drop(Self::DROPS);
+}
+
+/// One field of a [`SlotTable`]: where it is, and how to drop it.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{Slot, SlotDrop};
+/// assert!(SlotDrop::of::<Slot<String>>(0).needs_drop());
+/// assert!(!SlotDrop::of::<Slot<u64>>(8).needs_drop());
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct SlotDrop {
+    offset: usize,
+    drop: Option<unsafe fn(*mut u8)>,
+}
+
+impl SlotDrop {
+    /// The entry of a field of type `S` at `offset`.
+    pub const fn of<S: DropSlot>(offset: usize) -> Self {
+        SlotDrop {
+            offset,
+            drop: if S::NEEDS_DROP {
+                Some(drop_at::<S>)
+            } else {
+                None
+            },
+        }
+    }
+
+    /// Whether dropping the field does anything.
+    pub const fn needs_drop(&self) -> bool {
+        self.drop.is_some()
+    }
+}
+
+/// The slot types a [`SlotTable`] holds, with whether dropping one does anything.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{DropSlot, MapSlot, Slot};
+/// assert!(!<Slot<u64> as DropSlot>::NEEDS_DROP);
+/// assert!(<MapSlot<u64> as DropSlot>::NEEDS_DROP); // its list
+/// ```
+pub trait DropSlot {
+    /// Whether dropping the slot can do anything.
+    const NEEDS_DROP: bool;
+}
+
+impl<T> DropSlot for Slot<T> {
+    const NEEDS_DROP: bool = std::mem::needs_drop::<T>();
+}
+
+impl<T> DropSlot for MapSlot<T> {
+    const NEEDS_DROP: bool = std::mem::needs_drop::<MapSlot<T>>();
+}
+
+const fn any_drop(table: &[SlotDrop]) -> bool {
+    let mut i = 0;
+    while i < table.len() {
+        if table[i].needs_drop() {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// # Safety
+///
+/// `field` points to a live `S`, dropped here once.
+unsafe fn drop_at<S>(field: *mut u8) {
+    // SAFETY: the caller's.
+    unsafe { std::ptr::drop_in_place(field.cast::<S>()) }
+}
+
+/// Drops every field of `table` at `base`. Should one drop panic, the others are still
+/// dropped while unwinding, as the compiler's drop glue does.
+///
+/// # Safety
+///
+/// See [`SlotTable`]: every entry is a live field at `base`, dropped here once.
+unsafe fn drop_fields(base: *mut u8, table: &[SlotDrop]) {
+    struct Rest<'t> {
+        base: *mut u8,
+        rest: std::slice::Iter<'t, SlotDrop>,
+    }
+    impl Rest<'_> {
+        fn drop_next(&mut self) -> bool {
+            let Some(entry) = self.rest.next() else {
+                return false;
+            };
+            if let Some(drop) = entry.drop {
+                // SAFETY: `drop_fields`' caller's: a live field of this type, not dropped
+                // before (the iterator hands out each entry once).
+                unsafe { drop(self.base.add(entry.offset)) }
+            }
+            true
+        }
+    }
+    impl Drop for Rest<'_> {
+        fn drop(&mut self) {
+            // Only reached with entries left when a drop panicked.
+            while self.drop_next() {}
+        }
+    }
+    let mut rest = Rest {
+        base,
+        rest: table.iter(),
+    };
+    while rest.drop_next() {}
+}
+
+/// Declares the fields struct of a run's slots and its [`SlotTable`] together, one entry
+/// per field with the field's own type and offset (which is what makes the table sound).
+///
+/// `workflow!` emits one call: the inputs' and steps' slots as `name: type` pairs.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{MapSlot, Slot, SlotTable, slots};
+/// slots!(Fields { input: Slot<Vec<u8>>, each: MapSlot<u8>, });
+/// assert_eq!(Fields::DROPS.len(), 2);
+/// ```
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __onex_slots {
+    ($name:ident { $($field:ident: $ty:ty,)* }) => {
+        #[doc(hidden)]
+        pub struct $name {
+            $($field: $ty,)*
+        }
+        // SAFETY: one entry per field, made for the field's type at the field's offset.
+        unsafe impl $crate::__private::SlotTable for $name {
+            const DROPS: &'static [$crate::__private::SlotDrop] = &[
+                $($crate::__private::SlotDrop::of::<$ty>(::core::mem::offset_of!($name, $field)),)*
+            ];
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Slots;
+    use crate::slot::{MapSlot, Slot};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Panics when dropped, after counting.
+    struct Bomb(Arc<AtomicUsize>);
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            panic!("bomb");
+        }
+    }
+
+    crate::__onex_slots!(Fields {
+        a: Slot<Counted>,
+        n: Slot<u64>,
+        b: Slot<Counted>,
+        m: MapSlot<Counted>,
+        empty: Slot<Counted>,
+    });
+
+    crate::__onex_slots!(Plain { x: Slot<u64>, y: Slot<u32>, });
+
+    crate::__onex_slots!(Boom {
+        first: Slot<Counted>,
+        bomb: Slot<Bomb>,
+        last: Slot<Counted>,
+    });
+
+    #[test]
+    fn every_stored_value_is_dropped_once() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut s = Slots::new(Fields {
+            a: Slot::filled(Counted(drops.clone())),
+            n: Slot::filled(3),
+            b: Slot::EMPTY,
+            m: MapSlot::EMPTY,
+            empty: Slot::EMPTY,
+        });
+        s.b.put(Counted(drops.clone()));
+        s.m.prepare(2);
+        s.m.put(0, Counted(drops.clone()));
+        s.m.put(1, Counted(drops.clone()));
+        s.m.finish("m").expect("both items");
+        // Taken out: the caller's now, not dropped with the slots.
+        let taken = s.b.take();
+        drop(s);
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+        drop(taken);
+        assert_eq!(drops.load(Ordering::SeqCst), 4);
+    }
+
+    #[test]
+    fn slots_of_plain_values_have_nothing_to_drop() {
+        use super::SlotTable;
+        const { assert!(!Plain::NEEDS_DROP) };
+        const { assert!(Fields::NEEDS_DROP) };
+        assert_eq!(Fields::DROPS.len(), 5);
+        assert_eq!(Fields::DROPS.iter().filter(|d| d.needs_drop()).count(), 4);
+    }
+
+    #[test]
+    fn a_panicking_drop_still_drops_the_other_fields() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let s = Slots::new(Boom {
+            first: Slot::filled(Counted(drops.clone())),
+            bomb: Slot::filled(Bomb(drops.clone())),
+            last: Slot::filled(Counted(drops.clone())),
+        });
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(s)));
+        assert!(caught.is_err());
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+    }
+}
