@@ -199,15 +199,14 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 quote!(#(#uses)&&*)
             }
         });
-        let deps_static = format_ident!("__D{}", k);
-        items.extend(quote! {
-            static #deps_static: #p::Deps<#len> = #p::Deps::new([#(#deps),*], [#(#flags),*]);
-        });
+        // Borrowed in place (promoted to a static allocation of `__STEPS`' own) rather
+        // than a `static` per step: each static is a constant evaluation of its own.
+        let deps_value = quote!(&#p::Deps::new([#(#deps),*], [#(#flags),*]));
         let sname = &step_strs[k];
         let reads = &r.reads_inputs[k];
         let conditional = step.options.when.is_some();
         let map = step.map.is_some();
-        let spec = quote!(#p::step_spec::<#node, #len>(#sname, &#deps_static, &[#(#reads),*], #conditional, #map));
+        let spec = quote!(#p::step_spec::<#node, #len>(#sname, #deps_value, &[#(#reads),*], #conditional, #map));
         specs.push(if chain.is_empty() {
             spec
         } else {
