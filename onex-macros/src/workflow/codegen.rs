@@ -95,13 +95,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         .steps
         .iter()
         .zip(&nodes)
-        .map(|(s, node)| {
-            if s.map.is_some() {
-                quote!(::std::vec::Vec<#p::Out<#node>>)
-            } else {
-                quote!(#p::Out<#node>)
-            }
-        })
+        .map(|(s, node)| produced_at(s.map.is_some(), node, Span::call_site()))
         .collect();
 
     // Edge checks and the arguments of each step. Each edge gets a trait of its own whose
@@ -120,22 +114,24 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             let is_map_list = a == 0 && step.map.is_some();
             // The type checked: the producer's output, or for the list of a `map` step the
             // list itself (its impl hands out one element).
+            // Every token of the argument's code is spanned on the argument: built so
+            // where it can (re-spanning a token stream walks it through the compiler).
+            let sp = arg.span();
             let (producer, slot, what) = match src {
                 Source::Step(j) => (
-                    produced[j].clone(),
+                    produced_at(wf.steps[j].map.is_some(), &nodes[j], sp),
                     &s_slots[j],
                     format!("step `{}`", step_strs[j]),
                 ),
                 Source::Input(i) => {
                     let t = in_tys[i];
                     (
-                        quote!(#t),
+                        respan(quote!(#t), sp),
                         &in_slots[i],
                         format!("workflow input `{}`", in_strs[i]),
                     )
                 }
             };
-            let producer = respan(producer, arg.span());
             let feed = format_ident!("__Feed{}_{}", k, a);
             let (message, label) = if is_map_list {
                 (
@@ -155,16 +151,15 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             let message = message.replace("output of workflow input", "workflow input");
             let map = is_map_list.then(|| quote!(map));
             items.extend(quote!(#p::edge_check!(#map #feed, #message, #label);));
-            let param_ty = quote_spanned!(arg.span()=> <#node as #p::Param<#a>>::Type);
+            let (node, feed, slot, a) =
+                (at(node, sp), at(&feed, sp), at(slot, sp), usize_at(a, sp));
+            let param_ty = quote_spanned!(sp=> <#node as __g::Param<#a>>::Type);
             // All on the argument: an unsatisfied bound anywhere in it is reported there.
-            values.push(respan(
-                if is_map_list {
-                    quote!((<#producer as #feed<#param_ty>>::FEED)(s.#slot.get(), item))
-                } else {
-                    quote!((<#producer as #feed<#param_ty>>::FEED)(s.#slot.get()))
-                },
-                arg.span(),
-            ));
+            values.push(if is_map_list {
+                quote_spanned!(sp=> (<#producer as #feed<#param_ty>>::FEED)(s.#slot.get(), item))
+            } else {
+                quote_spanned!(sp=> (<#producer as #feed<#param_ty>>::FEED)(s.#slot.get()))
+            });
         }
         args_of.push(values);
     }
@@ -231,15 +226,16 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         // A step passing more or fewer arguments than its node takes gets its tuple
         // mismatch on the node's path (after the `Param` error on an extra argument).
         let span = step.node.span();
-        let method = respan(quote!(v.step::<#node, _>), span);
-        let slot_ref = respan(quote!(&s.#slot), span);
+        let (node_sp, slot_sp) = (at(node, span), at(slot, span));
+        let method = quote_spanned!(span=> v.step::<#node_sp, _>);
+        let slot_ref = quote_spanned!(span=> &s.#slot_sp);
         let args = quote_spanned!(span=> (#(#args,)*));
         let call_args = quote_spanned!(span=> (#slot_ref, #args));
         visit_arms.extend(quote!(#k => #method #call_args,));
         // The same call in the straight line (identical tokens and spans, so an error in
         // an argument is one diagnostic: rustc drops exact duplicates).
-        let at_of_k = at_of[k];
-        let next = respan(quote!(l(#at_of_k, #k).step::<#node, _>), span);
+        let (at_lit, k_lit) = (usize_at(at_of[k], span), usize_at(k, span));
+        let next = quote_spanned!(span=> l(#at_lit, #k_lit).step::<#node_sp, _>);
         line_of.push(quote!(#next #call_args?;));
         if let Some(w) = &step.options.when {
             let binds = r.when[k].iter().map(|(ident, s)| {
@@ -734,5 +730,30 @@ pub fn fallback(wf: &Workflow) -> TokenStream {
                 ::core::unreachable!()
             }
         }
+    }
+}
+
+/// `ident`, spanned at `span`.
+fn at(ident: &syn::Ident, span: Span) -> syn::Ident {
+    let mut ident = ident.clone();
+    ident.set_span(span);
+    ident
+}
+
+/// A `usize` literal, spanned at `span`.
+fn usize_at(n: usize, span: Span) -> proc_macro2::Literal {
+    let mut lit = proc_macro2::Literal::usize_suffixed(n);
+    lit.set_span(span);
+    lit
+}
+
+/// The type a step's slot holds, as read by its consumers (a `map` step's is a `Vec`),
+/// spanned at `span`.
+fn produced_at(map: bool, node: &syn::Ident, span: Span) -> TokenStream {
+    let node = at(node, span);
+    if map {
+        quote_spanned!(span=> ::std::vec::Vec<__g::Out<#node>>)
+    } else {
+        quote_spanned!(span=> __g::Out<#node>)
     }
 }
