@@ -286,7 +286,7 @@ fn cycle_path(steps: &[String]) -> String {
 /// assert_eq!(e.code(), ErrorCode::CycleDetected);
 /// assert!(e.report().is_none());
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum WorkflowError {
     /// A step failed and the failure strategy ended the run (or the output step failed).
@@ -318,6 +318,38 @@ pub enum WorkflowError {
     /// The workflow could not start: its graph is invalid.
     #[error(transparent)]
     Invalid(#[from] GraphError),
+}
+
+// Written out, with the output `#[derive(Debug)]` gives: a derived `fmt` is `#[inline]`, so
+// a debug build of every crate that unwraps a run's result (or returns it from `main`)
+// compiled the `Debug` of the whole report, some 40 functions, into that crate. This one
+// is compiled here, once.
+impl fmt::Debug for WorkflowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WorkflowError::StepFailed {
+                step,
+                error,
+                report,
+            } => f
+                .debug_struct("StepFailed")
+                .field("step", step)
+                .field("error", error)
+                .field("report", report)
+                .finish(),
+            WorkflowError::OutputSkipped { step, report } => f
+                .debug_struct("OutputSkipped")
+                .field("step", step)
+                .field("report", report)
+                .finish(),
+            WorkflowError::Cancelled { error, report } => f
+                .debug_struct("Cancelled")
+                .field("error", error)
+                .field("report", report)
+                .finish(),
+            WorkflowError::Invalid(e) => f.debug_tuple("Invalid").field(e).finish(),
+        }
+    }
 }
 
 impl WorkflowError {
@@ -357,6 +389,80 @@ impl WorkflowError {
             }
             WorkflowError::OutputSkipped { .. } => ErrorCode::DependencyFailed,
             WorkflowError::Invalid(e) => e.code(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `WorkflowError`'s written-out `Debug` against what `#[derive(Debug)]` prints for the
+    /// same shape.
+    #[test]
+    fn debug_reads_as_derived() {
+        #[derive(Debug)]
+        #[allow(dead_code, reason = "only printed")]
+        enum Derived {
+            StepFailed {
+                step: String,
+                error: NodeError,
+                report: Box<WorkflowReport>,
+            },
+            OutputSkipped {
+                step: String,
+                report: Box<WorkflowReport>,
+            },
+            Cancelled {
+                error: NodeError,
+                report: Box<WorkflowReport>,
+            },
+            Invalid(GraphError),
+        }
+        let report = || Box::new(WorkflowReport::empty("w"));
+        let error = || NodeError::permanent("no");
+        let cycle = || GraphError::Cycle {
+            workflow: "w".into(),
+            steps: vec!["a".into()],
+        };
+        let pairs = [
+            (
+                WorkflowError::StepFailed {
+                    step: "s".into(),
+                    error: error(),
+                    report: report(),
+                },
+                Derived::StepFailed {
+                    step: "s".into(),
+                    error: error(),
+                    report: report(),
+                },
+            ),
+            (
+                WorkflowError::OutputSkipped {
+                    step: "s".into(),
+                    report: report(),
+                },
+                Derived::OutputSkipped {
+                    step: "s".into(),
+                    report: report(),
+                },
+            ),
+            (
+                WorkflowError::Cancelled {
+                    error: error(),
+                    report: report(),
+                },
+                Derived::Cancelled {
+                    error: error(),
+                    report: report(),
+                },
+            ),
+            (WorkflowError::Invalid(cycle()), Derived::Invalid(cycle())),
+        ];
+        for (ours, derived) in pairs {
+            assert_eq!(format!("{ours:?}"), format!("{derived:?}"));
+            assert_eq!(format!("{ours:#?}"), format!("{derived:#?}"));
         }
     }
 }
