@@ -118,30 +118,32 @@ for c in ct_hand ct_macro; do
     (cd "$OUT/$c" && cargo build -q $PROFILE_FLAG)
 done
 
-# Best wall time of RUNS builds of one crate: after a `touch` (an incremental rebuild, the
-# edit loop) or from scratch (`clean`: the crate's own artifacts removed, dependencies kept).
-best() { # crate touch|clean
-    local best_ms=""
-    for ((r = 0; r < RUNS; r++)); do
-        if [[ $2 == clean ]]; then
-            rm -rf "$CARGO_TARGET_DIR"/*/{incremental,.fingerprint,deps}/"$1"-*
-        else
-            touch "$OUT/$1/src/main.rs"
-        fi
-        local t0 t1 ms
-        t0=$(date +%s%N)
-        (cd "$OUT/$1" && cargo build -q $PROFILE_FLAG)
-        t1=$(date +%s%N)
-        ms=$(((t1 - t0) / 1000000))
-        if [[ -z "$best_ms" || $ms -lt $best_ms ]]; then best_ms=$ms; fi
-    done
-    echo "$best_ms"
+# Wall time of one build of a crate: after a `touch` (an incremental rebuild, the edit
+# loop) or from scratch (`clean`: the crate's own artifacts removed, dependencies kept).
+build_ms() { # crate touch|clean
+    if [[ $2 == clean ]]; then
+        rm -rf "$CARGO_TARGET_DIR"/*/{incremental,.fingerprint,deps}/"$1"-*
+    else
+        touch "$OUT/$1/src/main.rs"
+    fi
+    local t0 t1
+    t0=$(date +%s%N)
+    (cd "$OUT/$1" && cargo build -q $PROFILE_FLAG)
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000))
 }
 
+# Best of RUNS builds of each crate, the two crates taking turns so that both see the same
+# drift of a shared machine.
 echo "compile time, $N steps, cargo build ${PROFILE_FLAG:-(dev)}, best of $RUNS:"
 for how in touch clean; do
-    hand=$(best ct_hand $how)
-    macro=$(best ct_macro $how)
+    hand="" macro=""
+    for ((r = 0; r < RUNS; r++)); do
+        h=$(build_ms ct_hand $how)
+        m=$(build_ms ct_macro $how)
+        if [[ -z "$hand" || $h -lt $hand ]]; then hand=$h; fi
+        if [[ -z "$macro" || $m -lt $macro ]]; then macro=$m; fi
+    done
     awk -v m="$macro" -v h="$hand" -v how="$how" 'BEGIN {
         what = how == "touch" ? "after a touch (incremental)" : "from scratch (dependencies built)"
         printf "  %s: hand-written %d ms, workflow! %d ms, ratio %.2fx\n", what, h, m, m / h
