@@ -25,8 +25,9 @@ use crate::respan::respan;
 pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let rt = runtime_path(wf.krate.as_ref());
     // Short paths inside the const block (`use .. as __g`): fewer tokens per step to emit,
-    // parse and resolve.
-    let p = quote!(__g);
+    // parse and resolve. An ident, not a token stream: `quote!` pushes an ident into its
+    // buffer but splices a token stream in through the compiler's proc-macro bridge.
+    let p = format_ident!("__g");
     let name = &wf.name;
     let name_str = name.to_string();
     let vis = &wf.vis;
