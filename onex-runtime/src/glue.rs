@@ -12,7 +12,6 @@
 use std::future::Future;
 
 use crate::error::NodeError;
-use crate::graph::{StepPolicy, StepSpec};
 use crate::node::{Node, wrong_shim};
 use crate::program::{CachedValue, Call, StepFuture};
 use crate::slot::{MapSlot, Slot};
@@ -599,121 +598,6 @@ impl<'s> Visit<'s> for Op<'s, '_> {
     fn missing(self) -> Self::Out {
         Answer::Missing
     }
-}
-
-/// A step's dependencies, and those of them taken as `Option<&T>` packed at the front of
-/// `optional` (`n_optional` of them), computed in const evaluation from the node's
-/// `Param::OPTIONAL` flags (which the macro cannot read).
-///
-/// # Examples
-///
-/// ```
-/// use onex_runtime::__private::Deps;
-/// const D: Deps<3> = Deps::new([3, 5, 7], [false, true, true]);
-/// assert_eq!((D.all, D.optional, D.n_optional), ([3, 5, 7], [5, 7, 0], 2));
-/// ```
-pub struct Deps<const D: usize> {
-    /// Every dependency, by step index.
-    pub all: [usize; D],
-    /// The optional ones first.
-    pub optional: [usize; D],
-    /// How many are optional.
-    pub n_optional: usize,
-}
-
-impl<const D: usize> Deps<D> {
-    /// Packs the dependencies flagged optional.
-    pub const fn new(all: [usize; D], optional: [bool; D]) -> Self {
-        let (optional, n_optional) = crate::static_graph::select_deps(all, optional);
-        Deps {
-            all,
-            optional,
-            n_optional,
-        }
-    }
-}
-
-/// A static step's spec, with what the node's constants tell (type name, kind, sync or
-/// async, compensated, policy) filled in from `N`; [`with_policy`] overrides the policy.
-///
-/// # Examples
-///
-/// ```
-/// # use onex_runtime::__private::{step_spec, Deps, Node};
-/// # use onex_runtime::{NodeKind, StepPolicy, StepSpec};
-/// # struct Len;
-/// # impl Node for Len {
-/// #     type Output = usize;
-/// #     const NAME: &'static str = "Len";
-/// #     const KIND: NodeKind = NodeKind::Compute;
-/// #     const IS_ASYNC: bool = false;
-/// #     const POLICY: StepPolicy = StepPolicy::DEFAULT;
-/// #     const COMPENSATED: bool = false;
-/// #     const ARITY: usize = 1;
-/// # }
-/// static DEPS: Deps<1> = Deps::new([0], [false]);
-/// static SPEC: StepSpec = step_spec::<Len, 1>("n", &DEPS, &[], false, false);
-/// assert_eq!(SPEC.node_type, "Len");
-/// assert_eq!(&*SPEC.deps, &[0]);
-/// assert!(SPEC.optional_deps.is_empty());
-/// ```
-pub const fn step_spec<N: Node, const D: usize>(
-    name: &'static str,
-    deps: &'static Deps<D>,
-    reads_inputs: &'static [usize],
-    conditional: bool,
-    map: bool,
-) -> StepSpec {
-    use std::borrow::Cow;
-    StepSpec {
-        name: Cow::Borrowed(name),
-        node_type: Cow::Borrowed(N::NAME),
-        kind: N::KIND,
-        is_async: N::IS_ASYNC,
-        deps: Cow::Borrowed(&deps.all),
-        optional_deps: Cow::Borrowed(deps.optional.split_at(deps.n_optional).0),
-        reads_inputs: Cow::Borrowed(reads_inputs),
-        policy: N::POLICY,
-        conditional,
-        map,
-        compensated: N::COMPENSATED,
-    }
-}
-
-/// A step's spec with the policy its `#[step(...)]` options give.
-///
-/// # Examples
-///
-/// ```
-/// # use onex_runtime::__private::with_policy;
-/// # use onex_runtime::{NodeKind, StepPolicy, StepSpec};
-/// # fn f(spec: StepSpec) -> StepSpec {
-/// with_policy(spec, StepPolicy::DEFAULT.retries(2))
-/// # }
-/// ```
-pub const fn with_policy(mut spec: StepSpec, policy: StepPolicy) -> StepSpec {
-    spec.policy = policy;
-    spec
-}
-
-/// The priorities of `steps`, for [`order_by_priority`](crate::__private::order_by_priority).
-///
-/// # Examples
-///
-/// ```
-/// # use onex_runtime::__private::priorities;
-/// # use onex_runtime::{NodeKind, StepSpec};
-/// const STEPS: [StepSpec; 0] = [];
-/// assert_eq!(priorities(&STEPS), [0_i32; 0]);
-/// ```
-pub const fn priorities<const N: usize>(steps: &[StepSpec; N]) -> [i32; N] {
-    let mut out = [0; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = steps[i].policy.priority;
-        i += 1;
-    }
-    out
 }
 
 /// The synchronous entry point of an async node or a nested workflow: never taken (the

@@ -349,16 +349,15 @@ impl Graph {
         })
     }
 
-    /// A graph from parts computed ahead of time (by the `workflow!` macro).
+    /// A graph from parts computed ahead of time (by the `workflow!` macro, through
+    /// [`StaticGraph`](crate::__private::StaticGraph)).
     ///
     /// The caller guarantees what [`Graph::new`] checks: dependencies in range, `order` a
     /// topological order grouped by wave, `wave_starts` and `wave_of` consistent with it.
-    #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
-    pub const fn from_static(
+    pub(crate) fn from_static(
         name: &'static str,
         inputs: &'static [Cow<'static, str>],
-        steps: &'static [StepSpec],
+        steps: Vec<StepSpec>,
         output: usize,
         order: &'static [usize],
         wave_starts: &'static [usize],
@@ -367,7 +366,7 @@ impl Graph {
         Graph {
             name: Cow::Borrowed(name),
             inputs: Cow::Borrowed(inputs),
-            steps: Cow::Borrowed(steps),
+            steps: Cow::Owned(steps),
             output,
             order: Cow::Borrowed(order),
             wave_starts: Cow::Borrowed(wave_starts),

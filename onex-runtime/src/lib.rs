@@ -73,14 +73,15 @@ pub mod __private {
     pub use crate::exec::run_nested;
     pub use crate::fold::{fold_items, fold_items_merge};
     pub use crate::glue::{
-        Answer, CallSync, Deps, Feed, Inspect, Op, Out, Shim, SlotOf, Store, Visit, feed_item,
-        feed_same, feed_slice, feed_str, line, map_width, priorities, step_spec, sync_of_async,
-        with_policy,
+        Answer, CallSync, Feed, Inspect, Op, Out, Shim, SlotOf, Store, Visit, feed_item, feed_same,
+        feed_slice, feed_str, line, map_width, sync_of_async,
     };
     pub use crate::node::{Node, Param, internal_error, missing_input, missing_item, wrong_shim};
     pub use crate::slot::{MapSlot, Slot};
     pub use crate::slots::{DropSlot, SlotDrop, SlotTable, Slots};
-    pub use crate::static_graph::{order_by_priority, same_order, select_deps};
+    pub use crate::static_graph::{
+        NodeStep, StaticGraph, StaticStep, order_by_priority, priorities, same_order,
+    };
     pub use serde_json;
     pub use uuid;
 }

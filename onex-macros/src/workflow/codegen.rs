@@ -169,13 +169,16 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let levels = onex_graph::levels(&r.deps).expect("cycles stop before codegen");
     let (order, wave_starts, wave_of) = levels.into_parts();
     let output = r.output.expect("a missing return stops before codegen");
+    // Each step as data over its node's constants (`NodeStep::STEP`), its dependencies
+    // (with their optional-ness flags) and inputs as ranges of flat arrays: constant
+    // evaluation then runs no call per step, which it does slowly.
     let mut specs = Vec::new();
+    let (mut all_deps, mut all_flags, mut all_reads) = (Vec::new(), Vec::new(), Vec::new());
     for (k, step) in wf.steps.iter().enumerate() {
         let node = &nodes[k];
         let chain = step.options.policy_chain(&quote!(__rt));
         let deps = &r.deps[k];
         let when_deps: Vec<usize> = r.when[k].iter().map(|(_, s)| *s).collect();
-        let len = deps.len();
         let flags = deps.iter().map(|&d| {
             if when_deps.contains(&d) {
                 return quote!(false);
@@ -195,19 +198,30 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 quote!(#(#uses)&&*)
             }
         });
-        // Borrowed in place (promoted to a static allocation of `__STEPS`' own) rather
-        // than a `static` per step: each static is a constant evaluation of its own.
-        let deps_value = quote!(&#p::Deps::new([#(#deps),*], [#(#flags),*]));
         let sname = &step_strs[k];
+        let mut fields = quote!(name: #sname,);
+        if !deps.is_empty() {
+            let (start, len) = (all_deps.len(), deps.len());
+            fields.extend(quote!(deps: (#start, #len),));
+            all_deps.extend(deps.iter().copied());
+            all_flags.extend(flags);
+        }
         let reads = &r.reads_inputs[k];
-        let conditional = step.options.when.is_some();
-        let map = step.map.is_some();
-        let spec = quote!(#p::step_spec::<#node, #len>(#sname, #deps_value, &[#(#reads),*], #conditional, #map));
-        specs.push(if chain.is_empty() {
-            spec
-        } else {
-            quote!(#p::with_policy(#spec, <#node as #p::Node>::POLICY #chain))
-        });
+        if !reads.is_empty() {
+            let (start, len) = (all_reads.len(), reads.len());
+            fields.extend(quote!(reads: (#start, #len),));
+            all_reads.extend(reads.iter().copied());
+        }
+        if step.options.when.is_some() {
+            fields.extend(quote!(conditional: true,));
+        }
+        if step.map.is_some() {
+            fields.extend(quote!(map: true,));
+        }
+        if !chain.is_empty() {
+            fields.extend(quote!(policy: <#node as #p::Node>::POLICY #chain,));
+        }
+        specs.push(quote!(#p::StaticStep { #fields ..#p::NodeStep::<#node>::STEP }));
     }
     let n_inputs = wf.inputs.len();
 
@@ -479,12 +493,15 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             }
 
             static __INPUTS: [::std::borrow::Cow<'static, str>; #n_inputs] = [#(::std::borrow::Cow::Borrowed(#in_strs)),*];
-            static __STEPS: [__rt::StepSpec; #n] = [#(#specs),*];
+            static __STEPS: [#p::StaticStep; #n] = [#(#specs),*];
             const __ORDER: [usize; #n] = #p::order_by_priority([#(#order),*], &[#(#wave_starts),*], &#p::priorities(&__STEPS));
-            static __GRAPH: __rt::Graph = __rt::Graph::from_static(
+            static __GRAPH: #p::StaticGraph = #p::StaticGraph::new(
                 #name_str,
                 &__INPUTS,
                 &__STEPS,
+                &[#(#all_deps),*],
+                &[#(#all_flags),*],
+                &[#(#all_reads),*],
                 #output,
                 &__ORDER,
                 &[#(#wave_starts),*],
@@ -529,7 +546,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
 
                 /// The thunks a run on these inputs would emit, without running anything.
                 pub fn plan(#(#in_names: &#in_tys),*) -> ::std::vec::Vec<__rt::Thunk> {
-                    __rt::plan(&__GRAPH, |__step| match __step {
+                    __rt::plan(__GRAPH.graph(), |__step| match __step {
                         #(#plan_arms)*
                         _ => {
                             let _ = (#(#in_names,)*);
@@ -540,7 +557,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
 
                 #[doc = #graph_doc]
                 pub fn graph() -> &'static __rt::Graph {
-                    &__GRAPH
+                    __GRAPH.graph()
                 }
             }
 
@@ -623,7 +640,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 type Slots = __Slots;
 
                 fn graph(&self) -> &__rt::Graph {
-                    &__GRAPH
+                    __GRAPH.graph()
                 }
 
                 fn slots(&self, input: Self::Input) -> __Slots {
