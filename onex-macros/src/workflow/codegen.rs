@@ -18,8 +18,9 @@ use crate::respan::respan;
 /// The generated code for a workflow that passed every check.
 ///
 /// Per step, it emits only what differs between steps: an alias for the node, a slot, one
-/// check trait per argument, the spec, and one arm of a single dispatch `match` naming the
-/// node, the slot and where the arguments come from. Everything a step *does* is generic
+/// check trait per argument, its graph data (a `StaticStep` literal and its ranges in flat
+/// arrays), and one arm of a single dispatch `match` naming the node, the slot and where
+/// the arguments come from. Everything a step *does* is generic
 /// code in the runtime (`Visit` implementations over the node's `Shim`), so it is checked
 /// and compiled once per node type, not once per step and per `Program` method.
 pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
