@@ -80,7 +80,7 @@ pub mod __private {
     pub use crate::slot::{MapSlot, Slot};
     pub use crate::slots::{DropSlot, SlotDrop, SlotTable, Slots};
     pub use crate::static_graph::{
-        NodeStep, StaticGraph, StaticStep, order_by_priority, priorities, same_order,
+        NodeStep, StaticGraph, StaticParts, StaticStep, order_by_priority, priorities, same_order,
     };
     pub use serde_json;
     pub use uuid;

@@ -192,7 +192,7 @@ pub const fn priorities<const N: usize>(steps: &[StaticStep; N]) -> [i32; N] {
 ///
 /// ```
 /// use std::borrow::Cow;
-/// use onex_runtime::__private::{NodeStep, Node, StaticGraph, StaticStep};
+/// use onex_runtime::__private::{NodeStep, Node, StaticGraph, StaticParts, StaticStep};
 /// # use onex_runtime::{NodeKind, StepPolicy};
 /// # struct Len;
 /// # impl Node for Len {
@@ -209,56 +209,64 @@ pub const fn priorities<const N: usize>(steps: &[StaticStep; N]) -> [i32; N] {
 ///     StaticStep { name: "a", reads: (0, 1), ..NodeStep::<Len>::STEP },
 ///     StaticStep { name: "b", deps: (0, 1), ..NodeStep::<Len>::STEP },
 /// ];
-/// static GRAPH: StaticGraph = StaticGraph::new(
-///     "W", &INPUTS, &STEPS, &[0], &[true], &[0], 1, &[0, 1], &[0, 1], &[0, 1],
-/// );
+/// static GRAPH: StaticGraph = StaticGraph::new(StaticParts {
+///     name: "W",
+///     inputs: &INPUTS,
+///     steps: &STEPS,
+///     deps: &[0],
+///     optional: &[true],
+///     reads: &[0],
+///     output: 1,
+///     order: &[0, 1],
+///     wave_starts: &[0, 1],
+///     wave_of: &[0, 1],
+/// });
 /// let g = GRAPH.graph();
 /// assert_eq!(g.step(1).deps.as_ref(), &[0]);
 /// assert_eq!(g.step(1).optional_deps.as_ref(), &[0]);
 /// assert_eq!(g.step(0).reads_inputs.as_ref(), &[0]);
 /// ```
 pub struct StaticGraph {
-    name: &'static str,
-    inputs: &'static [Cow<'static, str>],
-    steps: &'static [StaticStep],
-    deps: &'static [usize],
-    optional: &'static [bool],
-    reads: &'static [usize],
-    output: usize,
-    order: &'static [usize],
-    wave_starts: &'static [usize],
-    wave_of: &'static [usize],
+    parts: StaticParts,
     graph: OnceLock<Graph>,
 }
 
+/// The parts of a `workflow!` graph, as the macro computed them: `deps` and `optional` hold
+/// every step's dependencies and their flags (taken as `Option<&T>`), `reads` every step's
+/// inputs, each step naming its ranges in them; `order` is a topological order grouped by
+/// wave, `wave_starts` where each wave begins in it, `wave_of` each step's wave.
+///
+/// # Examples
+///
+/// See [`StaticGraph`].
+pub struct StaticParts {
+    /// The workflow's name.
+    pub name: &'static str,
+    /// Its inputs' names.
+    pub inputs: &'static [Cow<'static, str>],
+    /// Its steps.
+    pub steps: &'static [StaticStep],
+    /// Every step's dependencies, by step index.
+    pub deps: &'static [usize],
+    /// For each of `deps`, whether the step takes it as `Option<&T>`.
+    pub optional: &'static [bool],
+    /// Every step's workflow inputs, by input index.
+    pub reads: &'static [usize],
+    /// The output step.
+    pub output: usize,
+    /// The order the steps run in, wave by wave.
+    pub order: &'static [usize],
+    /// Where each wave begins in `order`.
+    pub wave_starts: &'static [usize],
+    /// Each step's wave.
+    pub wave_of: &'static [usize],
+}
+
 impl StaticGraph {
-    /// The parts, as `workflow!` computed them: `deps` and `optional` hold every step's
-    /// dependencies and their flags (taken as `Option<&T>`), `reads` every step's inputs,
-    /// each step naming its ranges; `order` is a topological order grouped by wave.
-    #[allow(clippy::too_many_arguments)]
-    pub const fn new(
-        name: &'static str,
-        inputs: &'static [Cow<'static, str>],
-        steps: &'static [StaticStep],
-        deps: &'static [usize],
-        optional: &'static [bool],
-        reads: &'static [usize],
-        output: usize,
-        order: &'static [usize],
-        wave_starts: &'static [usize],
-        wave_of: &'static [usize],
-    ) -> Self {
+    /// The graph of `parts`, built on first use.
+    pub const fn new(parts: StaticParts) -> Self {
         StaticGraph {
-            name,
-            inputs,
-            steps,
-            deps,
-            optional,
-            reads,
-            output,
-            order,
-            wave_starts,
-            wave_of,
+            parts,
             graph: OnceLock::new(),
         }
     }
@@ -266,19 +274,23 @@ impl StaticGraph {
     /// The graph, built on first use.
     pub fn graph(&'static self) -> &'static Graph {
         self.graph.get_or_init(|| {
-            let steps = self.steps.iter().map(|s| self.spec(s)).collect();
+            let p = &self.parts;
+            let steps = p.steps.iter().map(|s| p.spec(s)).collect();
             Graph::from_static(
-                self.name,
-                self.inputs,
+                p.name,
+                p.inputs,
                 steps,
-                self.output,
-                self.order,
-                self.wave_starts,
-                self.wave_of,
+                p.output,
+                p.order,
+                p.wave_starts,
+                p.wave_of,
             )
         })
     }
+}
 
+impl StaticParts {
+    /// Step `s` as a [`StepSpec`], its slices borrowed from the parts.
     fn spec(&'static self, s: &StaticStep) -> StepSpec {
         let range = |(start, len): (usize, usize)| start..start + len;
         let deps = &self.deps[range(s.deps)];

@@ -496,18 +496,18 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             static __INPUTS: [::std::borrow::Cow<'static, str>; #n_inputs] = [#(::std::borrow::Cow::Borrowed(#in_strs)),*];
             static __STEPS: [#p::StaticStep; #n] = [#(#specs),*];
             const __ORDER: [usize; #n] = #p::order_by_priority([#(#order),*], &[#(#wave_starts),*], &#p::priorities(&__STEPS));
-            static __GRAPH: #p::StaticGraph = #p::StaticGraph::new(
-                #name_str,
-                &__INPUTS,
-                &__STEPS,
-                &[#(#all_deps),*],
-                &[#(#all_flags),*],
-                &[#(#all_reads),*],
-                #output,
-                &__ORDER,
-                &[#(#wave_starts),*],
-                &[#(#wave_of),*],
-            );
+            static __GRAPH: #p::StaticGraph = #p::StaticGraph::new(#p::StaticParts {
+                name: #name_str,
+                inputs: &__INPUTS,
+                steps: &__STEPS,
+                deps: &[#(#all_deps),*],
+                optional: &[#(#all_flags),*],
+                reads: &[#(#all_reads),*],
+                output: #output,
+                order: &__ORDER,
+                wave_starts: &[#(#wave_starts),*],
+                wave_of: &[#(#wave_of),*],
+            });
 
             #warnings
 
