@@ -3,7 +3,7 @@
 //!
 //! The compiler's drop glue for a struct calls each field's drop in turn and, should one
 //! panic, drops the rest from a cleanup block of its own: a dozen lines of code per step in
-//! a debug build, an eighth of a long workflow's generated code. A table of (offset, drop
+//! a debug build, a seventh of a long workflow's generated code. A table of (offset, drop
 //! function) pairs is data instead, read by one loop compiled once in this crate.
 
 use std::mem::ManuallyDrop;

@@ -20,9 +20,9 @@ use crate::respan::respan;
 /// Per step, it emits only what differs between steps: an alias for the node, a slot, one
 /// check trait per argument, its graph data (a `StaticStep` literal and its ranges in flat
 /// arrays), and one arm of a single dispatch `match` naming the node, the slot and where
-/// the arguments come from. Everything a step *does* is generic
-/// code in the runtime (`Visit` implementations over the node's `Shim`), so it is checked
-/// and compiled once per node type, not once per step and per `Program` method.
+/// the arguments come from. Everything a step *does* is generic code in the runtime
+/// (`Visit` implementations over the node's `Shim`), so it is checked and compiled once per
+/// node type, not once per step and per `Program` method.
 pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let rt = runtime_path(wf.krate.as_ref());
     // Short paths inside the const block (`use .. as __g`): fewer tokens per step to emit,
@@ -114,11 +114,11 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             let pos = a + 1;
             let node_str = &node_strs[k];
             let is_map_list = a == 0 && step.map.is_some();
-            // The type checked: the producer's output, or for the list of a `map` step the
-            // list itself (its impl hands out one element).
             // Every token of the argument's code is spanned on the argument: built so
             // where it can (re-spanning a token stream walks it through the compiler).
             let sp = arg.span();
+            // The type checked: the producer's output, or for the list of a `map` step the
+            // list itself (its impl hands out one element).
             let (producer, slot, what) = match src {
                 Source::Step(j) => (
                     produced_at(wf.steps[j].map.is_some(), &nodes[j], sp),
@@ -473,7 +473,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             #items
 
             // The slots of a run: a struct with a table to drop its fields by (drop code
-            // of its own per field was an eighth of a long workflow's code).
+            // of its own per field was a seventh of a long workflow's code).
             #p::slots!(__Fields {
                 #(#in_slots: #p::Slot<#in_tys>,)*
                 #slot_fields
