@@ -92,13 +92,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             slot_inits.extend(quote!(#slot: #p::Slot::EMPTY,));
         }
     }
-    // The type a step's slot holds, as read by its consumers.
-    let produced: Vec<TokenStream> = wf
-        .steps
-        .iter()
-        .zip(&nodes)
-        .map(|(s, node)| produced_at(s.map.is_some(), node, Span::call_site()))
-        .collect();
+    // The type step `j`'s slot holds, as read by its consumers, spanned where it is read.
+    let produced = |j: usize, span: Span| produced_at(wf.steps[j].map.is_some(), &nodes[j], span);
 
     // Edge checks and the arguments of each step. Each edge gets a trait of its own whose
     // `on_unimplemented` names the step and the parameter, declared by the runtime's
@@ -121,7 +116,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             // list itself (its impl hands out one element).
             let (producer, slot, what) = match src {
                 Source::Step(j) => (
-                    produced_at(wf.steps[j].map.is_some(), &nodes[j], sp),
+                    produced(j, sp),
                     &s_slots[j],
                     format!("step `{}`", step_strs[j]),
                 ),
@@ -272,14 +267,13 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         }
         if let Some(list) = step.args.first().filter(|_| step.map.is_some()) {
             let (list_slot, list_ty) = match r.args[k][0] {
-                Some(Source::Step(j)) => (s_slots[j].clone(), produced[j].clone()),
+                Some(Source::Step(j)) => (s_slots[j].clone(), produced(j, list.span())),
                 Some(Source::Input(i)) => (in_slots[i].clone(), {
                     let t = in_tys[i];
-                    quote!(#t)
+                    respan(quote!(#t), list.span())
                 }),
                 None => unreachable!("unresolved names stop before codegen"),
             };
-            let list_ty = respan(list_ty, list.span());
             let feed = format_ident!("__Feed{}_0", k);
             let param_ty = quote_spanned!(list.span()=> <#node as #p::Param<0>>::Type);
             let len = quote_spanned!(list.span()=> <#list_ty as #feed<#param_ty>>::WIDTH);
@@ -399,7 +393,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         "workflow `{name_str}` is declared to return `{{D}}`, but its `return` step `{}` produces `{{Self}}`",
         step_strs[output]
     );
-    let ret_produced = respan(produced[output].clone(), ret_ident.span());
+    let ret_produced = produced(output, ret_ident.span());
     let ret_slot = &s_slots[output];
     let ret_call = quote_spanned!(ret_ident.span()=> <#ret_produced as __Return<#out_ty>>::ret(slots.#ret_slot.take()));
 
