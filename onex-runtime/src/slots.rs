@@ -3,8 +3,11 @@
 //!
 //! The compiler's drop glue for a struct calls each field's drop in turn and, should one
 //! panic, drops the rest from a cleanup block of its own: a dozen lines of code per step in
-//! a debug build, a seventh of a long workflow's generated code. A table of (offset, drop
-//! function) pairs is data instead, read by one loop compiled once in this crate.
+//! a debug build, a seventh of a long workflow's generated code. A table of each field's
+//! size, alignment and drop function is data instead, read by one loop compiled once in
+//! this crate. The struct is `#[repr(C)]`, so the loop finds each field from the sizes and
+//! alignments before it: a table of offsets (`offset_of!`) would cost a constant
+//! evaluation per field, a tenth of a long workflow's compile.
 
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
@@ -57,8 +60,9 @@ impl<F: SlotTable> Drop for Slots<F> {
     fn drop(&mut self) {
         if F::NEEDS_DROP {
             let base = (&mut *self.0 as *mut F).cast::<u8>();
-            // SAFETY: `SlotTable`'s contract: each entry is one field of `F`, at its
-            // offset, of the type the entry was made for; `self.0` is never used again.
+            // SAFETY: `SlotTable`'s contract: `F` is `#[repr(C)]` and its table lists its
+            // fields in order, each entry made for the field's type; `self.0` is never used
+            // again.
             unsafe { drop_fields(base, F::DROPS) }
         }
     }
@@ -68,9 +72,10 @@ impl<F: SlotTable> Drop for Slots<F> {
 ///
 /// # Safety
 ///
-/// `DROPS` holds one entry per field of `Self` and nothing else, each made by
-/// [`SlotDrop::of`] for the field's own type with the field's offset. The [`slots!`] macro
-/// declares the struct and its table together, so they cannot disagree.
+/// `Self` is `#[repr(C)]`, and `DROPS` holds one entry per field of `Self`, in the order the
+/// fields are declared, and nothing else, each the [`DropSlot::ENTRY`] of the field's own
+/// type. The [`slots!`] macro declares the struct and its table together, so they cannot
+/// disagree.
 ///
 /// # Examples
 ///
@@ -90,26 +95,29 @@ pub unsafe trait SlotTable {
     const NEEDS_DROP: bool = any_drop(Self::DROPS);
 }
 
-/// One field of a [`SlotTable`]: where it is, and how to drop it.
+/// One field of a [`SlotTable`]: its size and alignment (which place it in a `#[repr(C)]`
+/// struct), and how to drop it.
 ///
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::__private::{Slot, SlotDrop};
-/// assert!(SlotDrop::of::<Slot<String>>(0).needs_drop());
-/// assert!(!SlotDrop::of::<Slot<u64>>(8).needs_drop());
+/// use onex_runtime::__private::{DropSlot, Slot, SlotDrop};
+/// assert!(SlotDrop::of::<Slot<String>>().needs_drop());
+/// assert!(!<Slot<u64> as DropSlot>::ENTRY.needs_drop());
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct SlotDrop {
-    offset: usize,
+    size: usize,
+    align: usize,
     drop: Option<unsafe fn(*mut u8)>,
 }
 
 impl SlotDrop {
-    /// The entry of a field of type `S` at `offset`.
-    pub const fn of<S: DropSlot>(offset: usize) -> Self {
+    /// The entry of a field of type `S`.
+    pub const fn of<S: DropSlot>() -> Self {
         SlotDrop {
-            offset,
+            size: size_of::<S>(),
+            align: align_of::<S>(),
             drop: if S::NEEDS_DROP {
                 Some(drop_at::<S>)
             } else {
@@ -133,9 +141,12 @@ impl SlotDrop {
 /// assert!(!<Slot<u64> as DropSlot>::NEEDS_DROP);
 /// assert!(<MapSlot<u64> as DropSlot>::NEEDS_DROP); // its list
 /// ```
-pub trait DropSlot {
+pub trait DropSlot: Sized {
     /// Whether dropping the slot can do anything.
     const NEEDS_DROP: bool;
+    /// Its entry in a [`SlotTable`]: a constant of the type, evaluated once per type
+    /// rather than once per field.
+    const ENTRY: SlotDrop = SlotDrop::of::<Self>();
 }
 
 impl<T> DropSlot for Slot<T> {
@@ -165,26 +176,54 @@ unsafe fn drop_at<S>(field: *mut u8) {
     unsafe { std::ptr::drop_in_place(field.cast::<S>()) }
 }
 
+/// The fields of a `#[repr(C)]` struct at `base`, from its table: each entry with the
+/// address of its field, found as the compiler lays such a struct out (each field at the
+/// first multiple of its alignment after the one before it).
+struct Fields<'t> {
+    base: *mut u8,
+    offset: usize,
+    rest: std::slice::Iter<'t, SlotDrop>,
+}
+
+impl<'t> Fields<'t> {
+    fn new(base: *mut u8, table: &'t [SlotDrop]) -> Self {
+        Fields {
+            base,
+            offset: 0,
+            rest: table.iter(),
+        }
+    }
+}
+
+impl<'t> Iterator for Fields<'t> {
+    type Item = (*mut u8, &'t SlotDrop);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = self.rest.next()?;
+        let at = self.offset.next_multiple_of(entry.align);
+        self.offset = at + entry.size;
+        Some((self.base.wrapping_add(at), entry))
+    }
+}
+
 /// Drops every field of `table` at `base`. Should one drop panic, the others are still
 /// dropped while unwinding, as the compiler's drop glue does.
 ///
 /// # Safety
 ///
-/// See [`SlotTable`]: every entry is a live field at `base`, dropped here once.
+/// See [`SlotTable`]: `base` is a live `#[repr(C)]` struct whose fields the table lists in
+/// order, each dropped here once.
 unsafe fn drop_fields(base: *mut u8, table: &[SlotDrop]) {
-    struct Rest<'t> {
-        base: *mut u8,
-        rest: std::slice::Iter<'t, SlotDrop>,
-    }
+    struct Rest<'t>(Fields<'t>);
     impl Rest<'_> {
         fn drop_next(&mut self) -> bool {
-            let Some(entry) = self.rest.next() else {
+            let Some((field, entry)) = self.0.next() else {
                 return false;
             };
             if let Some(drop) = entry.drop {
                 // SAFETY: `drop_fields`' caller's: a live field of this type, not dropped
                 // before (the iterator hands out each entry once).
-                unsafe { drop(self.base.add(entry.offset)) }
+                unsafe { drop(field) }
             }
             true
         }
@@ -195,15 +234,13 @@ unsafe fn drop_fields(base: *mut u8, table: &[SlotDrop]) {
             while self.drop_next() {}
         }
     }
-    let mut rest = Rest {
-        base,
-        rest: table.iter(),
-    };
+    let mut rest = Rest(Fields::new(base, table));
     while rest.drop_next() {}
 }
 
-/// Declares the fields struct of a run's slots and its [`SlotTable`] together, one entry
-/// per field with the field's own type and offset (which is what makes the table sound).
+/// Declares the fields struct of a run's slots (`#[repr(C)]`) and its [`SlotTable`]
+/// together, one entry per field, in order, for the field's own type (which is what makes
+/// the table sound).
 ///
 /// `workflow!` emits one call: the inputs' and steps' slots as `name: type` pairs.
 ///
@@ -219,13 +256,14 @@ unsafe fn drop_fields(base: *mut u8, table: &[SlotDrop]) {
 macro_rules! __onex_slots {
     ($name:ident { $($field:ident: $ty:ty,)* }) => {
         #[doc(hidden)]
+        #[repr(C)]
         pub struct $name {
             $($field: $ty,)*
         }
-        // SAFETY: one entry per field, made for the field's type at the field's offset.
+        // SAFETY: `#[repr(C)]`, and one entry per field, in order, for the field's type.
         unsafe impl $crate::__private::SlotTable for $name {
             const DROPS: &'static [$crate::__private::SlotDrop] = &[
-                $($crate::__private::SlotDrop::of::<$ty>(::core::mem::offset_of!($name, $field)),)*
+                $(<$ty as $crate::__private::DropSlot>::ENTRY,)*
             ];
         }
     };
@@ -264,6 +302,16 @@ mod tests {
 
     crate::__onex_slots!(Plain { x: Slot<u64>, y: Slot<u32>, });
 
+    crate::__onex_slots!(Mixed {
+        a: Slot<u8>,
+        b: Slot<u64>,
+        c: Slot<u16>,
+        d: MapSlot<u8>,
+        e: Slot<(u8, [u32; 3])>,
+        f: Slot<u8>,
+        g: Slot<String>,
+    });
+
     crate::__onex_slots!(Boom {
         first: Slot<Counted>,
         bomb: Slot<Bomb>,
@@ -300,6 +348,27 @@ mod tests {
         const { assert!(Fields::NEEDS_DROP) };
         assert_eq!(Fields::DROPS.len(), 5);
         assert_eq!(Fields::DROPS.iter().filter(|d| d.needs_drop()).count(), 4);
+    }
+
+    #[test]
+    fn the_table_finds_each_field_where_the_compiler_put_it() {
+        use super::{Fields, SlotTable};
+        use std::mem::{MaybeUninit, offset_of};
+        let mut m = MaybeUninit::<Mixed>::uninit();
+        let base = m.as_mut_ptr().cast::<u8>();
+        let found: Vec<usize> = Fields::new(base, Mixed::DROPS)
+            .map(|(field, _)| field as usize - base as usize)
+            .collect();
+        let expected = [
+            offset_of!(Mixed, a),
+            offset_of!(Mixed, b),
+            offset_of!(Mixed, c),
+            offset_of!(Mixed, d),
+            offset_of!(Mixed, e),
+            offset_of!(Mixed, f),
+            offset_of!(Mixed, g),
+        ];
+        assert_eq!(found, expected);
     }
 
     #[test]
