@@ -9,6 +9,7 @@
 mod capture;
 mod compensation;
 mod context;
+mod edge;
 mod error;
 mod exec;
 mod fold;
@@ -66,15 +67,17 @@ pub use thunk_ids::ThunkIds;
 /// Items the `workflow!` and `#[node]` macros expand to. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::__onex_edge_check as edge_check;
     pub use crate::__onex_slots as slots;
     pub use crate::capture::{Capture, CaptureFallback, CaptureSerialize};
     pub use crate::compensation::{CompensateAsync, CompensateSync, Compensation};
+    pub use crate::edge::{
+        Feed, FromInput, FromStep, MapInput, MapStep, feed_item, feed_same, feed_slice, feed_str,
+    };
     pub use crate::exec::run_nested;
     pub use crate::fold::{fold_items, fold_items_merge};
     pub use crate::glue::{
-        Answer, CallSync, Feed, Inspect, Op, Out, Shim, SlotOf, Store, Visit, feed_item, feed_same,
-        feed_slice, feed_str, line, map_width, sync_of_async,
+        Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,
+        sync_of_async,
     };
     pub use crate::node::{Node, Param, internal_error, missing_input, missing_item, wrong_shim};
     pub use crate::slot::{MapSlot, Slot};

@@ -6,21 +6,20 @@
 //! with the user's items.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::check::unused_steps;
 use super::parse::Workflow;
 use super::resolve::{Resolved, Source};
 use crate::node::expand::runtime_path;
-use crate::respan::respan;
 
 /// The generated code for a workflow that passed every check.
 ///
-/// Per step, it emits only what differs between steps: an alias for the node, a slot, one
-/// check trait per argument, its graph data (a `StaticStep` literal and its ranges in flat
-/// arrays), and one arm of a single dispatch `match` naming the node, the slot and where
-/// the arguments come from. Everything a step *does* is generic code in the runtime
+/// Per step, it emits only what differs between steps: an alias for the node, a slot, its
+/// graph data (a `StaticStep` literal and its ranges in flat arrays), a generic parameter
+/// named after it, and one arm of a single dispatch `match` naming the node, the slot and
+/// where the arguments come from (each argument through one of the runtime's edge traits). Everything a step *does* is generic code in the runtime
 /// (`Visit` implementations over the node's `Shim`), so it is checked and compiled once per
 /// node type, not once per step and per `Program` method.
 pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
@@ -56,6 +55,11 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let input_from_names = input_expr(&in_names.iter().map(|i| (*i).clone()).collect::<Vec<_>>());
     let input_from_locals = input_expr(&in_locals);
 
+    // Input types by alias inside the dispatch, whose generic parameters are named after the
+    // inputs and steps and so could shadow a type of the same name.
+    let in_aliases: Vec<syn::Ident> = (0..wf.inputs.len())
+        .map(|i| format_ident!("__In{}", i))
+        .collect();
     let s_slots: Vec<syn::Ident> = (0..n).map(|k| format_ident!("__s{}", k)).collect();
     // One alias per step for its node: an unknown node is then reported once, at the alias
     // (on the node's path), and every other use names the alias.
@@ -68,17 +72,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             quote_spanned!(path.span()=> #path)
         })
         .collect();
-    let node_strs: Vec<String> = wf
-        .steps
-        .iter()
-        .map(|s| {
-            quote::ToTokens::to_token_stream(&s.node)
-                .to_string()
-                .replace(' ', "")
-        })
-        .collect();
     let step_strs: Vec<String> = wf.steps.iter().map(|s| s.name.to_string()).collect();
-    let mut items = TokenStream::new();
+    let mut items = quote!(#(type #in_aliases = #in_tys;)*);
     let mut slot_fields = TokenStream::new();
     let mut slot_inits = TokenStream::new();
     for (k, step) in wf.steps.iter().enumerate() {
@@ -95,11 +90,12 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     // The type step `j`'s slot holds, as read by its consumers, spanned where it is read.
     let produced = |j: usize, span: Span| produced_at(wf.steps[j].map.is_some(), &nodes[j], span);
 
-    // Edge checks and the arguments of each step. Each edge gets a trait of its own whose
-    // `on_unimplemented` names the step and the parameter, declared by the runtime's
-    // `edge_check!` (a few tokens here instead of the trait spelled out). Its only item is
-    // a constant fn pointer to a conversion shared by all edges of the same types, so the
-    // check and the conversion are one obligation on the user's argument.
+    // Edge checks and the arguments of each step. Each argument names one of the runtime's
+    // edge traits (`FromStep`, `FromInput`, `MapStep`, `MapInput`) with the producer's name,
+    // the node and the parameter, which its `on_unimplemented` message spells out; its only
+    // item is a constant fn pointer to a conversion shared by all edges of the same types,
+    // so the check and the conversion are one obligation on the user's argument. The
+    // producer's name is a generic parameter of the dispatch's `impl` block (below).
     let mut args_of: Vec<Vec<TokenStream>> = Vec::new();
     for (k, step) in wf.steps.iter().enumerate() {
         let node = &nodes[k];
@@ -107,55 +103,35 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         for (a, (arg, src)) in step.args.iter().zip(&r.args[k]).enumerate() {
             let src = src.expect("unresolved names stop before codegen");
             let pos = a + 1;
-            let node_str = &node_strs[k];
             let is_map_list = a == 0 && step.map.is_some();
             // Every token of the argument's code is spanned on the argument: built so
             // where it can (re-spanning a token stream walks it through the compiler).
             let sp = arg.span();
             // The type checked: the producer's output, or for the list of a `map` step the
             // list itself (its impl hands out one element).
-            let (producer, slot, what) = match src {
+            let (producer, slot, from, edge) = match src {
                 Source::Step(j) => (
                     produced(j, sp),
                     &s_slots[j],
-                    format!("step `{}`", step_strs[j]),
+                    &wf.steps[j].name,
+                    if is_map_list { "MapStep" } else { "FromStep" },
                 ),
-                Source::Input(i) => {
-                    let t = in_tys[i];
-                    (
-                        respan(quote!(#t), sp),
-                        &in_slots[i],
-                        format!("workflow input `{}`", in_strs[i]),
-                    )
-                }
+                Source::Input(i) => (
+                    at(&in_aliases[i], sp).into_token_stream(),
+                    &in_slots[i],
+                    &wf.inputs[i].name,
+                    if is_map_list { "MapInput" } else { "FromInput" },
+                ),
             };
-            let feed = format_ident!("__Feed{}_{}", k, a);
-            let (message, label) = if is_map_list {
-                (
-                    format!(
-                        "`map` cannot run `{node_str}` over {what} (`{{Self}}`): parameter {pos} takes `&{{P}}`"
-                    ),
-                    "a `map` step runs its node once per element of this list".to_string(),
-                )
-            } else {
-                (
-                    format!(
-                        "output of {what} (`{{Self}}`) cannot feed parameter {pos} of `{node_str}` (`&{{P}}`)"
-                    ),
-                    format!("this is `{{Self}}`; parameter {pos} of `{node_str}` takes `&{{P}}`"),
-                )
-            };
-            let message = message.replace("output of workflow input", "workflow input");
-            let map = is_map_list.then(|| quote!(map));
-            items.extend(quote!(#p::edge_check!(#map #feed, #message, #label);));
-            let (node, feed, slot, a) =
-                (at(node, sp), at(&feed, sp), at(slot, sp), usize_at(a, sp));
-            let param_ty = quote_spanned!(sp=> <#node as __g::Param<#a>>::Type);
+            let edge = syn::Ident::new(edge, sp);
+            let (node, from, slot, a) = (at(node, sp), at(from, sp), at(slot, sp), usize_at(a, sp));
+            let param_ty = quote_spanned!(sp=> <#node as #p::Param<#a>>::Type);
             // All on the argument: an unsatisfied bound anywhere in it is reported there.
             values.push(if is_map_list {
-                quote_spanned!(sp=> (<#producer as #feed<#param_ty>>::FEED)(s.#slot.get(), item))
+                quote_spanned!(sp=> (<#producer as #p::#edge<#param_ty, #from, #node>>::FEED)(s.#slot.get(), item))
             } else {
-                quote_spanned!(sp=> (<#producer as #feed<#param_ty>>::FEED)(s.#slot.get()))
+                let pos = usize_at(pos, sp);
+                quote_spanned!(sp=> (<#producer as #p::#edge<#param_ty, #from, #node, #pos>>::FEED)(s.#slot.get()))
             });
         }
         args_of.push(values);
@@ -266,17 +242,29 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             });
         }
         if let Some(list) = step.args.first().filter(|_| step.map.is_some()) {
-            let (list_slot, list_ty) = match r.args[k][0] {
-                Some(Source::Step(j)) => (s_slots[j].clone(), produced(j, list.span())),
-                Some(Source::Input(i)) => (in_slots[i].clone(), {
-                    let t = in_tys[i];
-                    respan(quote!(#t), list.span())
-                }),
+            let sp = list.span();
+            let (list_slot, list_ty, from, edge) = match r.args[k][0] {
+                Some(Source::Step(j)) => {
+                    (&s_slots[j], produced(j, sp), &wf.steps[j].name, "MapStep")
+                }
+                Some(Source::Input(i)) => (
+                    &in_slots[i],
+                    at(&in_aliases[i], sp).into_token_stream(),
+                    &wf.inputs[i].name,
+                    "MapInput",
+                ),
                 None => unreachable!("unresolved names stop before codegen"),
             };
-            let feed = format_ident!("__Feed{}_0", k);
-            let param_ty = quote_spanned!(list.span()=> <#node as #p::Param<0>>::Type);
-            let len = quote_spanned!(list.span()=> <#list_ty as #feed<#param_ty>>::WIDTH);
+            // The same tokens as the list's argument, so a mismatch is one error.
+            let (edge, from, node_sp, a) = (
+                syn::Ident::new(edge, sp),
+                at(from, sp),
+                at(node, sp),
+                usize_at(0, sp),
+            );
+            let param_ty = quote_spanned!(sp=> <#node_sp as #p::Param<#a>>::Type);
+            let len =
+                quote_spanned!(sp=> <#list_ty as #p::#edge<#param_ty, #from, #node_sp>>::WIDTH);
             width_arms.extend(quote! {
                 #k => #p::map_width(s.#list_slot.get().map(#len), &s.#slot, <#node as #p::Node>::NAME),
             });
@@ -290,12 +278,27 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     // same order through `call_sync` in a loop: no code of its own per step, which there was
     // a quarter of the workflow's generated code. tests/straight_line.rs runs in
     // both builds (CI runs it with --release too).
-    let straight = wf
+    let is_straight = wf
         .steps
         .iter()
-        .all(|s| s.options.when.is_none() && s.map.is_none())
-        .then(|| {
-            let lines = order.iter().map(|&k| &line_of[k]);
+        .all(|s| s.options.when.is_none() && s.map.is_none());
+    let line_fn = is_straight.then(|| {
+        let lines = order.iter().map(|&k| &line_of[k]);
+        quote! {
+            // Generic over the visitor as `visit` is, so an error in a step's arguments
+            // reads the same in both and is reported once.
+            #[cfg(not(debug_assertions))]
+            #[inline(always)]
+            fn line<'s, __V: #p::Visit<'s, Out = ::core::result::Result<(), __rt::NodeError>>>(
+                s: &'s __Fields,
+                l: &mut impl ::core::ops::FnMut(::core::primitive::usize, ::core::primitive::usize) -> __V,
+            ) -> ::core::result::Result<(), __rt::NodeError> {
+                #(#lines)*
+                ::core::result::Result::Ok(())
+            }
+        }
+    });
+    let straight = is_straight.then(|| {
             let sig = quote! {
                 fn run_straight(
                     &self,
@@ -311,17 +314,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     if !SAME {
                         return ::core::option::Option::None;
                     }
-                    // Generic over the visitor as `__visit` is, so an error in a step's
-                    // arguments reads the same in both and is reported once.
-                    #[inline(always)]
-                    fn line<'s, V: #p::Visit<'s, Out = ::core::result::Result<(), __rt::NodeError>>>(
-                        s: &'s __Fields,
-                        l: &mut impl ::core::ops::FnMut(usize, usize) -> V,
-                    ) -> ::core::result::Result<(), __rt::NodeError> {
-                        #(#lines)*
-                        ::core::result::Result::Ok(())
-                    }
-                    ::core::option::Option::Some(line(s, &mut #p::line(call, at)))
+                    ::core::option::Option::Some(__Dispatch::line(s, &mut #p::line(call, at)))
                 }
 
                 #[cfg(debug_assertions)]
@@ -341,6 +334,26 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 }
             }
         });
+    // The width of each `map` step, from the length of its list.
+    let width_fn = (!width_arms.is_empty()).then(|| {
+        quote! {
+            fn width(
+                s: &__Fields,
+                step: ::core::primitive::usize,
+            ) -> ::core::result::Result<::core::primitive::usize, __rt::NodeError> {
+                match step {
+                    #width_arms
+                    _ => ::core::result::Result::Ok(1),
+                }
+            }
+        }
+    });
+    let edge_params: Vec<&syn::Ident> = in_names
+        .iter()
+        .copied()
+        .chain(wf.steps.iter().map(|s| &s.name))
+        .collect();
+    let edge_units = edge_params.iter().map(|_| quote!(()));
     // Methods whose every step takes the default are left to the trait's default.
     let condition = (!cond_arms.is_empty()).then(|| {
         quote! {
@@ -355,10 +368,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let width_finish = (!width_arms.is_empty()).then(|| {
         quote! {
             fn width(&self, s: &__Slots, step: usize) -> ::core::result::Result<usize, __rt::NodeError> {
-                match step {
-                    #width_arms
-                    _ => ::core::result::Result::Ok(1),
-                }
+                __Dispatch::width(s, step)
             }
 
             fn finish(&self, s: &__Slots, step: usize) -> ::core::result::Result<(), __rt::NodeError> {
@@ -505,15 +515,32 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
 
             #warnings
 
-            /// Applies `v` to step `step`: its node, its slot and its arguments.
-            #[inline]
-            #[allow(unused_variables)]
-            fn __visit<'s, V: #p::Visit<'s>>(s: &'s __Fields, step: usize, item: usize, v: V) -> V::Out {
-                match step {
-                    #visit_arms
-                    _ => v.missing(),
+            // The code that names the edges, in an `impl` block generic over one parameter
+            // per input and step, named after it: the edge traits' messages print the
+            // producer's name from it, alone (a type of that name would be printed with a
+            // path). Instantiated once, with `()` for each.
+            #[allow(dead_code)]
+            struct __Edges<T>(T);
+            #[allow(non_camel_case_types, unused_variables)]
+            impl<#(#edge_params),*> __Edges<(#(#edge_params,)*)> {
+                /// Applies `v` to step `step`: its node, its slot and its arguments.
+                #[inline]
+                fn visit<'s, __V: #p::Visit<'s>>(
+                    s: &'s __Fields,
+                    step: ::core::primitive::usize,
+                    item: ::core::primitive::usize,
+                    v: __V,
+                ) -> __V::Out {
+                    match step {
+                        #visit_arms
+                        _ => v.missing(),
+                    }
                 }
+
+                #line_fn
+                #width_fn
             }
+            type __Dispatch = __Edges<(#(#edge_units,)*)>;
 
             impl #name {
                 /// Runs the workflow on `rt`.
@@ -664,36 +691,36 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 // dispatch `match` instead of two).
                 #[cfg(not(debug_assertions))]
                 fn call_sync(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::result::Result<(), __rt::NodeError> {
-                    __visit(s, call.step, call.item, #p::CallSync(call))
+                    __Dispatch::visit(s, call.step, call.item, #p::CallSync(call))
                 }
 
                 #[cfg(debug_assertions)]
                 fn call_sync(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::result::Result<(), __rt::NodeError> {
-                    __visit(s, call.step, call.item, #p::Op::Call(call)).done()
+                    __Dispatch::visit(s, call.step, call.item, #p::Op::Call(call)).done()
                 }
 
                 fn call_async<'a>(&'a self, s: &'a __Slots, call: __rt::Call<'a>) -> __rt::StepFuture<'a> {
-                    __visit(s, call.step, call.item, #p::Op::CallAsync(call)).future()
+                    __Dispatch::visit(s, call.step, call.item, #p::Op::CallAsync(call)).future()
                 }
 
                 fn compensate<'a>(&'a self, s: &'a __Slots, call: __rt::Call<'a>) -> ::core::option::Option<__rt::StepFuture<'a>> {
-                    __visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::Compensate(call))).compensation()
+                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::Compensate(call))).compensation()
                 }
 
                 fn input_hash(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<u64> {
-                    __visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::InputHash)).hash()
+                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::InputHash)).hash()
                 }
 
                 fn cache_store(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<__rt::CachedValue> {
-                    __visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheStore(call.item))).stored()
+                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheStore(call.item))).stored()
                 }
 
                 fn cache_load(&self, s: &__Slots, call: __rt::Call<'_>, value: &__rt::CachedValue) -> bool {
-                    __visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheLoad(value, call.item))).loaded()
+                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheLoad(value, call.item))).loaded()
                 }
 
                 fn operation_data(&self, s: &__Slots, call: __rt::Call<'_>) -> #p::serde_json::Value {
-                    __visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::OperationData)).data()
+                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::OperationData)).data()
                 }
             }
         };
