@@ -46,6 +46,7 @@ pub use dynamic::{
     DynamicWorkflow, NodeRegistry, SpecError, SpecErrors, SpecProgram, WorkflowSpec,
 };
 pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
+pub use exec::{BatchFuture, RunFuture};
 pub use graph::{Graph, NodeKind, StepPolicy, StepSpec};
 pub use mode::{ExecutionMode, FailureStrategy};
 pub use observer::{ObserverSet, RunEvent, RunObserver};
@@ -73,7 +74,7 @@ pub mod __private {
     pub use crate::edge::{
         Feed, FromInput, FromStep, MapInput, MapStep, feed_item, feed_same, feed_slice, feed_str,
     };
-    pub use crate::exec::run_nested;
+    pub use crate::exec::{NestedFuture, nested_input, run_nested};
     pub use crate::fold::{fold_items, fold_items_merge};
     pub use crate::glue::{
         Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,

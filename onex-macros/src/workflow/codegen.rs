@@ -461,6 +461,9 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let graph_doc =
         format!(" The graph of workflow `{name_str}`: steps, dependencies, order and waves.");
 
+    // `run` and `run_batch` are plain fns returning the runtime's futures, and a nested
+    // run's `call_async` returns its future as it is: an `async fn` or block would be a
+    // state machine of its own per workflow to check and compile, for the same `.await`.
     quote! {
         #(#attrs)*
         #[derive(Clone, Copy, Debug, Default)]
@@ -548,22 +551,22 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 /// # Errors
                 ///
                 /// A `WorkflowError` carrying the report when the output step did not complete.
-                pub async fn run(
-                    rt: &__rt::Runtime,
+                pub fn run<'__rt>(
+                    rt: &'__rt __rt::Runtime,
                     #(#in_names: #in_tys,)*
                     opts: __rt::RunOptions,
-                ) -> ::core::result::Result<__rt::WorkflowRun<#out_ty>, __rt::WorkflowError> {
-                    rt.run(::std::sync::Arc::new(#name), #input_from_names, opts).await
+                ) -> __rt::RunFuture<'__rt, #out_ty> {
+                    rt.run(::std::sync::Arc::new(#name), #input_from_names, opts)
                 }
 
                 /// Runs the workflow once per input, batching the calls of each node type;
                 /// one result per input, in input order.
-                pub async fn run_batch(
-                    rt: &__rt::Runtime,
+                pub fn run_batch<'__rt>(
+                    rt: &'__rt __rt::Runtime,
                     inputs: ::std::vec::Vec<#input_ty>,
                     opts: __rt::RunOptions,
-                ) -> ::std::vec::Vec<::core::result::Result<__rt::WorkflowRun<#out_ty>, __rt::WorkflowError>> {
-                    rt.run_batch(::std::sync::Arc::new(#name), inputs, opts).await
+                ) -> __rt::BatchFuture<'__rt, #out_ty> {
+                    rt.run_batch(::std::sync::Arc::new(#name), inputs, opts)
                 }
 
                 /// The thunks a run on these inputs would emit, without running anything.
@@ -610,25 +613,24 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     #p::sync_of_async(#name_str)
                 }
 
+                #[allow(refining_impl_trait)]
                 fn call_async<'__a>(
                     call: __rt::Call<'__a>,
                     (#(#shim_args,)*): Self::Args<'__a>,
-                ) -> impl ::core::future::Future<Output = ::core::result::Result<#out_ty, __rt::NodeError>>
-                       + ::core::marker::Send + '__a
+                ) -> #p::NestedFuture<'__a, #out_ty>
                 where
                     <Self as #p::Node>::Output: ::core::marker::Send,
                 {
-                    async move {
+                    let input = 'input: {
                         #(
-                            let #in_locals = match #shim_args {
-                                ::core::option::Option::Some(v) => ::core::clone::Clone::clone(v),
-                                ::core::option::Option::None => {
-                                    return ::core::result::Result::Err(#p::missing_input(#name_str, #positions))
-                                }
+                            let #in_locals = match #p::nested_input(#shim_args, #name_str, #positions) {
+                                ::core::result::Result::Ok(v) => v,
+                                ::core::result::Result::Err(e) => break 'input ::core::result::Result::Err(e),
                             };
                         )*
-                        #p::run_nested(call.ctx, ::std::sync::Arc::new(#name), #input_from_locals).await
-                    }
+                        ::core::result::Result::Ok(#input_from_locals)
+                    };
+                    #p::run_nested(call.ctx, ::std::sync::Arc::new(#name), input)
                 }
 
                 fn hash(args: Self::Args<'_>) -> ::core::option::Option<u64> {
@@ -749,18 +751,18 @@ pub fn fallback(wf: &Workflow) -> TokenStream {
 
         #[allow(unused_variables, clippy::all)]
         impl #name {
-            pub async fn run(
-                rt: &#rt::Runtime,
+            pub fn run<'__rt>(
+                rt: &'__rt #rt::Runtime,
                 #(#in_names: #in_tys,)*
                 opts: #rt::RunOptions,
-            ) -> ::core::result::Result<#rt::WorkflowRun<#out_ty>, #rt::WorkflowError> {
+            ) -> #rt::RunFuture<'__rt, #out_ty> {
                 ::core::unreachable!()
             }
-            pub async fn run_batch(
-                rt: &#rt::Runtime,
+            pub fn run_batch<'__rt>(
+                rt: &'__rt #rt::Runtime,
                 inputs: ::std::vec::Vec<#input_ty>,
                 opts: #rt::RunOptions,
-            ) -> ::std::vec::Vec<::core::result::Result<#rt::WorkflowRun<#out_ty>, #rt::WorkflowError>> {
+            ) -> #rt::BatchFuture<'__rt, #out_ty> {
                 ::core::unreachable!()
             }
             pub fn plan(#(#in_names: &#in_tys),*) -> ::std::vec::Vec<#rt::Thunk> {

@@ -10,10 +10,12 @@ mod compensate;
 mod dispatch;
 mod erased;
 mod fused;
+mod future;
 mod shared;
 mod state;
 
 pub(crate) use clock::warm_up as warm_up_clock;
+pub use future::{BatchFuture, NestedFuture, RunFuture};
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -49,16 +51,14 @@ impl Runtime {
     /// A [`WorkflowError`] carrying the report when the output was not produced: a step
     /// failed (under `FailFast` or `Compensate`, any step; under `ContinueOnError`, the
     /// output step or one it needs), the output step was skipped, or the run was cancelled.
-    pub async fn run<P: Program>(
+    pub fn run<P: Program>(
         &self,
         program: Arc<P>,
         input: P::Input,
         options: RunOptions,
-    ) -> Result<WorkflowRun<P::Output>, WorkflowError> {
+    ) -> RunFuture<'_, P::Output> {
         // One input through the batch entry point: it admits the run and executes it.
-        let results = self.run_batch_any(Erased::new(program), vec![Box::new(input)], options);
-        let result = results.await.pop();
-        erased::unerase(result.unwrap_or_else(|| Err(internal_failure("a run produced no result"))))
+        RunFuture::new(self.run_batch_any(Erased::new(program), vec![Box::new(input)], options))
     }
 
     /// Runs `program` once per input. Each input is its own run with its own report;
@@ -68,23 +68,23 @@ impl Runtime {
     /// input runs start to end on a rayon worker; otherwise the inputs advance step by step
     /// together, and the synchronous calls of one step across every input are one rayon
     /// job.
-    pub async fn run_batch<P: Program>(
+    pub fn run_batch<P: Program>(
         &self,
         program: Arc<P>,
         inputs: Vec<P::Input>,
         options: RunOptions,
-    ) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
+    ) -> BatchFuture<'_, P::Output> {
         let inputs = inputs
             .into_iter()
             .map(|i| Box::new(i) as AnyInput)
             .collect();
-        let results = self.run_batch_any(Erased::new(program), inputs, options);
-        results.await.into_iter().map(erased::unerase).collect()
+        BatchFuture::new(self.run_batch_any(Erased::new(program), inputs, options))
     }
 
     /// [`run`](Self::run) and [`run_batch`](Self::run_batch) of an erased program. Neither
     /// generic nor `async`: its future is boxed, so the executors are compiled once, here,
-    /// rather than in every crate that polls them.
+    /// rather than in every crate that polls them (and the typed futures wrapped around it
+    /// are plain structs, see [`RunFuture`]).
     fn run_batch_any(
         &self,
         program: Arc<Erased>,
@@ -439,24 +439,44 @@ fn internal_failure(message: &'static str) -> WorkflowError {
 /// Runs a nested workflow as one step of an enclosing run: same runtime, no extra run slot
 /// (the enclosing run holds one), the enclosing run's mode and correlation id, cancelled
 /// with the enclosing run. Used by the code `workflow!` generates for a workflow used as a
-/// node.
+/// node, with its input cloned from the step's arguments ([`nested_input`]); a missing
+/// argument fails the step without a run.
 ///
 /// # Errors
 ///
-/// The nested run's failure, as a [`NodeError`] naming the nested workflow.
+/// The future's: the missing argument, or the nested run's failure as a [`NodeError`]
+/// naming the nested workflow.
 #[doc(hidden)]
-pub async fn run_nested<P: Program>(
+pub fn run_nested<P: Program>(
     ctx: &Context,
     program: Arc<P>,
-    input: P::Input,
-) -> Result<P::Output, NodeError> {
-    let output = run_nested_any(ctx, Erased::new(program), Box::new(input)).await?;
-    match output.downcast::<P::Output>() {
-        Ok(output) => Ok(*output),
-        Err(_) => Err(NodeError::internal(
-            "a nested run's output has another type than its program's",
-        )),
-    }
+    input: Result<P::Input, NodeError>,
+) -> NestedFuture<'_, P::Output> {
+    NestedFuture::new(input.map(|input| run_nested_any(ctx, Erased::new(program), Box::new(input))))
+}
+
+/// Argument `position` (1-based) of a nested workflow's step, cloned into its run's input.
+///
+/// # Errors
+///
+/// The missing-input error naming the workflow when the argument is missing.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::nested_input;
+/// assert_eq!(nested_input(Some(&7_u8), "Inner", 1).unwrap(), 7);
+/// assert!(nested_input::<u8>(None, "Inner", 1).is_err());
+/// ```
+#[doc(hidden)]
+pub fn nested_input<T: Clone>(
+    argument: Option<&T>,
+    workflow: &'static str,
+    position: usize,
+) -> Result<T, NodeError> {
+    argument
+        .cloned()
+        .ok_or_else(|| crate::node::missing_input(workflow, position))
 }
 
 /// [`run_nested`] of an erased program, compiled once, here (see

@@ -1,0 +1,164 @@
+//! The futures [`Runtime::run`], [`Runtime::run_batch`] and [`run_nested`] return: the
+//! erased run's boxed future, its output turned back into the program's type when it is
+//! ready.
+//!
+//! Named types rather than `async fn`s: the body of a generic `async fn` is a state machine
+//! the compiler builds, checks and compiles in every crate that polls it, once per
+//! workflow, and so is every `async fn` wrapped around it there. These are one `poll` each,
+//! generic only in the output type.
+//!
+//! [`Runtime::run`]: crate::Runtime::run
+//! [`Runtime::run_batch`]: crate::Runtime::run_batch
+//! [`run_nested`]: crate::__private::run_nested
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::future::BoxFuture;
+
+use super::erased::{AnyOutput, unerase};
+use super::internal_failure;
+use crate::error::{NodeError, WorkflowError};
+use crate::report::WorkflowRun;
+
+/// The erased runs of a batch, in input order.
+type Runs<'a> = BoxFuture<'a, Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>>>;
+
+/// The future of [`Runtime::run`](crate::Runtime::run): one run's output or its error.
+///
+/// Dropping it cancels the run's in-flight steps.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::dynamic::NodeRegistry;
+/// use onex_runtime::{RunFuture, RunOptions, Runtime};
+/// use serde_json::{Value, json};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let mut registry = NodeRegistry::new();
+/// registry.compute_infallible("Double", |x: &u64| x * 2);
+/// let wf = registry
+///     .load_yaml("workflow_id: d\nsteps:\n  - step_id: s\n    thunks:\n      - { thunk_id: d, target_node_type: Double, dependencies: [$input] }\noutput: d\n")
+///     .unwrap();
+/// let rt = Runtime::default();
+/// let run: RunFuture<'_, Value> = rt.run(wf.program(), json!(21), RunOptions::new());
+/// assert_eq!(run.await.unwrap().output, json!(42));
+/// # });
+/// ```
+#[must_use = "a run does nothing until awaited"]
+pub struct RunFuture<'a, O> {
+    runs: Runs<'a>,
+    output: PhantomData<fn() -> O>,
+}
+
+impl<'a, O> RunFuture<'a, O> {
+    pub(super) fn new(runs: Runs<'a>) -> Self {
+        RunFuture {
+            runs,
+            output: PhantomData,
+        }
+    }
+}
+
+impl<O: 'static> Future for RunFuture<'_, O> {
+    type Output = Result<WorkflowRun<O>, WorkflowError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.runs.as_mut().poll(cx).map(|mut runs| {
+            unerase(
+                runs.pop()
+                    .unwrap_or_else(|| Err(internal_failure("a run produced no result"))),
+            )
+        })
+    }
+}
+
+/// The future of [`Runtime::run_batch`](crate::Runtime::run_batch): one result per input,
+/// in input order.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::dynamic::NodeRegistry;
+/// use onex_runtime::{BatchFuture, RunOptions, Runtime};
+/// use serde_json::{Value, json};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let mut registry = NodeRegistry::new();
+/// registry.compute_infallible("Double", |x: &u64| x * 2);
+/// let wf = registry
+///     .load_yaml("workflow_id: d\nsteps:\n  - step_id: s\n    thunks:\n      - { thunk_id: d, target_node_type: Double, dependencies: [$input] }\noutput: d\n")
+///     .unwrap();
+/// let rt = Runtime::default();
+/// let batch: BatchFuture<'_, Value> = rt.run_batch(wf.program(), vec![json!(1), json!(2)], RunOptions::new());
+/// let outputs: Vec<Value> = batch.await.into_iter().map(|r| r.unwrap().output).collect();
+/// assert_eq!(outputs, [json!(2), json!(4)]);
+/// # });
+/// ```
+#[must_use = "a batch does nothing until awaited"]
+pub struct BatchFuture<'a, O> {
+    runs: Runs<'a>,
+    output: PhantomData<fn() -> O>,
+}
+
+impl<'a, O> BatchFuture<'a, O> {
+    pub(super) fn new(runs: Runs<'a>) -> Self {
+        BatchFuture {
+            runs,
+            output: PhantomData,
+        }
+    }
+}
+
+impl<O: 'static> Future for BatchFuture<'_, O> {
+    type Output = Vec<Result<WorkflowRun<O>, WorkflowError>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.runs
+            .as_mut()
+            .poll(cx)
+            .map(|runs| runs.into_iter().map(unerase).collect())
+    }
+}
+
+/// The future of a workflow run as a step of another ([`run_nested`]): its output, or the
+/// step's error.
+///
+/// [`run_nested`]: crate::__private::run_nested
+#[must_use = "a nested run does nothing until awaited"]
+pub struct NestedFuture<'a, O> {
+    run: Result<BoxFuture<'a, Result<AnyOutput, NodeError>>, Option<NodeError>>,
+    output: PhantomData<fn() -> O>,
+}
+
+impl<'a, O> NestedFuture<'a, O> {
+    pub(super) fn new(run: Result<BoxFuture<'a, Result<AnyOutput, NodeError>>, NodeError>) -> Self {
+        NestedFuture {
+            run: run.map_err(Some),
+            output: PhantomData,
+        }
+    }
+}
+
+impl<O: 'static> Future for NestedFuture<'_, O> {
+    type Output = Result<O, NodeError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.run {
+            Ok(run) => run
+                .as_mut()
+                .poll(cx)
+                .map(|output| match output?.downcast::<O>() {
+                    Ok(output) => Ok(*output),
+                    Err(_) => Err(NodeError::internal(
+                        "a nested run's output has another type than its program's",
+                    )),
+                }),
+            // The input was missing: the step fails without a run.
+            Err(e) => Poll::Ready(Err(e.take().unwrap_or_else(|| {
+                NodeError::internal("a nested run polled after it failed")
+            }))),
+        }
+    }
+}
