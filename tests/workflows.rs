@@ -512,3 +512,114 @@ async fn every_value_a_run_stores_is_dropped_once() {
         assert_eq!(LIVE.load(Ordering::SeqCst), 0, "a failed run leaks nothing");
     }
 }
+
+// A node of more parameters than there are named parameter indices (`Arg1`..`Arg32`).
+
+#[node(compute)]
+#[allow(clippy::too_many_arguments)]
+fn weigh(
+    p1: &u64,
+    p2: &u64,
+    p3: &u64,
+    p4: &u64,
+    p5: &u64,
+    p6: &u64,
+    p7: &u64,
+    p8: &u64,
+    p9: &u64,
+    p10: &u64,
+    p11: &u64,
+    p12: &u64,
+    p13: &u64,
+    p14: &u64,
+    p15: &u64,
+    p16: &u64,
+    p17: &u64,
+    p18: &u64,
+    p19: &u64,
+    p20: &u64,
+    p21: &u64,
+    p22: &u64,
+    p23: &u64,
+    p24: &u64,
+    p25: &u64,
+    p26: &u64,
+    p27: &u64,
+    p28: &u64,
+    p29: &u64,
+    p30: &u64,
+    p31: &u64,
+    p32: &u64,
+    p33: &u64,
+    p34: &u64,
+) -> u64 {
+    [
+        p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p20,
+        p21, p22, p23, p24, p25, p26, p27, p28, p29, p30, p31, p32, p33, p34,
+    ]
+    .iter()
+    .zip(1..)
+    .map(|(p, weight)| *p * weight)
+    .sum()
+}
+
+#[node(compute)]
+fn offset0(x: &u64) -> u64 {
+    x + 2
+}
+
+#[node(compute)]
+fn offset1(x: &u64) -> u64 {
+    x + 1
+}
+
+workflow! {
+    /// Thirty-four steps into one node.
+    workflow Wide(x: u64) -> u64 {
+        v1 = offset1(x);
+        v2 = offset0(x);
+        v3 = offset1(x);
+        v4 = offset0(x);
+        v5 = offset1(x);
+        v6 = offset0(x);
+        v7 = offset1(x);
+        v8 = offset0(x);
+        v9 = offset1(x);
+        v10 = offset0(x);
+        v11 = offset1(x);
+        v12 = offset0(x);
+        v13 = offset1(x);
+        v14 = offset0(x);
+        v15 = offset1(x);
+        v16 = offset0(x);
+        v17 = offset1(x);
+        v18 = offset0(x);
+        v19 = offset1(x);
+        v20 = offset0(x);
+        v21 = offset1(x);
+        v22 = offset0(x);
+        v23 = offset1(x);
+        v24 = offset0(x);
+        v25 = offset1(x);
+        v26 = offset0(x);
+        v27 = offset1(x);
+        v28 = offset0(x);
+        v29 = offset1(x);
+        v30 = offset0(x);
+        v31 = offset1(x);
+        v32 = offset0(x);
+        v33 = offset1(x);
+        v34 = offset0(x);
+        total = weigh(v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27, v28, v29, v30, v31, v32, v33, v34);
+        return total;
+    }
+}
+
+#[tokio::test]
+async fn a_node_takes_more_parameters_than_there_are_named_indices() {
+    let rt = Runtime::default();
+    let run = Wide::run(&rt, 0, RunOptions::new()).await.expect("runs");
+    // Parameter i gets 1 (odd i) or 2 (even i), times i.
+    let expected: u64 = (1..=34).map(|i| if i % 2 == 1 { i } else { 2 * i }).sum();
+    assert_eq!(run.output, expected);
+}

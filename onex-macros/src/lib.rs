@@ -10,6 +10,7 @@ mod duration;
 mod node;
 mod options;
 mod panic_guard;
+mod param_index;
 mod respan;
 mod workflow;
 

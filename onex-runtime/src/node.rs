@@ -30,18 +30,72 @@ pub trait Node {
     const PURE: bool = matches!(Self::KIND, NodeKind::Compute | NodeKind::Reducer);
 }
 
-/// Parameter `I` (0-based, not counting `&Context`) of a node.
+/// Parameter `I` of a node, counted from [`Arg1`] (`&Context` does not count); past
+/// [`Arg32`], [`Arg`] counts in base 32.
+///
+/// The index is a type, not a `const usize`: a constant argument is a body of its own for
+/// the compiler to check and evaluate at every use, and `workflow!` names a parameter per
+/// argument of every step.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{Arg1, Param};
+/// struct Double;
+/// impl Param<Arg1> for Double {
+///     type Type = u64;
+///     const OPTIONAL: bool = false;
+/// }
+/// let _: Option<&<Double as Param<Arg1>>::Type> = Some(&2_u64);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "node `{Self}` takes fewer arguments than this step passes",
     label = "no parameter of `{Self}` takes this argument",
     note = "a step passes one argument per parameter of its node, in order; a `&Context` parameter is supplied by the runtime"
 )]
-pub trait Param<const I: usize> {
+pub trait Param<I> {
     /// The parameter's type without its reference: `A` for `&A` and `Option<&A>`.
     type Type: ?Sized;
     /// Whether the parameter is `Option<&A>`: the step still runs when its input is skipped.
     const OPTIONAL: bool;
 }
+
+/// Parameter `32 * h + l` of a node, where `h` and `l` are the indices of `H` and `L`
+/// (each an `ArgN` or an `Arg` itself): the index of [`Param`] past [`Arg32`].
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{Arg, Arg1, Arg8, Arg31, Param};
+/// struct Sum;
+/// // Parameter 1,000 of a 1,000-way fan-in: 32 * 31 + 8.
+/// impl Param<Arg<Arg31, Arg8>> for Sum {
+///     type Type = u64;
+///     const OPTIONAL: bool = false;
+/// }
+/// impl Param<Arg1> for Sum {
+///     type Type = u64;
+///     const OPTIONAL: bool = true;
+/// }
+/// assert!(!<Sum as Param<Arg<Arg31, Arg8>>>::OPTIONAL);
+/// ```
+#[derive(Debug)]
+pub struct Arg<H, L>(std::marker::PhantomData<fn() -> (H, L)>);
+
+/// Declares the named index types of [`Param`], `Arg1` to `Arg32`.
+macro_rules! arg_types {
+    ($($name:ident $n:literal)*) => {$(
+        #[doc = concat!("Parameter ", $n, " of a node (`&Context` does not count): an index of [`Param`].")]
+        #[derive(Debug)]
+        pub enum $name {}
+    )*};
+}
+
+arg_types!(
+    Arg1 1 Arg2 2 Arg3 3 Arg4 4 Arg5 5 Arg6 6 Arg7 7 Arg8 8 Arg9 9 Arg10 10 Arg11 11 Arg12 12
+    Arg13 13 Arg14 14 Arg15 15 Arg16 16 Arg17 17 Arg18 18 Arg19 19 Arg20 20 Arg21 21 Arg22 22
+    Arg23 23 Arg24 24 Arg25 25 Arg26 26 Arg27 27 Arg28 28 Arg29 29 Arg30 30 Arg31 31 Arg32 32
+);
 
 /// The error of a call whose required input is absent (an executor bug: it skips such steps).
 #[cold]

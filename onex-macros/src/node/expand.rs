@@ -1,5 +1,5 @@
 //! Code for a `#[node]`: the function as written, plus a braced proxy type of the same name
-//! in the type namespace, implementing `Node`, `Param<I>` and `Shim`.
+//! in the type namespace, implementing `Node`, `Param<ArgN>` and `Shim`.
 //!
 //! `workflow!` sees only a node's path, never its signature, so `Shim` gives every node the
 //! same calling convention: `call(call, (Option<&A>, Option<&B>, ..))` returning
@@ -15,6 +15,7 @@ use syn::spanned::Spanned;
 
 use super::check::expandable;
 use super::parse::{Kind, Node, ParamShape};
+use crate::param_index::arg_type;
 use crate::respan::respan;
 
 /// The default `target_node_type`: the fn name in UpperCamelCase (`fetch_rows` gives
@@ -127,6 +128,7 @@ pub fn expand(node: &Node) -> TokenStream {
     let param_impls = inputs.iter().enumerate().map(|(i, inp)| {
         let ty = &inp.inner;
         let optional = inp.optional;
+        let i = arg_type(i, &quote!(#rt::__private), Span::call_site());
         quote! {
             impl #rt::__private::Param<#i> for #ident {
                 type Type = #ty;

@@ -13,6 +13,7 @@ use super::check::unused_steps;
 use super::parse::Workflow;
 use super::resolve::{Resolved, Source};
 use crate::node::expand::runtime_path;
+use crate::param_index::arg_type;
 
 /// The generated code for a workflow that passed every check.
 ///
@@ -124,7 +125,12 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 ),
             };
             let edge = syn::Ident::new(edge, sp);
-            let (node, from, slot, a) = (at(node, sp), at(from, sp), at(slot, sp), usize_at(a, sp));
+            let (node, from, slot, a) = (
+                at(node, sp),
+                at(from, sp),
+                at(slot, sp),
+                arg_type(a, &quote!(#p), sp),
+            );
             let param_ty = quote_spanned!(sp=> <#node as #p::Param<#a>>::Type);
             // All on the argument: an unsatisfied bound anywhere in it is reported there.
             values.push(if is_map_list {
@@ -161,6 +167,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 .filter(|(_, s)| **s == Some(Source::Step(d)))
                 .map(|(a, _)| {
                     let span = step.args[a].span();
+                    let a = arg_type(a, &quote!(#p), span);
                     quote_spanned!(span=> <#node as #p::Param<#a>>::OPTIONAL)
                 })
                 .collect::<Vec<_>>();
@@ -260,7 +267,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 syn::Ident::new(edge, sp),
                 at(from, sp),
                 at(node, sp),
-                usize_at(0, sp),
+                arg_type(0, &quote!(#p), sp),
             );
             let param_ty = quote_spanned!(sp=> <#node_sp as #p::Param<#a>>::Type);
             let len =
@@ -442,6 +449,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     }
 
     let node_params = in_tys.iter().enumerate().map(|(i, t)| {
+        let i = arg_type(i, &quote!(#p), Span::call_site());
         quote! {
             impl #p::Param<#i> for #name {
                 type Type = #t;
