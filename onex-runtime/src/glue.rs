@@ -301,7 +301,8 @@ impl<'s> Visit<'s> for CallSync<'_> {
 /// assert_eq!(at, 4);
 /// # }
 /// ```
-#[cfg_attr(debug_assertions, inline)]
+// Not `#[inline]` in a debug build, which would compile it (and its closure) in every
+// crate that calls it, in a unit of its own.
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub fn line<'c, 'a>(
     mut call: Call<'c>,

@@ -32,6 +32,51 @@ const EMPTY: u8 = 0;
 const WRITING: u8 = 1;
 const FULL: u8 = 2;
 
+/// The state of a filled slot, as a constant (a fresh one at each use) rather than a call
+/// to `AtomicU8::new`.
+#[allow(
+    clippy::declare_interior_mutable_const,
+    reason = "a fresh state at each use is the point"
+)]
+const FILLED: AtomicU8 = AtomicU8::new(FULL);
+
+// The state's operations as functions of their own: in a debug build the generic `Slot`
+// methods call these, compiled once here, instead of each crate holding slots compiling
+// its own copy of every atomic operation (they are `#[inline]`, and a debug build compiles
+// an inline function in the crate that calls it, in a unit of its own). An optimized build
+// inlines them as before.
+
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn is_full(state: &AtomicU8) -> bool {
+    state.load(Ordering::Acquire) == FULL
+}
+
+/// Makes the caller the only writer, if the slot is empty.
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn claim(state: &AtomicU8) -> bool {
+    state
+        .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed)
+        .is_ok()
+}
+
+/// Publishes the value the claiming writer wrote.
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn publish(state: &AtomicU8) {
+    state.store(FULL, Ordering::Release);
+}
+
+/// Whether the slot held a value, leaving it empty.
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn empty_out(state: &mut AtomicU8) -> bool {
+    std::mem::replace(state.get_mut(), EMPTY) == FULL
+}
+
+/// Whether the slot holds a value, seen through `&mut`.
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn is_full_mut(state: &mut AtomicU8) -> bool {
+    *state.get_mut() == FULL
+}
+
 // SAFETY: the value is written once, by the thread that won the `EMPTY -> WRITING` swap, and
 // only read after the `FULL` store that publishes it (release/acquire), so a `Slot` is
 // shared like `OnceLock`: `Sync` when `T` is `Sync + Send`, `Send` when `T` is `Send`.
@@ -58,7 +103,7 @@ impl<T> Slot<T> {
     /// A slot holding `value` (a workflow input).
     pub fn filled(value: T) -> Self {
         Slot {
-            state: AtomicU8::new(FULL),
+            state: FILLED,
             value: UnsafeCell::new(MaybeUninit::new(value)),
         }
     }
@@ -66,7 +111,7 @@ impl<T> Slot<T> {
     /// The value, once stored.
     #[inline]
     pub fn get(&self) -> Option<&T> {
-        if self.state.load(Ordering::Acquire) == FULL {
+        if is_full(&self.state) {
             // SAFETY: `FULL` is stored (release) only after the value was written, and the
             // value is never written again nor moved while `self` is borrowed.
             Some(unsafe { (*self.value.get()).assume_init_ref() })
@@ -89,15 +134,11 @@ impl<T> Slot<T> {
     /// attempt of a pure compute step finishing late, with an equal value.
     #[inline]
     pub fn put(&self, value: T) {
-        if self
-            .state
-            .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
+        if claim(&self.state) {
             // SAFETY: winning the swap makes this the only writer, and no reader looks at
             // the value before `FULL` is stored below.
             unsafe { (*self.value.get()).write(value) };
-            self.state.store(FULL, Ordering::Release);
+            publish(&self.state);
         }
     }
 
@@ -118,7 +159,7 @@ impl<T> Slot<T> {
     /// ```
     #[inline]
     pub fn take(&mut self) -> Option<T> {
-        if std::mem::replace(self.state.get_mut(), EMPTY) == FULL {
+        if empty_out(&mut self.state) {
             // SAFETY: the value was written; the state now says empty, so it is neither
             // read nor dropped again.
             Some(unsafe { self.value.get_mut().assume_init_read() })
@@ -130,7 +171,7 @@ impl<T> Slot<T> {
     /// Moves the value out.
     pub fn into_inner(self) -> Option<T> {
         let this = std::mem::ManuallyDrop::new(self);
-        if this.state.load(Ordering::Acquire) == FULL {
+        if is_full(&this.state) {
             // SAFETY: the value was written; `this` is never dropped, so it is read once.
             Some(unsafe { (*this.value.get()).assume_init_read() })
         } else {
@@ -141,7 +182,7 @@ impl<T> Slot<T> {
 
 impl<T> Drop for Slot<T> {
     fn drop(&mut self) {
-        if *self.state.get_mut() == FULL {
+        if is_full_mut(&mut self.state) {
             // SAFETY: the value was written and is dropped once, here.
             unsafe { self.value.get_mut().assume_init_drop() };
         }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::error::{NodeError, WorkflowError};
 use crate::graph::Graph;
 use crate::program::{CachedValue, Call, Program, StepFuture};
-use crate::report::WorkflowRun;
+use crate::report::{WorkflowReport, WorkflowRun};
 
 /// A run's input, boxed.
 pub(crate) type AnyInput = Box<dyn Any + Send>;
@@ -50,10 +50,29 @@ type AnyRef = dyn Any + Send + Sync;
 
 /// The slots as `P`'s own. They always are (an [`Erased`] makes its slots itself); if they
 /// were not, each call fails with an internal error rather than misreading memory.
-fn typed<P: Program>(slots: &AnyRef) -> Result<&P::Slots, NodeError> {
-    slots
-        .downcast_ref::<P::Slots>()
-        .ok_or_else(|| NodeError::internal("a run's slots belong to another program"))
+///
+/// The blanket impl below is compiled in every crate that runs a workflow, once per
+/// workflow, so it spells its control flow out in `match`es: a `?`, a closure or an
+/// `Option` combinator would each be one more generic function of the standard library
+/// compiled there, in a codegen unit of its own.
+fn typed<P: Program>(slots: &AnyRef) -> Option<&P::Slots> {
+    slots.downcast_ref::<P::Slots>()
+}
+
+/// The error of a call on slots of another program (never, through `Runtime`).
+#[cold]
+fn foreign_slots() -> NodeError {
+    NodeError::internal("a run's slots belong to another program")
+}
+
+/// Slots of no program, on which every call fails.
+fn no_slots() -> AnySlots {
+    Box::new(())
+}
+
+/// The future of a call on slots of another program.
+fn failed_step<'a>() -> StepFuture<'a> {
+    Box::pin(std::future::ready(Err(foreign_slots())))
 }
 
 impl<P: Program> DynProgram for P {
@@ -65,25 +84,39 @@ impl<P: Program> DynProgram for P {
         match input.downcast::<P::Input>() {
             Ok(input) => Box::new(Program::slots(self, *input)),
             // Unreachable through `Runtime`; slots of no program make every call fail.
-            Err(_) => Box::new(()),
+            Err(_) => no_slots(),
         }
     }
 
     fn output(&self, slots: AnySlots) -> Option<AnyOutput> {
-        let slots = slots.downcast::<P::Slots>().ok()?;
-        Program::output(self, *slots).map(|o| Box::new(o) as AnyOutput)
+        match slots.downcast::<P::Slots>() {
+            Ok(slots) => match Program::output(self, *slots) {
+                Some(output) => Some(Box::new(output)),
+                None => None,
+            },
+            Err(_) => None,
+        }
     }
 
     fn condition(&self, slots: &AnyRef, step: usize) -> Result<bool, NodeError> {
-        Program::condition(self, typed::<P>(slots)?, step)
+        match typed::<P>(slots) {
+            Some(slots) => Program::condition(self, slots, step),
+            None => Err(foreign_slots()),
+        }
     }
 
     fn width(&self, slots: &AnyRef, step: usize) -> Result<usize, NodeError> {
-        Program::width(self, typed::<P>(slots)?, step)
+        match typed::<P>(slots) {
+            Some(slots) => Program::width(self, slots, step),
+            None => Err(foreign_slots()),
+        }
     }
 
     fn call_sync(&self, slots: &AnyRef, call: Call<'_>) -> Result<(), NodeError> {
-        Program::call_sync(self, typed::<P>(slots)?, call)
+        match typed::<P>(slots) {
+            Some(slots) => Program::call_sync(self, slots, call),
+            None => Err(foreign_slots()),
+        }
     }
 
     fn run_straight(
@@ -92,40 +125,59 @@ impl<P: Program> DynProgram for P {
         call: Call<'_>,
         at: &mut usize,
     ) -> Option<Result<(), NodeError>> {
-        Program::run_straight(self, typed::<P>(slots).ok()?, call, at)
+        match typed::<P>(slots) {
+            Some(slots) => Program::run_straight(self, slots, call, at),
+            None => None,
+        }
     }
 
     fn call_async<'a>(&'a self, slots: &'a AnyRef, call: Call<'a>) -> StepFuture<'a> {
         match typed::<P>(slots) {
-            Ok(slots) => Program::call_async(self, slots, call),
-            Err(e) => Box::pin(std::future::ready(Err(e))),
+            Some(slots) => Program::call_async(self, slots, call),
+            None => failed_step(),
         }
     }
 
     fn finish(&self, slots: &AnyRef, step: usize) -> Result<(), NodeError> {
-        Program::finish(self, typed::<P>(slots)?, step)
+        match typed::<P>(slots) {
+            Some(slots) => Program::finish(self, slots, step),
+            None => Err(foreign_slots()),
+        }
     }
 
     fn compensate<'a>(&'a self, slots: &'a AnyRef, call: Call<'a>) -> Option<StepFuture<'a>> {
-        Program::compensate(self, typed::<P>(slots).ok()?, call)
+        match typed::<P>(slots) {
+            Some(slots) => Program::compensate(self, slots, call),
+            None => None,
+        }
     }
 
     fn input_hash(&self, slots: &AnyRef, call: Call<'_>) -> Option<u64> {
-        Program::input_hash(self, typed::<P>(slots).ok()?, call)
+        match typed::<P>(slots) {
+            Some(slots) => Program::input_hash(self, slots, call),
+            None => None,
+        }
     }
 
     fn cache_store(&self, slots: &AnyRef, call: Call<'_>) -> Option<CachedValue> {
-        Program::cache_store(self, typed::<P>(slots).ok()?, call)
+        match typed::<P>(slots) {
+            Some(slots) => Program::cache_store(self, slots, call),
+            None => None,
+        }
     }
 
     fn cache_load(&self, slots: &AnyRef, call: Call<'_>, value: &CachedValue) -> bool {
-        typed::<P>(slots).is_ok_and(|slots| Program::cache_load(self, slots, call, value))
+        match typed::<P>(slots) {
+            Some(slots) => Program::cache_load(self, slots, call, value),
+            None => false,
+        }
     }
 
     fn operation_data(&self, slots: &AnyRef, call: Call<'_>) -> serde_json::Value {
-        typed::<P>(slots).map_or(serde_json::Value::Null, |slots| {
-            Program::operation_data(self, slots, call)
-        })
+        match typed::<P>(slots) {
+            Some(slots) => Program::operation_data(self, slots, call),
+            None => serde_json::Value::Null,
+        }
     }
 }
 
@@ -135,6 +187,11 @@ pub(crate) struct Erased(Arc<dyn DynProgram>);
 impl Erased {
     /// `program`, erased.
     pub(crate) fn new<P: Program>(program: Arc<P>) -> Arc<Erased> {
+        Erased::of(program)
+    }
+
+    /// The erasure's own allocation, compiled here rather than once per program.
+    fn of(program: Arc<dyn DynProgram>) -> Arc<Erased> {
         Arc::new(Erased(program))
     }
 }
@@ -210,17 +267,26 @@ impl Program for Erased {
 pub(crate) fn unerase<O: 'static>(
     result: Result<WorkflowRun<AnyOutput>, WorkflowError>,
 ) -> Result<WorkflowRun<O>, WorkflowError> {
-    let run = result?;
-    match run.output.downcast::<O>() {
-        Ok(output) => Ok(WorkflowRun {
-            output: *output,
-            report: run.report,
-        }),
-        Err(_) => Err(WorkflowError::StepFailed {
-            step: String::new(),
-            error: NodeError::internal("a run's output has another type than its program's"),
-            report: Box::new(run.report),
-        }),
+    match result {
+        Ok(run) => match run.output.downcast::<O>() {
+            Ok(output) => Ok(WorkflowRun {
+                output: *output,
+                report: run.report,
+            }),
+            Err(_) => Err(foreign_output(run.report)),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// The error of a run whose output has another type than its program's (never, through
+/// `Runtime`). Not generic: built here, not in every crate that runs a workflow.
+#[cold]
+fn foreign_output(report: WorkflowReport) -> WorkflowError {
+    WorkflowError::StepFailed {
+        step: String::new(),
+        error: NodeError::internal("a run's output has another type than its program's"),
+        report: Box::new(report),
     }
 }
 
@@ -231,8 +297,8 @@ mod tests {
     #[test]
     fn slots_of_another_program_fail_each_call_instead_of_misreading() {
         let wrong: AnySlots = Box::new(0_u8);
-        let e = typed::<Erased>(&*wrong).err();
-        assert!(e.is_some_and(|e| e.to_string().contains("another program")));
+        assert!(typed::<Erased>(&*wrong).is_none());
+        assert!(foreign_slots().to_string().contains("another program"));
     }
 
     #[test]

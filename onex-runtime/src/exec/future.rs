@@ -65,13 +65,28 @@ impl<'a, O> RunFuture<'a, O> {
 impl<O: 'static> Future for RunFuture<'_, O> {
     type Output = Result<WorkflowRun<O>, WorkflowError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.runs.as_mut().poll(cx).map(|mut runs| {
-            unerase(
-                runs.pop()
-                    .unwrap_or_else(|| Err(internal_failure("a run produced no result"))),
-            )
-        })
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match poll_one(&mut self.get_mut().runs, cx) {
+            Poll::Ready(run) => Poll::Ready(unerase(run)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The one run of a [`RunFuture`], once ready. Not generic, so this is compiled here
+/// rather than in every crate that polls a run, and the generic `poll`s spell their
+/// control flow out in `match`es: a closure or a combinator of the standard library would
+/// be one more generic function compiled there, in a codegen unit of its own.
+fn poll_one(
+    runs: &mut Runs<'_>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<WorkflowRun<AnyOutput>, WorkflowError>> {
+    match runs.as_mut().poll(cx) {
+        Poll::Ready(mut runs) => Poll::Ready(
+            runs.pop()
+                .unwrap_or_else(|| Err(internal_failure("a run produced no result"))),
+        ),
+        Poll::Pending => Poll::Pending,
     }
 }
 
@@ -114,11 +129,11 @@ impl<'a, O> BatchFuture<'a, O> {
 impl<O: 'static> Future for BatchFuture<'_, O> {
     type Output = Vec<Result<WorkflowRun<O>, WorkflowError>>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.runs
-            .as_mut()
-            .poll(cx)
-            .map(|runs| runs.into_iter().map(unerase).collect())
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut().runs.as_mut().poll(cx) {
+            Poll::Ready(runs) => Poll::Ready(runs.into_iter().map(unerase).collect()),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -144,21 +159,30 @@ impl<'a, O> NestedFuture<'a, O> {
 impl<O: 'static> Future for NestedFuture<'_, O> {
     type Output = Result<O, NodeError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.run {
-            Ok(run) => run
-                .as_mut()
-                .poll(cx)
-                .map(|output| match output?.downcast::<O>() {
-                    Ok(output) => Ok(*output),
-                    Err(_) => Err(NodeError::internal(
-                        "a nested run's output has another type than its program's",
-                    )),
-                }),
-            // The input was missing: the step fails without a run.
-            Err(e) => Poll::Ready(Err(e.take().unwrap_or_else(|| {
-                NodeError::internal("a nested run polled after it failed")
-            }))),
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match poll_nested(&mut self.get_mut().run, cx) {
+            Poll::Ready(Ok(output)) => Poll::Ready(match output.downcast::<O>() {
+                Ok(output) => Ok(*output),
+                Err(_) => Err(NodeError::internal(
+                    "a nested run's output has another type than its program's",
+                )),
+            }),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+/// The erased output of a [`NestedFuture`], once ready. Not generic (see [`poll_one`]).
+fn poll_nested(
+    run: &mut Result<BoxFuture<'_, Result<AnyOutput, NodeError>>, Option<NodeError>>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<AnyOutput, NodeError>> {
+    match run {
+        Ok(run) => run.as_mut().poll(cx),
+        // The input was missing: the step fails without a run.
+        Err(e) => Poll::Ready(Err(e.take().unwrap_or_else(|| {
+            NodeError::internal("a nested run polled after it failed")
+        }))),
     }
 }

@@ -57,8 +57,7 @@ impl Runtime {
         input: P::Input,
         options: RunOptions,
     ) -> RunFuture<'_, P::Output> {
-        // One input through the batch entry point: it admits the run and executes it.
-        RunFuture::new(self.run_batch_any(Erased::new(program), vec![Box::new(input)], options))
+        RunFuture::new(self.run_one_any(Erased::new(program), Box::new(input), options))
     }
 
     /// Runs `program` once per input. Each input is its own run with its own report;
@@ -79,6 +78,17 @@ impl Runtime {
             .map(|i| Box::new(i) as AnyInput)
             .collect();
         BatchFuture::new(self.run_batch_any(Erased::new(program), inputs, options))
+    }
+
+    /// One input through the batch entry point, which admits the run and executes it. Not
+    /// generic, so the one-element `Vec` is built here rather than in every caller's crate.
+    fn run_one_any(
+        &self,
+        program: Arc<Erased>,
+        input: AnyInput,
+        options: RunOptions,
+    ) -> BoxFuture<'_, Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>>> {
+        self.run_batch_any(program, vec![input], options)
     }
 
     /// [`run`](Self::run) and [`run_batch`](Self::run_batch) of an erased program. Neither
