@@ -623,3 +623,52 @@ async fn a_node_takes_more_parameters_than_there_are_named_indices() {
     let expected: u64 = (1..=34).map(|i| if i % 2 == 1 { i } else { 2 * i }).sum();
     assert_eq!(run.output, expected);
 }
+
+// What a recorded thunk says its node was given: each input serialized, an absent one
+// (its step skipped, the parameter optional) as `null`.
+
+#[node(compute)]
+fn pair(first: &u64, second: Option<&u64>) -> u64 {
+    first + second.copied().unwrap_or(0)
+}
+
+#[node(compute)]
+fn half(x: &u64) -> u64 {
+    x / 2
+}
+
+#[node(compute)]
+fn same(x: &u64) -> u64 {
+    *x
+}
+
+workflow! {
+    /// `halved` runs only for even inputs; `both` runs either way.
+    workflow Paired(x: u64) -> u64 {
+        seen = same(x);
+        #[step(when = |seen| seen % 2 == 0)]
+        halved = half(seen);
+        both = pair(seen, halved);
+        return both;
+    }
+}
+
+#[tokio::test]
+async fn thunks_carry_their_inputs_and_null_for_an_absent_one() {
+    let rt = Runtime::default();
+    let opts = || RunOptions::new().capture_inputs(true);
+    let data = |run: &WorkflowRun<u64>| {
+        let thunk = run
+            .report
+            .thunks_emitted
+            .iter()
+            .find(|t| t.target_node_type == "Pair");
+        thunk.map(|t| t.operation_data.clone())
+    };
+    let even = Paired::run(&rt, 8, opts()).await.expect("runs");
+    assert_eq!(even.output, 12);
+    assert_eq!(data(&even), Some(serde_json::json!([8, 4])));
+    let odd = Paired::run(&rt, 7, opts()).await.expect("runs");
+    assert_eq!(odd.output, 7);
+    assert_eq!(data(&odd), Some(serde_json::json!([7, null])));
+}

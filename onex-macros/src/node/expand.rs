@@ -267,15 +267,7 @@ pub fn expand(node: &Node) -> TokenStream {
             quote!(let _ = value; ::core::option::Option::None),
         )
     };
-    // The thunk's `operation_data`, picked by autoref on the concrete parameter types:
-    // `Serialize` inputs are captured, others give `Null`.
-    let capture = match args.as_slice() {
-        [] => quote!(#rt::__private::serde_json::Value::Null),
-        [one] => quote!((&&#rt::__private::Capture(&#one)).capture()),
-        many => {
-            quote!(#rt::__private::serde_json::Value::Array(::std::vec![#((&&#rt::__private::Capture(&#many)).capture()),*]))
-        }
-    };
+    let capture = capture_args(&quote!(#rt::__private), &args);
     let compensate = match &node.options.compensate {
         Some(c) if kind == Kind::Effect => {
             let undo = &c.value;
@@ -366,6 +358,27 @@ pub fn expand(node: &Node) -> TokenStream {
                 #compensate
             }
         }
+    }
+}
+
+/// The body of a `Shim::capture` over the shim's arguments `args` (each an
+/// `Option<&T>`), `private` being the runtime's `__private` path: the thunk's
+/// `operation_data`, picked by autoref on the concrete parameter types (`Serialize`
+/// inputs are captured, others give `Null`). An absent input is `null` without
+/// serializing the `Option`: less serde code compiled per node.
+pub fn capture_args(private: &TokenStream, args: &[syn::Ident]) -> TokenStream {
+    let captured = args.iter().map(|a| {
+        quote! {
+            match #a {
+                ::core::option::Option::Some(v) => (&&#private::Capture(v)).capture(),
+                ::core::option::Option::None => #private::serde_json::Value::Null,
+            }
+        }
+    });
+    match args {
+        [] => quote!(#private::serde_json::Value::Null),
+        [_] => quote!(#(#captured)*),
+        _ => quote!(#private::serde_json::Value::Array(::std::vec![#(#captured),*])),
     }
 }
 

@@ -12,7 +12,7 @@ use syn::spanned::Spanned;
 use super::check::unused_steps;
 use super::parse::Workflow;
 use super::resolve::{Resolved, Source};
-use crate::node::expand::runtime_path;
+use crate::node::expand::{capture_args, runtime_path};
 use crate::param_index::arg_type;
 
 /// The generated code for a workflow that passed every check.
@@ -459,13 +459,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     });
     let shim_args: Vec<syn::Ident> = (0..n_inputs).map(|i| format_ident!("__a{}", i)).collect();
     let positions: Vec<usize> = (1..=n_inputs).collect();
-    let capture = match shim_args.as_slice() {
-        [] => quote!(#p::serde_json::Value::Null),
-        [one] => quote!((&&#p::Capture(&#one)).capture()),
-        many => {
-            quote!(#p::serde_json::Value::Array(::std::vec![#((&&#p::Capture(&#many)).capture()),*]))
-        }
-    };
+    let capture = capture_args(&quote!(#p), &shim_args);
     let graph_doc =
         format!(" The graph of workflow `{name_str}`: steps, dependencies, order and waves.");
 
