@@ -271,9 +271,15 @@ impl<'s> Visit<'s> for CallSync<'_> {
     where
         N::Output: Send + Sync + 'static,
     {
-        let out = N::call(self.0, args)?;
-        slot.store(self.0.item, out);
-        Ok(())
+        // A `match`, not `?`: `?` is generic code of the standard library (`Try`,
+        // `FromResidual`, `From`) compiled per output type in the workflow's crate.
+        match N::call(self.0, args) {
+            Ok(out) => {
+                slot.store(self.0.item, out);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
     #[cold]
     fn missing(self) -> Self::Out {
@@ -474,12 +480,22 @@ impl<'s> Visit<'s> for Op<'s, '_> {
                     Ok(())
                 })
             } else {
-                let result = N::call(call, args).map(|out| slot.store(call.item, out));
+                // `match`es rather than combinators here and below: each combinator is one
+                // more generic function compiled per node type in the workflow's crate.
+                let result = match N::call(call, args) {
+                    Ok(out) => {
+                        slot.store(call.item, out);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                };
                 Box::pin(std::future::ready(result))
             }),
             Op::Inspect(Inspect::Compensate(call)) => Answer::Compensation(if N::COMPENSATED {
-                slot.stored(call.item)
-                    .and_then(|out| N::compensate(call, out))
+                match slot.stored(call.item) {
+                    Some(out) => N::compensate(call, out),
+                    None => None,
+                }
             } else {
                 None
             }),
@@ -487,7 +503,10 @@ impl<'s> Visit<'s> for Op<'s, '_> {
                 Answer::Hash(if S::CACHEABLE { N::hash(args) } else { None })
             }
             Op::Inspect(Inspect::CacheStore(item)) => Answer::Stored(if S::CACHEABLE {
-                slot.stored(item).and_then(N::cache_store)
+                match slot.stored(item) {
+                    Some(out) => N::cache_store(out),
+                    None => None,
+                }
             } else {
                 None
             }),
