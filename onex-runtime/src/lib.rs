@@ -89,7 +89,7 @@ pub mod __private {
     pub use crate::slot::{MapSlot, Slot};
     pub use crate::slots::{DropSlot, SlotDrop, SlotTable, Slots};
     pub use crate::static_graph::{
-        NodeStep, StaticGraph, StaticParts, StaticStep, order_by_priority, priorities, same_order,
+        NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities, same_order,
     };
     pub use serde_json;
     pub use uuid;

@@ -5,11 +5,13 @@
 //! and the optional-ness of its parameters live in trait constants the macro cannot read, so
 //! the last steps run in const evaluation. The runtime never sorts a static graph.
 //!
-//! The steps are plain data ([`StaticStep`], one struct literal per step over its node's
-//! [`NodeStep::STEP`], dependencies as ranges of one flat array) because a call per step in
-//! constant evaluation is slow: building each step's [`StepSpec`] there took a sixth of the
-//! compile time of a 200-step workflow. [`StaticGraph::graph`] builds the [`Graph`] from
-//! them once, on first use.
+//! The steps are plain data in parallel arrays ([`StaticParts`]: each step's name, the
+//! index of its node's constants ([`NodeInfo`], one per node), where its dependencies and
+//! inputs begin in flat arrays; the few steps with options, conditions or `map` listed
+//! apart) because that is what the compiler checks fastest: a call per step in constant
+//! evaluation took a sixth of the compile time of a 200-step workflow, and a struct
+//! literal per step copying its node's constants field by field, a few per cent more.
+//! [`StaticGraph::graph`] builds the [`Graph`] from them once, on first use.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -82,13 +84,13 @@ pub const fn same_order<const N: usize>(a: &[usize; N], b: &[usize; N]) -> bool 
     true
 }
 
-/// One step of a `workflow!` graph: its name and the ranges of its dependencies and inputs in
-/// the [`StaticGraph`]'s flat arrays, over what its node's constants tell ([`NodeStep::STEP`]).
+/// What a node's constants tell about a step calling it: [`NodeStep::INFO`], evaluated
+/// once per node type.
 ///
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::__private::{Node, NodeStep, StaticStep};
+/// use onex_runtime::__private::{Node, NodeStep};
 /// # use onex_runtime::{NodeKind, StepPolicy};
 /// # struct Len;
 /// # impl Node for Len {
@@ -100,13 +102,11 @@ pub const fn same_order<const N: usize>(a: &[usize; N], b: &[usize; N]) -> bool 
 /// #     const COMPENSATED: bool = false;
 /// #     const ARITY: usize = 1;
 /// # }
-/// const STEP: StaticStep = StaticStep { name: "n", deps: (0, 1), ..NodeStep::<Len>::STEP };
-/// assert_eq!((STEP.name, STEP.node_type, STEP.deps), ("n", "Len", (0, 1)));
+/// const LEN: onex_runtime::__private::NodeInfo = NodeStep::<Len>::INFO;
+/// assert_eq!((LEN.node_type, LEN.is_async), ("Len", false));
 /// ```
 #[derive(Clone, Copy, Debug)]
-pub struct StaticStep {
-    /// The step's name.
-    pub name: &'static str,
+pub struct NodeInfo {
     /// The node's type name.
     pub node_type: &'static str,
     /// The node's kind.
@@ -115,49 +115,35 @@ pub struct StaticStep {
     pub is_async: bool,
     /// Whether the node declares a compensation.
     pub compensated: bool,
-    /// The node's policy with the step's options applied.
+    /// The node's policy.
     pub policy: StepPolicy,
-    /// Whether the step has a `when` condition.
-    pub conditional: bool,
-    /// Whether the step is a `map`.
-    pub map: bool,
-    /// Start and length of its dependencies in [`StaticGraph`]'s `deps` (and their flags in
-    /// `optional`).
-    pub deps: (usize, usize),
-    /// Start and length of the workflow inputs it reads in [`StaticGraph`]'s `reads`.
-    pub reads: (usize, usize),
 }
 
-/// What a node's constants tell about a step calling it: [`NodeStep::STEP`], evaluated
-/// once per node type.
+/// The holder of [`NodeStep::INFO`], a node's [`NodeInfo`].
 ///
 /// # Examples
 ///
-/// See [`StaticStep`].
+/// See [`NodeInfo`].
 pub struct NodeStep<N>(PhantomData<N>);
 
 impl<N: Node> NodeStep<N> {
-    /// A step calling `N`, with no name, dependencies or inputs yet.
-    pub const STEP: StaticStep = StaticStep {
-        name: "",
+    /// What `N`'s constants tell about a step calling it.
+    pub const INFO: NodeInfo = NodeInfo {
         node_type: N::NAME,
         kind: N::KIND,
         is_async: N::IS_ASYNC,
         compensated: N::COMPENSATED,
         policy: N::POLICY,
-        conditional: false,
-        map: false,
-        deps: (0, 0),
-        reads: (0, 0),
     };
 }
 
-/// The priorities of `steps`, for [`order_by_priority`].
+/// The priorities of `N` steps, each calling `nodes[node_of[i]]`, with the `policies` some
+/// steps' options set: for [`order_by_priority`].
 ///
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::__private::{priorities, NodeStep, Node, StaticStep};
+/// # use onex_runtime::__private::{priorities, NodeStep, Node};
 /// # use onex_runtime::{NodeKind, StepPolicy};
 /// # struct Len;
 /// # impl Node for Len {
@@ -169,18 +155,24 @@ impl<N: Node> NodeStep<N> {
 /// #     const COMPENSATED: bool = false;
 /// #     const ARITY: usize = 1;
 /// # }
-/// const STEPS: [StaticStep; 2] = [
-///     NodeStep::<Len>::STEP,
-///     StaticStep { policy: StepPolicy::DEFAULT.priority(3), ..NodeStep::<Len>::STEP },
-/// ];
-/// assert_eq!(priorities(&STEPS), [0, 3]);
+/// const P: [i32; 2] = priorities(&[NodeStep::<Len>::INFO], &[0, 0], &[(1, StepPolicy::DEFAULT.priority(3))]);
+/// assert_eq!(P, [0, 3]);
 /// ```
-pub const fn priorities<const N: usize>(steps: &[StaticStep; N]) -> [i32; N] {
+pub const fn priorities<const N: usize>(
+    nodes: &[NodeInfo],
+    node_of: &[usize; N],
+    policies: &[(usize, StepPolicy)],
+) -> [i32; N] {
     let mut out = [0; N];
     let mut i = 0;
     while i < N {
-        out[i] = steps[i].policy.priority;
+        out[i] = nodes[node_of[i]].policy.priority;
         i += 1;
+    }
+    let mut p = 0;
+    while p < policies.len() {
+        out[policies[p].0] = policies[p].1.priority;
+        p += 1;
     }
     out
 }
@@ -192,7 +184,7 @@ pub const fn priorities<const N: usize>(steps: &[StaticStep; N]) -> [i32; N] {
 ///
 /// ```
 /// use std::borrow::Cow;
-/// use onex_runtime::__private::{NodeStep, Node, StaticGraph, StaticParts, StaticStep};
+/// use onex_runtime::__private::{NodeStep, Node, StaticGraph, StaticParts};
 /// # use onex_runtime::{NodeKind, StepPolicy};
 /// # struct Len;
 /// # impl Node for Len {
@@ -205,16 +197,19 @@ pub const fn priorities<const N: usize>(steps: &[StaticStep; N]) -> [i32; N] {
 /// #     const ARITY: usize = 1;
 /// # }
 /// static INPUTS: [Cow<'static, str>; 1] = [Cow::Borrowed("x")];
-/// static STEPS: [StaticStep; 2] = [
-///     StaticStep { name: "a", reads: (0, 1), ..NodeStep::<Len>::STEP },
-///     StaticStep { name: "b", deps: (0, 1), ..NodeStep::<Len>::STEP },
-/// ];
 /// static GRAPH: StaticGraph = StaticGraph::new(StaticParts {
 ///     name: "W",
 ///     inputs: &INPUTS,
-///     steps: &STEPS,
+///     names: &["a", "b"],
+///     nodes: &[NodeStep::<Len>::INFO],
+///     node_of: &[0, 0],
+///     policies: &[(1, StepPolicy::DEFAULT.retries(2))],
+///     conditional: &[],
+///     maps: &[],
+///     dep_starts: &[0, 0, 1],
 ///     deps: &[0],
 ///     optional: &[true],
+///     read_starts: &[0, 1, 1],
 ///     reads: &[0],
 ///     output: 1,
 ///     order: &[0, 1],
@@ -225,16 +220,20 @@ pub const fn priorities<const N: usize>(steps: &[StaticStep; N]) -> [i32; N] {
 /// assert_eq!(g.step(1).deps.as_ref(), &[0]);
 /// assert_eq!(g.step(1).optional_deps.as_ref(), &[0]);
 /// assert_eq!(g.step(0).reads_inputs.as_ref(), &[0]);
+/// assert_eq!((g.step(0).policy.retries, g.step(1).policy.retries), (0, 2));
 /// ```
 pub struct StaticGraph {
     parts: StaticParts,
     graph: OnceLock<Graph>,
 }
 
-/// The parts of a `workflow!` graph, as the macro computed them: `deps` and `optional` hold
-/// every step's dependencies and their flags (taken as `Option<&T>`), `reads` every step's
-/// inputs, each step naming its ranges in them; `order` is a topological order grouped by
-/// wave, `wave_starts` where each wave begins in it, `wave_of` each step's wave.
+/// The parts of a `workflow!` graph, as the macro computed them, as parallel arrays: per
+/// step its name and the index of its node in `nodes`; the steps whose options set a
+/// policy, the conditional steps and the `map` steps listed apart; every step's
+/// dependencies (with their flags: taken as `Option<&T>`) in `deps`, step `i`'s from
+/// `dep_starts[i]` to `dep_starts[i + 1]`, and its inputs likewise in `reads`; `order` a
+/// topological order grouped by wave, `wave_starts` where each wave begins in it,
+/// `wave_of` each step's wave.
 ///
 /// # Examples
 ///
@@ -244,12 +243,26 @@ pub struct StaticParts {
     pub name: &'static str,
     /// Its inputs' names.
     pub inputs: &'static [Cow<'static, str>],
-    /// Its steps.
-    pub steps: &'static [StaticStep],
+    /// Each step's name.
+    pub names: &'static [&'static str],
+    /// The nodes the steps call.
+    pub nodes: &'static [NodeInfo],
+    /// Each step's node, an index into `nodes`.
+    pub node_of: &'static [usize],
+    /// The steps whose options set their policy, with that policy.
+    pub policies: &'static [(usize, StepPolicy)],
+    /// The steps with a `when` condition.
+    pub conditional: &'static [usize],
+    /// The `map` steps.
+    pub maps: &'static [usize],
+    /// Where each step's dependencies begin in `deps`, then where the last one's end.
+    pub dep_starts: &'static [usize],
     /// Every step's dependencies, by step index.
     pub deps: &'static [usize],
     /// For each of `deps`, whether the step takes it as `Option<&T>`.
     pub optional: &'static [bool],
+    /// Where each step's inputs begin in `reads`, then where the last one's end.
+    pub read_starts: &'static [usize],
     /// Every step's workflow inputs, by input index.
     pub reads: &'static [usize],
     /// The output step.
@@ -275,7 +288,7 @@ impl StaticGraph {
     pub fn graph(&'static self) -> &'static Graph {
         self.graph.get_or_init(|| {
             let p = &self.parts;
-            let steps = p.steps.iter().map(|s| p.spec(s)).collect();
+            let steps = (0..p.names.len()).map(|i| p.spec(i)).collect();
             Graph::from_static(
                 p.name,
                 p.inputs,
@@ -290,33 +303,38 @@ impl StaticGraph {
 }
 
 impl StaticParts {
-    /// Step `s` as a [`StepSpec`], its slices borrowed from the parts.
-    fn spec(&'static self, s: &StaticStep) -> StepSpec {
-        let range = |(start, len): (usize, usize)| start..start + len;
-        let deps = &self.deps[range(s.deps)];
-        let optional = &self.optional[range(s.deps)];
+    /// Step `i` as a [`StepSpec`], its slices borrowed from the parts.
+    fn spec(&'static self, i: usize) -> StepSpec {
+        let deps = &self.deps[self.dep_starts[i]..self.dep_starts[i + 1]];
+        let optional = &self.optional[self.dep_starts[i]..self.dep_starts[i + 1]];
         let optional_deps: Vec<usize> = deps
             .iter()
             .zip(optional)
             .filter(|(_, optional)| **optional)
             .map(|(d, _)| *d)
             .collect();
+        let node = &self.nodes[self.node_of[i]];
+        let policy = self
+            .policies
+            .iter()
+            .find(|(step, _)| *step == i)
+            .map_or(node.policy, |(_, policy)| *policy);
         StepSpec {
-            name: Cow::Borrowed(s.name),
-            node_type: Cow::Borrowed(s.node_type),
-            kind: s.kind,
-            is_async: s.is_async,
+            name: Cow::Borrowed(self.names[i]),
+            node_type: Cow::Borrowed(node.node_type),
+            kind: node.kind,
+            is_async: node.is_async,
             deps: Cow::Borrowed(deps),
             optional_deps: if optional_deps.is_empty() {
                 Cow::Borrowed(&[])
             } else {
                 Cow::Owned(optional_deps)
             },
-            reads_inputs: Cow::Borrowed(&self.reads[range(s.reads)]),
-            policy: s.policy,
-            conditional: s.conditional,
-            map: s.map,
-            compensated: s.compensated,
+            reads_inputs: Cow::Borrowed(&self.reads[self.read_starts[i]..self.read_starts[i + 1]]),
+            policy,
+            conditional: self.conditional.contains(&i),
+            map: self.maps.contains(&i),
+            compensated: node.compensated,
         }
     }
 }

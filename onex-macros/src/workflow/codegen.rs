@@ -18,7 +18,7 @@ use crate::param_index::arg_type;
 /// The generated code for a workflow that passed every check.
 ///
 /// Per step, it emits only what differs between steps: an alias for the node, a slot, its
-/// graph data (a `StaticStep` literal and its ranges in flat arrays), a generic parameter
+/// graph data (its name, its node's index, where its dependencies begin), a generic parameter
 /// named after it, and one arm of a single dispatch `match` naming the node, the slot and
 /// where the arguments come from (each argument through one of the runtime's edge traits). Everything a step *does* is generic code in the runtime
 /// (`Visit` implementations over the node's `Shim`), so it is checked and compiled once per
@@ -147,14 +147,38 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let levels = onex_graph::levels(&r.deps).expect("cycles stop before codegen");
     let (order, wave_starts, wave_of) = levels.into_parts();
     let output = r.output.expect("a missing return stops before codegen");
-    // Each step as data over its node's constants (`NodeStep::STEP`), its dependencies
-    // (with their optional-ness flags) and inputs as ranges of flat arrays: constant
-    // evaluation then runs no call per step, which it does slowly.
-    let mut specs = Vec::new();
+    // The steps as parallel arrays of literals: names, an index into one `NodeInfo` per
+    // node path, where each step's dependencies (with their optional-ness flags) and inputs
+    // begin in flat arrays, and apart the few steps with options, conditions or `map`.
+    // Constant evaluation then runs no call per step, which it does slowly, and no struct
+    // literal copies a node's constants per step.
+    let mut node_index: Vec<(String, usize)> = Vec::new();
+    let (mut node_infos, mut node_of) = (Vec::new(), Vec::new());
+    let (mut policies, mut conditional, mut maps) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut dep_starts, mut read_starts) = (Vec::new(), Vec::new());
     let (mut all_deps, mut all_flags, mut all_reads) = (Vec::new(), Vec::new(), Vec::new());
     for (k, step) in wf.steps.iter().enumerate() {
         let node = &nodes[k];
+        let path = paths[k].to_string();
+        let index = match node_index.iter().find(|(p, _)| *p == path) {
+            Some((_, i)) => *i,
+            None => {
+                node_index.push((path, node_infos.len()));
+                node_infos.push(quote!(#p::NodeStep::<#node>::INFO));
+                node_infos.len() - 1
+            }
+        };
+        node_of.push(index);
         let chain = step.options.policy_chain(&quote!(__rt));
+        if !chain.is_empty() {
+            policies.push(quote!((#k, <#node as #p::Node>::POLICY #chain)));
+        }
+        if step.options.when.is_some() {
+            conditional.push(k);
+        }
+        if step.map.is_some() {
+            maps.push(k);
+        }
         let deps = &r.deps[k];
         let when_deps: Vec<usize> = r.when[k].iter().map(|(_, s)| *s).collect();
         let flags = deps.iter().map(|&d| {
@@ -177,32 +201,16 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 quote!(#(#uses)&&*)
             }
         });
-        let sname = &step_strs[k];
-        let mut fields = quote!(name: #sname,);
-        if !deps.is_empty() {
-            let (start, len) = (all_deps.len(), deps.len());
-            fields.extend(quote!(deps: (#start, #len),));
-            all_deps.extend(deps.iter().copied());
-            all_flags.extend(flags);
-        }
-        let reads = &r.reads_inputs[k];
-        if !reads.is_empty() {
-            let (start, len) = (all_reads.len(), reads.len());
-            fields.extend(quote!(reads: (#start, #len),));
-            all_reads.extend(reads.iter().copied());
-        }
-        if step.options.when.is_some() {
-            fields.extend(quote!(conditional: true,));
-        }
-        if step.map.is_some() {
-            fields.extend(quote!(map: true,));
-        }
-        if !chain.is_empty() {
-            fields.extend(quote!(policy: <#node as #p::Node>::POLICY #chain,));
-        }
-        specs.push(quote!(#p::StaticStep { #fields ..#p::NodeStep::<#node>::STEP }));
+        dep_starts.push(all_deps.len());
+        all_deps.extend(deps.iter().copied());
+        all_flags.extend(flags);
+        read_starts.push(all_reads.len());
+        all_reads.extend(r.reads_inputs[k].iter().copied());
     }
+    dep_starts.push(all_deps.len());
+    read_starts.push(all_reads.len());
     let n_inputs = wf.inputs.len();
+    let (n_nodes, n_policies) = (node_infos.len(), policies.len());
 
     // The one dispatch `match`, and the arms of the optional methods (`when`, `map`).
     let mut visit_arms = TokenStream::new();
@@ -503,14 +511,27 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             }
 
             static __INPUTS: [::std::borrow::Cow<'static, str>; #n_inputs] = [#(::std::borrow::Cow::Borrowed(#in_strs)),*];
-            static __STEPS: [#p::StaticStep; #n] = [#(#specs),*];
-            const __ORDER: [usize; #n] = #p::order_by_priority([#(#order),*], &[#(#wave_starts),*], &#p::priorities(&__STEPS));
+            static __NODES: [#p::NodeInfo; #n_nodes] = [#(#node_infos),*];
+            const __NODE_OF: [usize; #n] = [#(#node_of),*];
+            const __POLICIES: [(usize, __rt::StepPolicy); #n_policies] = [#(#policies),*];
+            const __ORDER: [usize; #n] = #p::order_by_priority(
+                [#(#order),*],
+                &[#(#wave_starts),*],
+                &#p::priorities(&__NODES, &__NODE_OF, &__POLICIES),
+            );
             static __GRAPH: #p::StaticGraph = #p::StaticGraph::new(#p::StaticParts {
                 name: #name_str,
                 inputs: &__INPUTS,
-                steps: &__STEPS,
+                names: &[#(#step_strs),*],
+                nodes: &__NODES,
+                node_of: &__NODE_OF,
+                policies: &__POLICIES,
+                conditional: &[#(#conditional),*],
+                maps: &[#(#maps),*],
+                dep_starts: &[#(#dep_starts),*],
                 deps: &[#(#all_deps),*],
                 optional: &[#(#all_flags),*],
+                read_starts: &[#(#read_starts),*],
                 reads: &[#(#all_reads),*],
                 output: #output,
                 order: &__ORDER,
