@@ -18,11 +18,12 @@ use crate::param_index::arg_type;
 /// The generated code for a workflow that passed every check.
 ///
 /// Per step, it emits only what differs between steps: an alias for the node, a slot, its
-/// graph data (its name, its node's index, where its dependencies begin), a generic parameter
-/// named after it, and one arm of a single dispatch `match` naming the node, the slot and
-/// where the arguments come from (each argument through one of the runtime's edge traits). Everything a step *does* is generic code in the runtime
-/// (`Visit` implementations over the node's `Shim`), so it is checked and compiled once per
-/// node type, not once per step and per `Program` method.
+/// graph data (its name, its node's index, where its dependencies begin), a generic
+/// parameter named after it, and one arm of a single dispatch `match` naming the node, the
+/// slot and where the arguments come from (each through one of the runtime's edge traits).
+/// Everything a step *does* is generic code in the runtime (`Visit` implementations over
+/// the node's `Shim`), so it is checked and compiled once per node type, not once per step
+/// and per `Program` method.
 pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let rt = runtime_path(wf.krate.as_ref());
     // Short paths inside the const block (`use .. as __g`): fewer tokens per step to emit,
