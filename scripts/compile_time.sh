@@ -5,7 +5,8 @@
 # function and a 200-step chain of it: one through `workflow!`, one as 200 direct calls in
 # a plain function. Dependencies are built first (not timed); then each crate's own
 # `cargo build` (dev profile, and --release with RELEASE=1) is timed RUNS times after a
-# touch (incremental) and RUNS times from scratch, and the best wall times are printed.
+# touch (incremental) and RUNS times from scratch, the two crates taking turns; the best
+# wall times and the median of the per-turn ratios are printed.
 #
 # It measures the committed HEAD (uncommitted changes: SOURCE=path, below).
 #
@@ -133,19 +134,28 @@ build_ms() { # crate touch|clean
     echo $(((t1 - t0) / 1000000))
 }
 
-# Best of RUNS builds of each crate, the two crates taking turns so that both see the same
-# drift of a shared machine.
-echo "compile time, $N steps, cargo build ${PROFILE_FLAG:-(dev)}, best of $RUNS:"
+# RUNS builds of each crate, the two crates taking turns so that both see the same drift of
+# a shared machine: the best of each, and the median of the per-turn ratios (the best alone
+# follows the hand-written crate's luckiest build).
+echo "compile time, $N steps, cargo build ${PROFILE_FLAG:-(dev)}, $RUNS turns:"
 for how in touch clean; do
-    hand="" macro=""
+    turns=""
     for ((r = 0; r < RUNS; r++)); do
         h=$(build_ms ct_hand $how)
         m=$(build_ms ct_macro $how)
-        if [[ -z "$hand" || $h -lt $hand ]]; then hand=$h; fi
-        if [[ -z "$macro" || $m -lt $macro ]]; then macro=$m; fi
+        turns="$turns $h $m"
     done
-    awk -v m="$macro" -v h="$hand" -v how="$how" 'BEGIN {
+    echo "$turns" | awk -v how="$how" '{
+        for (i = 1; i <= NF; i += 2) {
+            h = $i; m = $(i + 1); n = (i + 1) / 2
+            if (n == 1 || h < bh) bh = h
+            if (n == 1 || m < bm) bm = m
+            r[n] = m / h
+        }
+        # insertion sort of the ratios, for the median
+        for (i = 2; i <= n; i++) { v = r[i]; j = i - 1; while (j > 0 && r[j] > v) { r[j + 1] = r[j]; j-- } r[j + 1] = v }
+        med = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
         what = how == "touch" ? "after a touch (incremental)" : "from scratch (dependencies built)"
-        printf "  %s: hand-written %d ms, workflow! %d ms, ratio %.2fx\n", what, h, m, m / h
+        printf "  %s: best hand-written %d ms, workflow! %d ms, ratio %.2fx; median of %d turns %.2fx (%.2f-%.2fx)\n", what, bh, bm, bm / bh, n, med, r[1], r[n]
     }'
 done
