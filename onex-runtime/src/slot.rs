@@ -46,6 +46,7 @@ const FILLED: AtomicU8 = AtomicU8::new(FULL);
 // an inline function in the crate that calls it, in a unit of its own). An optimized build
 // inlines them as before.
 
+/// Whether the slot holds a published value.
 #[cfg_attr(not(debug_assertions), inline(always))]
 fn is_full(state: &AtomicU8) -> bool {
     state.load(Ordering::Acquire) == FULL
