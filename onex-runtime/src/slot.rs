@@ -66,6 +66,15 @@ fn publish(state: &AtomicU8) {
     state.store(FULL, Ordering::Release);
 }
 
+/// Waits until the writer that claimed the slot has published its value: the moment
+/// between its claim and its publication is one move, which cannot panic.
+#[cold]
+fn wait_published(state: &AtomicU8) {
+    while !is_full(state) {
+        std::hint::spin_loop();
+    }
+}
+
 /// Whether the slot held a value, leaving it empty.
 #[cfg_attr(not(debug_assertions), inline(always))]
 fn empty_out(state: &mut AtomicU8) -> bool {
@@ -132,7 +141,10 @@ impl<T> Slot<T> {
     }
 
     /// Stores the value. A second store is ignored: it can only come from a timed-out
-    /// attempt of a pure compute step finishing late, with an equal value.
+    /// attempt of a pure compute step finishing late, with an equal value. Either way the
+    /// value is readable once `put` returns: a store that lost the race waits for the
+    /// winner to publish (a move of the value away), so the step that made it may be marked
+    /// done and its readers run.
     #[inline]
     pub fn put(&self, value: T) {
         if claim(&self.state) {
@@ -140,6 +152,8 @@ impl<T> Slot<T> {
             // the value before `FULL` is stored below.
             unsafe { (*self.value.get()).write(value) };
             publish(&self.state);
+        } else {
+            wait_published(&self.state);
         }
     }
 
