@@ -5,6 +5,8 @@
 //! Everything except the type lives in `const _: () = { .. };` so the helpers cannot clash
 //! with the user's items.
 
+use std::collections::HashMap;
+
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -153,22 +155,17 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     // begin in flat arrays, and apart the few steps with options, conditions or `map`.
     // Constant evaluation then runs no call per step, which it does slowly, and no struct
     // literal copies a node's constants per step.
-    let mut node_index: Vec<(String, usize)> = Vec::new();
+    let mut node_index: HashMap<String, usize> = HashMap::new();
     let (mut node_infos, mut node_of) = (Vec::new(), Vec::new());
     let (mut policies, mut conditional, mut maps) = (Vec::new(), Vec::new(), Vec::new());
     let (mut dep_starts, mut read_starts) = (Vec::new(), Vec::new());
     let (mut all_deps, mut all_flags, mut all_reads) = (Vec::new(), Vec::new(), Vec::new());
     for (k, step) in wf.steps.iter().enumerate() {
         let node = &nodes[k];
-        let path = paths[k].to_string();
-        let index = match node_index.iter().find(|(p, _)| *p == path) {
-            Some((_, i)) => *i,
-            None => {
-                node_index.push((path, node_infos.len()));
-                node_infos.push(quote!(#p::NodeStep::<#node>::INFO));
-                node_infos.len() - 1
-            }
-        };
+        let index = *node_index.entry(paths[k].to_string()).or_insert_with(|| {
+            node_infos.push(quote!(#p::NodeStep::<#node>::INFO));
+            node_infos.len() - 1
+        });
         node_of.push(index);
         let chain = step.options.policy_chain(&quote!(__rt));
         if !chain.is_empty() {
