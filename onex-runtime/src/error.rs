@@ -199,6 +199,53 @@ impl From<std::io::Error> for NodeError {
     }
 }
 
+/// A bare message is a permanent [`OperationFailed`](ErrorCode::OperationFailed) error, so
+/// `?` works on a `Result<_, String>` inside a node, and a node may return
+/// `Result<T, String>` itself.
+///
+/// ```
+/// use onex_runtime::{ErrorCode, NodeError};
+///
+/// fn parse_cents(text: &str) -> Result<u64, String> {
+///     text.parse().map_err(|e| format!("`{text}` is not a number of cents: {e}"))
+/// }
+///
+/// fn price(text: &str) -> Result<u64, NodeError> {
+///     Ok(parse_cents(text)? * 2)
+/// }
+///
+/// assert_eq!(price("21"), Ok(42));
+/// let e = price("x").unwrap_err();
+/// assert!(!e.is_transient());
+/// assert_eq!(e.code(), ErrorCode::OperationFailed);
+/// assert!(e.message().starts_with("`x` is not a number of cents"));
+/// ```
+impl From<String> for NodeError {
+    fn from(message: String) -> Self {
+        NodeError::permanent(message)
+    }
+}
+
+/// A bare message is a permanent [`OperationFailed`](ErrorCode::OperationFailed) error (see
+/// the `String` conversion).
+///
+/// ```
+/// use onex_runtime::NodeError;
+///
+/// fn check(n: u64) -> Result<u64, NodeError> {
+///     if n == 0 {
+///         return Err("zero is not a valid quantity".into());
+///     }
+///     Ok(n)
+/// }
+/// assert_eq!(check(0).unwrap_err().message(), "zero is not a valid quantity");
+/// ```
+impl From<&str> for NodeError {
+    fn from(message: &str) -> Self {
+        NodeError::permanent(message.to_owned())
+    }
+}
+
 impl From<serde_json::Error> for NodeError {
     fn from(error: serde_json::Error) -> Self {
         NodeError::new(ErrorCode::InvalidInput, error.to_string())
