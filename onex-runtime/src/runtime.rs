@@ -77,7 +77,25 @@ impl Runtime {
         self.inner.cache.len()
     }
 
-    pub(crate) fn resource<T: Any + Send + Sync>(&self) -> Option<&T> {
+    /// The resource of type `T` registered with [`RuntimeBuilder::resource`], if any: how
+    /// code outside a node (set-up, a test, the end of `main`) reads what the nodes share.
+    /// Inside an effect node, [`Context::resource`](crate::Context::resource) does the same
+    /// and turns a missing resource into a [`NodeError`](crate::NodeError).
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use onex_runtime::Runtime;
+    ///
+    /// #[derive(Default)]
+    /// struct Ledger(Mutex<Vec<u64>>);
+    ///
+    /// let rt = Runtime::builder().resource(Ledger::default()).build();
+    /// // ... runs whose effect nodes push to `ctx.resource::<Ledger>()?` ...
+    /// let ledger = rt.resource::<Ledger>().expect("registered above");
+    /// assert!(ledger.0.lock().unwrap().is_empty());
+    /// assert!(rt.resource::<String>().is_none());
+    /// ```
+    pub fn resource<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.inner
             .resources
             .get(&TypeId::of::<T>())
