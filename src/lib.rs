@@ -65,10 +65,11 @@ pub use onex_runtime::*;
 pub mod prelude {
     #[cfg(feature = "progress")]
     pub use crate::ProgressObserver;
+    pub use crate::policy::{CircuitBreaker, CircuitState};
     pub use crate::{
         Context, ErrorCode, ExecutionMode, FailureStrategy, NodeError, RunEvent, RunObserver,
-        RunOptions, Runtime, StepState, Thunk, ThunkType, WorkflowError, WorkflowReport,
-        WorkflowRun, WorkflowState, node, workflow,
+        RunOptions, Runtime, StepRecord, StepState, Thunk, ThunkType, WorkflowError,
+        WorkflowReport, WorkflowRun, WorkflowState, node, workflow,
     };
 }
 

@@ -15,6 +15,7 @@ mod exec;
 mod fold;
 mod glue;
 mod graph;
+mod known_nodes;
 mod mode;
 mod node;
 mod observer;
@@ -76,6 +77,8 @@ pub mod __private {
     };
     pub use crate::exec::{NestedFuture, nested_input, run_nested};
     pub use crate::fold::{fold_items, fold_items_merge};
+    pub use crate::known_nodes::{NODES, NodeEntry};
+    pub use linkme;
     pub use crate::glue::{
         Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,
         sync_of_async,

@@ -160,6 +160,8 @@ pub struct RuntimeBuilder {
     max_concurrent: Option<usize>,
     resources: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     breakers: HashMap<String, CircuitBreaker>,
+    /// Breakers keyed by a string, checked against the known node types at `build`.
+    breakers_by_name: Vec<String>,
     cache_capacity: usize,
 }
 
@@ -169,6 +171,7 @@ impl Default for RuntimeBuilder {
             max_concurrent: None,
             resources: HashMap::new(),
             breakers: HashMap::new(),
+            breakers_by_name: Vec::new(),
             cache_capacity: RuntimeBuilder::DEFAULT_CACHE_CAPACITY,
         }
     }
@@ -193,9 +196,38 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Guards calls to nodes of type `node_type` with a circuit breaker shared by all runs.
+    /// Guards calls to the node `N` with a circuit breaker shared by all runs. `N` is the
+    /// node's function name: `#[node]` gives every node a type of that name.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use onex::prelude::*;
+    ///
+    /// #[node(effect, name = "NodePaymentService")]
+    /// async fn charge_card(cents: &u64) -> Result<String, NodeError> {
+    ///     Ok(format!("charged {cents}"))
+    /// }
+    ///
+    /// let rt = Runtime::builder()
+    ///     .circuit_breaker_for::<charge_card>(CircuitBreaker::new(3, Duration::from_secs(30)))
+    ///     .build();
+    /// assert!(rt.circuit_state("NodePaymentService").is_some());
+    /// ```
+    pub fn circuit_breaker_for<N: crate::node::Node>(mut self, policy: CircuitBreaker) -> Self {
+        self.breakers.insert(N::NAME.to_owned(), policy);
+        self
+    }
+
+    /// Guards calls to nodes of type `node_type` (their `target_node_type`) with a circuit
+    /// breaker shared by all runs: for node types known only by name, such as those of a
+    /// [`NodeRegistry`](crate::NodeRegistry). A name that no `#[node]` compiled into the
+    /// program and no `NodeRegistry` made so far has is logged as a `tracing` warning when
+    /// the runtime is built, with the closest known name: such a breaker guards nothing.
+    /// [`circuit_breaker_for`](Self::circuit_breaker_for) cannot be misspelt.
     pub fn circuit_breaker(mut self, node_type: impl Into<String>, policy: CircuitBreaker) -> Self {
-        self.breakers.insert(node_type.into(), policy);
+        let node_type = node_type.into();
+        self.breakers_by_name.push(node_type.clone());
+        self.breakers.insert(node_type, policy);
         self
     }
 
@@ -208,6 +240,14 @@ impl RuntimeBuilder {
     /// Builds the runtime.
     pub fn build(self) -> Runtime {
         crate::exec::warm_up_clock();
+        for node_type in &self.breakers_by_name {
+            if let Err(suggestion) = crate::known_nodes::check(node_type) {
+                tracing::warn!(
+                    node_type = %node_type,
+                    "circuit breaker for `{node_type}`: no node has this type, so it guards nothing{suggestion}"
+                );
+            }
+        }
         Runtime {
             inner: Arc::new(Inner {
                 permits: self.max_concurrent.map(Semaphore::new),

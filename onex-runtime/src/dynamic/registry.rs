@@ -296,6 +296,7 @@ impl NodeRegistry {
             check_input: check::<I>,
             compensate,
         };
+        crate::known_nodes::note_registered(&name);
         self.nodes.insert(name.to_string(), Arc::new(node));
         self
     }
