@@ -34,10 +34,17 @@ async fn a_breaker_keyed_by_the_node_guards_it() {
         .build();
     let first = Checkout::run(&rt, 5, RunOptions::new()).await.unwrap_err();
     assert_eq!(first.code(), ErrorCode::OperationFailed);
-    assert_eq!(rt.circuit_state("NodePaymentService"), Some(CircuitState::Open));
+    assert_eq!(
+        rt.circuit_state("NodePaymentService"),
+        Some(CircuitState::Open)
+    );
     let second = Checkout::run(&rt, 5, RunOptions::new()).await.unwrap_err();
     assert_eq!(second.code(), ErrorCode::CircuitOpen);
-    assert_eq!(CALLS.load(Ordering::SeqCst), 1, "the open circuit made no call");
+    assert_eq!(
+        CALLS.load(Ordering::SeqCst),
+        1,
+        "the open circuit made no call"
+    );
 }
 
 /// What a `fmt` subscriber prints while `f` runs on this thread.
@@ -81,7 +88,9 @@ fn a_breaker_for_a_type_no_node_has_is_a_warning_with_a_suggestion() {
     );
 
     let unrelated = logged(|| {
-        Runtime::builder().circuit_breaker("Payments", POLICY).build();
+        Runtime::builder()
+            .circuit_breaker("Payments", POLICY)
+            .build();
     });
     assert!(
         unrelated.contains("`Payments`: no node has this type, so it guards nothing node_type"),

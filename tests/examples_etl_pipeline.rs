@@ -228,10 +228,7 @@ fn the_command_line_reads_a_count_the_flags_and_help() {
         Ok(Command::Run { records: 20_000 })
     );
     // `--mermaid` prints the graph and nothing else, whatever else is asked.
-    assert_eq!(
-        parse_args(args(&["--mermaid"]), None),
-        Ok(Command::Mermaid)
-    );
+    assert_eq!(parse_args(args(&["--mermaid"]), None), Ok(Command::Mermaid));
     assert_eq!(
         parse_args(args(&["20000", "--mermaid"]), None),
         Ok(Command::Mermaid)

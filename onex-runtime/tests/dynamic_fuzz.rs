@@ -305,7 +305,10 @@ fn deep_documents_get_one_clear_error_in_json_and_yaml_alike() {
         ("`[`", "[".repeat(mb)),
         ("`{\"a\": `", "{\"a\": ".repeat(mb / 6)),
         ("`{a: `", "{a: ".repeat(mb / 4)),
-        ("`[` closed", format!("{}{}", "[".repeat(mb / 2), "]".repeat(mb / 2))),
+        (
+            "`[` closed",
+            format!("{}{}", "[".repeat(mb / 2), "]".repeat(mb / 2)),
+        ),
     ] {
         let (json, yaml) = only_error(&text);
         assert!(yaml.starts_with(TOO_DEEP), "{shape}: {yaml}");
@@ -313,7 +316,10 @@ fn deep_documents_get_one_clear_error_in_json_and_yaml_alike() {
     }
     let block_sequences = format!("{}x\n", "- ".repeat(mb / 2));
     let block_mappings: String = (0..200).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
-    for (shape, text) in [("- - -", block_sequences), ("indented keys", block_mappings)] {
+    for (shape, text) in [
+        ("- - -", block_sequences),
+        ("indented keys", block_mappings),
+    ] {
         let (_, yaml) = only_error(&text);
         assert!(yaml.starts_with(TOO_DEEP), "{shape}: {yaml}");
     }
@@ -373,7 +379,10 @@ fn long_keys_and_scalars_are_ordinary_errors_or_values() {
         assert!(e.iter().all(|e| e.kind == SpecErrorKind::Parse), "{e}");
     }
     let long_id = format!("workflow_id: {}\nsteps: []\n", "w".repeat(mb));
-    assert_eq!(WorkflowSpec::from_yaml(&long_id).unwrap().workflow_id.len(), mb);
+    assert_eq!(
+        WorkflowSpec::from_yaml(&long_id).unwrap().workflow_id.len(),
+        mb
+    );
 }
 
 #[test]

@@ -12,11 +12,11 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess,
     Visitor,
 };
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::dynamic::condition::Condition;
@@ -128,10 +128,7 @@ impl Counted<'_> {
     }
 
     /// A scalar, exactly as `serde_json::Value` reads it.
-    fn scalar<'de, E: de::Error>(
-        self,
-        scalar: impl IntoDeserializer<'de, E>,
-    ) -> Result<Value, E> {
+    fn scalar<'de, E: de::Error>(self, scalar: impl IntoDeserializer<'de, E>) -> Result<Value, E> {
         self.take()?;
         Value::deserialize(scalar.into_deserializer())
     }

@@ -215,8 +215,8 @@ impl<'a> Scan<'a> {
                     if b == b'*' {
                         self.count(1)?;
                     }
-                    while !self.blank_or_end(0)
-                        && !(self.flow > 0 && Self::flow_indicator(self.peek(0)))
+                    while !(self.blank_or_end(0)
+                        || (self.flow > 0 && Self::flow_indicator(self.peek(0))))
                     {
                         self.bump();
                     }
@@ -381,11 +381,17 @@ mod tests {
             "{a: ".repeat(MAX_DEPTH + 1),
             "{\"a\":".repeat(MAX_DEPTH + 1),
             "- ".repeat(MAX_DEPTH + 1),
-            (0..=MAX_DEPTH).map(|i| format!("{}k:\n", " ".repeat(i))).collect(),
+            (0..=MAX_DEPTH)
+                .map(|i| format!("{}k:\n", " ".repeat(i)))
+                .collect(),
             format!("a: b\n? {}", "[".repeat(MAX_DEPTH)),
         ] {
             let found = depth_error(&deep).unwrap_or_default();
-            assert!(found.starts_with(message), "{found:?} for {:?}", &deep[..40]);
+            assert!(
+                found.starts_with(message),
+                "{found:?} for {:?}",
+                &deep[..40]
+            );
         }
         assert_eq!(
             depth_error(&"[".repeat(1000)).unwrap(),
