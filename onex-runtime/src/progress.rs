@@ -32,7 +32,7 @@ const RUNS_TEMPLATE: &str =
 ///
 /// ```
 /// use std::sync::Arc;
-/// use onex_runtime::{ProgressObserver, RunOptions};
+/// use onex::{ProgressObserver, RunOptions};
 ///
 /// // One bar for a whole batch, shared by every run's options.
 /// let progress = Arc::new(ProgressObserver::runs(100));
@@ -93,11 +93,15 @@ impl ProgressObserver {
     /// # Examples
     ///
     /// ```
-    /// let progress = onex_runtime::ProgressObserver::new();
+    /// let progress = onex::ProgressObserver::new();
     /// assert_eq!(progress.bar().position(), 0);
     /// ```
     pub fn new() -> Self {
-        Self::build(Counting::Steps, stderr_bar(0, STEPS_TEMPLATE), LineEnd::Stderr)
+        Self::build(
+            Counting::Steps,
+            stderr_bar(0, STEPS_TEMPLATE),
+            LineEnd::Stderr,
+        )
     }
 
     /// A bar of runs finished out of `total`, for `run_batch` or a loop of runs: share it
@@ -109,7 +113,7 @@ impl ProgressObserver {
     /// # Examples
     ///
     /// ```
-    /// let progress = onex_runtime::ProgressObserver::runs(8);
+    /// let progress = onex::ProgressObserver::runs(8);
     /// assert_eq!(progress.bar().length(), Some(8));
     /// ```
     pub fn runs(total: u64) -> Self {
@@ -130,7 +134,7 @@ impl ProgressObserver {
     ///
     /// ```
     /// use indicatif::ProgressBar;
-    /// use onex_runtime::ProgressObserver;
+    /// use onex::ProgressObserver;
     ///
     /// let progress = ProgressObserver::runs(3).with_bar(ProgressBar::hidden());
     /// assert!(progress.bar().is_hidden());
@@ -672,9 +676,16 @@ mod tests {
             );
             // The final frame, then the line ended: what comes next starts a new line.
             let last = frames.last().unwrap();
-            assert!(last.contains("2/2 steps") && last.contains("etl completed in"), "{last}");
+            assert!(
+                last.contains("2/2 steps") && last.contains("etl completed in"),
+                "{last}"
+            );
             assert!(text.ends_with("\n"), "round {round}: {text:?}");
-            assert_eq!(text.matches('\n').count(), round + 1, "one newline per round");
+            assert_eq!(
+                text.matches('\n').count(),
+                round + 1,
+                "one newline per round"
+            );
         }
     }
 
@@ -702,7 +713,12 @@ mod tests {
         });
         let text = term.text();
         assert!(text.ends_with("\n"), "{text:?}");
-        assert!(frames(&text).last().unwrap().contains("2/2 runs  2 ok, 0 failed"));
+        assert!(
+            frames(&text)
+                .last()
+                .unwrap()
+                .contains("2/2 runs  2 ok, 0 failed")
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::thunk::Thunk;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::SkipReason;
+/// use onex::SkipReason;
 /// let r = SkipReason::InputNotProduced { step: "fetch".into() };
 /// assert_eq!(r.to_string(), "input `fetch` was not produced");
 /// ```
@@ -82,7 +82,7 @@ pub struct CompensationRecord {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::{StepRecord, StepState, NodeKind};
+/// use onex::{StepRecord, StepState, NodeKind};
 /// let r = StepRecord::new("fetch", "NodeDataFetcherEffect", NodeKind::Effect, 0);
 /// assert_eq!(r.state, StepState::Pending);
 /// assert_eq!(r.duration(), None);
@@ -170,7 +170,7 @@ impl StepRecord {
 ///
 /// ```
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// # use onex_runtime::*;
+/// # use onex::*;
 /// # let report = WorkflowReport::empty("etl");
 /// println!("{} in {:?}: {} steps completed", report.workflow, report.processing_time, report.steps_completed);
 /// let json = serde_json::to_string(&report)?;
@@ -276,7 +276,7 @@ impl WorkflowReport {
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::*;
+/// # use onex::*;
 /// let run = WorkflowRun { output: 42, report: WorkflowReport::empty("answer") };
 /// assert_eq!(run.output, 42);
 /// ```

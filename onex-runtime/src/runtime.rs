@@ -18,7 +18,7 @@ use crate::policy::{CircuitBreaker, CircuitState};
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::Runtime;
+/// use onex::Runtime;
 /// let rt = Runtime::builder().max_concurrent_workflows(5).build();
 /// assert_eq!(rt.max_concurrent_workflows(), Some(5));
 /// assert_eq!(Runtime::default().max_concurrent_workflows(), None);
@@ -63,7 +63,7 @@ impl Runtime {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use onex_runtime::{policy::{CircuitBreaker, CircuitState}, Runtime};
+    /// use onex::{policy::{CircuitBreaker, CircuitState}, Runtime};
     /// let rt = Runtime::builder().circuit_breaker("Flaky", CircuitBreaker::new(3, Duration::from_secs(1))).build();
     /// assert_eq!(rt.circuit_state("Flaky"), Some(CircuitState::Closed { failures: 0 }));
     /// assert_eq!(rt.circuit_state("Other"), None);
@@ -84,7 +84,7 @@ impl Runtime {
     ///
     /// ```
     /// use std::sync::Mutex;
-    /// use onex_runtime::Runtime;
+    /// use onex::Runtime;
     ///
     /// #[derive(Default)]
     /// struct Ledger(Mutex<Vec<u64>>);
@@ -152,7 +152,7 @@ impl fmt::Debug for Runtime {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::Runtime;
+/// use onex::Runtime;
 /// struct Db;
 /// let rt = Runtime::builder().max_concurrent_workflows(8).resource(Db).build();
 /// ```
