@@ -51,15 +51,52 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A node may also return `Result<T, String>` (or use `?` on one): a bare message is a
+//! permanent error.
+//!
+//! ```
+//! use onex::prelude::*;
+//!
+//! #[node(compute)]
+//! fn cents(text: &String) -> Result<u64, String> {
+//!     text.parse().map_err(|e| format!("`{text}` is not a number of cents: {e}"))
+//! }
+//!
+//! workflow! {
+//!     /// Reads a price.
+//!     pub workflow Price(text: String) -> u64 {
+//!         cents = cents(text);
+//!         return cents;
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let err = Price::run(&Runtime::default(), "12.5".into(), RunOptions::new()).await.unwrap_err();
+//! assert_eq!(err.code(), ErrorCode::OperationFailed);
+//! assert!(err.to_string().contains("`12.5` is not a number of cents"), "{err}");
+//! # }
+//! ```
+//!
 //! See `README.md` for a tour, and `examples/` for the ONEX tutorial's scenarios.
+//!
+//! # Features
+//!
+//! - `progress` (default): [`ProgressObserver`], a terminal progress bar driven by run events.
+//! - `cli`: `onex::cli`, a command line (validate, plan, run, graph) for workflow specs over a
+//!   registry of your nodes.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "cli")]
 pub mod cli;
 
 pub use onex_macros::{node, workflow};
 pub use onex_runtime::*;
+// Named (the glob has it too) so that the docs show the feature it needs.
+#[cfg(feature = "progress")]
+pub use onex_runtime::{ProgressObserver, indicatif};
 
 /// The names most workflows use: `use onex::prelude::*;`.
 pub mod prelude {
@@ -79,3 +116,8 @@ pub mod __private {
     pub use onex_runtime;
     pub use onex_runtime::__private::*;
 }
+
+/// Every Rust snippet of `README.md`, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

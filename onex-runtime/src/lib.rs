@@ -5,6 +5,7 @@
 //! time.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod capture;
 mod compensation;
@@ -77,12 +78,11 @@ pub mod __private {
     };
     pub use crate::exec::{NestedFuture, nested_input, run_nested};
     pub use crate::fold::{fold_items, fold_items_merge};
-    pub use crate::known_nodes::{NODES, NodeEntry};
-    pub use linkme;
     pub use crate::glue::{
         Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,
         sync_of_async,
     };
+    pub use crate::known_nodes::{NODES, NodeEntry};
     pub use crate::node::{
         Arg, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Arg10, Arg11, Arg12, Arg13,
         Arg14, Arg15, Arg16, Arg17, Arg18, Arg19, Arg20, Arg21, Arg22, Arg23, Arg24, Arg25, Arg26,
@@ -94,6 +94,7 @@ pub mod __private {
     pub use crate::static_graph::{
         NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities, same_order,
     };
+    pub use linkme;
     pub use serde_json;
     pub use uuid;
 }

@@ -5,6 +5,9 @@
 //! real types. Data-defined workflows implement it over `serde_json::Value`s. The executors
 //! only ever see this trait: they decide *when* a step runs; the program decides *what* a
 //! call does.
+//!
+//! Its items are public because the runtime's signatures name them, and hidden from the
+//! docs: a workflow's author never writes them.
 
 use std::any::Any;
 use std::future::Future;
@@ -17,9 +20,11 @@ use crate::graph::Graph;
 use crate::mode::ExecutionMode;
 
 /// The future of one asynchronous call.
+#[doc(hidden)]
 pub type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<(), NodeError>> + Send + 'a>>;
 
 /// A cached output, type-erased so one cache serves every node.
+#[doc(hidden)]
 pub type CachedValue = Arc<dyn Any + Send + Sync>;
 
 /// One call of a step: which step, which element of a `map`, which attempt, in which run.
@@ -27,12 +32,13 @@ pub type CachedValue = Arc<dyn Any + Send + Sync>;
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::{Call, Context, ExecutionMode};
+/// # use onex::{Call, Context, ExecutionMode};
 /// fn describe(call: Call<'_>) -> String {
 ///     format!("step {} item {} attempt {}", call.step, call.item, call.attempt)
 /// }
 /// ```
 #[derive(Clone, Copy)]
+#[doc(hidden)]
 pub struct Call<'a> {
     /// The run's context: resources, ids, cancellation.
     pub ctx: &'a Context,
@@ -55,6 +61,7 @@ pub struct Call<'a> {
 ///
 /// Implementations must not panic on user data: return a [`NodeError`] instead. A panic in a
 /// node is contained by the executor all the same.
+#[doc(hidden)]
 pub trait Program: Send + Sync + 'static {
     /// The run's input (a tuple when the workflow has several).
     type Input: Send + 'static;
