@@ -3,6 +3,7 @@
 //! This file only forwards: the work happens on `proc_macro2` token streams in the modules,
 //! which keeps it unit-testable without a compiler. Use the macros through the `onex` crate.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod ctxt;

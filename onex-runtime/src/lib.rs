@@ -5,6 +5,8 @@
 //! time.
 
 #![warn(missing_docs)]
+// `unsafe` lives in `slot.rs` and `slots.rs` only; every block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 mod capture;
 mod compensation;

@@ -89,8 +89,10 @@ fn is_full_mut(state: &mut AtomicU8) -> bool {
 
 // SAFETY: the value is written once, by the thread that won the `EMPTY -> WRITING` swap, and
 // only read after the `FULL` store that publishes it (release/acquire), so a `Slot` is
-// shared like `OnceLock`: `Sync` when `T` is `Sync + Send`, `Send` when `T` is `Send`.
+// shared like `OnceLock`: `Sync` when `T` is `Sync + Send` (a shared slot hands out `&T`
+// and takes a `T` from any thread). The methods of this module uphold it.
 unsafe impl<T: Sync + Send> Sync for Slot<T> {}
+// SAFETY: a `Slot` owns its `T` (or nothing), like `Option<T>`: sending it sends the `T`.
 unsafe impl<T: Send> Send for Slot<T> {}
 
 impl<T> Slot<T> {
@@ -122,8 +124,11 @@ impl<T> Slot<T> {
     #[inline]
     pub fn get(&self) -> Option<&T> {
         if is_full(&self.state) {
-            // SAFETY: `FULL` is stored (release) only after the value was written, and the
-            // value is never written again nor moved while `self` is borrowed.
+            // SAFETY: the acquire load saw `FULL`, which `put` stores (release) only after
+            // writing the value and `filled` only with one: the value is initialized and
+            // visible here. This module upholds that nothing writes, moves or drops it while
+            // `&self` lives: `put` never writes a full slot, and `take`, `into_inner` and
+            // `drop` need `&mut self` or `self`.
             Some(unsafe { (*self.value.get()).assume_init_ref() })
         } else {
             None
@@ -148,8 +153,9 @@ impl<T> Slot<T> {
     #[inline]
     pub fn put(&self, value: T) {
         if claim(&self.state) {
-            // SAFETY: winning the swap makes this the only writer, and no reader looks at
-            // the value before `FULL` is stored below.
+            // SAFETY: winning the `EMPTY -> WRITING` swap makes this call the only writer
+            // (any other `put` loses the swap and waits), and no reader looks at the value
+            // before `FULL` is stored below; `&self` excludes `take` and drop.
             unsafe { (*self.value.get()).write(value) };
             publish(&self.state);
         } else {
@@ -175,8 +181,9 @@ impl<T> Slot<T> {
     #[inline]
     pub fn take(&mut self) -> Option<T> {
         if empty_out(&mut self.state) {
-            // SAFETY: the value was written; the state now says empty, so it is neither
-            // read nor dropped again.
+            // SAFETY: the state was `FULL`, so the value is initialized; `&mut self`
+            // excludes every reader; the state now says empty, so neither `get` nor drop
+            // reads it again: it is read once, here.
             Some(unsafe { self.value.get_mut().assume_init_read() })
         } else {
             None
@@ -187,7 +194,8 @@ impl<T> Slot<T> {
     pub fn into_inner(self) -> Option<T> {
         let this = std::mem::ManuallyDrop::new(self);
         if is_full(&this.state) {
-            // SAFETY: the value was written; `this` is never dropped, so it is read once.
+            // SAFETY: the state is `FULL`, so the value is initialized; `this` is owned and
+            // `ManuallyDrop`, so `Slot::drop` never runs and the value is read once, here.
             Some(unsafe { (*this.value.get()).assume_init_read() })
         } else {
             None
@@ -198,7 +206,8 @@ impl<T> Slot<T> {
 impl<T> Drop for Slot<T> {
     fn drop(&mut self) {
         if is_full_mut(&mut self.state) {
-            // SAFETY: the value was written and is dropped once, here.
+            // SAFETY: the state is `FULL` (seen through `&mut`, no race), so the value is
+            // initialized; the slot ends here, so it is dropped once.
             unsafe { self.value.get_mut().assume_init_drop() };
         }
     }
