@@ -1,4 +1,7 @@
 //! Typed per-run storage for step outputs, used by the code `workflow!` generates.
+//!
+//! Unsafe code: its tests run under valgrind in `.ci/run`; `CONTRIBUTING.md` has the Miri
+//! recipe.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
@@ -340,14 +343,15 @@ mod tests {
         assert_eq!(Slot::filled(3).into_inner(), Some(3));
     }
 
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
     #[test]
     fn values_are_dropped_once() {
-        struct Counted(Arc<AtomicUsize>);
-        impl Drop for Counted {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
         let drops = Arc::new(AtomicUsize::new(0));
         drop(Slot::filled(Counted(drops.clone())));
         let slot = Slot::new();
@@ -369,6 +373,96 @@ mod tests {
         assert_eq!(drops.load(Ordering::SeqCst), 4);
         let mut empty = Slot::<Counted>::EMPTY;
         assert!(empty.take().is_none());
+    }
+
+    /// Counts its drops; zero-sized, so a slot of it holds no bytes of value at all.
+    struct ZeroSized(&'static AtomicUsize);
+    impl Drop for ZeroSized {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Over-aligned, with a heap part, so a misplaced read or drop is seen by valgrind.
+    #[repr(align(64))]
+    struct Wide(Box<u64>);
+
+    #[test]
+    fn zero_sized_values_are_stored_and_dropped_once() {
+        static DROPS: AtomicUsize = AtomicUsize::new(0);
+        let slot = Slot::new();
+        slot.put(());
+        assert_eq!(slot.get(), Some(&()));
+        let slot = Slot::new();
+        slot.put(ZeroSized(&DROPS));
+        slot.put(ZeroSized(&DROPS)); // ignored, dropped at once
+        assert_eq!(DROPS.load(Ordering::SeqCst), 1);
+        drop(slot);
+        assert_eq!(DROPS.load(Ordering::SeqCst), 2);
+        let mut slot = Slot::filled(ZeroSized(&DROPS));
+        let taken = slot.take();
+        drop(slot);
+        assert_eq!(DROPS.load(Ordering::SeqCst), 2);
+        drop(taken);
+        assert_eq!(DROPS.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn over_aligned_values_are_stored_aligned() {
+        assert_eq!(align_of::<Slot<Wide>>(), 64);
+        let slots: Vec<Slot<Wide>> = (0..4).map(|_| Slot::new()).collect();
+        for (i, slot) in slots.iter().enumerate() {
+            slot.put(Wide(Box::new(i as u64)));
+            let value = slot.get().expect("stored");
+            assert_eq!(std::ptr::from_ref(value) as usize % 64, 0);
+            assert_eq!(*value.0, i as u64);
+        }
+        let mut first = Slot::filled(Wide(Box::new(7)));
+        assert_eq!(first.take().map(|w| *w.0), Some(7));
+        assert_eq!(slots.into_iter().filter_map(Slot::into_inner).count(), 4);
+    }
+
+    #[test]
+    fn racing_puts_of_heap_values_keep_one_and_drop_the_rest() {
+        for _ in 0..50 {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let slot = Arc::new(Slot::new());
+            let threads: Vec<_> = (0..4)
+                .map(|i| {
+                    let (slot, drops) = (Arc::clone(&slot), Arc::clone(&drops));
+                    std::thread::spawn(move || {
+                        slot.put((format!("writer {i}"), Counted(drops)));
+                        slot.get().expect("stored").0.clone()
+                    })
+                })
+                .collect();
+            let seen: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+            assert!(seen.iter().all(|v| *v == seen[0]), "{seen:?}");
+            assert_eq!(drops.load(Ordering::SeqCst), 3, "the three losers");
+            drop(slot);
+            assert_eq!(drops.load(Ordering::SeqCst), 4, "and the winner, once");
+        }
+    }
+
+    #[test]
+    fn racing_map_items_are_all_collected() {
+        use super::MapSlot;
+        let slot = Arc::new(MapSlot::new());
+        slot.prepare(64);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let slot = Arc::clone(&slot);
+                std::thread::spawn(move || {
+                    for i in (t..64).step_by(4) {
+                        slot.put(i, i.to_string());
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        slot.finish("m").expect("every item");
+        let items = slot.get().expect("collected");
+        assert!(items.iter().enumerate().all(|(i, v)| *v == i.to_string()));
     }
 
     #[test]

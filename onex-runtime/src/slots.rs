@@ -342,6 +342,31 @@ mod tests {
         g: Slot<String>,
     });
 
+    /// Zero-sized, counting its drops.
+    struct Nothing(Arc<AtomicUsize>);
+    impl Drop for Nothing {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Over-aligned, with a heap part: a field found at the wrong offset is a bad free.
+    #[repr(align(32))]
+    struct Aligned(String);
+
+    // Zero-sized and over-aligned fields between small ones: the offsets the table
+    // computes must skip the padding `repr(C)` puts before each.
+    crate::__onex_slots!(Odd {
+        a: Slot<u8>,
+        z: Slot<Nothing>,
+        unit: Slot<()>,
+        w: Slot<Aligned>,
+        b: Slot<u16>,
+        m: MapSlot<Aligned>,
+        x: Slot<Aligned>,
+        last: Slot<Nothing>,
+    });
+
     crate::__onex_slots!(Boom {
         first: Slot<Counted>,
         bomb: Slot<Bomb>,
@@ -399,6 +424,79 @@ mod tests {
             offset_of!(Mixed, g),
         ];
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn zero_sized_and_over_aligned_fields_are_found_and_dropped_once() {
+        use super::{Fields, SlotTable};
+        use std::mem::{MaybeUninit, offset_of};
+        let mut m = MaybeUninit::<Odd>::uninit();
+        let base = m.as_mut_ptr().cast::<u8>();
+        let found: Vec<usize> = Fields::new(base, Odd::DROPS)
+            .map(|(field, _)| field as usize - base as usize)
+            .collect();
+        let expected = [
+            offset_of!(Odd, a),
+            offset_of!(Odd, z),
+            offset_of!(Odd, unit),
+            offset_of!(Odd, w),
+            offset_of!(Odd, b),
+            offset_of!(Odd, m),
+            offset_of!(Odd, x),
+            offset_of!(Odd, last),
+        ];
+        assert_eq!(found, expected);
+
+        let drops = Arc::new(AtomicUsize::new(0));
+        let s = Slots::new(Odd {
+            a: Slot::filled(1),
+            z: Slot::filled(Nothing(drops.clone())),
+            unit: Slot::filled(()),
+            w: Slot::EMPTY,
+            b: Slot::filled(2),
+            m: MapSlot::EMPTY,
+            x: Slot::filled(Aligned("x".repeat(100))),
+            last: Slot::EMPTY,
+        });
+        s.w.put(Aligned("w".repeat(100)));
+        s.last.put(Nothing(drops.clone()));
+        s.m.prepare(2);
+        s.m.put(0, Aligned("m0".into()));
+        s.m.put(1, Aligned("m1".into()));
+        s.m.finish("m").expect("both items");
+        assert_eq!(s.w.get().map(|w| w.0.len()), Some(100));
+        drop(s);
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn slots_shared_across_threads_are_filled_once_each() {
+        crate::__onex_slots!(Shared {
+            a: Slot<String>,
+            b: Slot<Vec<u64>>,
+            z: Slot<()>,
+        });
+        for _ in 0..20 {
+            let s = Arc::new(Slots::new(Shared {
+                a: Slot::EMPTY,
+                b: Slot::EMPTY,
+                z: Slot::EMPTY,
+            }));
+            let threads: Vec<_> = (0..4_u64)
+                .map(|i| {
+                    let s = Arc::clone(&s);
+                    std::thread::spawn(move || {
+                        s.a.put(format!("writer {i}"));
+                        s.b.put(vec![i; 16]);
+                        s.z.put(());
+                    })
+                })
+                .collect();
+            threads.into_iter().for_each(|t| t.join().unwrap());
+            let b = s.b.get().expect("stored");
+            assert!(b.iter().all(|v| *v == b[0]));
+            assert!(s.a.get().is_some() && s.z.get().is_some());
+        }
     }
 
     #[test]
