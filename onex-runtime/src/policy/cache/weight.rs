@@ -22,10 +22,14 @@ use serde::Serialize;
 
 /// How many bytes a value holds on the heap, for the cache's bound on bytes.
 ///
-/// Implemented for the standard types; implement it for an output or input type of a cached
-/// node that holds heap memory the runtime cannot see otherwise (if the type is
-/// `Serialize`, its JSON length is used instead, see the [module docs](self)). Count
-/// capacity, not length, where the two differ: that is what the memory costs.
+/// The cache weighs each entry's inputs and output once, when it stores them, with the
+/// most precise estimate their types offer: this trait if they implement it (the standard
+/// types do: numbers, strings, boxes, vectors, maps, sets, options, tuples, arrays, JSON
+/// values); else, for a `Serialize` type, its inline size plus the length of its JSON form
+/// (a proxy within a small factor for typical records); else its inline size alone, which
+/// misses any heap memory the value owns. Implement it for an input or output type of a
+/// cached node that holds much heap memory. Count capacity, not length, where the two
+/// differ: that is what the memory costs.
 ///
 /// # Examples
 ///
