@@ -53,6 +53,7 @@
 //!
 //! See `README.md` for a tour, and `examples/` for the ONEX tutorial's scenarios.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 #[cfg(feature = "cli")]

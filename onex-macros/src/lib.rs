@@ -3,6 +3,7 @@
 //! This file only forwards: the work happens on `proc_macro2` token streams in the modules,
 //! which keeps it unit-testable without a compiler. Use the macros through the `onex` crate.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod ctxt;
@@ -41,8 +42,18 @@ use proc_macro::TokenStream;
 ///   `us`, `ms`, `s`, `m` or `h`.
 /// - `compensate = undo` (effect only): `async fn undo(ctx: &Context, written: &T) -> Result<(), NodeError>`,
 ///   or the same without `async`, receiving the output of the step it undoes.
-/// - `cache` (compute only): outputs are cached per runtime by node and input hash; the
-///   inputs must be `Hash` and the output `Clone + Send + Sync + 'static`.
+/// - `cache` (compute only): outputs are cached per runtime. A call is looked up by a hash
+///   of its node and inputs, and answered from the cache only if its inputs are *equal*
+///   (`==`) to those of the cached call, so a hash collision is a miss, never another
+///   input's output. The inputs must be `Hash + Eq + Clone + Send + Sync + 'static` (an
+///   unsized `&str` or `&[T]` input: its owned form) and the output
+///   `Clone + Send + Sync + 'static`; a type without them is one error naming it. The
+///   cache keeps a copy of the inputs and of the output per entry, bounded by entries and
+///   by bytes (1,024 entries and 64 MiB by default, least recently used first; an output
+///   type holding heap memory should implement `onex::CacheWeight` or `Serialize`, which
+///   the byte estimate reads), per node with
+///   `Runtime::builder().cache_policy_for("NodeName", CachePolicy { .. })`, optionally with
+///   a time to live.
 /// - `merge = g` (reducer only): `fn g(into: &mut Acc, from: Acc)`; in batch mode the items
 ///   are folded in parallel chunks and the partial accumulators merged.
 /// - `crate = path`: where the `onex` crate is, for crates that re-export it.

@@ -5,6 +5,8 @@
 //! time.
 
 #![warn(missing_docs)]
+// `unsafe` lives in `slot.rs` and `slots.rs` only; every block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 mod capture;
 mod compensation;
@@ -52,8 +54,8 @@ pub use mode::{ExecutionMode, FailureStrategy};
 pub use observer::{ObserverSet, RunEvent, RunObserver};
 pub use options::RunOptions;
 pub use plan::plan;
-pub use policy::{Backoff, BackoffKind};
-pub use program::{CachedValue, Call, Program, StepFuture};
+pub use policy::{Backoff, BackoffKind, CacheEntry, CacheKey, CachePolicy, CacheWeight, KeyHasher};
+pub use program::{Call, Program, StepFuture};
 #[cfg(feature = "progress")]
 pub use progress::ProgressObserver;
 pub use render::{ReportSummary, chrome_trace};
@@ -86,6 +88,12 @@ pub mod __private {
         Arg27, Arg28, Arg29, Arg30, Arg31, Arg32, Node, Param, internal_error, missing_input,
         missing_item, wrong_shim,
     };
+    pub use crate::policy::cache::key::{
+        CacheInput, CacheInputKey, CacheOutput, CacheOutputCopy, CacheProbe, NotCacheInputKey,
+        NotCacheOutputCopy, ProbeCacheKey, ProbeCacheOutput, ProbeNotCacheKey, ProbeNotCacheOutput,
+        StoredInput,
+    };
+    pub use crate::policy::cache::weight::{Weigh, WeighExact, WeighSerialized, WeighShallow};
     pub use crate::slot::{MapSlot, Slot};
     pub use crate::slots::{DropSlot, SlotDrop, SlotTable, Slots};
     pub use crate::static_graph::{

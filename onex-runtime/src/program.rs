@@ -6,21 +6,17 @@
 //! only ever see this trait: they decide *when* a step runs; the program decides *what* a
 //! call does.
 
-use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use crate::context::Context;
 use crate::error::NodeError;
 use crate::graph::Graph;
 use crate::mode::ExecutionMode;
+use crate::policy::{CacheEntry, KeyHasher};
 
 /// The future of one asynchronous call.
 pub type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<(), NodeError>> + Send + 'a>>;
-
-/// A cached output, type-erased so one cache serves every node.
-pub type CachedValue = Arc<dyn Any + Send + Sync>;
 
 /// One call of a step: which step, which element of a `map`, which attempt, in which run.
 ///
@@ -129,21 +125,32 @@ pub trait Program: Send + Sync + 'static {
         None
     }
 
-    /// A hash of the call's inputs, for caching; `None` when the step cannot be cached.
-    fn input_hash(&self, slots: &Self::Slots, call: Call<'_>) -> Option<u64> {
+    /// A hash of the call's inputs made with `hasher`, to find its cache entry by; `None`
+    /// when the step cannot be cached.
+    ///
+    /// The hash only finds a candidate: [`cache_load`](Self::cache_load) decides whether it
+    /// answers the call, so inputs equal for `cache_load` must hash alike, as for any
+    /// `HashMap` key.
+    fn input_hash(
+        &self,
+        slots: &Self::Slots,
+        call: Call<'_>,
+        hasher: KeyHasher<'_>,
+    ) -> Option<u64> {
+        let _ = (slots, call, hasher);
+        None
+    }
+
+    /// A cache entry for the completed call: a copy of its inputs and of its output.
+    fn cache_store(&self, slots: &Self::Slots, call: Call<'_>) -> Option<CacheEntry> {
         let _ = (slots, call);
         None
     }
 
-    /// A copy of the call's output to keep in the cache.
-    fn cache_store(&self, slots: &Self::Slots, call: Call<'_>) -> Option<CachedValue> {
-        let _ = (slots, call);
-        None
-    }
-
-    /// Stores a cached output as the call's output; `false` if it does not fit.
-    fn cache_load(&self, slots: &Self::Slots, call: Call<'_>, value: &CachedValue) -> bool {
-        let _ = (slots, call, value);
+    /// Stores the entry's output as the call's output if the entry was made for inputs
+    /// equal to the call's; `false` (and nothing stored) otherwise.
+    fn cache_load(&self, slots: &Self::Slots, call: Call<'_>, entry: &CacheEntry) -> bool {
+        let _ = (slots, call, entry);
         false
     }
 

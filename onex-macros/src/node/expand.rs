@@ -50,6 +50,12 @@ pub fn runtime_path(krate: Option<&syn::Path>) -> TokenStream {
     }
 }
 
+/// A parameter a step passes, with its type as the workflow sees it.
+struct Input {
+    inner: syn::Type,
+    optional: bool,
+}
+
 /// Emits the function and, when its signature allows, the proxy.
 pub fn expand(node: &Node) -> TokenStream {
     let func = &node.func;
@@ -77,12 +83,6 @@ pub fn expand(node: &Node) -> TokenStream {
     let compensated = node.options.compensate.is_some();
     let policy_chain = node.options.policy_chain(&rt);
 
-    // The parameters a step passes, with their types as the workflow sees them.
-    struct Input {
-        inner: syn::Type,
-        optional: bool,
-        span: Span,
-    }
     let inputs: Vec<Input> = match kind {
         Kind::Reducer => {
             let item = match &node.params[1].shape {
@@ -92,7 +92,6 @@ pub fn expand(node: &Node) -> TokenStream {
             vec![Input {
                 inner: syn::parse_quote_spanned!(item.span()=> [#item]),
                 optional: false,
-                span: node.params[1].ty.span(),
             }]
         }
         _ => node
@@ -101,12 +100,10 @@ pub fn expand(node: &Node) -> TokenStream {
                 ParamShape::Ref(t) => Input {
                     inner: t.clone(),
                     optional: false,
-                    span: p.ty.span(),
                 },
                 ParamShape::OptionRef(t) => Input {
                     inner: t.clone(),
                     optional: true,
-                    span: p.ty.span(),
                 },
                 _ => unreachable!("checked by `expandable`"),
             })
@@ -241,31 +238,10 @@ pub fn expand(node: &Node) -> TokenStream {
     };
 
     let cache = node.options.cache.is_some() && kind == Kind::Compute;
-    let (hash, store, load) = if cache {
-        let hashes = inputs
-            .iter()
-            .zip(&args)
-            .map(|(inp, a)| quote_spanned!(inp.span=> ::std::hash::Hash::hash(&#a, &mut __h);));
-        (
-            quote! {
-                let mut __h = ::std::hash::DefaultHasher::new();
-                ::std::hash::Hash::hash(<Self as #rt::__private::Node>::NAME, &mut __h);
-                #(#hashes)*
-                ::core::option::Option::Some(::std::hash::Hasher::finish(&__h))
-            },
-            quote_spanned! {ret_span=>
-                ::core::option::Option::Some(::std::sync::Arc::new(::core::clone::Clone::clone(out)))
-            },
-            quote_spanned! {ret_span=>
-                value.downcast_ref::<#output>().cloned()
-            },
-        )
+    let (cache_fns, cache_checks) = if cache {
+        cache_shims(&rt, &inputs, &args, &output)
     } else {
-        (
-            quote!(let _ = #args_pat; ::core::option::Option::None),
-            quote!(let _ = out; ::core::option::Option::None),
-            quote!(let _ = value; ::core::option::Option::None),
-        )
+        (quote!(), quote!())
     };
     let capture = capture_args(&quote!(#rt::__private), &args);
     let compensate = match &node.options.compensate {
@@ -309,6 +285,8 @@ pub fn expand(node: &Node) -> TokenStream {
 
         #(#param_impls)*
 
+        #cache_checks
+
         #[doc(hidden)]
         #[allow(dead_code, unused_variables, clippy::all, clippy::pedantic)]
         impl #rt::__private::Shim for #ident {
@@ -333,23 +311,13 @@ pub fn expand(node: &Node) -> TokenStream {
                 #async_shim
             }
 
-            fn hash(#args_pat: Self::Args<'_>) -> ::core::option::Option<u64> {
-                #hash
-            }
-
             fn capture(#args_pat: Self::Args<'_>) -> #rt::__private::serde_json::Value {
                 #[allow(unused_imports)]
                 use #rt::__private::{CaptureFallback as _, CaptureSerialize as _};
                 #capture
             }
 
-            fn cache_store(out: &#output) -> ::core::option::Option<#rt::CachedValue> {
-                #store
-            }
-
-            fn cache_load(value: &#rt::CachedValue) -> ::core::option::Option<#output> {
-                #load
-            }
+            #cache_fns
 
             fn compensate<'a>(
                 call: #rt::Call<'a>,
@@ -359,6 +327,89 @@ pub fn expand(node: &Node) -> TokenStream {
             }
         }
     }
+}
+
+/// The `Shim` methods of a cached node (hash the inputs, keep a copy of inputs and output,
+/// answer a call whose inputs equal the kept ones), and the checks of its types' bounds.
+///
+/// Every use of an input or of the output goes through autoref specialization on its
+/// concrete type (the runtime's `CacheInput`, `CacheOutput` and `Weigh`), so a type
+/// without the bounds compiles there, as "not cached"; the checks, on the types as the
+/// user wrote them, are then the one error per such type, naming it and the bounds.
+fn cache_shims(
+    rt: &TokenStream,
+    inputs: &[Input],
+    args: &[syn::Ident],
+    output: &syn::Type,
+) -> (TokenStream, TokenStream) {
+    let p = quote!(#rt::__private);
+    let arity = inputs.len();
+    let args_pat = quote!((#(#args,)*));
+    let keys: Vec<syn::Ident> = (0..arity).map(|i| format_ident!("__k{}", i)).collect();
+    let probes = quote! {
+        #[allow(unused_imports)]
+        use #p::{
+            CacheInputKey as _, CacheOutputCopy as _, NotCacheInputKey as _,
+            NotCacheOutputCopy as _, WeighExact as _, WeighSerialized as _, WeighShallow as _,
+        };
+    };
+    // An entry's inputs carry the proxy type, so one node never reads another's entry.
+    let kept_ty = quote!((::core::marker::PhantomData<Self>, [#p::StoredInput; #arity]));
+    let fns = quote! {
+        fn hash(#args_pat: Self::Args<'_>, __h: &mut dyn ::core::hash::Hasher) -> bool {
+            #probes
+            true #(&& (&&#p::CacheInput(#args)).hash_into(__h))*
+        }
+
+        fn cache_store(
+            #args_pat: Self::Args<'_>,
+            out: &#output,
+        ) -> ::core::option::Option<#rt::CacheEntry> {
+            #probes
+            let inputs: #kept_ty = (
+                ::core::marker::PhantomData,
+                [#((&&#p::CacheInput(#args)).key()?,)*],
+            );
+            let weight = (&&&#p::Weigh(out)).weigh() #(+ match #args {
+                ::core::option::Option::Some(v) => (&&&#p::Weigh(v)).weigh(),
+                ::core::option::Option::None => 0,
+            })*;
+            let out = (&&#p::CacheOutput(out)).copy()?;
+            ::core::option::Option::Some(#rt::CacheEntry::new(inputs, out, weight))
+        }
+
+        fn cache_load(
+            #args_pat: Self::Args<'_>,
+            entry: &#rt::CacheEntry,
+        ) -> ::core::option::Option<#output> {
+            #probes
+            let (_, [#(#keys,)*]) = entry.inputs::<#kept_ty>()?;
+            if true #(&& (&&#p::CacheInput(#args)).matches(#keys))* {
+                (&&#p::CacheOutput(entry.output::<#output>()?)).copy()
+            } else {
+                ::core::option::Option::None
+            }
+        }
+    };
+    // On the types as the user wrote them (their tokens keep the user's spans): a type
+    // without the bounds is one error there.
+    let input_checks = inputs.iter().map(|inp| {
+        let ty = &inp.inner;
+        quote! {
+            let answer = (&&#p::CacheProbe::<#ty>::new()).probe();
+            <#ty as #rt::policy::CachedInput<_>>::check(answer);
+        }
+    });
+    let checks = quote! {
+        const _: fn() = || {
+            #[allow(unused_imports)]
+            use #p::{ProbeCacheKey as _, ProbeCacheOutput as _, ProbeNotCacheKey as _, ProbeNotCacheOutput as _};
+            #(#input_checks)*
+            let answer = (&&#p::CacheProbe::<#output>::new()).probe_output();
+            <#output as #rt::policy::CachedOutput<_>>::check(answer);
+        };
+    };
+    (fns, checks)
 }
 
 /// The body of a `Shim::capture` over the shim's arguments `args` (each an

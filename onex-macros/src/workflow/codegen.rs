@@ -654,20 +654,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     #p::run_nested(call.ctx, ::std::sync::Arc::new(#name), input)
                 }
 
-                fn hash(args: Self::Args<'_>) -> ::core::option::Option<u64> {
-                    ::core::option::Option::None
-                }
-
                 fn capture((#(#shim_args,)*): Self::Args<'_>) -> #p::serde_json::Value {
                     #capture
-                }
-
-                fn cache_store(_: &#out_ty) -> ::core::option::Option<__rt::CachedValue> {
-                    ::core::option::Option::None
-                }
-
-                fn cache_load(_: &__rt::CachedValue) -> ::core::option::Option<#out_ty> {
-                    ::core::option::Option::None
                 }
 
                 fn compensate<'__a>(
@@ -730,16 +718,16 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::Compensate(call))).compensation()
                 }
 
-                fn input_hash(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<u64> {
-                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::InputHash)).hash()
+                fn input_hash(&self, s: &__Slots, call: __rt::Call<'_>, hasher: __rt::KeyHasher<'_>) -> ::core::option::Option<u64> {
+                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::InputHash(hasher))).hash()
                 }
 
-                fn cache_store(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<__rt::CachedValue> {
+                fn cache_store(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<__rt::CacheEntry> {
                     __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheStore(call.item))).stored()
                 }
 
-                fn cache_load(&self, s: &__Slots, call: __rt::Call<'_>, value: &__rt::CachedValue) -> bool {
-                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheLoad(value, call.item))).loaded()
+                fn cache_load(&self, s: &__Slots, call: __rt::Call<'_>, entry: &__rt::CacheEntry) -> bool {
+                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheLoad(entry, call.item))).loaded()
                 }
 
                 fn operation_data(&self, s: &__Slots, call: __rt::Call<'_>) -> #p::serde_json::Value {

@@ -1,7 +1,6 @@
 //! [`SpecProgram`] and [`DynamicWorkflow`]: a validated spec as a [`Program`], run by the
 //! same executors, modes and failure strategies as a static workflow.
 
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -12,7 +11,8 @@ use crate::dynamic::validate::{Resolved, ResolvedThunk, Source};
 use crate::error::{NodeError, WorkflowError};
 use crate::graph::{Graph, NodeKind};
 use crate::options::RunOptions;
-use crate::program::{CachedValue, Call, Program, StepFuture};
+use crate::policy::{CacheEntry, CacheWeight, KeyHasher};
+use crate::program::{Call, Program, StepFuture};
 use crate::report::WorkflowRun;
 use crate::runtime::Runtime;
 use crate::slot::Slot;
@@ -190,27 +190,39 @@ impl Program for SpecProgram {
         }))
     }
 
-    fn input_hash(&self, slots: &Self::Slots, call: Call<'_>) -> Option<u64> {
+    fn input_hash(
+        &self,
+        slots: &Self::Slots,
+        call: Call<'_>,
+        hasher: KeyHasher<'_>,
+    ) -> Option<u64> {
         // Only compute nodes are pure, so only they may be answered from a cache.
         if self.thunks.get(call.step)?.node.kind != NodeKind::Compute {
             return None;
         }
         let input = self.input(slots, call.step).ok()?;
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.graph.step(call.step).node_type.hash(&mut hasher);
-        input.to_string().hash(&mut hasher);
-        Some(hasher.finish())
+        Some(hasher.hash_one(&input))
     }
 
-    fn cache_store(&self, slots: &Self::Slots, call: Call<'_>) -> Option<CachedValue> {
-        let value = slots.outputs.get(call.step)?.get()?.clone();
-        Some(Arc::new(value))
+    // An entry is the call's input and output, as JSON: a hit needs the inputs equal.
+    fn cache_store(&self, slots: &Self::Slots, call: Call<'_>) -> Option<CacheEntry> {
+        let input = self.input(slots, call.step).ok()?;
+        let output = slots.outputs.get(call.step)?.get()?.clone();
+        let weight = input.cache_weight() + output.cache_weight();
+        Some(CacheEntry::new(input, output, weight))
     }
 
-    fn cache_load(&self, slots: &Self::Slots, call: Call<'_>, value: &CachedValue) -> bool {
-        match (value.downcast_ref::<Value>(), slots.outputs.get(call.step)) {
-            (Some(value), Some(slot)) => {
-                slot.put(value.clone());
+    fn cache_load(&self, slots: &Self::Slots, call: Call<'_>, entry: &CacheEntry) -> bool {
+        let (Some(kept), Some(output), Some(slot)) = (
+            entry.inputs::<Value>(),
+            entry.output::<Value>(),
+            slots.outputs.get(call.step),
+        ) else {
+            return false;
+        };
+        match self.input(slots, call.step) {
+            Ok(input) if input == *kept => {
+                slot.put(output.clone());
                 true
             }
             _ => false,

@@ -199,7 +199,7 @@ pub(crate) fn settle_first<P: Program>(
     made: Attempt,
 ) -> Result<Outcome, Attempt> {
     let spec = sh.program.graph().step(c.step);
-    let simple = circuit_of(rt, sh, c.step).is_none() && cache_key_wanted(sh, c.step).not();
+    let simple = circuit_of(rt, sh, c.step).is_none() && cache_key_wanted(rt, sh, c.step).not();
     let final_failure = match &made.result {
         Ok(()) => true,
         Err(e) => sh.aborted(c.run) || next_delay(&spec.policy, e, 1).is_none(),
@@ -210,9 +210,10 @@ pub(crate) fn settle_first<P: Program>(
     Ok(Outcome::from_first(c, made))
 }
 
-fn cache_key_wanted<P: Program>(sh: &Shared<P>, step: usize) -> bool {
+fn cache_key_wanted<P: Program>(rt: &Runtime, sh: &Shared<P>, step: usize) -> bool {
     let spec = sh.program.graph().step(step);
-    spec.policy.cache || (sh.cache_all && spec.kind == NodeKind::Compute)
+    (spec.policy.cache || (sh.cache_all && spec.kind == NodeKind::Compute))
+        && rt.inner.cache.is_on(&spec.node_type)
 }
 
 /// Checks that a first attempt may be made: the circuit admits it, or the cache answers it.
@@ -229,12 +230,16 @@ pub(crate) fn precheck<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> 
             cache_hit: false,
         });
     }
-    let key = cache_key(sh, c)?;
+    let key = cache_key(rt, sh, c)?;
     let spec = sh.program.graph().step(c.step);
-    let hit = rt.inner.cache.get(&spec.node_type, key)?;
-    if !sh.program.cache_load(&sh.slots[c.run], sh.call(c, 1), &hit) {
-        return None;
-    }
+    let entry = rt.inner.cache.get(&spec.node_type, key)?;
+    // The hash found a candidate; the inputs decide (a collision is a miss).
+    let loaded = cache_op(&spec.name, || {
+        sh.program
+            .cache_load(&sh.slots[c.run], sh.call(c, 1), &entry)
+            .then_some(())
+    });
+    loaded?;
     if let Some(circuit) = circuit_of(rt, sh, c.step) {
         // The admission taken above was not used for a call.
         circuit.release();
@@ -248,11 +253,29 @@ pub(crate) fn precheck<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> 
     })
 }
 
-fn cache_key<P: Program>(sh: &Shared<P>, c: CallRef) -> Option<u64> {
-    if !cache_key_wanted(sh, c.step) {
+fn cache_key<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> Option<u64> {
+    if !cache_key_wanted(rt, sh, c.step) {
         return None;
     }
-    sh.program.input_hash(&sh.slots[c.run], sh.call(c, 1))
+    let spec = sh.program.graph().step(c.step);
+    let hasher = rt.inner.cache.hasher(&spec.node_type);
+    cache_op(&spec.name, || {
+        sh.program
+            .input_hash(&sh.slots[c.run], sh.call(c, 1), hasher)
+    })
+}
+
+/// Runs a cache operation, which runs user code (the inputs' `Hash`, `Eq` and `Clone`, the
+/// output's `Clone`), with its panics contained: a panic there costs the call its caching,
+/// not the run (nothing is stored in the step's slot before that code has returned).
+fn cache_op<T>(step: &str, op: impl FnOnce() -> Option<T>) -> Option<T> {
+    match contain(step, || Ok(op())) {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::warn!(step, error = %e, "caching skipped");
+            None
+        }
+    }
 }
 
 /// Drives a call through its attempts. `first` is a first attempt already made elsewhere
@@ -294,12 +317,13 @@ pub(crate) async fn drive<P: Program>(
         }
         match made.result {
             Ok(()) => {
-                if let Some(key) = cache_key(sh, c)
-                    && let Some(value) = sh
-                        .program
-                        .cache_store(&sh.slots[c.run], sh.call(c, attempt))
+                if let Some(key) = cache_key(rt, sh, c)
+                    && let Some(entry) = cache_op(&spec.name, || {
+                        sh.program
+                            .cache_store(&sh.slots[c.run], sh.call(c, attempt))
+                    })
                 {
-                    rt.inner.cache.put(&spec.node_type, key, value);
+                    rt.inner.cache.put(&spec.node_type, key, entry);
                 }
                 return Outcome {
                     call: c,
