@@ -1,9 +1,10 @@
 //! The metadata `#[node]` attaches to a function, and the traits `workflow!` reads it through.
 //!
 //! `#[node]` keeps the user's function and adds a braced proxy type of the same name in the
-//! type namespace (`struct fetch {}`), implementing [`Node`] and one [`Param`] per parameter,
-//! with inherent call shims. `workflow!` cannot see the function's signature, so everything
-//! it needs (output type, kind, policy, parameter types) comes through these traits.
+//! type namespace (`struct fetch {}`), implementing [`Node`], one [`Param`] per parameter,
+//! [`Takes`] and the call shims (`Shim`). `workflow!` cannot see the function's signature,
+//! so everything it needs (output type, kind, policy, parameter types, arity) comes through
+//! these traits.
 
 use crate::error::NodeError;
 use crate::graph::{NodeKind, StepPolicy};

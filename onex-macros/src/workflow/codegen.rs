@@ -94,17 +94,28 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         }
     }
     // Each step reaches its node's parameters and shims through `Takes<K>`, K the number
-    // of arguments it passes, spanned on the node's path: a wrong count is one error there,
-    // in the node's words, and the projection it leaves is an error type that keeps the
-    // tuple, `Param` and edge checks downstream of it quiet.
-    let checked: Vec<TokenStream> = wf
+    // of arguments it passes: a wrong count is one error on the node's path, in the node's
+    // words, and the projection it leaves is an error type that keeps the tuple, `Param`
+    // and edge checks downstream of it quiet. One alias per node and count (a constant
+    // argument is a body of its own to check and evaluate), named at each use with the
+    // node's path as its span, where the error then lands.
+    let mut takes_alias: HashMap<(String, usize), syn::Ident> = HashMap::new();
+    let checked: Vec<syn::Ident> = wf
         .steps
         .iter()
         .enumerate()
         .map(|(k, step)| {
-            let span = step.node.span();
-            let (node, count) = (at(&nodes[k], span), usize_at(step.args.len(), span));
-            quote_spanned!(span=> <#node as #p::Takes<#count>>::Node)
+            let count = step.args.len();
+            let next = takes_alias.len();
+            let alias = takes_alias
+                .entry((paths[k].to_string(), count))
+                .or_insert_with(|| {
+                    let alias = format_ident!("__C{}", next);
+                    let node = &nodes[k];
+                    items.extend(quote!(type #alias = <#node as #p::Takes<#count>>::Node;));
+                    alias
+                });
+            at(alias, step.node.span())
         })
         .collect();
     // The type step `j`'s slot holds, as read by its consumers, spanned where it is read.
