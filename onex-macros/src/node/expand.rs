@@ -421,6 +421,29 @@ mod tests {
     }
 
     #[test]
+    fn a_rejected_signature_gets_a_stub_that_never_calls_the_fn() {
+        let cx = Ctxt::new();
+        let n = Node::from_parts(
+            quote!(compute, cache),
+            syn::parse2(quote!(
+                fn price(order: Order) -> u64 {
+                    order.total
+                }
+            ))
+            .unwrap(),
+            &cx,
+        );
+        let out = expand(&n).to_string();
+        assert!(out.contains("type Type = Order"), "{out}");
+        assert!(out.contains("Shim for price"));
+        assert!(out.contains("Takes < K > for price"));
+        assert!(out.contains("\"`price` takes 1 input (order: Order), got {K}\""));
+        // The stub neither calls `price(order)` nor hashes its input for the cache.
+        assert!(!out.contains("price (__a0)"), "{out}");
+        assert!(!out.contains("DefaultHasher"), "{out}");
+    }
+
+    #[test]
     fn expansion_mentions_the_policy_and_shims() {
         let cx = Ctxt::new();
         let n = Node::from_parts(
