@@ -672,3 +672,39 @@ async fn thunks_carry_their_inputs_and_null_for_an_absent_one() {
     assert_eq!(odd.output, 7);
     assert_eq!(data(&odd), Some(serde_json::json!([7, null])));
 }
+
+// ---- node names: the fn name in UpperCamelCase unless `name = ".."` says otherwise ----
+#[node(effect)]
+async fn fetch_rows(n: &u64) -> Result<Vec<u64>, NodeError> {
+    Ok((0..*n).collect())
+}
+
+#[node(compute, name = "NodeRowCounterCompute")]
+fn count_rows(rows: &[u64]) -> usize {
+    rows.len()
+}
+
+workflow! {
+    workflow Rows(n: u64) -> usize {
+        rows = fetch_rows(n);
+        count = count_rows(rows);
+        return count;
+    }
+}
+
+#[tokio::test]
+async fn a_node_is_named_after_its_fn_in_upper_camel_case_in_the_report() {
+    let rt = Runtime::default();
+    let run = Rows::run(&rt, 3, RunOptions::new()).await.expect("runs");
+    assert_eq!(run.output, 3);
+    let node_type = |step: &str| run.report.step(step).map(|r| r.node_type.to_string());
+    assert_eq!(node_type("rows").as_deref(), Some("FetchRows"));
+    assert_eq!(node_type("count").as_deref(), Some("NodeRowCounterCompute"));
+    let thunk_types: Vec<&str> = run
+        .report
+        .thunks_emitted
+        .iter()
+        .map(|t| &*t.target_node_type)
+        .collect();
+    assert_eq!(thunk_types, ["FetchRows", "NodeRowCounterCompute"]);
+}

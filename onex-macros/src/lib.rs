@@ -13,6 +13,7 @@ mod options;
 mod panic_guard;
 mod param_index;
 mod respan;
+mod type_text;
 mod workflow;
 
 use proc_macro::TokenStream;
@@ -35,8 +36,9 @@ use proc_macro::TokenStream;
 ///
 /// # Options
 ///
-/// - `name = "NodeDataFetcherEffect"`: the `target_node_type`. By default, the fn name in
-///   UpperCamelCase: `fetch_rows` gives `FetchRows`.
+/// - `name = "NodeDataFetcherEffect"`: the node's type, recorded as `target_node_type` in
+///   thunks and `node_type` in the report, and the key of its circuit breaker. By default,
+///   the fn name in UpperCamelCase: `fn fetch_rows` runs as `FetchRows`.
 /// - `retries = 3`, `backoff = fixed(250ms) | exponential(100ms) | exponential(100ms, max = 5s)`,
 ///   `timeout = 10s`, `priority = 1` (lower runs first within a wave). Durations take
 ///   `us`, `ms`, `s`, `m` or `h`.

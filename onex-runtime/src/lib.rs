@@ -85,8 +85,8 @@ pub mod __private {
     pub use crate::node::{
         Arg, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Arg10, Arg11, Arg12, Arg13,
         Arg14, Arg15, Arg16, Arg17, Arg18, Arg19, Arg20, Arg21, Arg22, Arg23, Arg24, Arg25, Arg26,
-        Arg27, Arg28, Arg29, Arg30, Arg31, Arg32, Node, Param, internal_error, missing_input,
-        missing_item, wrong_shim,
+        Arg27, Arg28, Arg29, Arg30, Arg31, Arg32, NestedArg, NestedArgClone, NestedArgNotClone,
+        NestedInput, Node, Param, Takes, internal_error, missing_input, missing_item, wrong_shim,
     };
     pub use crate::policy::cache::key::{
         CacheInput, CacheInputKey, CacheOutput, CacheOutputCopy, CacheProbe, NotCacheInputKey,
