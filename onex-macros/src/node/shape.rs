@@ -63,10 +63,7 @@ pub fn shape(node: &Node) -> Option<Shape> {
                         ParamShape::OptionRef(t) => (t.clone(), true),
                         _ => (referent(&p.ty), false),
                     };
-                    Input {
-                        inner,
-                        optional,
-                    }
+                    Input { inner, optional }
                 })
                 .collect();
             let output = match &node.ret {
