@@ -35,6 +35,7 @@ mod thunk;
 mod thunk_ids;
 
 pub mod dynamic;
+pub mod journal;
 pub mod policy;
 
 /// The progress bar crate [`ProgressObserver`] draws with, for [`ProgressObserver::with_bar`].
