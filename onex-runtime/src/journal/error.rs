@@ -25,7 +25,7 @@ use super::step::{StepConflict, StepKey};
 /// );
 /// assert!(!err.is_transient());
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JournalError {
     /// Another holder's lease on the run has not expired.

@@ -85,21 +85,11 @@ impl MemoryJournal {
         let now = self.clock.now();
         let mut runs = self.runs();
         if let Some(stored) = runs.get_mut(&run.run_id) {
-            if stored.record.workflow != run.workflow {
-                return Err(JournalError::WorkflowMismatch {
-                    run_id: run.run_id,
-                    journaled: stored.record.workflow.clone(),
-                    requested: run.workflow,
-                });
-            }
-            if stored.record.status.is_finished() {
-                return Ok(Started::Finished(Box::new(stored.snapshot())));
-            }
-            let lease = stored.record.acquire(holder, now, ttl)?;
-            stored.record.updated_at = now;
-            return Ok(Started::Attached {
-                lease,
-                run: Box::new(stored.snapshot()),
+            let lease = stored.record.attach(&run.workflow, holder, now, ttl)?;
+            let run = Box::new(stored.snapshot());
+            return Ok(match lease {
+                Some(lease) => Started::Attached { lease, run },
+                None => Started::Finished(run),
             });
         }
         let mut record = RunRecord::new(run.run_id.clone(), run.workflow, now);
@@ -218,11 +208,7 @@ impl Journal for MemoryJournal {
         ttl: Duration,
     ) -> JournalFuture<'a, Lease> {
         let now = self.clock.now();
-        let result = self.with_run(run_id, |record| {
-            let lease = record.acquire(holder, now, ttl)?;
-            record.updated_at = now;
-            Ok(lease)
-        });
+        let result = self.with_run(run_id, |record| record.acquire(holder, now, ttl));
         std::future::ready(result).boxed()
     }
 

@@ -255,7 +255,32 @@ impl RunRecord {
         ttl: Duration,
     ) -> Result<Lease, JournalError> {
         self.unfinished()?;
-        self.lease.acquire(&self.run_id, holder, now, ttl)
+        let lease = self.lease.acquire(&self.run_id, holder, now, ttl)?;
+        self.updated_at = now;
+        Ok(lease)
+    }
+
+    /// What starting this (existing) run as `workflow` does: leases it to `holder` if it
+    /// is unfinished (`Some`), leaves it alone if it is finished (`None`); refused if the
+    /// run is of another workflow, or leased.
+    pub fn attach(
+        &mut self,
+        workflow: &str,
+        holder: &str,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, JournalError> {
+        if self.workflow != workflow {
+            return Err(JournalError::WorkflowMismatch {
+                run_id: self.run_id.clone(),
+                journaled: self.workflow.clone(),
+                requested: workflow.to_owned(),
+            });
+        }
+        if self.status.is_finished() {
+            return Ok(None);
+        }
+        self.acquire(holder, now, ttl).map(Some)
     }
 
     /// Extends `lease` (see [`LeaseState::renew`]); a finished run has no lease to renew.

@@ -94,7 +94,8 @@ impl RunRecord {
     /// Applies a batch of writes made under `lease` at `now`, in order, all or nothing.
     ///
     /// `load` fetches a step's journaled entry (`None` if nothing is journaled yet); each
-    /// entry is loaded once. Returns the entries that changed, for the caller to store
+    /// entry is loaded once. Its error type is the backend's, which the journal's own
+    /// refusals convert into. Returns the entries that changed, for the caller to store
     /// along with `self`. On an error the caller stores nothing.
     ///
     /// # Examples
@@ -107,17 +108,19 @@ impl RunRecord {
     /// let mut run = RunRecord::new("r1", "Wf", now);
     /// let lease = run.acquire("me", now, Duration::from_secs(10)).unwrap();
     /// let changed = run
-    ///     .apply(&lease, vec![Write::intent(StepKey::new(0, "a"), 1)], now, |_| Ok(None))
+    ///     .apply(&lease, vec![Write::intent(StepKey::new(0, "a"), 1)], now, |_| {
+    ///         Ok::<_, onex_runtime::journal::JournalError>(None)
+    ///     })
     ///     .unwrap();
     /// assert!(changed[0].is_in_doubt());
     /// ```
-    pub fn apply(
+    pub fn apply<E: From<JournalError>>(
         &mut self,
         lease: &Lease,
         writes: Vec<Write>,
         now: SystemTime,
-        mut load: impl FnMut(&StepKey) -> Result<Option<StepEntry>, JournalError>,
-    ) -> Result<Vec<StepEntry>, JournalError> {
+        mut load: impl FnMut(&StepKey) -> Result<Option<StepEntry>, E>,
+    ) -> Result<Vec<StepEntry>, E> {
         self.check_write(lease, now)?;
         let mut touched: BTreeMap<(u32, Option<u32>), StepEntry> = BTreeMap::new();
         for write in writes {

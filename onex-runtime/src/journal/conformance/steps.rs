@@ -385,3 +385,43 @@ pub async fn a_second_handle_sees_every_commit<F: JournalFactory>(factory: &F) {
         assert_eq!(seen.output(&key(i)), Some(&[i as u8][..]), "outcome {i}");
     }
 }
+
+/// Writes refused and writes accepted at the same moment (which a backend may commit
+/// together): each refused one is undone alone, each accepted one is kept.
+pub async fn a_refused_write_leaves_concurrent_writes_alone<F: JournalFactory>(factory: &F) {
+    let setup = Setup::new(factory);
+    let journal = setup.journal();
+    let good = create(journal, "good").await;
+    let bad = create(journal, "bad").await;
+    const WRITES: u32 = 200;
+    let writes = (0..WRITES).map(|i| {
+        let (good, bad) = (&good, &bad);
+        async move {
+            if i % 2 == 0 {
+                // Intent, outcome and a third write that is refused: none of it stays.
+                journal
+                    .write(
+                        bad,
+                        vec![
+                            Write::intent(key(i), 1),
+                            Write::outcome(key(i), Ok(vec![1]), 1),
+                            Write::outcome(key(i), Ok(vec![2]), 1),
+                        ],
+                    )
+                    .await
+                    .expect_err("a second outcome is refused");
+            } else {
+                journal.record_intent(good, key(i), 1).await.unwrap();
+            }
+        }
+    });
+    futures_util::future::join_all(writes).await;
+    let good = journal.load_run("good").await.unwrap().unwrap();
+    assert_eq!(
+        good.steps.len(),
+        WRITES as usize / 2,
+        "every accepted write is kept"
+    );
+    let bad = journal.load_run("bad").await.unwrap().unwrap();
+    assert!(bad.steps.is_empty(), "every refused write is undone");
+}
