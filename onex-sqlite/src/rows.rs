@@ -208,7 +208,7 @@ fn error(row: &Row<'_>, column: usize) -> rusqlite::Result<Result<NodeError, ser
     Ok(serde_json::from_str(text.as_deref().unwrap_or("null")))
 }
 
-/// Stores `entry` for the run with row id `run`, replacing what was there.
+/// Stores `entry` for the run with row id `run`, updating its row in place.
 pub(crate) fn save_entry(conn: &Connection, run: i64, entry: &StepEntry) -> Result<(), OpError> {
     let json = |error: &NodeError| {
         serde_json::to_string(error)
@@ -226,10 +226,15 @@ pub(crate) fn save_entry(conn: &Connection, run: i64, entry: &StepEntry) -> Resu
     };
     let millis = |t: Option<SystemTime>| t.map(unix_millis);
     let mut stmt = conn.prepare_cached(
-        "INSERT OR REPLACE INTO steps (run, step, item, name, intent_attempt, intent_at, \
+        "INSERT INTO steps (run, step, item, name, intent_attempt, intent_at, \
          outcome_ok, attempts, outcome_at, comp_attempt, comp_at, comp_ok, comp_attempts, \
          comp_outcome_at, comp_error, error, output) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+         ON CONFLICT (run, step, item) DO UPDATE SET name = ?4, \
+         intent_attempt = ?5, intent_at = ?6, outcome_ok = ?7, attempts = ?8, \
+         outcome_at = ?9, comp_attempt = ?10, comp_at = ?11, comp_ok = ?12, \
+         comp_attempts = ?13, comp_outcome_at = ?14, comp_error = ?15, error = ?16, \
+         output = ?17",
     )?;
     stmt.execute(params![
         run,

@@ -16,10 +16,14 @@ const APPLICATION_ID: i64 = 0x6f6e_6578;
 /// The schema this build reads and writes.
 pub(crate) const VERSION: i64 = 1;
 
-/// Column order puts the blobs last: SQLite reads a row's columns in order, so the
-/// fields read on every write (status, lease) never walk a large payload's overflow
-/// pages. Steps refer to runs by the integer `id`, which keeps their key small. A step
-/// without a `map` item has `item` = -1.
+/// A commit writes every page it changed to the log, so the layout keeps a step write to
+/// few pages: steps live in one b-tree keyed by (run, step, item) (`WITHOUT ROWID`: no
+/// second index to update), rows are updated in place, and the indexes on `runs` are
+/// over columns a step write leaves alone (`updated_at` only in a partial index of
+/// finished runs). Steps refer to runs by the integer `id`, which keeps their key small;
+/// a step without a `map` item has `item` = -1. Blobs come last in a row: SQLite reads
+/// columns in order, so reading the status and lease never walks a payload's overflow
+/// pages.
 const TABLES: &str = "
 CREATE TABLE runs (
     id             INTEGER PRIMARY KEY,
@@ -37,7 +41,8 @@ CREATE TABLE runs (
     input          BLOB NOT NULL
 );
 CREATE INDEX runs_by_creation ON runs (created_at, run_id);
-CREATE INDEX runs_finished_by_update ON runs (finished, updated_at, run_id);
+CREATE INDEX runs_unfinished ON runs (created_at, run_id) WHERE finished = 0;
+CREATE INDEX runs_finished ON runs (updated_at, run_id) WHERE finished = 1;
 CREATE TABLE steps (
     run             INTEGER NOT NULL,
     step            INTEGER NOT NULL,
@@ -57,7 +62,7 @@ CREATE TABLE steps (
     error           TEXT,
     output          BLOB,
     PRIMARY KEY (run, step, item)
-);
+) WITHOUT ROWID;
 ";
 
 /// What the file holds, read without taking the write lock.
