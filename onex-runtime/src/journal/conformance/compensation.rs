@@ -1,6 +1,6 @@
 //! Compensations, and operators resolving in-doubt calls.
 
-use super::{JournalFactory, Setup, create, key};
+use super::{JournalFactory, Setup, complete, create, key};
 use crate::error::{ErrorCode, NodeError};
 use crate::journal::{JournalError, Resolution, StepConflict};
 
@@ -18,11 +18,7 @@ pub async fn compensation_is_journaled_once<F: JournalFactory>(factory: &F) {
     let journal = setup.journal();
     let lease = create(journal, "r1").await;
     // Step 0 completed, step 1 failed, step 2 in doubt.
-    journal.record_intent(&lease, key(0), 1).await.unwrap();
-    journal
-        .record_outcome(&lease, key(0), Ok(b"charge-1".to_vec()), 1)
-        .await
-        .unwrap();
+    complete(journal, &lease, key(0), b"charge-1".to_vec()).await;
     journal.record_intent(&lease, key(1), 1).await.unwrap();
     journal
         .record_outcome(&lease, key(1), Err(NodeError::permanent("no")), 1)
@@ -94,11 +90,7 @@ pub async fn compensation_is_journaled_once<F: JournalFactory>(factory: &F) {
 
     // A failed compensation is journaled with its error.
     let undo_error = NodeError::transient("refund API down").with_code(ErrorCode::Timeout);
-    journal.record_intent(&lease, key(5), 1).await.unwrap();
-    journal
-        .record_outcome(&lease, key(5), Ok(vec![]), 1)
-        .await
-        .unwrap();
+    complete(journal, &lease, key(5), vec![]).await;
     journal
         .record_compensation_intent(&lease, key(5), 1)
         .await
@@ -173,11 +165,7 @@ pub async fn resolve_settles_in_doubt_compensations<F: JournalFactory>(factory: 
     let journal = setup.journal();
     let lease = create(journal, "r1").await;
     for i in 0..3 {
-        journal.record_intent(&lease, key(i), 1).await.unwrap();
-        journal
-            .record_outcome(&lease, key(i), Ok(vec![i as u8]), 1)
-            .await
-            .unwrap();
+        complete(journal, &lease, key(i), vec![i as u8]).await;
         journal
             .record_compensation_intent(&lease, key(i), 1)
             .await

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{JournalFactory, Setup, TTL, create, key};
+use super::{JournalFactory, Setup, TTL, complete, create, key};
 use crate::error::NodeError;
 use crate::journal::{Clock, Journal, JournalError, Resolution, RunStatus, Write};
 
@@ -160,11 +160,7 @@ pub async fn stale_token_is_refused_on_every_write<F: JournalFactory>(factory: &
     let journal = setup.journal();
     let old = create(journal, "r1").await;
     // Step 0 completed, step 1 in doubt. The lease is checked before the step rules.
-    journal.record_intent(&old, key(0), 1).await.unwrap();
-    journal
-        .record_outcome(&old, key(0), Ok(b"0".to_vec()), 1)
-        .await
-        .unwrap();
+    complete(journal, &old, key(0), b"0".to_vec()).await;
     journal.record_intent(&old, key(1), 1).await.unwrap();
     journal.release_lease(&old).await.unwrap();
     let other = setup.other();

@@ -62,7 +62,7 @@ pub use steps::{
 use std::future::Future;
 use std::time::Duration;
 
-use super::{Journal, Lease, ManualClock, NewRun, StepKey};
+use super::{Journal, Lease, ManualClock, NewRun, StepKey, Write};
 
 /// Makes the stores a backend is checked on.
 ///
@@ -214,4 +214,16 @@ async fn create(journal: &dyn Journal, run_id: &str) -> Lease {
         Some(lease) if matches!(started, super::Started::Created(_)) => lease.clone(),
         _ => panic!("starting new run `{run_id}` gave {started:?}, not Created"),
     }
+}
+
+/// Journals `step` as called once and completed with `output` (one batch).
+async fn complete(journal: &dyn Journal, lease: &Lease, step: StepKey, output: Vec<u8>) {
+    let writes = vec![
+        Write::intent(step.clone(), 1),
+        Write::outcome(step.clone(), Ok(output), 1),
+    ];
+    journal
+        .write(lease, writes)
+        .await
+        .unwrap_or_else(|e| panic!("completing {step}: {e}"));
 }

@@ -1,6 +1,6 @@
 //! Starting, attaching to and finishing runs.
 
-use super::{JournalFactory, Setup, TTL, create, key};
+use super::{JournalFactory, Setup, TTL, complete, create, key};
 use crate::journal::{GraphFingerprint, JournalError, NewRun, RunStatus, Started};
 
 /// A new run id is recorded with its workflow, input, fingerprint and times, and leased
@@ -50,11 +50,7 @@ pub async fn start_attaches_to_an_unfinished_run<F: JournalFactory>(factory: &F)
     let setup = Setup::new(factory);
     let journal = setup.journal();
     let first = create(journal, "r1").await;
-    journal.record_intent(&first, key(0), 1).await.unwrap();
-    journal
-        .record_outcome(&first, key(0), Ok(b"out0".to_vec()), 1)
-        .await
-        .unwrap();
+    complete(journal, &first, key(0), b"out0".to_vec()).await;
     journal.release_lease(&first).await.unwrap();
 
     let again = journal
@@ -109,11 +105,7 @@ pub async fn start_returns_a_finished_run<F: JournalFactory>(factory: &F) {
     let setup = Setup::new(factory);
     let journal = setup.journal();
     let lease = create(journal, "r1").await;
-    journal.record_intent(&lease, key(0), 1).await.unwrap();
-    journal
-        .record_outcome(&lease, key(0), Ok(b"42".to_vec()), 1)
-        .await
-        .unwrap();
+    complete(journal, &lease, key(0), b"42".to_vec()).await;
     journal
         .set_status(&lease, RunStatus::Completed)
         .await

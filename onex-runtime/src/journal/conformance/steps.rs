@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{JournalFactory, Setup, TTL, create, key};
+use super::{JournalFactory, Setup, TTL, complete, create, key};
 use crate::error::{ErrorCode, NodeError};
 use crate::journal::{Clock, Journal, JournalError, RunStatus, StepConflict, StepKey, Write};
 
@@ -42,11 +42,7 @@ pub async fn intent_without_outcome_is_in_doubt<F: JournalFactory>(factory: &F) 
     let setup = Setup::new(factory);
     let journal = setup.journal();
     let lease = create(journal, "r1").await;
-    journal.record_intent(&lease, key(0), 1).await.unwrap();
-    journal
-        .record_outcome(&lease, key(0), Ok(b"a".to_vec()), 1)
-        .await
-        .unwrap();
+    complete(journal, &lease, key(0), b"a".to_vec()).await;
     journal.record_intent(&lease, key(1), 1).await.unwrap();
     journal.record_intent(&lease, key(2), 3).await.unwrap();
     journal
@@ -180,38 +176,24 @@ pub async fn a_batch_is_all_or_nothing<F: JournalFactory>(factory: &F) {
     let before = journal.load_run("r1").await.unwrap().unwrap();
     setup.clock.advance(Duration::from_millis(3));
 
-    let err = journal
-        .write(
-            &lease,
-            vec![
-                Write::intent(key(0), 1),
-                Write::outcome(key(0), Ok(b"zero".to_vec()), 1),
-                Write::Status(RunStatus::Compensating),
-                Write::intent(key(1), 1),
-                Write::outcome(key(2), Ok(b"two".to_vec()), 1),
-            ],
-        )
-        .await
-        .unwrap_err();
+    let accepted = vec![
+        Write::intent(key(0), 1),
+        Write::outcome(key(0), Ok(b"zero".to_vec()), 1),
+        Write::Status(RunStatus::Compensating),
+        Write::intent(key(1), 1),
+    ];
+    let mut refused = accepted.clone();
+    refused.push(Write::outcome(key(2), Ok(b"two".to_vec()), 1));
+
+    let err = journal.write(&lease, refused).await.unwrap_err();
     assert!(
         matches!(err, JournalError::Step { ref step, conflict: StepConflict::NoIntent, .. } if step.index == 2),
         "{err}"
     );
     assert_eq!(journal.load_run("r1").await.unwrap().unwrap(), before);
 
-    // The same batch without the bad write goes through whole, in order.
-    journal
-        .write(
-            &lease,
-            vec![
-                Write::intent(key(0), 1),
-                Write::outcome(key(0), Ok(b"zero".to_vec()), 1),
-                Write::Status(RunStatus::Compensating),
-                Write::intent(key(1), 1),
-            ],
-        )
-        .await
-        .unwrap();
+    // The same batch without the refused write goes through whole, in order.
+    journal.write(&lease, accepted).await.unwrap();
     let run = journal.load_run("r1").await.unwrap().unwrap();
     assert_eq!(run.record.status, RunStatus::Compensating);
     assert_eq!(run.output(&key(0)), Some(&b"zero"[..]));
