@@ -90,14 +90,20 @@ pub(crate) fn write(
     lease: &Lease,
     writes: Vec<Write>,
 ) -> Result<(), OpError> {
-    let (id, mut record) = known(conn, &lease.run_id)?;
+    let (id, journaled) = known(conn, &lease.run_id)?;
+    let mut record = journaled.clone();
     let changed = record.apply(lease, writes, now, |step| {
         rows::entry(conn, &lease.run_id, id, step)
     })?;
     for entry in &changed {
         rows::save_entry(conn, id, entry)?;
     }
-    rows::save_head(conn, id, &record)
+    // Most writes are step writes, which leave the head as it was: not rewriting it
+    // keeps their commit to the step's own page.
+    if record != journaled {
+        rows::save_head(conn, id, &record)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn prune(

@@ -228,7 +228,9 @@ pub struct RunRecord {
     pub status: RunStatus,
     /// When the run was first started.
     pub created_at: SystemTime,
-    /// When the run was last started, attached to, leased or written.
+    /// When the run was last started, attached to, leased or given a status. Step writes
+    /// leave it alone (each step entry has its own times): that keeps a step's commit to
+    /// the step's own record.
     pub updated_at: SystemTime,
     /// The run's lease.
     pub lease: LeaseState,

@@ -95,7 +95,8 @@ impl RunRecord {
     ///
     /// `load` fetches a step's journaled entry (`None` if nothing is journaled yet); each
     /// entry is loaded once. Its error type is the backend's, which the journal's own
-    /// refusals convert into. Returns the entries that changed, for the caller to store
+    /// refusals convert into. `self` changes only with a [`Write::Status`]: a step write
+    /// leaves the run's head alone, so a backend need not rewrite it. Returns the entries that changed, for the caller to store
     /// along with `self`. On an error the caller stores nothing.
     ///
     /// # Examples
@@ -150,7 +151,6 @@ impl RunRecord {
                 }
             }
         }
-        self.updated_at = now;
         Ok(touched.into_values().collect())
     }
 }

@@ -34,7 +34,10 @@ pub async fn intent_then_outcome_completes_a_step<F: JournalFactory>(factory: &F
     assert_eq!(outcome.at, setup.clock.now());
     assert!(!entry.is_in_doubt());
     assert_eq!(run.in_doubt().count(), 0);
-    assert_eq!(run.record.updated_at, setup.clock.now());
+    assert_eq!(
+        run.record.updated_at, intent_at,
+        "step writes leave the run's head alone"
+    );
 }
 
 /// An intent without an outcome is in doubt, for this handle and any other.
