@@ -293,22 +293,26 @@ pub(crate) fn snapshot(conn: &Connection, run_id: &str) -> Result<Option<RunSnap
 
 /// The heads `filter` selects, oldest first.
 pub(crate) fn list(conn: &Connection, filter: &RunFilter) -> Result<Vec<RunRecord>, OpError> {
+    // A literal `finished = 0` (not a parameter) lets SQLite use the partial index of
+    // unfinished runs, so `recover` does not scan every finished run.
+    let unfinished = if filter.unfinished_only {
+        "finished = 0"
+    } else {
+        "1"
+    };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {HEAD} FROM runs WHERE (?1 = 0 OR finished = 0) AND (?2 IS NULL OR workflow = ?2) \
-         ORDER BY created_at, run_id LIMIT ?3"
+        "SELECT {HEAD} FROM runs WHERE {unfinished} AND (?1 IS NULL OR workflow = ?1) \
+         ORDER BY created_at, run_id LIMIT ?2"
     ))?;
     let limit = filter
         .limit
         .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
-    stmt.query_map(
-        params![filter.unfinished_only, filter.workflow, limit],
-        |row| Ok(decode_head(row)),
-    )?
-    .map(|row| {
-        row.map_err(OpError::from)
-            .and_then(|head| head.map(|(_, record)| record))
-    })
-    .collect()
+    stmt.query_map(params![filter.workflow, limit], |row| Ok(decode_head(row)))?
+        .map(|row| {
+            row.map_err(OpError::from)
+                .and_then(|head| head.map(|(_, record)| record))
+        })
+        .collect()
 }
 
 /// Deletes the finished runs last written before `cutoff`, and those beyond the newest
