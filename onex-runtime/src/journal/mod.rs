@@ -245,7 +245,8 @@ pub trait Journal: Send + Sync + fmt::Debug {
         self.write(lease, vec![Write::Status(status)])
     }
 
-    /// Settles the in-doubt call of `step` (an operator's decision).
+    /// Settles the in-doubt call of `step` (an operator's decision). The operator's tool
+    /// takes the run's lease first, like any writer, so it cannot race a live executor.
     fn resolve<'a>(
         &'a self,
         lease: &'a Lease,
