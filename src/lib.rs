@@ -65,6 +65,10 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 
+/// The embedded SQLite journal for durable runs (feature `sqlite`).
+#[cfg(feature = "sqlite")]
+pub use onex_sqlite as sqlite;
+
 pub use onex_macros::{node, workflow};
 pub use onex_runtime::*;
 

@@ -37,6 +37,7 @@ mod thunk;
 mod thunk_ids;
 
 pub mod dynamic;
+pub mod journal;
 pub mod policy;
 
 /// The progress bar crate [`ProgressObserver`] draws with, for [`ProgressObserver::with_bar`].
