@@ -77,6 +77,72 @@ pub struct CompensationRecord {
     pub error: Option<NodeError>,
 }
 
+/// A synchronous attempt abandoned at its timeout while it was still running.
+///
+/// A synchronous call cannot be stopped: when its timeout fires the step fails the
+/// attempt (and may retry), but the call goes on, on its thread of the runtime's blocking
+/// pool. It can never become the step's output (a later attempt owns the output); what it
+/// returns is accounted for here.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::{StragglerOutcome, StragglerRecord};
+/// let late = StragglerRecord { item: 0, attempt: 1, outcome: StragglerOutcome::Compensated };
+/// let json = serde_json::to_value(&late).unwrap();
+/// assert_eq!(json, serde_json::json!({"item": 0, "attempt": 1, "outcome": "compensated"}));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StragglerRecord {
+    /// The `map` element (0 for other steps).
+    pub item: usize,
+    /// The attempt number, from 1.
+    pub attempt: u32,
+    /// What became of it.
+    #[serde(flatten)]
+    pub outcome: StragglerOutcome,
+}
+
+/// What became of a [straggler](StragglerRecord).
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::StragglerOutcome;
+/// assert!(StragglerOutcome::Running.is_stuck());
+/// assert!(!StragglerOutcome::Discarded.is_stuck());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum StragglerOutcome {
+    /// Still running when the run ended: a *stuck* call, holding a thread of the blocking
+    /// pool until it returns. An output it returns later is handed to the node's
+    /// compensation then (and traced), after the report was made.
+    Running,
+    /// It returned an error (or panicked): there is nothing to undo.
+    Failed {
+        /// Its error.
+        error: NodeError,
+    },
+    /// It returned an output, and the node's compensation undid it.
+    Compensated,
+    /// It returned an output, and the node's compensation failed on it.
+    CompensationFailed {
+        /// The compensation's error.
+        error: NodeError,
+    },
+    /// It returned an output that the node has no compensation for: dropped. For a compute
+    /// step this is an equal value computed twice; for an effect, a side effect that stays.
+    Discarded,
+}
+
+impl StragglerOutcome {
+    /// Whether the call was still running when the run ended.
+    pub fn is_stuck(&self) -> bool {
+        matches!(self, StragglerOutcome::Running)
+    }
+}
+
 /// What happened to one step in one run.
 ///
 /// # Examples
@@ -99,10 +165,22 @@ pub struct StepRecord {
     pub wave: usize,
     /// How it ended.
     pub state: StepState,
-    /// Attempts made, summed over the calls of a `map` step.
+    /// Attempts made, summed over the calls of a `map` step (each call's own count is in
+    /// [`item_attempts`](Self::item_attempts)).
     pub attempts: u32,
     /// Calls made: 1, or the width of a `map` step.
     pub calls: usize,
+    /// For a `map` step, the attempts of each call, by element; empty for a step of one
+    /// call, whose count is [`attempts`](Self::attempts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item_attempts: Vec<u32>,
+    /// For a step of one call that completed, the attempt whose output is the step's
+    /// output: its last attempt (attempts abandoned at their timeout never publish, see
+    /// [`stragglers`](Self::stragglers)). `None` when it produced no output, was answered
+    /// from the cache, or is a `map` step (each element's output is from its last attempt,
+    /// [`item_attempts`](Self::item_attempts)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_attempt: Option<u32>,
     /// Calls answered from the cache.
     pub cache_hits: usize,
     /// When the step started, from the start of the run.
@@ -125,6 +203,10 @@ pub struct StepRecord {
     /// Its compensation, when one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compensation: Option<CompensationRecord>,
+    /// Synchronous attempts abandoned at their timeout while still running, and what became
+    /// of each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stragglers: Vec<StragglerRecord>,
     /// Where its calls' thunks are in [`WorkflowReport::thunks_emitted`] (one per call,
     /// emitted together).
     #[serde(default)]
@@ -147,6 +229,8 @@ impl StepRecord {
             state: StepState::Pending,
             attempts: 0,
             calls: 0,
+            item_attempts: Vec::new(),
+            output_attempt: None,
             cache_hits: 0,
             started: None,
             finished: None,
@@ -154,6 +238,7 @@ impl StepRecord {
             skip_reason: None,
             failed_attempts: Vec::new(),
             compensation: None,
+            stragglers: Vec::new(),
             thunks: 0..0,
         }
     }
@@ -200,14 +285,20 @@ pub struct WorkflowReport {
     pub steps_skipped: usize,
     /// Steps cancelled.
     pub steps_cancelled: usize,
-    /// Calls dispatched concurrently with at least one other call.
+    /// Calls that ran at the same time as at least one other call of the run: the calls of
+    /// a wave of several in `Parallel` and `Batch` modes (0 in `Sequential`).
     pub parallel_executions: usize,
-    /// Calls run through batching (grouped by node type on the rayon pool).
+    /// Calls handed to the rayon pool in batches, grouped by node type, whose idle threads
+    /// steal work from busy ones (`Batch` mode and `run_batch`; 0 otherwise).
     pub load_balanced_operations: usize,
     /// Calls answered from the cache.
     pub cache_hits: usize,
-    /// Compensations run (saga).
+    /// Compensations run (saga), including those of [stragglers](StepRecord::stragglers).
     pub compensations_run: usize,
+    /// Synchronous calls abandoned at their timeout that were still running when the run
+    /// ended (*stuck*, see [`StragglerOutcome::Running`]); counted with records off too.
+    #[serde(default)]
+    pub stuck_calls: usize,
     /// When the run started.
     pub started_at: SystemTime,
     /// Wall-clock duration of the run. In a `run_batch`, from the batch's start to this
@@ -244,6 +335,7 @@ impl WorkflowReport {
             load_balanced_operations: 0,
             cache_hits: 0,
             compensations_run: 0,
+            stuck_calls: 0,
             started_at: SystemTime::UNIX_EPOCH,
             processing_time: Duration::ZERO,
             records: true,

@@ -36,6 +36,7 @@ pub(crate) struct Inner {
     pub(crate) peak_running: AtomicUsize,
     pub(crate) breakers: HashMap<String, Circuit>,
     pub(crate) cache: Cache,
+    pub(crate) blocking: crate::exec::BlockingPool,
 }
 
 impl Runtime {
@@ -70,6 +71,12 @@ impl Runtime {
     /// ```
     pub fn circuit_state(&self, node_type: &str) -> Option<CircuitState> {
         self.inner.breakers.get(node_type).map(Circuit::state)
+    }
+
+    /// The most threads the blocking pool runs (see
+    /// [`RuntimeBuilder::blocking_threads`]).
+    pub fn blocking_threads(&self) -> usize {
+        self.inner.blocking.size()
     }
 
     /// How many outputs the cache holds.
@@ -143,6 +150,7 @@ pub struct RuntimeBuilder {
     resources: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     breakers: HashMap<String, CircuitBreaker>,
     cache_capacity: usize,
+    blocking_threads: usize,
 }
 
 impl Default for RuntimeBuilder {
@@ -152,6 +160,7 @@ impl Default for RuntimeBuilder {
             resources: HashMap::new(),
             breakers: HashMap::new(),
             cache_capacity: RuntimeBuilder::DEFAULT_CACHE_CAPACITY,
+            blocking_threads: RuntimeBuilder::DEFAULT_BLOCKING_THREADS,
         }
     }
 }
@@ -187,6 +196,33 @@ impl RuntimeBuilder {
         self
     }
 
+    /// The blocking pool's size unless set: 64 threads.
+    pub const DEFAULT_BLOCKING_THREADS: usize = 64;
+
+    /// How many threads the blocking pool runs (0 is treated as 1).
+    ///
+    /// Synchronous calls that have a timeout run on this pool, not on the rayon pool that
+    /// compute steps use: a synchronous call cannot be stopped when its timeout fires, so a
+    /// hung one keeps its thread until it returns, and this bounds how many threads hung
+    /// calls can hold. Threads start on demand and stop after 10 s without work. When all
+    /// of them are busy (with hung calls or not), a call waits for a thread, first come
+    /// first served, **and its timeout counts while it waits**: one whose timeout passes
+    /// before a thread frees up fails with `Timeout` without running. Calls still running
+    /// when their run ends are reported as stuck (`WorkflowReport::stuck_calls`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex_runtime::{Runtime, RuntimeBuilder};
+    /// let rt = Runtime::builder().blocking_threads(8).build();
+    /// assert_eq!(rt.blocking_threads(), 8);
+    /// assert_eq!(Runtime::default().blocking_threads(), RuntimeBuilder::DEFAULT_BLOCKING_THREADS);
+    /// ```
+    pub fn blocking_threads(mut self, threads: usize) -> Self {
+        self.blocking_threads = threads;
+        self
+    }
+
     /// Builds the runtime.
     pub fn build(self) -> Runtime {
         crate::exec::warm_up_clock();
@@ -203,6 +239,7 @@ impl RuntimeBuilder {
                     .map(|(node, policy)| (node, Circuit::new(policy)))
                     .collect(),
                 cache: Cache::new(self.cache_capacity),
+                blocking: crate::exec::BlockingPool::new(self.blocking_threads),
             }),
         }
     }

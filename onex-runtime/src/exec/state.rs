@@ -12,7 +12,9 @@ use crate::graph::{NodeKind, StepSpec};
 use crate::mode::FailureStrategy;
 use crate::policy::panic::{contain, panicked};
 use crate::program::{Call, Program};
-use crate::report::{SkipReason, StepRecord, WorkflowReport};
+use crate::report::{
+    CompensationRecord, SkipReason, StepRecord, StragglerOutcome, StragglerRecord, WorkflowReport,
+};
 use crate::state::{StepState, WorkflowState};
 use crate::thunk::{Thunk, thunk_id};
 use crate::thunk_ids::ThunkIds;
@@ -70,6 +72,11 @@ impl Records {
         record.calls = calls;
         record.thunks = first..last;
     }
+
+    /// Makes room for the attempts of each call of `map` step `step`.
+    fn start_items(&mut self, step: usize, calls: usize) {
+        self.steps[step].item_attempts = vec![0; calls];
+    }
 }
 
 pub(crate) struct RunState {
@@ -86,6 +93,8 @@ pub(crate) struct RunState {
     pub(crate) load_balanced_operations: usize,
     pub(crate) cache_hits: usize,
     pub(crate) compensations_run: usize,
+    /// Stragglers still running when the run ended.
+    pub(crate) stuck_calls: usize,
     pub(crate) started_at: SystemTime,
     /// The last clock reading, as an offset from the run's start (records only).
     clock: Duration,
@@ -132,6 +141,7 @@ impl RunState {
             load_balanced_operations: 0,
             cache_hits: 0,
             compensations_run: 0,
+            stuck_calls: 0,
             started_at,
             clock: Duration::ZERO,
         }
@@ -219,6 +229,7 @@ impl RunState {
                     item: 0,
                     attempt: 1,
                     mode,
+                    gate: None,
                 };
                 let result = program.call_sync(slots, call);
                 at += 1;
@@ -233,6 +244,7 @@ impl RunState {
                     record.state = StepState::Completed;
                     record.finished = Some(*clock);
                     record.attempts += 1;
+                    record.output_attempt = Some(1);
                 }
             }
         }));
@@ -420,6 +432,9 @@ impl RunState {
                 records.push_thunk(spec, operation_data, metadata, self.started_at + elapsed);
             }
             records.start_step(step, first, elapsed, width);
+            if spec.map {
+                records.start_items(step, width);
+            }
         }
         if width == 0 {
             // A `map` over an empty list: nothing to call, an empty output.
@@ -438,6 +453,12 @@ impl RunState {
             let record = &mut records.steps[step];
             record.attempts += outcome.attempts;
             record.cache_hits += usize::from(outcome.cache_hit);
+            if let Some(attempts) = record.item_attempts.get_mut(outcome.call.item) {
+                *attempts += outcome.attempts;
+            } else if outcome.result.is_ok() && !outcome.cache_hit {
+                // The output is the last attempt's: an abandoned one never publishes.
+                record.output_attempt = Some(outcome.attempts);
+            }
             let step_started = record.started.unwrap_or_default();
             record
                 .failed_attempts
@@ -545,6 +566,74 @@ impl RunState {
         }
     }
 
+    /// Restarts `step`'s clock: its first call starts now, not when its wave began (calls
+    /// of a wave made one after another on the executor's thread).
+    pub(crate) fn call_starts_now<P: Program>(&mut self, sh: &Shared<P>, c: CallRef) {
+        if let Some(records) = &mut self.records
+            && c.item == 0
+        {
+            self.clock = sh.elapsed();
+            records.steps[c.step].started = Some(self.clock);
+        }
+    }
+
+    /// Records a straggler of call `c` and what became of it.
+    pub(crate) fn record_straggler(&mut self, c: CallRef, attempt: u32, outcome: StragglerOutcome) {
+        if let Some(records) = &mut self.records {
+            records.steps[c.step].stragglers.push(StragglerRecord {
+                item: c.item,
+                attempt,
+                outcome,
+            });
+        }
+    }
+
+    /// Records that the compensation of the orphan of straggler `attempt` of `c` ran.
+    pub(crate) fn record_orphan_undone(
+        &mut self,
+        c: CallRef,
+        attempt: u32,
+        result: Result<(), NodeError>,
+    ) {
+        let outcome = match result {
+            Ok(()) => StragglerOutcome::Compensated,
+            Err(error) => StragglerOutcome::CompensationFailed { error },
+        };
+        let Some(records) = &mut self.records else {
+            return;
+        };
+        let stragglers = &mut records.steps[c.step].stragglers;
+        match stragglers
+            .iter_mut()
+            .find(|s| s.item == c.item && s.attempt == attempt)
+        {
+            Some(record) => record.outcome = outcome,
+            None => stragglers.push(StragglerRecord {
+                item: c.item,
+                attempt,
+                outcome,
+            }),
+        }
+    }
+
+    /// Records the compensation of completed call `c`. A `map` step compensates each
+    /// item; its record keeps the first failure.
+    pub(crate) fn record_compensation(&mut self, c: CallRef, record: CompensationRecord) {
+        let Some(records) = &mut self.records else {
+            return;
+        };
+        let step = &mut records.steps[c.step];
+        match &mut step.compensation {
+            Some(kept) if kept.state == StepState::Failed => {}
+            Some(kept) => {
+                kept.finished = record.finished;
+                kept.state = record.state;
+                kept.error = record.error;
+            }
+            None => step.compensation = Some(record),
+        }
+    }
+
     /// Marks every step that did not reach a final state as cancelled.
     pub(crate) fn cancel_unfinished<P: Program>(&mut self, sh: &Shared<P>, why: &NodeError) {
         for step in 0..self.states.len() {
@@ -625,6 +714,7 @@ impl RunState {
             load_balanced_operations: self.load_balanced_operations,
             cache_hits: self.cache_hits,
             compensations_run: self.compensations_run,
+            stuck_calls: self.stuck_calls,
             started_at: self.started_at,
             processing_time,
             records: !options.records_off,

@@ -1,0 +1,265 @@
+//! Stragglers: a synchronous attempt abandoned at its timeout keeps running (a thread
+//! cannot be stopped). Whatever it writes must still be accounted for: every attempt that
+//! returned `Ok` is either the step's output or handed to the step's compensation, exactly
+//! once. A ledger keyed by (run key, attempt) counts every write and every undo.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use onex::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Written {
+    key: u64,
+    attempt: u32,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    writes: u32,
+    undos: u32,
+}
+
+/// Per (key, attempt): what was written and undone.
+static LEDGER: Mutex<BTreeMap<(u64, u32), Entry>> = Mutex::new(BTreeMap::new());
+/// Per key: the attempts made so far.
+static ATTEMPTS: Mutex<BTreeMap<u64, u32>> = Mutex::new(BTreeMap::new());
+/// Per (key, attempt): how long the attempt takes (0 when absent).
+static DELAYS: Mutex<BTreeMap<(u64, u32), Duration>> = Mutex::new(BTreeMap::new());
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The side effect: takes its planned time, then writes (key, attempt).
+fn write_for(key: u64) -> Written {
+    let attempt = {
+        let mut attempts = lock(&ATTEMPTS);
+        let n = attempts.entry(key).or_insert(0);
+        *n += 1;
+        *n
+    };
+    let delay = lock(&DELAYS)
+        .get(&(key, attempt))
+        .copied()
+        .unwrap_or_default();
+    std::thread::sleep(delay);
+    lock(&LEDGER).entry((key, attempt)).or_default().writes += 1;
+    Written { key, attempt }
+}
+
+fn undo(written: &Written) -> Result<(), NodeError> {
+    lock(&LEDGER)
+        .entry((written.key, written.attempt))
+        .or_default()
+        .undos += 1;
+    Ok(())
+}
+
+#[node(effect, retries = 1, backoff = fixed(1ms), timeout = 25ms, compensate = unwrite)]
+fn write(key: &u64) -> Result<Written, NodeError> {
+    Ok(write_for(*key))
+}
+
+fn unwrite(_ctx: &Context, written: &Written) -> Result<(), NodeError> {
+    undo(written)
+}
+
+#[node(effect)]
+fn explode(_written: &Written) -> Result<u64, NodeError> {
+    Err(NodeError::permanent("downstream refused"))
+}
+
+workflow! {
+    workflow Saga(key: u64) -> u64 {
+        written = write(key);
+        done = explode(written);
+        return done;
+    }
+}
+
+/// Attempt 1 of `key` sleeps past the 25 ms timeout; attempt 2 answers at once.
+fn plan_slow_first(key: u64) {
+    lock(&DELAYS).insert((key, 1), Duration::from_millis(80));
+}
+
+fn entries(key: u64) -> Vec<(u32, Entry)> {
+    lock(&LEDGER)
+        .range((key, 0)..=(key, u32::MAX))
+        .map(|(&(_, attempt), &e)| (attempt, e))
+        .collect()
+}
+
+fn modes() -> [(&'static str, RunOptions); 3] {
+    let saga = || RunOptions::new().failure_strategy(FailureStrategy::Compensate);
+    [
+        ("sequential", saga()),
+        (
+            "parallel",
+            saga().mode(ExecutionMode::Parallel { max_parallel: 4 }),
+        ),
+        ("batch", saga().mode(ExecutionMode::Batch)),
+    ]
+}
+
+const BOTH_UNDONE: [(u32, Entry); 2] = [
+    (
+        1,
+        Entry {
+            writes: 1,
+            undos: 1,
+        },
+    ),
+    (
+        2,
+        Entry {
+            writes: 1,
+            undos: 1,
+        },
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_straggler_and_its_retry_are_both_undone_in_every_mode() {
+    let rt = Runtime::default();
+    for (k, (mode, options)) in modes().into_iter().enumerate() {
+        let key = 100 + k as u64;
+        plan_slow_first(key);
+        let err = Saga::run(&rt, key, options).await.unwrap_err();
+        eprintln!("{err}\n{}", err.report().unwrap());
+        assert_eq!(entries(key), BOTH_UNDONE, "{mode}");
+        let report = err.report().unwrap();
+        assert_eq!(report.compensations_run, 2, "{mode}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_straggler_and_its_retry_are_both_undone_in_run_batch() {
+    let rt = Runtime::default();
+    let keys: Vec<u64> = (200..204).collect();
+    for &key in &keys {
+        plan_slow_first(key);
+    }
+    for (mode, options) in modes() {
+        // Fresh keys per mode: the ledger is keyed by input.
+        let base = keys[0] + 10 * (mode.len() as u64);
+        let inputs: Vec<u64> = keys.iter().map(|k| k - keys[0] + base).collect();
+        for &key in &inputs {
+            plan_slow_first(key);
+        }
+        let results = Saga::run_batch(&rt, inputs.clone(), options).await;
+        assert_eq!(results.len(), inputs.len());
+        for &key in &inputs {
+            assert_eq!(entries(key), BOTH_UNDONE, "{mode}, key {key}");
+        }
+    }
+}
+
+// ---- a seeded loop: random delays around the timeout, with and without a failure ----
+
+#[node(effect, retries = 2, backoff = fixed(1ms), timeout = 2ms, compensate = unwrite_fast)]
+fn write_fast(key: &u64) -> Result<Written, NodeError> {
+    Ok(write_for(*key))
+}
+
+fn unwrite_fast(_ctx: &Context, written: &Written) -> Result<(), NodeError> {
+    undo(written)
+}
+
+#[node(effect)]
+fn explode_fast(_written: &Written) -> Result<u64, NodeError> {
+    Err(NodeError::permanent("downstream refused"))
+}
+
+#[node(compute)]
+fn key_of(written: &Written) -> u64 {
+    written.key
+}
+
+workflow! {
+    workflow FastSaga(key: u64) -> u64 {
+        written = write_fast(key);
+        done = explode_fast(written);
+        return done;
+    }
+}
+
+workflow! {
+    workflow FastKept(key: u64) -> u64 {
+        written = write_fast(key);
+        done = key_of(written);
+        return done;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_seeded_runs_lose_and_double_no_compensation() {
+    const RUNS: u64 = 1_000;
+    const BASE: u64 = 10_000;
+    let mut rng = fastrand::Rng::with_seed(19);
+    {
+        let mut delays = lock(&DELAYS);
+        for key in BASE..BASE + RUNS {
+            for attempt in 1..=3 {
+                // Most attempts land close to the 2 ms timeout, on either side of it.
+                let micros = rng.u64(0..3_500);
+                delays.insert((key, attempt), Duration::from_micros(micros));
+            }
+        }
+    }
+    let rt = Runtime::default();
+    let mut outputs: HashMap<u64, Option<u32>> = HashMap::new();
+    let keys: Vec<u64> = (BASE..BASE + RUNS).collect();
+    for chunk in keys.chunks(50) {
+        let runs = chunk.iter().map(|&key| {
+            let options = match key % 3 {
+                0 => RunOptions::new(),
+                1 => RunOptions::new().mode(ExecutionMode::Parallel { max_parallel: 2 }),
+                _ => RunOptions::new().mode(ExecutionMode::Batch),
+            }
+            .failure_strategy(FailureStrategy::Compensate);
+            let rt = &rt;
+            async move {
+                if key % 2 == 0 {
+                    let result = FastSaga::run(rt, key, options).await;
+                    assert!(result.is_err(), "key {key}: the saga always fails");
+                    (key, None)
+                } else {
+                    let result = FastKept::run(rt, key, options).await;
+                    // The output step completed when some attempt was in time.
+                    let output = result.ok().map(|run| {
+                        let record = run.report.step("written").unwrap();
+                        record.output_attempt.expect("an output has an attempt")
+                    });
+                    (key, output)
+                }
+            }
+        });
+        for (key, output) in futures_util::future::join_all(runs).await {
+            outputs.insert(key, output);
+        }
+    }
+    let ledger = lock(&LEDGER).clone();
+    let mut stragglers = 0;
+    for key in BASE..BASE + RUNS {
+        let kept = outputs[&key];
+        for attempt in 1..=3 {
+            let entry = ledger.get(&(key, attempt)).copied().unwrap_or_default();
+            let expected_undos = if entry.writes == 0 || kept == Some(attempt) {
+                0
+            } else {
+                1
+            };
+            assert!(entry.writes <= 1, "key {key} attempt {attempt}: {entry:?}");
+            assert_eq!(
+                entry.undos, expected_undos,
+                "key {key} attempt {attempt}: {entry:?}, output from {kept:?}"
+            );
+            if entry.writes == 1 && kept.is_some_and(|k| k != attempt) {
+                stragglers += 1;
+            }
+        }
+    }
+    assert!(stragglers > 0, "the delays produced no straggler");
+}
