@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use onex::prelude::*;
+use onex::{StragglerOutcome, StragglerRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Written {
@@ -127,10 +128,28 @@ async fn a_straggler_and_its_retry_are_both_undone_in_every_mode() {
         let key = 100 + k as u64;
         plan_slow_first(key);
         let err = Saga::run(&rt, key, options).await.unwrap_err();
-        eprintln!("{err}\n{}", err.report().unwrap());
         assert_eq!(entries(key), BOTH_UNDONE, "{mode}");
         let report = err.report().unwrap();
         assert_eq!(report.compensations_run, 2, "{mode}");
+        assert_eq!(report.stuck_calls, 0, "{mode}: the run waited for it");
+        let written = report.step("written").unwrap();
+        assert_eq!(written.attempts, 2, "{mode}");
+        assert_eq!(written.output_attempt, Some(2), "{mode}");
+        assert_eq!(
+            written.stragglers,
+            [StragglerRecord {
+                item: 0,
+                attempt: 1,
+                outcome: StragglerOutcome::Compensated
+            }],
+            "{mode}"
+        );
+        assert!(
+            report
+                .to_string()
+                .contains("attempt 1 outlived its timeout, its output compensated"),
+            "{mode}: {report}"
+        );
     }
 }
 
@@ -150,9 +169,159 @@ async fn a_straggler_and_its_retry_are_both_undone_in_run_batch() {
         }
         let results = Saga::run_batch(&rt, inputs.clone(), options).await;
         assert_eq!(results.len(), inputs.len());
-        for &key in &inputs {
+        for (&key, result) in inputs.iter().zip(&results) {
             assert_eq!(entries(key), BOTH_UNDONE, "{mode}, key {key}");
+            let report = result.as_ref().unwrap_err().report().unwrap();
+            let written = report.step("written").unwrap();
+            assert_eq!(written.output_attempt, Some(2), "{mode}, key {key}");
+            assert_eq!(written.stragglers.len(), 1, "{mode}, key {key}");
         }
+    }
+}
+
+// ---- under FailFast the run does not wait: the straggler is stuck, then undoes itself ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_straggler_still_running_when_its_run_ends_is_reported_and_compensated_later() {
+    let key = 400;
+    plan_slow_first(key);
+    let err = Saga::run(&Runtime::default(), key, RunOptions::new())
+        .await
+        .unwrap_err();
+    let report = err.report().unwrap();
+    assert_eq!(report.stuck_calls, 1, "{report}");
+    let written = report.step("written").unwrap();
+    assert_eq!(written.stragglers[0].outcome, StragglerOutcome::Running);
+    assert!(report.to_string().contains("1 call still running past its timeout (stuck)"));
+    // FailFast leaves the retry's write (the step's output) alone; the straggler's own
+    // write is nobody's output, so it is undone when it returns.
+    let undone = Entry {
+        writes: 1,
+        undos: 1,
+    };
+    let kept = Entry {
+        writes: 1,
+        undos: 0,
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while entries(key) != [(1, undone), (2, kept)] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ledger: {:?}",
+            entries(key)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+// ---- a compute straggler: pure, so its equal value is dropped, but it is tracked ----
+
+static SQUARED: Mutex<BTreeMap<u64, u32>> = Mutex::new(BTreeMap::new());
+static FIRST_SQUARE_RETURNED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+#[node(compute, retries = 1, backoff = fixed(1ms), timeout = 25ms)]
+fn slow_square(x: &u64) -> u64 {
+    let attempt = {
+        let mut seen = lock(&SQUARED);
+        let n = seen.entry(*x).or_insert(0);
+        *n += 1;
+        *n
+    };
+    if attempt == 1 {
+        std::thread::sleep(Duration::from_millis(80));
+        FIRST_SQUARE_RETURNED.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    x * x
+}
+
+workflow! {
+    workflow Square(x: u64) -> u64 {
+        squared = slow_square(x);
+        return squared;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compute_straggler_is_waited_for_and_reported_discarded() {
+    let run = Square::run(&Runtime::default(), 12, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(run.output, 144);
+    assert!(
+        FIRST_SQUARE_RETURNED.load(std::sync::atomic::Ordering::SeqCst),
+        "the run handed its output back only after the straggler returned"
+    );
+    let squared = run.report.step("squared").unwrap();
+    assert_eq!(squared.output_attempt, Some(2));
+    assert_eq!(
+        squared.stragglers,
+        [StragglerRecord {
+            item: 0,
+            attempt: 1,
+            outcome: StragglerOutcome::Discarded
+        }]
+    );
+    assert_eq!(run.report.compensations_run, 0);
+}
+
+// ---- an async effect: its future is dropped at the timeout, so it never writes ----
+
+#[node(effect, retries = 1, backoff = fixed(1ms), timeout = 25ms, compensate = unwrite_async)]
+async fn write_async(key: &u64) -> Result<Written, NodeError> {
+    let attempt = {
+        let mut attempts = lock(&ATTEMPTS);
+        let n = attempts.entry(*key).or_insert(0);
+        *n += 1;
+        *n
+    };
+    if attempt == 1 {
+        // Cancelled here: the future is dropped at its deadline, and nothing below runs.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    lock(&LEDGER).entry((*key, attempt)).or_default().writes += 1;
+    Ok(Written {
+        key: *key,
+        attempt,
+    })
+}
+
+async fn unwrite_async(_ctx: &Context, written: &Written) -> Result<(), NodeError> {
+    undo(written)
+}
+
+workflow! {
+    workflow AsyncSaga(key: u64) -> u64 {
+        written = write_async(key);
+        done = explode(written);
+        return done;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_async_attempt_is_dropped_at_its_await_and_never_writes() {
+    for (k, (mode, options)) in modes().into_iter().enumerate() {
+        let key = 500 + k as u64;
+        let err = AsyncSaga::run(&Runtime::default(), key, options)
+            .await
+            .unwrap_err();
+        let report = err.report().unwrap();
+        let written = report.step("written").unwrap();
+        assert_eq!(written.output_attempt, Some(2), "{mode}");
+        assert!(written.stragglers.is_empty(), "{mode}: nothing outlives a drop");
+        // Long after the dropped attempt's sleep would have ended: it never wrote.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(
+            entries(key),
+            [(
+                2,
+                Entry {
+                    writes: 1,
+                    undos: 1
+                }
+            )],
+            "{mode}"
+        );
     }
 }
 
@@ -172,11 +341,6 @@ fn explode_fast(_written: &Written) -> Result<u64, NodeError> {
     Err(NodeError::permanent("downstream refused"))
 }
 
-#[node(compute)]
-fn key_of(written: &Written) -> u64 {
-    written.key
-}
-
 workflow! {
     workflow FastSaga(key: u64) -> u64 {
         written = write_fast(key);
@@ -186,10 +350,9 @@ workflow! {
 }
 
 workflow! {
-    workflow FastKept(key: u64) -> u64 {
+    workflow FastKept(key: u64) -> Written {
         written = write_fast(key);
-        done = key_of(written);
-        return done;
+        return written;
     }
 }
 
@@ -227,10 +390,13 @@ async fn a_thousand_seeded_runs_lose_and_double_no_compensation() {
                     (key, None)
                 } else {
                     let result = FastKept::run(rt, key, options).await;
-                    // The output step completed when some attempt was in time.
+                    // The output step completed when some attempt was in time. (The
+                    // ledger counts the attempts that ran: one abandoned while it waited
+                    // for a thread never did, so the executor's numbers can run ahead.)
                     let output = result.ok().map(|run| {
                         let record = run.report.step("written").unwrap();
-                        record.output_attempt.expect("an output has an attempt")
+                        assert!(record.output_attempt >= Some(run.output.attempt));
+                        run.output.attempt
                     });
                     (key, output)
                 }
@@ -242,6 +408,7 @@ async fn a_thousand_seeded_runs_lose_and_double_no_compensation() {
     }
     let ledger = lock(&LEDGER).clone();
     let mut stragglers = 0;
+    let mut saga_writes = 0;
     for key in BASE..BASE + RUNS {
         let kept = outputs[&key];
         for attempt in 1..=3 {
@@ -256,10 +423,17 @@ async fn a_thousand_seeded_runs_lose_and_double_no_compensation() {
                 entry.undos, expected_undos,
                 "key {key} attempt {attempt}: {entry:?}, output from {kept:?}"
             );
+            // A write that is not the output of a run that has one: a straggler's.
             if entry.writes == 1 && kept.is_some_and(|k| k != attempt) {
                 stragglers += 1;
             }
+            if entry.writes == 1 && key % 2 == 0 {
+                saga_writes += 1;
+            }
         }
     }
+    eprintln!("{stragglers} straggler writes beside an output; {saga_writes} writes in sagas");
+    // Both shapes are exercised: stragglers beside an output, and several writes per saga.
     assert!(stragglers > 0, "the delays produced no straggler");
+    assert!(saga_writes > RUNS / 2, "{saga_writes} writes in 500 sagas");
 }
