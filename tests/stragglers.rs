@@ -192,7 +192,11 @@ async fn a_straggler_still_running_when_its_run_ends_is_reported_and_compensated
     assert_eq!(report.stuck_calls, 1, "{report}");
     let written = report.step("written").unwrap();
     assert_eq!(written.stragglers[0].outcome, StragglerOutcome::Running);
-    assert!(report.to_string().contains("1 call still running past its timeout (stuck)"));
+    assert!(
+        report
+            .to_string()
+            .contains("1 call still running past its timeout (stuck)")
+    );
     // FailFast leaves the retry's write (the step's output) alone; the straggler's own
     // write is nobody's output, so it is undone when it returns.
     let undone = Entry {
@@ -280,10 +284,7 @@ async fn write_async(key: &u64) -> Result<Written, NodeError> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     lock(&LEDGER).entry((*key, attempt)).or_default().writes += 1;
-    Ok(Written {
-        key: *key,
-        attempt,
-    })
+    Ok(Written { key: *key, attempt })
 }
 
 async fn unwrite_async(_ctx: &Context, written: &Written) -> Result<(), NodeError> {
@@ -308,7 +309,10 @@ async fn a_timed_out_async_attempt_is_dropped_at_its_await_and_never_writes() {
         let report = err.report().unwrap();
         let written = report.step("written").unwrap();
         assert_eq!(written.output_attempt, Some(2), "{mode}");
-        assert!(written.stragglers.is_empty(), "{mode}: nothing outlives a drop");
+        assert!(
+            written.stragglers.is_empty(),
+            "{mode}: nothing outlives a drop"
+        );
         // Long after the dropped attempt's sleep would have ended: it never wrote.
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert_eq!(

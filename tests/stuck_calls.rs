@@ -7,8 +7,8 @@ use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use onex::prelude::*;
 use onex::StragglerOutcome;
+use onex::prelude::*;
 
 /// Set when the test lets the hung calls return, so no thread outlives the test.
 static RELEASED: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
@@ -19,7 +19,7 @@ fn release() {
     wake.notify_all();
 }
 
-#[node(effect, timeout = 20ms)]
+#[node(effect, timeout = 100ms)]
 fn hang(x: &u64) -> Result<u64, NodeError> {
     let (released, wake) = &RELEASED;
     let mut released = released.lock().unwrap_or_else(|e| e.into_inner());
@@ -129,7 +129,8 @@ async fn twice_the_pool_of_hung_calls_starve_no_other_run() {
             // Queued behind the hung ones: its timeout passed before it got a thread.
             assert!(held.stragglers.is_empty());
             assert!(
-                err.to_string().contains("waiting for a thread of the blocking pool"),
+                err.to_string()
+                    .contains("waiting for a thread of the blocking pool"),
                 "{err}"
             );
             never_ran += 1;

@@ -103,7 +103,8 @@ impl<P: Program> Drop for CompensateOnDrop<P> {
         handle.spawn(async move {
             for run in 0..sh.contexts.len() {
                 // Bookkeeping only: a dropped run has no report to write.
-                let mut state = RunState::new(&*sh.program, run, strategy, false, SystemTime::now());
+                let mut state =
+                    RunState::new(&*sh.program, run, strategy, false, SystemTime::now());
                 let done = settle(&sh, &mut state, false).await;
                 let saga = strategy == FailureStrategy::Compensate;
                 compensate(&sh, &mut state, done, saga).await;

@@ -22,8 +22,7 @@ pub(crate) struct Orphan {
 
 /// A node's compensation over an output of its type, erased: it gives `None` for a value of
 /// another type.
-pub(crate) type Undo =
-    for<'a> fn(Call<'a>, &'a (dyn Any + Send + Sync)) -> Option<StepFuture<'a>>;
+pub(crate) type Undo = for<'a> fn(Call<'a>, &'a (dyn Any + Send + Sync)) -> Option<StepFuture<'a>>;
 
 impl Orphan {
     /// `value`, to be undone by `undo`.
@@ -153,7 +152,10 @@ mod tests {
 
         let gate = Gate::new();
         assert_eq!(gate.abandon(), Abandon::BeforeStart);
-        assert!(!gate.start(), "an attempt abandoned in the queue never runs");
+        assert!(
+            !gate.start(),
+            "an attempt abandoned in the queue never runs"
+        );
         assert_eq!(gate.abandon(), Abandon::BeforeStart);
     }
 

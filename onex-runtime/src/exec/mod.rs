@@ -20,8 +20,8 @@ mod straggler;
 
 pub(crate) use blocking::BlockingPool;
 pub(crate) use clock::warm_up as warm_up_clock;
-pub(crate) use gate::{Gate, Orphan};
 pub use future::{BatchFuture, NestedFuture, RunFuture};
+pub(crate) use gate::{Gate, Orphan};
 
 use std::borrow::Cow;
 use std::future::Future;

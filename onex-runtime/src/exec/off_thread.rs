@@ -105,12 +105,12 @@ impl<P: Program> Job<P> {
         };
         if self.gate.abandoned() {
             let orphan = self.gate.take_orphan();
-            returned_late(sh, c, self.attempt, &result, orphan, self.handle);
+            returned_late(sh, c, self.attempt, result, orphan, self.handle, report);
         } else {
             // Let go of the slots before reporting, so whoever waits on us can take them back.
             drop(sh);
+            let _ = report.send(result);
         }
-        let _ = report.send(result);
     }
 }
 

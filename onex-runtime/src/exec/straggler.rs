@@ -33,9 +33,11 @@ pub(crate) struct Effects {
     /// Outputs to undo, in completion order: completed calls of compensated effect steps,
     /// and the orphans of stragglers.
     pub(crate) done: Vec<Done>,
-    /// Attempts still owed a look: stragglers, and attempts that published just as their
-    /// driver went away.
+    /// Attempts their drivers stopped waiting for: stragglers, and attempts that published
+    /// just as their driver went away.
     pub(crate) late: Vec<Straggler>,
+    /// What stragglers returned, as they return.
+    pub(crate) returned: Vec<Returned>,
     /// The run no longer settles stragglers: one returning now handles its own output.
     pub(crate) closed: bool,
 }
@@ -52,15 +54,22 @@ pub(crate) enum Done {
     },
 }
 
-/// An attempt that ended its driver's wait before it ended itself.
+/// An attempt whose driver stopped waiting for it before it ended.
 pub(crate) struct Straggler {
     pub(crate) call: CallRef,
     pub(crate) attempt: u32,
     /// It published its output just as its driver went away (dropped, not timed out): its
     /// output is in the slot, its outcome was never applied. Not a straggler to report.
     pub(crate) published: bool,
-    /// Its result, once it returns.
+    /// Its result, once it returns (a straggler's is also in [`Effects::returned`]).
     pub(crate) done: oneshot::Receiver<Result<(), NodeError>>,
+}
+
+/// What a straggler returned.
+pub(crate) struct Returned {
+    call: CallRef,
+    attempt: u32,
+    result: Result<(), NodeError>,
 }
 
 /// Settles the late attempts of `state`'s run at its end, and closes it: waits for each
@@ -72,29 +81,47 @@ pub(crate) async fn settle<P: Program>(
     state: &mut RunState,
     wait: bool,
 ) -> Vec<Done> {
-    let late = std::mem::take(&mut sh.effects(state.run).late);
-    for mut straggler in late {
-        // A published attempt only has its store and its report left: always waited for.
-        let finished = if wait || straggler.published {
-            Some((&mut straggler.done).await.unwrap_or_else(|_| Err(lost_worker())))
-        } else {
-            match straggler.done.try_recv() {
-                Ok(result) => Some(result),
-                Err(oneshot::error::TryRecvError::Empty) => None,
-                Err(oneshot::error::TryRecvError::Closed) => Some(Err(lost_worker())),
-            }
-        };
+    let mut waited = Vec::new();
+    if wait {
+        let late = std::mem::take(&mut sh.effects(state.run).late);
+        for mut straggler in late {
+            let result = (&mut straggler.done)
+                .await
+                .unwrap_or_else(|_| Err(lost_worker()));
+            waited.push((straggler, Some(result)));
+        }
+    }
+    // Closed and read under one lock: a straggler reports under it too (see
+    // `returned_late`), so each has either returned, its orphan in `done`, or is still
+    // running and will handle its own output.
+    let (late, returned, mut done) = {
+        let mut effects = sh.effects(state.run);
+        effects.closed = true;
+        (
+            std::mem::take(&mut effects.late),
+            std::mem::take(&mut effects.returned),
+            std::mem::take(&mut effects.done),
+        )
+    };
+    waited.extend(late.into_iter().map(|straggler| (straggler, None)));
+    for (straggler, received) in waited {
         let c = straggler.call;
+        let spec = sh.program.graph().step(c.step);
         if straggler.published {
-            let spec = sh.program.graph().step(c.step);
-            if matches!(finished, Some(Ok(()))) && spec.compensated && spec.kind == NodeKind::Effect {
-                sh.effect_completed(c);
+            // Only a saga, which waits, has use for it: its output is then undone as the
+            // step's.
+            if matches!(received, Some(Ok(()))) && spec.compensated && spec.kind == NodeKind::Effect
+            {
+                done.push(Done::Output(c));
             }
             continue;
         }
-        let outcome = match finished {
+        let reported = returned
+            .iter()
+            .find(|r| r.call == c && r.attempt == straggler.attempt)
+            .map(|r| r.result.clone());
+        let outcome = match reported.or(received) {
             None => {
-                let spec = sh.program.graph().step(c.step);
                 tracing::warn!(
                     step = %spec.name,
                     node_type = %spec.node_type,
@@ -112,46 +139,55 @@ pub(crate) async fn settle<P: Program>(
         };
         state.record_straggler(c, straggler.attempt, outcome);
     }
-    let mut effects = sh.effects(state.run);
-    effects.closed = true;
-    std::mem::take(&mut effects.done)
+    done
 }
 
 /// Called by the job of an abandoned attempt once it returned, with what it returned and
-/// the orphan its gate kept: leaves the orphan with the run while the run settles;
-/// otherwise compensates it on a task of its own (on `handle`'s runtime).
+/// the orphan its gate kept. While the run settles, leaves both with the run and reports;
+/// otherwise compensates the orphan on a task of its own (on `handle`'s runtime). Lets go
+/// of the run's shared part before it reports, so whoever waits can take the slots back.
 pub(crate) fn returned_late<P: Program>(
     sh: Arc<Shared<P>>,
     c: CallRef,
     attempt: u32,
-    result: &Result<(), NodeError>,
+    result: Result<(), NodeError>,
     orphan: Option<Orphan>,
     handle: Option<tokio::runtime::Handle>,
+    report: oneshot::Sender<Result<(), NodeError>>,
 ) {
     let spec = sh.program.graph().step(c.step);
-    let Some(value) = orphan else {
-        if result.is_ok() && spec.kind == NodeKind::Effect {
-            tracing::warn!(
-                step = %spec.name,
-                node_type = %spec.node_type,
-                item = c.item,
-                attempt,
-                "an effect returned after its timeout, and its node has no compensation: \
-                 its output is dropped and its side effect stays"
-            );
-        }
-        return;
-    };
+    if orphan.is_none() && result.is_ok() && spec.kind == NodeKind::Effect {
+        tracing::warn!(
+            step = %spec.name,
+            node_type = %spec.node_type,
+            item = c.item,
+            attempt,
+            "an effect returned after its timeout, and its node has no compensation: \
+             its output is dropped and its side effect stays"
+        );
+    }
     let mut effects = sh.effects(c.run);
     if !effects.closed {
-        effects.done.push(Done::Orphan {
+        if let Some(value) = orphan {
+            effects.done.push(Done::Orphan {
+                call: c,
+                attempt,
+                value,
+            });
+        }
+        effects.returned.push(Returned {
             call: c,
             attempt,
-            value,
+            result: result.clone(),
         });
+        drop(effects);
+        drop(sh);
+        let _ = report.send(result);
         return;
     }
     drop(effects);
+    let _ = report.send(result);
+    let Some(value) = orphan else { return };
     let Some(handle) = handle else {
         tracing::error!(
             step = %spec.name,

@@ -420,7 +420,9 @@ etl failed in 1m15s: 4 steps completed, 1 failed, 1 skipped, 2 cancelled; \
             .collect();
         assert_eq!(
             names,
-            ["valid", "records", "quality", "late", "totals", "fast", "pages", "flaky"]
+            [
+                "valid", "records", "quality", "late", "totals", "fast", "pages", "flaky"
+            ]
         );
         let attempts = |step: &str| {
             let line = table.lines().find(|l| l.starts_with(step)).unwrap();
