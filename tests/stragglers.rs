@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use onex::prelude::*;
-use onex::{StragglerOutcome, StragglerRecord};
+use onex::{StepRecord, StragglerOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Written {
@@ -85,6 +85,14 @@ fn plan_slow_first(key: u64) {
     lock(&DELAYS).insert((key, 1), Duration::from_millis(80));
 }
 
+/// A step's stragglers: (attempt, what became of it).
+fn stragglers(record: &StepRecord) -> Vec<(u32, StragglerOutcome)> {
+    record
+        .stragglers()
+        .filter_map(|a| Some((a.attempt, a.straggler.clone()?)))
+        .collect()
+}
+
 fn entries(key: u64) -> Vec<(u32, Entry)> {
     lock(&LEDGER)
         .range((key, 0)..=(key, u32::MAX))
@@ -136,12 +144,8 @@ async fn a_straggler_and_its_retry_are_both_undone_in_every_mode() {
         assert_eq!(written.attempts, 2, "{mode}");
         assert_eq!(written.output_attempt, Some(2), "{mode}");
         assert_eq!(
-            written.stragglers,
-            [StragglerRecord {
-                item: 0,
-                attempt: 1,
-                outcome: StragglerOutcome::Compensated
-            }],
+            stragglers(written),
+            [(1, StragglerOutcome::Compensated)],
             "{mode}"
         );
         assert!(
@@ -174,7 +178,11 @@ async fn a_straggler_and_its_retry_are_both_undone_in_run_batch() {
             let report = result.as_ref().unwrap_err().report().unwrap();
             let written = report.step("written").unwrap();
             assert_eq!(written.output_attempt, Some(2), "{mode}, key {key}");
-            assert_eq!(written.stragglers.len(), 1, "{mode}, key {key}");
+            assert_eq!(
+                stragglers(written),
+                [(1, StragglerOutcome::Compensated)],
+                "{mode}, key {key}"
+            );
         }
     }
 }
@@ -191,7 +199,7 @@ async fn a_straggler_still_running_when_its_run_ends_is_reported_and_compensated
     let report = err.report().unwrap();
     assert_eq!(report.stuck_calls, 1, "{report}");
     let written = report.step("written").unwrap();
-    assert_eq!(written.stragglers[0].outcome, StragglerOutcome::Running);
+    assert_eq!(stragglers(written), [(1, StragglerOutcome::Running)]);
     assert!(
         report
             .to_string()
@@ -215,6 +223,62 @@ async fn a_straggler_still_running_when_its_run_ends_is_reported_and_compensated
             entries(key)
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+// ---- a run interrupted mid-call: the call outlives its driver and is still undone ----
+
+#[node(effect, timeout = 5s, compensate = unwrite_slow)]
+fn write_slow(key: &u64) -> Result<Written, NodeError> {
+    Ok(write_for(*key))
+}
+
+fn unwrite_slow(_ctx: &Context, written: &Written) -> Result<(), NodeError> {
+    undo(written)
+}
+
+workflow! {
+    workflow Interrupted(key: u64) -> Written {
+        written = write_slow(key);
+        return written;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_running_when_its_run_is_cancelled_is_undone_by_the_saga() {
+    let rt = Runtime::default();
+    for (k, (mode, options)) in modes().into_iter().enumerate() {
+        let key = 600 + k as u64;
+        plan_slow_first(key);
+        // The run's deadline passes while the call sleeps: the run is cancelled, the call
+        // goes on, and what it writes is undone before the run reports.
+        let options = options.timeout(Duration::from_millis(20));
+        let err = Interrupted::run(&rt, key, options).await.unwrap_err();
+        assert!(
+            matches!(err, WorkflowError::Cancelled { .. }),
+            "{mode}: {err}"
+        );
+        assert_eq!(
+            entries(key),
+            [(
+                1,
+                Entry {
+                    writes: 1,
+                    undos: 1
+                }
+            )],
+            "{mode}"
+        );
+        let written = err.report().unwrap().step("written").unwrap().clone();
+        assert_eq!(written.state, StepState::Cancelled, "{mode}");
+        assert_eq!(stragglers(&written), [(1, StragglerOutcome::Compensated)]);
+        assert!(
+            err.report()
+                .unwrap()
+                .to_string()
+                .contains("attempt 1 outlived its run's stop, its output compensated"),
+            "{mode}"
+        );
     }
 }
 
@@ -258,14 +322,7 @@ async fn a_compute_straggler_is_waited_for_and_reported_discarded() {
     );
     let squared = run.report.step("squared").unwrap();
     assert_eq!(squared.output_attempt, Some(2));
-    assert_eq!(
-        squared.stragglers,
-        [StragglerRecord {
-            item: 0,
-            attempt: 1,
-            outcome: StragglerOutcome::Discarded
-        }]
-    );
+    assert_eq!(stragglers(squared), [(1, StragglerOutcome::Discarded)]);
     assert_eq!(run.report.compensations_run, 0);
 }
 
@@ -310,7 +367,7 @@ async fn a_timed_out_async_attempt_is_dropped_at_its_await_and_never_writes() {
         let written = report.step("written").unwrap();
         assert_eq!(written.output_attempt, Some(2), "{mode}");
         assert!(
-            written.stragglers.is_empty(),
+            stragglers(written).is_empty(),
             "{mode}: nothing outlives a drop"
         );
         // Long after the dropped attempt's sleep would have ended: it never wrote.

@@ -248,14 +248,14 @@ async fn a_map_step_reports_its_attempts_per_call() {
         let run = Mapped::run(&rt, 3, 1, opts).await.unwrap();
         let fetched = run.report.step("fetched").unwrap();
         assert_eq!((fetched.calls, fetched.attempts), (3, 3));
-        assert_eq!(fetched.item_attempts, [1, 1, 1]);
-        assert_eq!(fetched.output_attempt, None, "per call, in item_attempts");
+        assert_eq!(fetched.max_attempts, 1, "each call made one attempt");
+        assert_eq!(fetched.output_attempt, None, "one per call, each its last");
         assert_eq!(run.report.step("list").unwrap().output_attempt, Some(1));
         let table = run.report.to_string();
         let row = table.lines().find(|l| l.starts_with("fetched")).unwrap();
         assert!(row.contains(" 1 each "), "{table}");
         let json = serde_json::to_value(&run.report).unwrap();
-        assert_eq!(json["steps"][1]["item_attempts"], serde_json::json!([1, 1, 1]));
+        assert_eq!(json["steps"][1]["max_attempts"], 1);
     }
 }
 
@@ -288,7 +288,10 @@ async fn the_table_lists_steps_as_they_ran_with_their_own_durations() {
     let opts = RunOptions::new().mode(ExecutionMode::Parallel { max_parallel: 1 });
     let run = Naps::run(&rt, 1, opts).await.unwrap();
     let report = &run.report;
-    let (first, second) = (report.step("first").unwrap(), report.step("second").unwrap());
+    let (first, second) = (
+        report.step("first").unwrap(),
+        report.step("second").unwrap(),
+    );
     let (earlier, later) = if first.started <= second.started {
         (first, second)
     } else {
@@ -299,7 +302,10 @@ async fn the_table_lists_steps_as_they_ran_with_their_own_durations() {
         "a call made after another starts when it does, not when its wave began: {report}"
     );
     for record in &report.steps {
-        assert!(record.duration() > Some(std::time::Duration::ZERO), "{report}");
+        assert!(
+            record.duration() > Some(std::time::Duration::ZERO),
+            "{report}"
+        );
     }
     let table = report.to_string();
     let names: Vec<&str> = table

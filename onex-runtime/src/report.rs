@@ -46,6 +46,23 @@ impl std::fmt::Display for SkipReason {
 }
 
 /// One failed attempt of a step, kept for timelines and post-mortems.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use onex_runtime::{AttemptRecord, NodeError, StragglerOutcome};
+/// let late = AttemptRecord {
+///     attempt: 1,
+///     item: 0,
+///     started: Duration::ZERO,
+///     finished: Duration::from_millis(25),
+///     error: NodeError::transient("timed out after 25ms"),
+///     straggler: Some(StragglerOutcome::Compensated),
+/// };
+/// let json = serde_json::to_value(&late).unwrap();
+/// assert_eq!(json["straggler"], serde_json::json!({"outcome": "compensated"}));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttemptRecord {
     /// The attempt number, from 1.
@@ -60,6 +77,12 @@ pub struct AttemptRecord {
     pub finished: Duration,
     /// Why it failed.
     pub error: NodeError,
+    /// For a synchronous attempt abandoned while it was still running, at its timeout or
+    /// when its run stopped (a *straggler*: a synchronous call cannot be stopped, so it
+    /// went on, on its thread of the runtime's blocking pool), what became of the call.
+    /// It never became the step's output; what it returned is accounted for here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub straggler: Option<StragglerOutcome>,
 }
 
 /// The outcome of a step's compensation (saga).
@@ -77,33 +100,8 @@ pub struct CompensationRecord {
     pub error: Option<NodeError>,
 }
 
-/// A synchronous attempt abandoned at its timeout while it was still running.
-///
-/// A synchronous call cannot be stopped: when its timeout fires the step fails the
-/// attempt (and may retry), but the call goes on, on its thread of the runtime's blocking
-/// pool. It can never become the step's output (a later attempt owns the output); what it
-/// returns is accounted for here.
-///
-/// # Examples
-///
-/// ```
-/// use onex_runtime::{StragglerOutcome, StragglerRecord};
-/// let late = StragglerRecord { item: 0, attempt: 1, outcome: StragglerOutcome::Compensated };
-/// let json = serde_json::to_value(&late).unwrap();
-/// assert_eq!(json, serde_json::json!({"item": 0, "attempt": 1, "outcome": "compensated"}));
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StragglerRecord {
-    /// The `map` element (0 for other steps).
-    pub item: usize,
-    /// The attempt number, from 1.
-    pub attempt: u32,
-    /// What became of it.
-    #[serde(flatten)]
-    pub outcome: StragglerOutcome,
-}
-
-/// What became of a [straggler](StragglerRecord).
+/// What became of a straggler: a synchronous attempt abandoned while still running (see
+/// [`AttemptRecord::straggler`]).
 ///
 /// # Examples
 ///
@@ -165,20 +163,21 @@ pub struct StepRecord {
     pub wave: usize,
     /// How it ended.
     pub state: StepState,
-    /// Attempts made, summed over the calls of a `map` step (each call's own count is in
-    /// [`item_attempts`](Self::item_attempts)).
+    /// Attempts made, summed over the calls of a `map` step.
     pub attempts: u32,
+    /// The most attempts one call made: [`attempts`](Self::attempts) for a step of one call.
+    /// For a `map` step, the call that needed most; its calls made `attempts` in all, each
+    /// one at least, and which call failed which attempt is in
+    /// [`failed_attempts`](Self::failed_attempts) (by `item`).
+    #[serde(default)]
+    pub max_attempts: u32,
     /// Calls made: 1, or the width of a `map` step.
     pub calls: usize,
-    /// For a `map` step, the attempts of each call, by element; empty for a step of one
-    /// call, whose count is [`attempts`](Self::attempts).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub item_attempts: Vec<u32>,
     /// For a step of one call that completed, the attempt whose output is the step's
     /// output: its last attempt (attempts abandoned at their timeout never publish, see
     /// [`stragglers`](Self::stragglers)). `None` when it produced no output, was answered
-    /// from the cache, or is a `map` step (each element's output is from its last attempt,
-    /// [`item_attempts`](Self::item_attempts)).
+    /// from the cache, or is a `map` step (each element's output is from its own last
+    /// attempt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_attempt: Option<u32>,
     /// Calls answered from the cache.
@@ -203,10 +202,6 @@ pub struct StepRecord {
     /// Its compensation, when one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compensation: Option<CompensationRecord>,
-    /// Synchronous attempts abandoned at their timeout while still running, and what became
-    /// of each.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stragglers: Vec<StragglerRecord>,
     /// Where its calls' thunks are in [`WorkflowReport::thunks_emitted`] (one per call,
     /// emitted together).
     #[serde(default)]
@@ -229,7 +224,7 @@ impl StepRecord {
             state: StepState::Pending,
             attempts: 0,
             calls: 0,
-            item_attempts: Vec::new(),
+            max_attempts: 0,
             output_attempt: None,
             cache_hits: 0,
             started: None,
@@ -238,9 +233,24 @@ impl StepRecord {
             skip_reason: None,
             failed_attempts: Vec::new(),
             compensation: None,
-            stragglers: Vec::new(),
             thunks: 0..0,
         }
+    }
+
+    /// Its stragglers: the failed attempts that went on running after they were abandoned
+    /// (see [`AttemptRecord::straggler`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex_runtime::{NodeKind, StepRecord};
+    /// let r = StepRecord::new("fetch", "Fetch", NodeKind::Effect, 0);
+    /// assert_eq!(r.stragglers().count(), 0);
+    /// ```
+    pub fn stragglers(&self) -> impl Iterator<Item = &AttemptRecord> {
+        self.failed_attempts
+            .iter()
+            .filter(|a| a.straggler.is_some())
     }
 
     /// How long the step ran, retries included.
@@ -295,7 +305,7 @@ pub struct WorkflowReport {
     pub cache_hits: usize,
     /// Compensations run (saga), including those of [stragglers](StepRecord::stragglers).
     pub compensations_run: usize,
-    /// Synchronous calls abandoned at their timeout that were still running when the run
+    /// Synchronous calls abandoned while running that were still running when the run
     /// ended (*stuck*, see [`StragglerOutcome::Running`]); counted with records off too.
     #[serde(default)]
     pub stuck_calls: usize,

@@ -48,6 +48,7 @@ impl Outcome {
                 started: made.started,
                 finished: made.finished,
                 error: error.clone(),
+                straggler: None,
             }],
         };
         Outcome {
@@ -315,6 +316,7 @@ pub(crate) async fn drive<P: Program>(
                     started: made.started,
                     finished: made.finished,
                     error: error.clone(),
+                    straggler: None,
                 });
                 let delay = if sh.aborted(c.run) {
                     None

@@ -49,6 +49,7 @@ pub(crate) async fn attempt<P: Program>(
         sh,
         call: c,
         attempt,
+        started,
         gate,
         done: Some(rx),
     };
@@ -120,6 +121,7 @@ struct Waiting<'a, P: Program> {
     sh: &'a Shared<P>,
     call: CallRef,
     attempt: u32,
+    started: Duration,
     gate: Arc<Gate>,
     /// The attempt's report, until it arrives or the attempt is left to its run.
     done: Option<oneshot::Receiver<Result<(), NodeError>>>,
@@ -155,24 +157,29 @@ impl<P: Program> Waiting<'_, P> {
                 ))
             }
             Abandon::WhileRunning => {
-                self.leave(false);
-                Err(NodeError::timeout(limit))
+                let error = NodeError::timeout(limit);
+                self.leave(false, error.clone());
+                Err(error)
             }
             // It published as the timeout fired: it succeeded, and reports at once.
             Abandon::TooLate => self.until_done().await,
         }
     }
 
-    /// Leaves the attempt, abandoned, to its run to settle.
-    fn leave(&mut self, published: bool) {
+    /// Leaves the attempt, abandoned (`why`), to its run to settle.
+    fn leave(&mut self, published: bool, why: NodeError) {
         let Some(done) = self.done.take() else {
             return;
         };
+        let abandoned = self.sh.stamp();
         let mut effects = self.sh.effects(self.call.run);
         if !effects.closed {
             effects.late.push(Straggler {
                 call: self.call,
                 attempt: self.attempt,
+                started: self.started,
+                abandoned,
+                why,
                 published,
                 done,
             });
@@ -185,10 +192,11 @@ impl<P: Program> Drop for Waiting<'_, P> {
         if self.done.is_none() {
             return;
         }
+        // Its run stopped (cancelled, its deadline passed, or another step failed).
         match self.gate.abandon() {
             Abandon::BeforeStart => {}
-            Abandon::WhileRunning => self.leave(false),
-            Abandon::TooLate => self.leave(true),
+            Abandon::WhileRunning => self.leave(false, NodeError::cancelled()),
+            Abandon::TooLate => self.leave(true, NodeError::cancelled()),
         }
     }
 }

@@ -7,13 +7,14 @@ use std::time::{Duration, SystemTime};
 
 use super::call::{Attempt, Outcome, Place, attempt_sync_on};
 use super::shared::{CallRef, Shared};
+use super::straggler::Straggler;
 use crate::error::NodeError;
 use crate::graph::{NodeKind, StepSpec};
 use crate::mode::FailureStrategy;
 use crate::policy::panic::{contain, panicked};
 use crate::program::{Call, Program};
 use crate::report::{
-    CompensationRecord, SkipReason, StepRecord, StragglerOutcome, StragglerRecord, WorkflowReport,
+    AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
 };
 use crate::state::{StepState, WorkflowState};
 use crate::thunk::{Thunk, thunk_id};
@@ -71,11 +72,6 @@ impl Records {
         record.started = Some(elapsed);
         record.calls = calls;
         record.thunks = first..last;
-    }
-
-    /// Makes room for the attempts of each call of `map` step `step`.
-    fn start_items(&mut self, step: usize, calls: usize) {
-        self.steps[step].item_attempts = vec![0; calls];
     }
 }
 
@@ -244,6 +240,7 @@ impl RunState {
                     record.state = StepState::Completed;
                     record.finished = Some(*clock);
                     record.attempts += 1;
+                    record.max_attempts = 1;
                     record.output_attempt = Some(1);
                 }
             }
@@ -432,9 +429,6 @@ impl RunState {
                 records.push_thunk(spec, operation_data, metadata, self.started_at + elapsed);
             }
             records.start_step(step, first, elapsed, width);
-            if spec.map {
-                records.start_items(step, width);
-            }
         }
         if width == 0 {
             // A `map` over an empty list: nothing to call, an empty output.
@@ -450,12 +444,12 @@ impl RunState {
             self.cache_hits += 1;
         }
         if let Some(records) = &mut self.records {
+            let map = sh.program.graph().step(step).map;
             let record = &mut records.steps[step];
             record.attempts += outcome.attempts;
+            record.max_attempts = record.max_attempts.max(outcome.attempts);
             record.cache_hits += usize::from(outcome.cache_hit);
-            if let Some(attempts) = record.item_attempts.get_mut(outcome.call.item) {
-                *attempts += outcome.attempts;
-            } else if outcome.result.is_ok() && !outcome.cache_hit {
+            if outcome.result.is_ok() && !outcome.cache_hit && !map {
                 // The output is the last attempt's: an abandoned one never publishes.
                 record.output_attempt = Some(outcome.attempts);
             }
@@ -577,14 +571,27 @@ impl RunState {
         }
     }
 
-    /// Records a straggler of call `c` and what became of it.
-    pub(crate) fn record_straggler(&mut self, c: CallRef, attempt: u32, outcome: StragglerOutcome) {
-        if let Some(records) = &mut self.records {
-            records.steps[c.step].stragglers.push(StragglerRecord {
+    /// Records what became of `late`, a straggler of its call, on the failed attempt it
+    /// was (added when its driver went away before it could record it).
+    pub(crate) fn record_straggler(&mut self, late: &Straggler, outcome: StragglerOutcome) {
+        let Some(records) = &mut self.records else {
+            return;
+        };
+        let c = late.call;
+        let failed = &mut records.steps[c.step].failed_attempts;
+        match failed
+            .iter_mut()
+            .find(|a| a.item == c.item && a.attempt == late.attempt)
+        {
+            Some(record) => record.straggler = Some(outcome),
+            None => failed.push(AttemptRecord {
+                attempt: late.attempt,
                 item: c.item,
-                attempt,
-                outcome,
-            });
+                started: late.started,
+                finished: late.abandoned,
+                error: late.why.clone(),
+                straggler: Some(outcome),
+            }),
         }
     }
 
@@ -595,24 +602,18 @@ impl RunState {
         attempt: u32,
         result: Result<(), NodeError>,
     ) {
-        let outcome = match result {
-            Ok(()) => StragglerOutcome::Compensated,
-            Err(error) => StragglerOutcome::CompensationFailed { error },
-        };
         let Some(records) = &mut self.records else {
             return;
         };
-        let stragglers = &mut records.steps[c.step].stragglers;
-        match stragglers
+        let failed = &mut records.steps[c.step].failed_attempts;
+        if let Some(record) = failed
             .iter_mut()
-            .find(|s| s.item == c.item && s.attempt == attempt)
+            .find(|a| a.item == c.item && a.attempt == attempt)
         {
-            Some(record) => record.outcome = outcome,
-            None => stragglers.push(StragglerRecord {
-                item: c.item,
-                attempt,
-                outcome,
-            }),
+            record.straggler = Some(match result {
+                Ok(()) => StragglerOutcome::Compensated,
+                Err(error) => StragglerOutcome::CompensationFailed { error },
+            });
         }
     }
 

@@ -58,6 +58,11 @@ pub(crate) enum Done {
 pub(crate) struct Straggler {
     pub(crate) call: CallRef,
     pub(crate) attempt: u32,
+    /// When it started and when it was abandoned, from the start of the run.
+    pub(crate) started: std::time::Duration,
+    pub(crate) abandoned: std::time::Duration,
+    /// Why it was abandoned: its timeout, or its run stopping.
+    pub(crate) why: NodeError,
     /// It published its output just as its driver went away (dropped, not timed out): its
     /// output is in the slot, its outcome was never applied. Not a straggler to report.
     pub(crate) published: bool,
@@ -137,7 +142,7 @@ pub(crate) async fn settle<P: Program>(
             Some(Ok(())) => StragglerOutcome::Discarded,
             Some(Err(error)) => StragglerOutcome::Failed { error },
         };
-        state.record_straggler(c, straggler.attempt, outcome);
+        state.record_straggler(&straggler, outcome);
     }
     done
 }

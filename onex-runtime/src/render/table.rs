@@ -202,16 +202,13 @@ fn row(record: &StepRecord) -> [String; 7] {
 /// The attempts of a step: per call for a `map` step (`1 each`, or the most any call took,
 /// `max 3`), since its total says little.
 fn attempts(record: &StepRecord) -> String {
-    let items = &record.item_attempts;
-    match (items.first(), items.iter().max()) {
-        (Some(first), Some(max)) if items.len() > 1 => {
-            if items.iter().all(|n| n == first) {
-                format!("{first} each")
-            } else {
-                format!("max {max}")
-            }
-        }
-        _ => record.attempts.to_string(),
+    let (calls, max) = (record.calls, record.max_attempts);
+    if calls <= 1 {
+        record.attempts.to_string()
+    } else if u64::from(max) * calls as u64 == u64::from(record.attempts) {
+        format!("{max} each")
+    } else {
+        format!("max {max}")
     }
 }
 
@@ -247,13 +244,16 @@ fn note(record: &StepRecord) -> String {
             )),
         }
     }
-    for late in &record.stragglers {
+    for late in record.failed_attempts.iter() {
+        let Some(outcome) = &late.straggler else {
+            continue;
+        };
         let which = if record.calls > 1 {
             format!("item {} attempt {}", late.item, late.attempt)
         } else {
             format!("attempt {}", late.attempt)
         };
-        let what = match &late.outcome {
+        let what = match outcome {
             StragglerOutcome::Running => "still running (stuck)".to_owned(),
             StragglerOutcome::Failed { error } => format!("then failed: {error}"),
             StragglerOutcome::Compensated => "its output compensated".to_owned(),
@@ -262,7 +262,12 @@ fn note(record: &StepRecord) -> String {
             }
             StragglerOutcome::Discarded => "its output discarded".to_owned(),
         };
-        parts.push(format!("{which} outlived its timeout, {what}"));
+        let cause = if late.error.code() == crate::ErrorCode::Timeout {
+            "its timeout"
+        } else {
+            "its run's stop"
+        };
+        parts.push(format!("{which} outlived {cause}, {what}"));
     }
     parts.join("; ")
 }
@@ -404,11 +409,11 @@ etl failed in 1m15s: 4 steps completed, 1 failed, 1 skipped, 2 cancelled; \
         pages.state = StepState::Completed;
         pages.attempts = 3;
         pages.calls = 3;
-        pages.item_attempts = vec![1, 1, 1];
+        pages.max_attempts = 1;
         let mut flaky = pages.clone();
         flaky.step = "flaky".into();
         flaky.attempts = 5;
-        flaky.item_attempts = vec![1, 3, 1];
+        flaky.max_attempts = 3;
         report.steps.push(pages);
         report.steps.push(flaky);
         let table = report.to_string();
@@ -435,27 +440,20 @@ etl failed in 1m15s: 4 steps completed, 1 failed, 1 skipped, 2 cancelled; \
 
     #[test]
     fn stragglers_and_stuck_calls_are_noted() {
-        use crate::report::{StragglerOutcome, StragglerRecord};
+        use crate::report::StragglerOutcome;
         let mut report = etl_report();
         report.stuck_calls = 1;
         report.load_balanced_operations = 5;
         let records = &mut report.steps[1];
-        records.stragglers = vec![
-            StragglerRecord {
-                item: 0,
-                attempt: 1,
-                outcome: StragglerOutcome::Compensated,
-            },
-            StragglerRecord {
-                item: 0,
-                attempt: 2,
-                outcome: StragglerOutcome::Running,
-            },
-        ];
+        records.failed_attempts[0].straggler = Some(StragglerOutcome::Compensated);
+        let mut second = records.failed_attempts[0].clone();
+        second.attempt = 2;
+        second.straggler = Some(StragglerOutcome::Running);
+        records.failed_attempts.push(second);
         let table = report.to_string();
         assert!(
             table.contains(
-                "recovered after 1 failed attempt; attempt 1 outlived its timeout, its output \
+                "recovered after 2 failed attempts; attempt 1 outlived its timeout, its output \
                  compensated; attempt 2 outlived its timeout, still running (stuck)"
             ),
             "{table}"
