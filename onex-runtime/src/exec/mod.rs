@@ -187,8 +187,6 @@ impl Runtime {
                 .instrument(span.clone())
                 .await
         };
-        // From here on the run ends normally, compensating below if it must.
-        on_drop.disarm();
         let _entered = span.enter();
         for state in &mut states {
             if let Some(why) = &interruption {
@@ -222,6 +220,8 @@ impl Runtime {
             };
             settled.instrument(span.clone()).await;
         }
+        // Dropped before this, the run left what it had not settled to a task of its own.
+        on_drop.disarm();
 
         let processing_time = sh.elapsed();
         let reports: Vec<_> = states

@@ -203,7 +203,8 @@ fn row(record: &StepRecord) -> [String; 7] {
 /// `max 3`), since its total says little.
 fn attempts(record: &StepRecord) -> String {
     let (calls, max) = (record.calls, record.max_attempts);
-    if calls <= 1 {
+    // No `max_attempts` in a record written before it existed: the total it is.
+    if calls <= 1 || max == 0 {
         record.attempts.to_string()
     } else if u64::from(max) * calls as u64 == u64::from(record.attempts) {
         format!("{max} each")
@@ -440,11 +441,13 @@ etl failed in 1m15s: 4 steps completed, 1 failed, 1 skipped, 2 cancelled; \
 
     #[test]
     fn stragglers_and_stuck_calls_are_noted() {
+        use crate::error::ErrorCode;
         use crate::report::StragglerOutcome;
         let mut report = etl_report();
         report.stuck_calls = 1;
         report.load_balanced_operations = 5;
         let records = &mut report.steps[1];
+        records.failed_attempts[0].error = NodeError::new(ErrorCode::Timeout, "timed out");
         records.failed_attempts[0].straggler = Some(StragglerOutcome::Compensated);
         let mut second = records.failed_attempts[0].clone();
         second.attempt = 2;
