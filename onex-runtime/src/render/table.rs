@@ -66,19 +66,24 @@ impl fmt::Display for ReportSummary<'_> {
         }
         f.write_str("; ")?;
         // `parallel_executions` and `load_balanced_operations` in words, where they count.
-        if r.parallel_executions > 0 {
-            write!(
-                f,
-                "{} at the same time as another, ",
-                plural(r.parallel_executions, "call ran", "calls ran")
-            )?;
-        }
-        if r.load_balanced_operations > 0 {
-            write!(
-                f,
-                "{} by node type across the CPU threads, ",
-                plural(r.load_balanced_operations, "call batched", "calls batched")
-            )?;
+        let spread = [
+            (
+                r.parallel_executions,
+                "call ran",
+                "calls ran",
+                "at the same time as another",
+            ),
+            (
+                r.load_balanced_operations,
+                "call batched",
+                "calls batched",
+                "by node type across the CPU threads",
+            ),
+        ];
+        for (n, one, many, how) in spread {
+            if n > 0 {
+                write!(f, "{} {how}, ", plural(n, one, many))?;
+            }
         }
         write!(f, "{}", plural(r.cache_hits, "cache hit", "cache hits"))?;
         if r.compensations_run > 0 {
