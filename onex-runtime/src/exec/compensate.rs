@@ -15,7 +15,7 @@ use crate::program::Program;
 use crate::report::CompensationRecord;
 use crate::state::StepState;
 
-/// Runs the compensations of `done` (from [`settle`](super::straggler::settle)), newest
+/// Runs the compensations of `done` (from [`settle`]), newest
 /// first, and records them: the orphan of every straggler, and when `saga` the completed
 /// calls of compensated effect steps. Each runs at most once (the list is consumed); one
 /// that fails is recorded and the others still run.
