@@ -495,7 +495,7 @@ impl<'s> Visit<'s> for Op<'s, '_> {
                 // more generic function compiled per node type in the workflow's crate.
                 let result = match N::call(call, args) {
                     Ok(out) => {
-                        slot.store(call.item, out);
+                        deliver::<N, S>(call, slot, out);
                         Ok(())
                     }
                     Err(e) => Err(e),
@@ -539,6 +539,40 @@ impl<'s> Visit<'s> for Op<'s, '_> {
     #[cold]
     fn missing(self) -> Self::Out {
         Answer::Missing
+    }
+}
+
+/// Stores the output of a synchronous call made through [`Op::CallAsync`], unless the
+/// executor abandoned the attempt at its timeout (see `exec::gate`): its output then goes
+/// to the gate, typed, for the node's compensation, and the step's slot stays for the
+/// attempt that owns it. Only the executors' timed attempts carry a gate; the hot path,
+/// [`CallSync`], has none to check.
+#[inline]
+fn deliver<N: Shim, S: Store<N::Output>>(call: Call<'_>, slot: &S, out: N::Output)
+where
+    N::Output: Send + Sync + 'static,
+{
+    match call.gate {
+        Some(gate) if !gate.claim() => gate.orphan(if N::COMPENSATED {
+            Some(crate::exec::Orphan::new(Box::new(out), undo_kept::<N>))
+        } else {
+            None
+        }),
+        _ => slot.store(call.item, out),
+    }
+}
+
+/// `N`'s compensation of a kept output (see [`deliver`]).
+fn undo_kept<'a, N: Shim>(
+    call: Call<'a>,
+    out: &'a (dyn std::any::Any + Send + Sync),
+) -> Option<StepFuture<'a>>
+where
+    N::Output: 'static,
+{
+    match out.downcast_ref::<N::Output>() {
+        Some(out) => N::compensate(call, out),
+        None => None,
     }
 }
 

@@ -114,7 +114,8 @@ impl StepPolicy {
         self
     }
 
-    /// The same policy with a per-attempt deadline.
+    /// The same policy with a per-attempt deadline (see the [policy docs](crate::policy#timeouts)
+    /// for what a timeout does to a synchronous and to an asynchronous attempt).
     pub const fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

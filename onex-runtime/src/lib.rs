@@ -61,7 +61,8 @@ pub use program::{Call, Program, StepFuture};
 pub use progress::ProgressObserver;
 pub use render::{ReportSummary, chrome_trace};
 pub use report::{
-    AttemptRecord, CompensationRecord, SkipReason, StepRecord, WorkflowReport, WorkflowRun,
+    AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
+    WorkflowRun,
 };
 pub use runtime::{Runtime, RuntimeBuilder};
 pub use state::{StepState, WorkflowState};

@@ -40,6 +40,11 @@ pub struct Call<'a> {
     pub attempt: u32,
     /// The run's execution mode (a reducer with `merge` folds in parallel in `Batch`).
     pub mode: ExecutionMode,
+    /// Set on a synchronous attempt that runs under a timeout off the executor's thread:
+    /// its output is stored only while the executor has not abandoned it, and otherwise
+    /// handed to the gate for the step's compensation. Honoured by
+    /// [`Program::call_async`], which is how the executors make such an attempt.
+    pub(crate) gate: Option<&'a crate::exec::Gate>,
 }
 
 /// The executable form of a workflow.
@@ -108,6 +113,13 @@ pub trait Program: Send + Sync + 'static {
     }
 
     /// Makes one call of an asynchronous step (or a nested workflow) and stores its output.
+    ///
+    /// The executors also make a synchronous attempt that runs under a timeout through
+    /// this method (its future is ready at once), with a gate on the call that decides
+    /// whether the output may be stored: an attempt abandoned at its timeout must not
+    /// overwrite a later attempt's output. Programs made by `workflow!` and by a
+    /// [`NodeRegistry`](crate::NodeRegistry) honour it; this default, which calls
+    /// [`call_sync`](Self::call_sync), does not.
     fn call_async<'a>(&'a self, slots: &'a Self::Slots, call: Call<'a>) -> StepFuture<'a> {
         let result = self.call_sync(slots, call);
         Box::pin(std::future::ready(result))

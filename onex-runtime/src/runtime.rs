@@ -37,6 +37,7 @@ pub(crate) struct Inner {
     pub(crate) peak_running: AtomicUsize,
     pub(crate) breakers: HashMap<String, Circuit>,
     pub(crate) cache: Cache,
+    pub(crate) blocking: crate::exec::BlockingPool,
 }
 
 impl Runtime {
@@ -71,6 +72,12 @@ impl Runtime {
     /// ```
     pub fn circuit_state(&self, node_type: &str) -> Option<CircuitState> {
         self.inner.breakers.get(node_type).map(Circuit::state)
+    }
+
+    /// The most threads the blocking pool runs (see
+    /// [`RuntimeBuilder::blocking_threads`]).
+    pub fn blocking_threads(&self) -> usize {
+        self.inner.blocking.size()
     }
 
     /// How many outputs the cache holds.
@@ -158,6 +165,7 @@ pub struct RuntimeBuilder {
     cache: CachePolicy,
     cache_per_node: HashMap<String, CachePolicy>,
     cache_hasher: Option<Box<dyn BuildKey>>,
+    blocking_threads: usize,
 }
 
 impl Default for RuntimeBuilder {
@@ -169,6 +177,7 @@ impl Default for RuntimeBuilder {
             cache: CachePolicy::DEFAULT,
             cache_per_node: HashMap::new(),
             cache_hasher: None,
+            blocking_threads: RuntimeBuilder::DEFAULT_BLOCKING_THREADS,
         }
     }
 }
@@ -259,6 +268,33 @@ impl RuntimeBuilder {
         self
     }
 
+    /// The blocking pool's size unless set: 64 threads.
+    pub const DEFAULT_BLOCKING_THREADS: usize = 64;
+
+    /// How many threads the blocking pool runs (0 is treated as 1).
+    ///
+    /// Synchronous calls that have a timeout run on this pool, not on the rayon pool that
+    /// compute steps use: a synchronous call cannot be stopped when its timeout fires, so a
+    /// hung one keeps its thread until it returns, and this bounds how many threads hung
+    /// calls can hold. Threads start on demand and stop after 10 s without work. When all
+    /// of them are busy (with hung calls or not), a call waits for a thread, first come
+    /// first served, **and its timeout counts while it waits**: one whose timeout passes
+    /// before a thread frees up fails with `Timeout` without running. Calls still running
+    /// when their run ends are reported as stuck (`WorkflowReport::stuck_calls`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex_runtime::{Runtime, RuntimeBuilder};
+    /// let rt = Runtime::builder().blocking_threads(8).build();
+    /// assert_eq!(rt.blocking_threads(), 8);
+    /// assert_eq!(Runtime::default().blocking_threads(), RuntimeBuilder::DEFAULT_BLOCKING_THREADS);
+    /// ```
+    pub fn blocking_threads(mut self, threads: usize) -> Self {
+        self.blocking_threads = threads;
+        self
+    }
+
     /// Builds the runtime.
     pub fn build(self) -> Runtime {
         crate::exec::warm_up_clock();
@@ -275,6 +311,7 @@ impl RuntimeBuilder {
                     .map(|(node, policy)| (node, Circuit::new(policy)))
                     .collect(),
                 cache: Cache::new(self.cache, self.cache_per_node, self.cache_hasher),
+                blocking: crate::exec::BlockingPool::new(self.blocking_threads),
             }),
         }
     }

@@ -95,12 +95,19 @@ impl SpecProgram {
         })
     }
 
-    fn store(&self, slots: &SpecSlots, step: usize, value: Value) -> Result<(), NodeError> {
-        slots
+    /// Stores a call's output, unless its attempt was abandoned at its timeout (see
+    /// [`Program::call_async`]): synchronous nodes of a registry have no compensation, so
+    /// that output is dropped.
+    fn store(&self, slots: &SpecSlots, call: Call<'_>, value: Value) -> Result<(), NodeError> {
+        let step = call.step;
+        let slot = slots
             .outputs
             .get(step)
-            .ok_or_else(|| NodeError::internal(format!("no slot #{step} in a spec program")))?
-            .put(value);
+            .ok_or_else(|| NodeError::internal(format!("no slot #{step} in a spec program")))?;
+        match call.gate {
+            Some(gate) if !gate.claim() => gate.orphan(None),
+            _ => slot.put(value),
+        }
         Ok(())
     }
 }
@@ -158,7 +165,7 @@ impl Program for SpecProgram {
         match &thunk.node.invoke {
             Invoke::Sync(node) => {
                 let output = node(self.input(slots, call.step)?)?;
-                self.store(slots, call.step, output)
+                self.store(slots, call, output)
             }
             Invoke::Async(_) => Err(NodeError::internal(format!(
                 "effect thunk `{}` was called synchronously",
@@ -177,7 +184,7 @@ impl Program for SpecProgram {
             Invoke::Async(node) => Box::pin(async move {
                 let input = self.input(slots, call.step)?;
                 let output = node(call.ctx.clone(), input).await?;
-                self.store(slots, call.step, output)
+                self.store(slots, call, output)
             }),
         }
     }

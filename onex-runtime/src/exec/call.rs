@@ -5,7 +5,6 @@ use std::ops::Not;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use super::shared::{CallRef, Shared};
@@ -49,6 +48,7 @@ impl Outcome {
                 started: made.started,
                 finished: made.finished,
                 error: error.clone(),
+                straggler: None,
             }],
         };
         Outcome {
@@ -307,7 +307,7 @@ pub(crate) async fn drive<P: Program>(
         }
         let made = match first.take() {
             Some(made) => made,
-            None => make_attempt(sh, c, attempt, place).await,
+            None => make_attempt(rt, sh, c, attempt, place).await,
         };
         if let Some(circuit) = circuit {
             match &made.result {
@@ -340,6 +340,7 @@ pub(crate) async fn drive<P: Program>(
                     started: made.started,
                     finished: made.finished,
                     error: error.clone(),
+                    straggler: None,
                 });
                 let delay = if sh.aborted(c.run) {
                     None
@@ -379,9 +380,12 @@ pub(crate) async fn drive<P: Program>(
     }
 }
 
-/// One attempt with the step's timeout; synchronous attempts with a timeout, or in
-/// concurrent waves, run on the rayon pool.
+/// One attempt with the step's timeout. An asynchronous attempt is a future, dropped at
+/// its deadline. A synchronous one with a timeout runs on the runtime's blocking pool, and
+/// one in a concurrent wave on the rayon pool; either is abandoned, not stopped, when its
+/// driver stops waiting (see [`off_thread`](super::off_thread)).
 async fn make_attempt<P: Program>(
+    rt: &Runtime,
     sh: &Arc<Shared<P>>,
     c: CallRef,
     attempt: u32,
@@ -397,7 +401,8 @@ async fn make_attempt<P: Program>(
             sh.program.call_async(&sh.slots[c.run], sh.call(c, attempt)),
         )
         .instrument(step_span(sh, c, attempt));
-        // Dropping the future at the deadline cancels the step.
+        // Dropping the future at the deadline cancels the step: the node stops at the
+        // `.await` it is suspended at, and the output it had not returned is never stored.
         let result = within(timeout, fut).await;
         return Attempt {
             result,
@@ -408,37 +413,9 @@ async fn make_attempt<P: Program>(
     if timeout.is_none() && place == Place::Inline {
         return attempt_sync(sh, c, attempt, place);
     }
-    let started = sh.stamp();
-    let (tx, mut rx) = oneshot::channel();
-    let job = Arc::clone(sh);
-    rayon::spawn(move || {
-        let made = attempt_sync(&job, c, attempt, Place::Pool);
-        // Let go of the slots before reporting, so whoever waits on us can take them back.
-        drop(job);
-        let _ = tx.send(made.result);
-    });
-    let result = match timeout {
-        Some(limit) => match tokio::time::timeout(limit, &mut rx).await {
-            Ok(received) => received.unwrap_or_else(|_| Err(lost_worker())),
-            Err(_) => {
-                // A synchronous call cannot be stopped: the step fails now and its late
-                // result is discarded when it arrives.
-                sh.stragglers
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(rx);
-                Err(NodeError::timeout(limit))
-            }
-        },
-        None => rx.await.unwrap_or_else(|_| Err(lost_worker())),
-    };
-    Attempt {
-        result,
-        started,
-        finished: sh.stamp(),
-    }
+    super::off_thread::attempt(rt, sh, c, attempt, timeout).await
 }
 
-fn lost_worker() -> NodeError {
+pub(crate) fn lost_worker() -> NodeError {
     NodeError::internal("a rayon worker ended without reporting its result")
 }
