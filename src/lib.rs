@@ -44,12 +44,18 @@
 //! assert_eq!(run.output, 42);
 //! assert_eq!(run.report.thunks_emitted.len(), 3);
 //! assert_eq!(Doubler::graph().wave_count(), 3);
+//! // A node's type, in thunks and the report, is its fn name in UpperCamelCase.
+//! assert_eq!(run.report.step("doubled").unwrap().node_type, "Double");
 //!
 //! let err = Doubler::run(&rt, "x".to_string(), RunOptions::new()).await.unwrap_err();
 //! assert_eq!(err.code(), ErrorCode::InvalidInput);
 //! assert_eq!(err.failed_step(), Some("n"));
 //! # Ok(()) }
 //! ```
+//!
+//! A node's type (`target_node_type` in thunks, `node_type` in the report, the key of a
+//! circuit breaker) is its function's name in UpperCamelCase — `fetch_rows` runs as
+//! `FetchRows` — unless `#[node(.., name = "NodeRowFetcherEffect")]` names it.
 //!
 //! A node may also return `Result<T, String>` (or use `?` on one): a bare message is a
 //! permanent error.
@@ -85,12 +91,18 @@
 //! - `progress` (default): [`ProgressObserver`], a terminal progress bar driven by run events.
 //! - `cli`: `onex::cli`, a command line (validate, plan, run, graph) for workflow specs over a
 //!   registry of your nodes.
+//! - `sqlite`: `onex::sqlite`, the embedded SQLite journal for durable runs.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "cli")]
 pub mod cli;
+
+/// The embedded SQLite journal for durable runs (feature `sqlite`).
+#[cfg(feature = "sqlite")]
+pub use onex_sqlite as sqlite;
 
 pub use onex_macros::{node, workflow};
 pub use onex_runtime::*;

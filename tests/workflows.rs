@@ -241,6 +241,82 @@ async fn map_over_a_runtime_list() {
     );
 }
 
+#[tokio::test]
+async fn a_map_step_reports_its_attempts_per_call() {
+    let rt = Runtime::default();
+    for opts in modes() {
+        let run = Mapped::run(&rt, 3, 1, opts).await.unwrap();
+        let fetched = run.report.step("fetched").unwrap();
+        assert_eq!((fetched.calls, fetched.attempts), (3, 3));
+        assert_eq!(fetched.max_attempts, 1, "each call made one attempt");
+        assert_eq!(fetched.output_attempt, None, "one per call, each its last");
+        assert_eq!(run.report.step("list").unwrap().output_attempt, Some(1));
+        let table = run.report.to_string();
+        let row = table.lines().find(|l| l.starts_with("fetched")).unwrap();
+        assert!(row.contains(" 1 each "), "{table}");
+        let json = serde_json::to_value(&run.report).unwrap();
+        assert_eq!(json["steps"][1]["max_attempts"], 1);
+    }
+}
+
+// ---- the report's table: execution order, real durations ----
+
+#[node(compute)]
+fn nap(x: &u64) -> u64 {
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    *x
+}
+
+#[node(compute)]
+fn join_naps(a: &u64, b: &u64) -> u64 {
+    a + b
+}
+
+workflow! {
+    workflow Naps(x: u64) -> u64 {
+        both = join_naps(first, second);
+        second = nap(x);
+        first = nap(x);
+        return both;
+    }
+}
+
+#[tokio::test]
+async fn the_table_lists_steps_as_they_ran_with_their_own_durations() {
+    let rt = Runtime::default();
+    // One at a time: the two naps of wave 0 run inline, one after the other.
+    let opts = RunOptions::new().mode(ExecutionMode::Parallel { max_parallel: 1 });
+    let run = Naps::run(&rt, 1, opts).await.unwrap();
+    let report = &run.report;
+    let (first, second) = (
+        report.step("first").unwrap(),
+        report.step("second").unwrap(),
+    );
+    let (earlier, later) = if first.started <= second.started {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert!(
+        later.started >= earlier.finished,
+        "a call made after another starts when it does, not when its wave began: {report}"
+    );
+    for record in &report.steps {
+        assert!(
+            record.duration() > Some(std::time::Duration::ZERO),
+            "{report}"
+        );
+    }
+    let table = report.to_string();
+    let names: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .take(3)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, [&*earlier.step, &*later.step, "both"], "{table}");
+}
+
 // ---- caching ----
 
 static SQUARES: AtomicUsize = AtomicUsize::new(0);
@@ -671,4 +747,40 @@ async fn thunks_carry_their_inputs_and_null_for_an_absent_one() {
     let odd = Paired::run(&rt, 7, opts()).await.expect("runs");
     assert_eq!(odd.output, 7);
     assert_eq!(data(&odd), Some(serde_json::json!([7, null])));
+}
+
+// ---- node names: the fn name in UpperCamelCase unless `name = ".."` says otherwise ----
+#[node(effect)]
+async fn fetch_rows(n: &u64) -> Result<Vec<u64>, NodeError> {
+    Ok((0..*n).collect())
+}
+
+#[node(compute, name = "NodeRowCounterCompute")]
+fn count_rows(rows: &[u64]) -> usize {
+    rows.len()
+}
+
+workflow! {
+    workflow Rows(n: u64) -> usize {
+        rows = fetch_rows(n);
+        count = count_rows(rows);
+        return count;
+    }
+}
+
+#[tokio::test]
+async fn a_node_is_named_after_its_fn_in_upper_camel_case_in_the_report() {
+    let rt = Runtime::default();
+    let run = Rows::run(&rt, 3, RunOptions::new()).await.expect("runs");
+    assert_eq!(run.output, 3);
+    let node_type = |step: &str| run.report.step(step).map(|r| r.node_type.to_string());
+    assert_eq!(node_type("rows").as_deref(), Some("FetchRows"));
+    assert_eq!(node_type("count").as_deref(), Some("NodeRowCounterCompute"));
+    let thunk_types: Vec<&str> = run
+        .report
+        .thunks_emitted
+        .iter()
+        .map(|t| &*t.target_node_type)
+        .collect();
+    assert_eq!(thunk_types, ["FetchRows", "NodeRowCounterCompute"]);
 }

@@ -44,21 +44,36 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
     }
 }
 
-/// Levenshtein distance over chars, in O(len(a) * len(b)) time and O(len(b)) space.
+/// The edit distance between two names: the fewest insertions, deletions, substitutions
+/// and swaps of two adjacent chars that turn `a` into `b` (the optimal string alignment
+/// distance, as rustc's `edit_distance` uses). A swap counts once because transposed
+/// letters are the commonest typo: `rwa` is one edit from `raw`, not two.
+///
+/// O(len(a) * len(b)) time, O(len(b)) space.
 ///
 /// ```
-/// assert_eq!(onex_graph::suggest::edit_distance("kitten", "sitting"), 3);
+/// use onex_graph::suggest::edit_distance;
+/// assert_eq!(edit_distance("kitten", "sitting"), 3);
+/// assert_eq!(edit_distance("totlas", "totals"), 1);
 /// ```
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    // Three rows of the table: the one before the previous is where a swap comes from.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
+    for (i, &ca) in a.iter().enumerate() {
         cur[0] = i + 1;
         for (j, &cb) in b.iter().enumerate() {
             let substitution = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
+            let mut best = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && ca == b[j - 1] && a[i - 1] == cb {
+                best = best.min(before[j - 1] + 1);
+            }
+            cur[j + 1] = best;
         }
+        std::mem::swap(&mut before, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
@@ -73,6 +88,20 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("same", "same"), 0);
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(edit_distance("rwa", "raw"), 1);
+        assert_eq!(edit_distance("totlas", "totals"), 1);
+        // Optimal string alignment: a swapped pair is not edited again.
+        assert_eq!(edit_distance("ca", "abc"), 3);
+        assert_eq!(edit_distance("abc", ""), 3);
+    }
+
+    #[test]
+    fn transposed_names_get_a_suggestion() {
+        assert_eq!(closest("rwa", ["raw", "valid"]), Some("raw"));
+        assert_eq!(closest("totlas", ["totals", "records"]), Some("totals"));
+        assert_eq!(closest("socre", ["score"]), Some("score"));
+        assert_eq!(closest("ko", ["ok"]), Some("ok"));
     }
 
     #[test]

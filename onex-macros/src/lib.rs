@@ -3,6 +3,7 @@
 //! This file only forwards: the work happens on `proc_macro2` token streams in the modules,
 //! which keeps it unit-testable without a compiler. Use the macros through the `onex` crate.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod ctxt;
@@ -12,6 +13,7 @@ mod options;
 mod panic_guard;
 mod param_index;
 mod respan;
+mod type_text;
 mod workflow;
 
 use proc_macro::TokenStream;
@@ -34,15 +36,26 @@ use proc_macro::TokenStream;
 ///
 /// # Options
 ///
-/// - `name = "NodeDataFetcherEffect"`: the `target_node_type`. By default, the fn name in
-///   UpperCamelCase: `fetch_rows` gives `FetchRows`.
+/// - `name = "NodeDataFetcherEffect"`: the node's type, recorded as `target_node_type` in
+///   thunks and `node_type` in the report, and the key of its circuit breaker. By default,
+///   the fn name in UpperCamelCase: `fn fetch_rows` runs as `FetchRows`.
 /// - `retries = 3`, `backoff = fixed(250ms) | exponential(100ms) | exponential(100ms, max = 5s)`,
 ///   `timeout = 10s`, `priority = 1` (lower runs first within a wave). Durations take
 ///   `us`, `ms`, `s`, `m` or `h`.
 /// - `compensate = undo` (effect only): `async fn undo(ctx: &Context, written: &T) -> Result<(), NodeError>`,
 ///   or the same without `async`, receiving the output of the step it undoes.
-/// - `cache` (compute only): outputs are cached per runtime by node and input hash; the
-///   inputs must be `Hash` and the output `Clone + Send + Sync + 'static`.
+/// - `cache` (compute only): outputs are cached per runtime. A call is looked up by a hash
+///   of its node and inputs, and answered from the cache only if its inputs are *equal*
+///   (`==`) to those of the cached call, so a hash collision is a miss, never another
+///   input's output. The inputs must be `Hash + Eq + Clone + Send + Sync + 'static` (an
+///   unsized `&str` or `&[T]` input: its owned form) and the output
+///   `Clone + Send + Sync + 'static`; a type without them is one error naming it. The
+///   cache keeps a copy of the inputs and of the output per entry, bounded by entries and
+///   by bytes (1,024 entries and 64 MiB by default, least recently used first; an output
+///   type holding heap memory should implement `onex::CacheWeight` or `Serialize`, which
+///   the byte estimate reads), per node with
+///   `Runtime::builder().cache_policy_for("NodeName", CachePolicy { .. })`, optionally with
+///   a time to live.
 /// - `merge = g` (reducer only): `fn g(into: &mut Acc, from: Acc)`; in batch mode the items
 ///   are folded in parallel chunks and the partial accumulators merged.
 /// - `crate = path`: where the `onex` crate is, for crates that re-export it.

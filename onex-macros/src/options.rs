@@ -159,7 +159,7 @@ impl Options {
         if !site.keys().contains(&k.as_str()) {
             let hint = match (site, k.as_str()) {
                 (Site::Step, "cache") => {
-                    "; caching is a node option: `#[node(compute, cache)]` (its inputs must be `Hash`)"
+                    "; caching is a node option: `#[node(compute, cache)]` (its inputs must be `Hash + Eq + Clone`)"
                         .to_string()
                 }
                 (Site::Step, "name" | "compensate" | "merge") => {

@@ -10,10 +10,12 @@
 //! before: no dynamic dispatch, no allocation.
 
 use std::future::Future;
+use std::hash::Hasher;
 
 use crate::error::NodeError;
 use crate::node::{Node, wrong_shim};
-use crate::program::{CachedValue, Call, StepFuture};
+use crate::policy::{CacheEntry, KeyHasher};
+use crate::program::{Call, StepFuture};
 use crate::slot::{MapSlot, Slot};
 
 /// A node's uniform calling convention, implemented by the proxy type `#[node]` emits (and
@@ -26,7 +28,7 @@ use crate::slot::{MapSlot, Slot};
 ///
 /// ```
 /// use onex_runtime::__private::{Node, Shim};
-/// use onex_runtime::{Call, CachedValue, NodeError, NodeKind, StepFuture, StepPolicy};
+/// use onex_runtime::{Call, NodeError, NodeKind, StepFuture, StepPolicy};
 ///
 /// struct Double;
 /// impl Node for Double {
@@ -49,10 +51,7 @@ use crate::slot::{MapSlot, Slot};
 ///     ) -> impl Future<Output = Result<u64, NodeError>> + Send + 'a {
 ///         std::future::ready(Self::call(call, args))
 ///     }
-///     fn hash(_: Self::Args<'_>) -> Option<u64> { None }
 ///     fn capture(_: Self::Args<'_>) -> serde_json::Value { serde_json::Value::Null }
-///     fn cache_store(_: &u64) -> Option<CachedValue> { None }
-///     fn cache_load(_: &CachedValue) -> Option<u64> { None }
 ///     fn compensate<'a>(_: Call<'a>, _: &'a u64) -> Option<StepFuture<'a>> { None }
 /// }
 /// ```
@@ -72,17 +71,29 @@ pub trait Shim: Node {
     where
         Self::Output: Send;
 
-    /// A hash of the inputs for caching; `None` when the node is not cached.
-    fn hash(args: Self::Args<'_>) -> Option<u64>;
+    /// Feeds the inputs to `hasher`, to find the call's cache entry by; `false` when the
+    /// node is not cached (the default).
+    fn hash(args: Self::Args<'_>, hasher: &mut dyn Hasher) -> bool {
+        let _ = (args, hasher);
+        false
+    }
 
     /// The inputs as JSON for a thunk's `operation_data` (`Null` where not `Serialize`).
     fn capture(args: Self::Args<'_>) -> serde_json::Value;
 
-    /// A copy of an output to keep in the cache; `None` when the node is not cached.
-    fn cache_store(out: &Self::Output) -> Option<CachedValue>;
+    /// A cache entry for a call on `args` that returned `out`: copies of both; `None` when
+    /// the node is not cached (the default).
+    fn cache_store(args: Self::Args<'_>, out: &Self::Output) -> Option<CacheEntry> {
+        let _ = (args, out);
+        None
+    }
 
-    /// A cached output back in its type; `None` when it does not fit or is not cached.
-    fn cache_load(value: &CachedValue) -> Option<Self::Output>;
+    /// The cached output of `entry` if it was made for inputs equal to `args`; `None`
+    /// otherwise, or when the node is not cached (the default).
+    fn cache_load(args: Self::Args<'_>, entry: &CacheEntry) -> Option<Self::Output> {
+        let _ = (args, entry);
+        None
+    }
 
     /// The compensation of a completed call, if the node declares one.
     fn compensate<'a>(call: Call<'a>, out: &'a Self::Output) -> Option<StepFuture<'a>>;
@@ -338,7 +349,7 @@ where
 /// # use onex_runtime::__private::{Inspect, Op};
 /// # fn f(call: onex_runtime::Call<'_>) {
 /// let _ = Op::CallAsync(call);
-/// let _ = Op::Inspect(Inspect::InputHash);
+/// let _ = Op::Inspect(Inspect::OperationData);
 /// # }
 /// ```
 #[derive(Clone, Copy)]
@@ -358,7 +369,7 @@ pub enum Op<'s, 'v> {
 ///
 /// ```
 /// # use onex_runtime::__private::{Inspect, Op};
-/// let _ = Op::Inspect(Inspect::InputHash);
+/// let _ = Op::Inspect(Inspect::OperationData);
 /// let _ = Inspect::CacheStore(0); // the call's item
 /// ```
 #[derive(Clone, Copy)]
@@ -366,13 +377,13 @@ pub enum Inspect<'s, 'v> {
     /// [`Program::compensate`](crate::Program::compensate): the compensation of the call's
     /// stored output.
     Compensate(Call<'s>),
-    /// [`Program::input_hash`](crate::Program::input_hash).
-    InputHash,
+    /// [`Program::input_hash`](crate::Program::input_hash), with the runtime's hasher.
+    InputHash(KeyHasher<'v>),
     /// [`Program::cache_store`](crate::Program::cache_store), for the call's item.
     CacheStore(usize),
-    /// [`Program::cache_load`](crate::Program::cache_load): the cached value and the call's
+    /// [`Program::cache_load`](crate::Program::cache_load): the cache entry and the call's
     /// item.
-    CacheLoad(&'v CachedValue, usize),
+    CacheLoad(&'v CacheEntry, usize),
     /// [`Program::operation_data`](crate::Program::operation_data).
     OperationData,
 }
@@ -395,8 +406,8 @@ pub enum Answer<'s> {
     Compensation(Option<StepFuture<'s>>),
     /// The hash of the call's inputs, if the step can be cached.
     Hash(Option<u64>),
-    /// A copy of the call's output for the cache.
-    Stored(Option<CachedValue>),
+    /// A cache entry for the call.
+    Stored(Option<CacheEntry>),
     /// Whether the cached value was stored as the call's output.
     Loaded(bool),
     /// The call's input, serialized.
@@ -434,8 +445,8 @@ impl<'s> Answer<'s> {
             _ => None,
         }
     }
-    /// The value to cache, or `None` for another answer.
-    pub fn stored(self) -> Option<CachedValue> {
+    /// The entry to cache, or `None` for another answer.
+    pub fn stored(self) -> Option<CacheEntry> {
         match self {
             Answer::Stored(value) => value,
             _ => None,
@@ -484,7 +495,7 @@ impl<'s> Visit<'s> for Op<'s, '_> {
                 // more generic function compiled per node type in the workflow's crate.
                 let result = match N::call(call, args) {
                     Ok(out) => {
-                        slot.store(call.item, out);
+                        deliver::<N, S>(call, slot, out);
                         Ok(())
                     }
                     Err(e) => Err(e),
@@ -499,20 +510,22 @@ impl<'s> Visit<'s> for Op<'s, '_> {
             } else {
                 None
             }),
-            Op::Inspect(Inspect::InputHash) => {
-                Answer::Hash(if S::CACHEABLE { N::hash(args) } else { None })
-            }
+            Op::Inspect(Inspect::InputHash(hasher)) => Answer::Hash(if S::CACHEABLE {
+                hasher.hash_with(|h| N::hash(args, h))
+            } else {
+                None
+            }),
             Op::Inspect(Inspect::CacheStore(item)) => Answer::Stored(if S::CACHEABLE {
                 match slot.stored(item) {
-                    Some(out) => N::cache_store(out),
+                    Some(out) => N::cache_store(args, out),
                     None => None,
                 }
             } else {
                 None
             }),
-            Op::Inspect(Inspect::CacheLoad(value, item)) => Answer::Loaded(
+            Op::Inspect(Inspect::CacheLoad(entry, item)) => Answer::Loaded(
                 S::CACHEABLE
-                    && match N::cache_load(value) {
+                    && match N::cache_load(args, entry) {
                         Some(out) => {
                             slot.store(item, out);
                             true
@@ -526,6 +539,40 @@ impl<'s> Visit<'s> for Op<'s, '_> {
     #[cold]
     fn missing(self) -> Self::Out {
         Answer::Missing
+    }
+}
+
+/// Stores the output of a synchronous call made through [`Op::CallAsync`], unless the
+/// executor abandoned the attempt at its timeout (see `exec::gate`): its output then goes
+/// to the gate, typed, for the node's compensation, and the step's slot stays for the
+/// attempt that owns it. Only the executors' timed attempts carry a gate; the hot path,
+/// [`CallSync`], has none to check.
+#[inline]
+fn deliver<N: Shim, S: Store<N::Output>>(call: Call<'_>, slot: &S, out: N::Output)
+where
+    N::Output: Send + Sync + 'static,
+{
+    match call.gate {
+        Some(gate) if !gate.claim() => gate.orphan(if N::COMPENSATED {
+            Some(crate::exec::Orphan::new(Box::new(out), undo_kept::<N>))
+        } else {
+            None
+        }),
+        _ => slot.store(call.item, out),
+    }
+}
+
+/// `N`'s compensation of a kept output (see [`deliver`]).
+fn undo_kept<'a, N: Shim>(
+    call: Call<'a>,
+    out: &'a (dyn std::any::Any + Send + Sync),
+) -> Option<StepFuture<'a>>
+where
+    N::Output: 'static,
+{
+    match out.downcast_ref::<N::Output>() {
+        Some(out) => N::compensate(call, out),
+        None => None,
     }
 }
 

@@ -87,7 +87,8 @@ pub struct StepPolicy {
     pub timeout: Option<Duration>,
     /// Dispatch priority within a wave: lower runs first.
     pub priority: i32,
-    /// Whether outputs are cached by input hash (compute steps).
+    /// Whether outputs are cached (compute steps): looked up by a hash of the inputs and
+    /// answered only for inputs equal to the cached call's.
     pub cache: bool,
 }
 
@@ -113,7 +114,8 @@ impl StepPolicy {
         self
     }
 
-    /// The same policy with a per-attempt deadline.
+    /// The same policy with a per-attempt deadline (see the [policy docs](crate::policy#timeouts)
+    /// for what a timeout does to a synchronous and to an asynchronous attempt).
     pub const fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

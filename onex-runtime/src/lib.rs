@@ -6,6 +6,8 @@
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// `unsafe` lives in `slot.rs` and `slots.rs` only; every block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 mod capture;
 mod compensation;
@@ -37,6 +39,7 @@ mod thunk;
 mod thunk_ids;
 
 pub mod dynamic;
+pub mod journal;
 pub mod policy;
 
 /// The progress bar crate [`ProgressObserver`] draws with, for [`ProgressObserver::with_bar`].
@@ -54,13 +57,14 @@ pub use mode::{ExecutionMode, FailureStrategy};
 pub use observer::{ObserverSet, RunEvent, RunObserver};
 pub use options::RunOptions;
 pub use plan::plan;
-pub use policy::{Backoff, BackoffKind};
-pub use program::{CachedValue, Call, Program, StepFuture};
+pub use policy::{Backoff, BackoffKind, CacheEntry, CacheKey, CachePolicy, CacheWeight, KeyHasher};
+pub use program::{Call, Program, StepFuture};
 #[cfg(feature = "progress")]
 pub use progress::ProgressObserver;
 pub use render::{ReportSummary, chrome_trace};
 pub use report::{
-    AttemptRecord, CompensationRecord, SkipReason, StepRecord, WorkflowReport, WorkflowRun,
+    AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
+    WorkflowRun,
 };
 pub use runtime::{Runtime, RuntimeBuilder};
 pub use state::{StepState, WorkflowState};
@@ -86,9 +90,15 @@ pub mod __private {
     pub use crate::node::{
         Arg, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Arg10, Arg11, Arg12, Arg13,
         Arg14, Arg15, Arg16, Arg17, Arg18, Arg19, Arg20, Arg21, Arg22, Arg23, Arg24, Arg25, Arg26,
-        Arg27, Arg28, Arg29, Arg30, Arg31, Arg32, Node, Param, internal_error, missing_input,
-        missing_item, wrong_shim,
+        Arg27, Arg28, Arg29, Arg30, Arg31, Arg32, NestedArg, NestedArgClone, NestedArgNotClone,
+        NestedInput, Node, Param, Takes, internal_error, missing_input, missing_item, wrong_shim,
     };
+    pub use crate::policy::cache::key::{
+        CacheInput, CacheInputKey, CacheOutput, CacheOutputCopy, CacheProbe, NotCacheInputKey,
+        NotCacheOutputCopy, ProbeCacheKey, ProbeCacheOutput, ProbeNotCacheKey, ProbeNotCacheOutput,
+        StoredInput,
+    };
+    pub use crate::policy::cache::weight::{Weigh, WeighExact, WeighSerialized, WeighShallow};
     pub use crate::slot::{MapSlot, Slot};
     pub use crate::slots::{DropSlot, SlotDrop, SlotTable, Slots};
     pub use crate::static_graph::{

@@ -1,9 +1,10 @@
 //! The metadata `#[node]` attaches to a function, and the traits `workflow!` reads it through.
 //!
 //! `#[node]` keeps the user's function and adds a braced proxy type of the same name in the
-//! type namespace (`struct fetch {}`), implementing [`Node`] and one [`Param`] per parameter,
-//! with inherent call shims. `workflow!` cannot see the function's signature, so everything
-//! it needs (output type, kind, policy, parameter types) comes through these traits.
+//! type namespace (`struct fetch {}`), implementing [`Node`], one [`Param`] per parameter,
+//! [`Takes`] and the call shims (`Shim`). `workflow!` cannot see the function's signature,
+//! so everything it needs (output type, kind, policy, parameter types, arity) comes through
+//! these traits.
 
 use crate::error::NodeError;
 use crate::graph::{NodeKind, StepPolicy};
@@ -58,6 +59,97 @@ pub trait Param<I> {
     type Type: ?Sized;
     /// Whether the parameter is `Option<&A>`: the step still runs when its input is skipped.
     const OPTIONAL: bool;
+}
+
+/// A node that a step may call with `K` arguments. `#[node]` implements it for every `K`,
+/// through a trait of the node's own that holds only for the number of inputs the function
+/// takes and whose message lists them, so a step passing too few or too many arguments is
+/// one error on the call: "`price` takes 2 inputs (order: &Order, rates: &Rates), got 1".
+///
+/// `workflow!` reaches a step's node as `<N as Takes<K>>::Node` wherever it calls the node
+/// or reads its parameters: when the count is wrong that is an error type, which keeps the
+/// compiler from piling a tuple mismatch and a missing `Param` onto the one error.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::Takes;
+/// struct Double;
+/// impl Takes<1> for Double {
+///     type Node = Double;
+/// }
+/// let _: <Double as Takes<1>>::Node = Double;
+/// ```
+pub trait Takes<const K: usize> {
+    /// The node itself.
+    type Node;
+}
+
+/// A workflow input that lets the workflow run nested, as a step of another workflow: the
+/// nested run gets a clone of its input, so the input must be `Clone`. Held by every
+/// `Clone` type; its message names the workflow `W` and the input's type.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::NestedInput;
+/// fn nests<T: NestedInput<()>>() {}
+/// nests::<String>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "workflow `{W}` is nested as a step, so its input `{Self}` must be `Clone`",
+    label = "`{Self}` is not `Clone`",
+    note = "a nested workflow runs on a clone of its inputs: derive or implement `Clone` for `{Self}`"
+)]
+pub trait NestedInput<W> {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Clone, W> NestedInput<W> for T {}
+
+/// Argument `position` of a nested run of `workflow`, to be cloned into its input.
+///
+/// A workflow's `Shim` takes its inputs out with `(&&NestedArg(..)).take_input()`, which
+/// autoref picks from [`NestedArgClone`] when the input is `Clone` and [`NestedArgNotClone`]
+/// otherwise: the `Shim` needs no `Clone` bound, so a non-`Clone` input fails only the
+/// [`NestedInput`] bound of the call that nests it, as one error naming the type, rather
+/// than through the shim. No step reaches the fallback: that bound keeps it from compiling.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{NestedArg, NestedArgClone, NestedArgNotClone};
+/// struct Opaque;
+/// assert_eq!((&&NestedArg(Some(&7_u8), "Inner", 1)).take_input().unwrap(), 7);
+/// assert!((&&NestedArg(Some(&Opaque), "Inner", 1)).take_input().is_err());
+/// ```
+pub struct NestedArg<'a, T>(pub Option<&'a T>, pub &'static str, pub usize);
+
+/// Chosen when the input is `Clone`.
+pub trait NestedArgClone<T> {
+    /// A clone of the argument; the missing-input error when it is absent.
+    fn take_input(&self) -> Result<T, NodeError>;
+}
+
+impl<T: Clone> NestedArgClone<T> for &NestedArg<'_, T> {
+    fn take_input(&self) -> Result<T, NodeError> {
+        crate::exec::nested_input(self.0, self.1, self.2)
+    }
+}
+
+/// Chosen otherwise.
+pub trait NestedArgNotClone<T> {
+    /// An internal error: a step that nests this workflow does not compile.
+    fn take_input(&self) -> Result<T, NodeError>;
+}
+
+impl<T> NestedArgNotClone<T> for &&NestedArg<'_, T> {
+    #[cold]
+    fn take_input(&self) -> Result<T, NodeError> {
+        Err(NodeError::internal(format!(
+            "input {} of nested workflow `{}` is not `Clone`",
+            self.2, self.1
+        )))
+    }
 }
 
 /// Parameter `32 * h + l` of a node, where `h` and `l` are the indices of `H` and `L`

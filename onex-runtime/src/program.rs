@@ -9,23 +9,18 @@
 //! Its items are public because the runtime's signatures name them, and hidden from the
 //! docs: a workflow's author never writes them.
 
-use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use crate::context::Context;
 use crate::error::NodeError;
 use crate::graph::Graph;
 use crate::mode::ExecutionMode;
+use crate::policy::{CacheEntry, KeyHasher};
 
 /// The future of one asynchronous call.
 #[doc(hidden)]
 pub type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<(), NodeError>> + Send + 'a>>;
-
-/// A cached output, type-erased so one cache serves every node.
-#[doc(hidden)]
-pub type CachedValue = Arc<dyn Any + Send + Sync>;
 
 /// One call of a step: which step, which element of a `map`, which attempt, in which run.
 ///
@@ -50,6 +45,11 @@ pub struct Call<'a> {
     pub attempt: u32,
     /// The run's execution mode (a reducer with `merge` folds in parallel in `Batch`).
     pub mode: ExecutionMode,
+    /// Set on a synchronous attempt that runs under a timeout off the executor's thread:
+    /// its output is stored only while the executor has not abandoned it, and otherwise
+    /// handed to the gate for the step's compensation. Honoured by
+    /// [`Program::call_async`], which is how the executors make such an attempt.
+    pub(crate) gate: Option<&'a crate::exec::Gate>,
 }
 
 /// The executable form of a workflow.
@@ -119,6 +119,13 @@ pub trait Program: Send + Sync + 'static {
     }
 
     /// Makes one call of an asynchronous step (or a nested workflow) and stores its output.
+    ///
+    /// The executors also make a synchronous attempt that runs under a timeout through
+    /// this method (its future is ready at once), with a gate on the call that decides
+    /// whether the output may be stored: an attempt abandoned at its timeout must not
+    /// overwrite a later attempt's output. Programs made by `workflow!` and by a
+    /// [`NodeRegistry`](crate::NodeRegistry) honour it; this default, which calls
+    /// [`call_sync`](Self::call_sync), does not.
     fn call_async<'a>(&'a self, slots: &'a Self::Slots, call: Call<'a>) -> StepFuture<'a> {
         let result = self.call_sync(slots, call);
         Box::pin(std::future::ready(result))
@@ -136,21 +143,32 @@ pub trait Program: Send + Sync + 'static {
         None
     }
 
-    /// A hash of the call's inputs, for caching; `None` when the step cannot be cached.
-    fn input_hash(&self, slots: &Self::Slots, call: Call<'_>) -> Option<u64> {
+    /// A hash of the call's inputs made with `hasher`, to find its cache entry by; `None`
+    /// when the step cannot be cached.
+    ///
+    /// The hash only finds a candidate: [`cache_load`](Self::cache_load) decides whether it
+    /// answers the call, so inputs equal for `cache_load` must hash alike, as for any
+    /// `HashMap` key.
+    fn input_hash(
+        &self,
+        slots: &Self::Slots,
+        call: Call<'_>,
+        hasher: KeyHasher<'_>,
+    ) -> Option<u64> {
+        let _ = (slots, call, hasher);
+        None
+    }
+
+    /// A cache entry for the completed call: a copy of its inputs and of its output.
+    fn cache_store(&self, slots: &Self::Slots, call: Call<'_>) -> Option<CacheEntry> {
         let _ = (slots, call);
         None
     }
 
-    /// A copy of the call's output to keep in the cache.
-    fn cache_store(&self, slots: &Self::Slots, call: Call<'_>) -> Option<CachedValue> {
-        let _ = (slots, call);
-        None
-    }
-
-    /// Stores a cached output as the call's output; `false` if it does not fit.
-    fn cache_load(&self, slots: &Self::Slots, call: Call<'_>, value: &CachedValue) -> bool {
-        let _ = (slots, call, value);
+    /// Stores the entry's output as the call's output if the entry was made for inputs
+    /// equal to the call's; `false` (and nothing stored) otherwise.
+    fn cache_load(&self, slots: &Self::Slots, call: Call<'_>, entry: &CacheEntry) -> bool {
+        let _ = (slots, call, entry);
         false
     }
 

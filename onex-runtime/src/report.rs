@@ -46,6 +46,23 @@ impl std::fmt::Display for SkipReason {
 }
 
 /// One failed attempt of a step, kept for timelines and post-mortems.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use onex::{AttemptRecord, NodeError, StragglerOutcome};
+/// let late = AttemptRecord {
+///     attempt: 1,
+///     item: 0,
+///     started: Duration::ZERO,
+///     finished: Duration::from_millis(25),
+///     error: NodeError::transient("timed out after 25ms"),
+///     straggler: Some(StragglerOutcome::Compensated),
+/// };
+/// let json = serde_json::to_value(&late).unwrap();
+/// assert_eq!(json["straggler"], serde_json::json!({"outcome": "compensated"}));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttemptRecord {
     /// The attempt number, from 1.
@@ -60,6 +77,12 @@ pub struct AttemptRecord {
     pub finished: Duration,
     /// Why it failed.
     pub error: NodeError,
+    /// For a synchronous attempt abandoned while it was still running, at its timeout or
+    /// when its run stopped (a *straggler*: a synchronous call cannot be stopped, so it
+    /// went on, on its thread of the runtime's blocking pool), what became of the call.
+    /// It never became the step's output; what it returned is accounted for here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub straggler: Option<StragglerOutcome>,
 }
 
 /// The outcome of a step's compensation (saga).
@@ -75,6 +98,47 @@ pub struct CompensationRecord {
     pub finished: Duration,
     /// Its error, when it failed.
     pub error: Option<NodeError>,
+}
+
+/// What became of a straggler: a synchronous attempt abandoned while still running (see
+/// [`AttemptRecord::straggler`]).
+///
+/// # Examples
+///
+/// ```
+/// use onex::StragglerOutcome;
+/// assert!(StragglerOutcome::Running.is_stuck());
+/// assert!(!StragglerOutcome::Discarded.is_stuck());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum StragglerOutcome {
+    /// Still running when the run ended: a *stuck* call, holding a thread of the blocking
+    /// pool until it returns. An output it returns later is handed to the node's
+    /// compensation then (and traced), after the report was made.
+    Running,
+    /// It returned an error (or panicked): there is nothing to undo.
+    Failed {
+        /// Its error.
+        error: NodeError,
+    },
+    /// It returned an output, and the node's compensation undid it.
+    Compensated,
+    /// It returned an output, and the node's compensation failed on it.
+    CompensationFailed {
+        /// The compensation's error.
+        error: NodeError,
+    },
+    /// It returned an output that the node has no compensation for: dropped. For a compute
+    /// step this is an equal value computed twice; for an effect, a side effect that stays.
+    Discarded,
+}
+
+impl StragglerOutcome {
+    /// Whether the call was still running when the run ended.
+    pub fn is_stuck(&self) -> bool {
+        matches!(self, StragglerOutcome::Running)
+    }
 }
 
 /// What happened to one step in one run.
@@ -101,8 +165,21 @@ pub struct StepRecord {
     pub state: StepState,
     /// Attempts made, summed over the calls of a `map` step.
     pub attempts: u32,
+    /// The most attempts one call made: [`attempts`](Self::attempts) for a step of one call.
+    /// For a `map` step, the call that needed most; its calls made `attempts` in all, each
+    /// one at least, and which call failed which attempt is in
+    /// [`failed_attempts`](Self::failed_attempts) (by `item`).
+    #[serde(default)]
+    pub max_attempts: u32,
     /// Calls made: 1, or the width of a `map` step.
     pub calls: usize,
+    /// For a step of one call that completed, the attempt whose output is the step's
+    /// output: its last attempt (attempts abandoned at their timeout never publish, see
+    /// [`stragglers`](Self::stragglers)). `None` when it produced no output, was answered
+    /// from the cache, or is a `map` step (each element's output is from its own last
+    /// attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_attempt: Option<u32>,
     /// Calls answered from the cache.
     pub cache_hits: usize,
     /// When the step started, from the start of the run.
@@ -147,6 +224,8 @@ impl StepRecord {
             state: StepState::Pending,
             attempts: 0,
             calls: 0,
+            max_attempts: 0,
+            output_attempt: None,
             cache_hits: 0,
             started: None,
             finished: None,
@@ -156,6 +235,22 @@ impl StepRecord {
             compensation: None,
             thunks: 0..0,
         }
+    }
+
+    /// Its stragglers: the failed attempts that went on running after they were abandoned
+    /// (see [`AttemptRecord::straggler`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex::{NodeKind, StepRecord};
+    /// let r = StepRecord::new("fetch", "Fetch", NodeKind::Effect, 0);
+    /// assert_eq!(r.stragglers().count(), 0);
+    /// ```
+    pub fn stragglers(&self) -> impl Iterator<Item = &AttemptRecord> {
+        self.failed_attempts
+            .iter()
+            .filter(|a| a.straggler.is_some())
     }
 
     /// How long the step ran, retries included.
@@ -200,14 +295,20 @@ pub struct WorkflowReport {
     pub steps_skipped: usize,
     /// Steps cancelled.
     pub steps_cancelled: usize,
-    /// Calls dispatched concurrently with at least one other call.
+    /// Calls that ran at the same time as at least one other call of the run: the calls of
+    /// a wave of several in `Parallel` and `Batch` modes (0 in `Sequential`).
     pub parallel_executions: usize,
-    /// Calls run through batching (grouped by node type on the rayon pool).
+    /// Calls handed to the rayon pool in batches, grouped by node type, whose idle threads
+    /// steal work from busy ones (`Batch` mode and `run_batch`; 0 otherwise).
     pub load_balanced_operations: usize,
     /// Calls answered from the cache.
     pub cache_hits: usize,
-    /// Compensations run (saga).
+    /// Compensations run (saga), including those of [stragglers](StepRecord::stragglers).
     pub compensations_run: usize,
+    /// Synchronous calls abandoned while running that were still running when the run
+    /// ended (*stuck*, see [`StragglerOutcome::Running`]); counted with records off too.
+    #[serde(default)]
+    pub stuck_calls: usize,
     /// When the run started.
     pub started_at: SystemTime,
     /// Wall-clock duration of the run. In a `run_batch`, from the batch's start to this
@@ -244,6 +345,7 @@ impl WorkflowReport {
             load_balanced_operations: 0,
             cache_hits: 0,
             compensations_run: 0,
+            stuck_calls: 0,
             started_at: SystemTime::UNIX_EPOCH,
             processing_time: Duration::ZERO,
             records: true,

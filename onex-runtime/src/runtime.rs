@@ -4,14 +4,15 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Semaphore;
 
-use crate::policy::cache::Cache;
+use crate::policy::cache::{BuildKey, Cache};
 use crate::policy::circuit::Circuit;
-use crate::policy::{CircuitBreaker, CircuitState};
+use crate::policy::{CachePolicy, CircuitBreaker, CircuitState};
 
 /// Runs workflows. Cheap to clone: clones share one runtime.
 ///
@@ -36,6 +37,7 @@ pub(crate) struct Inner {
     pub(crate) peak_running: AtomicUsize,
     pub(crate) breakers: HashMap<String, Circuit>,
     pub(crate) cache: Cache,
+    pub(crate) blocking: crate::exec::BlockingPool,
 }
 
 impl Runtime {
@@ -72,9 +74,26 @@ impl Runtime {
         self.inner.breakers.get(node_type).map(Circuit::state)
     }
 
+    /// The most threads the blocking pool runs (see
+    /// [`RuntimeBuilder::blocking_threads`]).
+    pub fn blocking_threads(&self) -> usize {
+        self.inner.blocking.size()
+    }
+
     /// How many outputs the cache holds.
     pub fn cached_outputs(&self) -> usize {
         self.inner.cache.len()
+    }
+
+    /// The estimated bytes of the cache's entries (inputs and outputs), as
+    /// [`CacheWeight`](crate::CacheWeight) counts them.
+    ///
+    /// ```
+    /// use onex::Runtime;
+    /// assert_eq!(Runtime::default().cached_bytes(), 0);
+    /// ```
+    pub fn cached_bytes(&self) -> usize {
+        self.inner.cache.bytes()
     }
 
     /// The resource of type `T` registered with [`RuntimeBuilder::resource`], if any: how
@@ -131,7 +150,8 @@ impl Drop for RunSlot<'_> {
 }
 
 impl Default for Runtime {
-    /// A runtime with no bound on concurrent runs, no resources, breakers or cache.
+    /// A runtime with no bound on concurrent runs, no resources or circuit breakers, and
+    /// the default cache bounds ([`CachePolicy::DEFAULT`]).
     fn default() -> Self {
         Runtime::builder().build()
     }
@@ -162,7 +182,10 @@ pub struct RuntimeBuilder {
     breakers: HashMap<String, CircuitBreaker>,
     /// Breakers keyed by a string, checked against the known node types at `build`.
     breakers_by_name: Vec<String>,
-    cache_capacity: usize,
+    cache: CachePolicy,
+    cache_per_node: HashMap<String, CachePolicy>,
+    cache_hasher: Option<Box<dyn BuildKey>>,
+    blocking_threads: usize,
 }
 
 impl Default for RuntimeBuilder {
@@ -172,14 +195,17 @@ impl Default for RuntimeBuilder {
             resources: HashMap::new(),
             breakers: HashMap::new(),
             breakers_by_name: Vec::new(),
-            cache_capacity: RuntimeBuilder::DEFAULT_CACHE_CAPACITY,
+            cache: CachePolicy::DEFAULT,
+            cache_per_node: HashMap::new(),
+            cache_hasher: None,
+            blocking_threads: RuntimeBuilder::DEFAULT_BLOCKING_THREADS,
         }
     }
 }
 
 impl RuntimeBuilder {
-    /// The cache capacity unless set: 1024 entries.
-    pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
+    /// The cache capacity unless set: 1024 entries ([`CachePolicy::DEFAULT`]).
+    pub const DEFAULT_CACHE_CAPACITY: usize = CachePolicy::DEFAULT.max_entries;
 
     /// At most `n` runs execute at once; further runs wait their turn, in arrival order
     /// (0 is treated as 1).
@@ -231,9 +257,91 @@ impl RuntimeBuilder {
         self
     }
 
-    /// How many compute outputs the cache keeps (least recently used go first).
+    /// How many compute outputs the cache keeps for the nodes without a policy of their
+    /// own (least recently used go first); 0 turns their caching off. Shorthand for
+    /// [`cache_policy`](Self::cache_policy) with `max_entries`.
+    ///
+    /// ```
+    /// use onex::Runtime;
+    /// let no_cache = Runtime::builder().cache_capacity(0).build();
+    /// ```
     pub fn cache_capacity(mut self, entries: usize) -> Self {
-        self.cache_capacity = entries;
+        self.cache.max_entries = entries;
+        self
+    }
+
+    /// The bounds of the cache for the nodes without a policy of their own (they share
+    /// them): [`CachePolicy::DEFAULT`] unless set, 1,024 entries and 64 MiB, no time to live.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use onex::{CachePolicy, Runtime};
+    /// let rt = Runtime::builder()
+    ///     .cache_policy(CachePolicy::DEFAULT.max_bytes(8 << 20).ttl(Duration::from_secs(300)))
+    ///     .build();
+    /// ```
+    pub fn cache_policy(mut self, policy: CachePolicy) -> Self {
+        self.cache = policy;
+        self
+    }
+
+    /// Gives the node type `node_type` a cache of its own, bounded by `policy`: its entries
+    /// neither count toward nor are evicted by the other nodes' (use [`CachePolicy::OFF`]
+    /// to turn its caching off).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use onex::{CachePolicy, Runtime};
+    /// let rt = Runtime::builder()
+    ///     .cache_policy_for("RenderReport", CachePolicy::DEFAULT.max_entries(16).ttl(Duration::from_secs(60)))
+    ///     .cache_policy_for("Tokenize", CachePolicy::OFF)
+    ///     .build();
+    /// ```
+    pub fn cache_policy_for(mut self, node_type: impl Into<String>, policy: CachePolicy) -> Self {
+        self.cache_per_node.insert(node_type.into(), policy);
+        self
+    }
+
+    /// The hasher the cache finds entries by. By default a `RandomState`, keyed at random
+    /// per runtime, so that no one can craft inputs whose hashes collide; a hit also
+    /// compares the inputs, so a collision costs a miss, never a wrong output. Tests set a
+    /// hasher of their own to force collisions.
+    ///
+    /// ```
+    /// use std::hash::{BuildHasherDefault, DefaultHasher};
+    /// use onex::Runtime;
+    /// // Fixed keys: the same hashes in every run of the program.
+    /// let rt = Runtime::builder().cache_hasher(BuildHasherDefault::<DefaultHasher>::default()).build();
+    /// ```
+    pub fn cache_hasher(mut self, hasher: impl BuildHasher + Send + Sync + 'static) -> Self {
+        self.cache_hasher = Some(Box::new(hasher));
+        self
+    }
+
+    /// The blocking pool's size unless set: 64 threads.
+    pub const DEFAULT_BLOCKING_THREADS: usize = 64;
+
+    /// How many threads the blocking pool runs (0 is treated as 1).
+    ///
+    /// Synchronous calls that have a timeout run on this pool, not on the rayon pool that
+    /// compute steps use: a synchronous call cannot be stopped when its timeout fires, so a
+    /// hung one keeps its thread until it returns, and this bounds how many threads hung
+    /// calls can hold. Threads start on demand and stop after 10 s without work. When all
+    /// of them are busy (with hung calls or not), a call waits for a thread, first come
+    /// first served, **and its timeout counts while it waits**: one whose timeout passes
+    /// before a thread frees up fails with `Timeout` without running. Calls still running
+    /// when their run ends are reported as stuck (`WorkflowReport::stuck_calls`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex::{Runtime, RuntimeBuilder};
+    /// let rt = Runtime::builder().blocking_threads(8).build();
+    /// assert_eq!(rt.blocking_threads(), 8);
+    /// assert_eq!(Runtime::default().blocking_threads(), RuntimeBuilder::DEFAULT_BLOCKING_THREADS);
+    /// ```
+    pub fn blocking_threads(mut self, threads: usize) -> Self {
+        self.blocking_threads = threads;
         self
     }
 
@@ -260,7 +368,8 @@ impl RuntimeBuilder {
                     .into_iter()
                     .map(|(node, policy)| (node, Circuit::new(policy)))
                     .collect(),
-                cache: Cache::new(self.cache_capacity),
+                cache: Cache::new(self.cache, self.cache_per_node, self.cache_hasher),
+                blocking: crate::exec::BlockingPool::new(self.blocking_threads),
             }),
         }
     }

@@ -1,4 +1,7 @@
 //! Typed per-run storage for step outputs, used by the code `workflow!` generates.
+//!
+//! Unsafe code: its tests run under valgrind in `.ci/run`; `CONTRIBUTING.md` has the Miri
+//! recipe.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
@@ -89,8 +92,10 @@ fn is_full_mut(state: &mut AtomicU8) -> bool {
 
 // SAFETY: the value is written once, by the thread that won the `EMPTY -> WRITING` swap, and
 // only read after the `FULL` store that publishes it (release/acquire), so a `Slot` is
-// shared like `OnceLock`: `Sync` when `T` is `Sync + Send`, `Send` when `T` is `Send`.
+// shared like `OnceLock`: `Sync` when `T` is `Sync + Send` (a shared slot hands out `&T`
+// and takes a `T` from any thread). The methods of this module uphold it.
 unsafe impl<T: Sync + Send> Sync for Slot<T> {}
+// SAFETY: a `Slot` owns its `T` (or nothing), like `Option<T>`: sending it sends the `T`.
 unsafe impl<T: Send> Send for Slot<T> {}
 
 impl<T> Slot<T> {
@@ -122,8 +127,11 @@ impl<T> Slot<T> {
     #[inline]
     pub fn get(&self) -> Option<&T> {
         if is_full(&self.state) {
-            // SAFETY: `FULL` is stored (release) only after the value was written, and the
-            // value is never written again nor moved while `self` is borrowed.
+            // SAFETY: the acquire load saw `FULL`, which `put` stores (release) only after
+            // writing the value and `filled` only with one: the value is initialized and
+            // visible here. This module upholds that nothing writes, moves or drops it while
+            // `&self` lives: `put` never writes a full slot, and `take`, `into_inner` and
+            // `drop` need `&mut self` or `self`.
             Some(unsafe { (*self.value.get()).assume_init_ref() })
         } else {
             None
@@ -148,8 +156,9 @@ impl<T> Slot<T> {
     #[inline]
     pub fn put(&self, value: T) {
         if claim(&self.state) {
-            // SAFETY: winning the swap makes this the only writer, and no reader looks at
-            // the value before `FULL` is stored below.
+            // SAFETY: winning the `EMPTY -> WRITING` swap makes this call the only writer
+            // (any other `put` loses the swap and waits), and no reader looks at the value
+            // before `FULL` is stored below; `&self` excludes `take` and drop.
             unsafe { (*self.value.get()).write(value) };
             publish(&self.state);
         } else {
@@ -175,8 +184,9 @@ impl<T> Slot<T> {
     #[inline]
     pub fn take(&mut self) -> Option<T> {
         if empty_out(&mut self.state) {
-            // SAFETY: the value was written; the state now says empty, so it is neither
-            // read nor dropped again.
+            // SAFETY: the state was `FULL`, so the value is initialized; `&mut self`
+            // excludes every reader; the state now says empty, so neither `get` nor drop
+            // reads it again: it is read once, here.
             Some(unsafe { self.value.get_mut().assume_init_read() })
         } else {
             None
@@ -187,7 +197,8 @@ impl<T> Slot<T> {
     pub fn into_inner(self) -> Option<T> {
         let this = std::mem::ManuallyDrop::new(self);
         if is_full(&this.state) {
-            // SAFETY: the value was written; `this` is never dropped, so it is read once.
+            // SAFETY: the state is `FULL`, so the value is initialized; `this` is owned and
+            // `ManuallyDrop`, so `Slot::drop` never runs and the value is read once, here.
             Some(unsafe { (*this.value.get()).assume_init_read() })
         } else {
             None
@@ -198,7 +209,8 @@ impl<T> Slot<T> {
 impl<T> Drop for Slot<T> {
     fn drop(&mut self) {
         if is_full_mut(&mut self.state) {
-            // SAFETY: the value was written and is dropped once, here.
+            // SAFETY: the state is `FULL` (seen through `&mut`, no race), so the value is
+            // initialized; the slot ends here, so it is dropped once.
             unsafe { self.value.get_mut().assume_init_drop() };
         }
     }
@@ -331,14 +343,15 @@ mod tests {
         assert_eq!(Slot::filled(3).into_inner(), Some(3));
     }
 
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
     #[test]
     fn values_are_dropped_once() {
-        struct Counted(Arc<AtomicUsize>);
-        impl Drop for Counted {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
         let drops = Arc::new(AtomicUsize::new(0));
         drop(Slot::filled(Counted(drops.clone())));
         let slot = Slot::new();
@@ -360,6 +373,96 @@ mod tests {
         assert_eq!(drops.load(Ordering::SeqCst), 4);
         let mut empty = Slot::<Counted>::EMPTY;
         assert!(empty.take().is_none());
+    }
+
+    /// Counts its drops; zero-sized, so a slot of it holds no bytes of value at all.
+    struct ZeroSized(&'static AtomicUsize);
+    impl Drop for ZeroSized {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Over-aligned, with a heap part, so a misplaced read or drop is seen by valgrind.
+    #[repr(align(64))]
+    struct Wide(Box<u64>);
+
+    #[test]
+    fn zero_sized_values_are_stored_and_dropped_once() {
+        static DROPS: AtomicUsize = AtomicUsize::new(0);
+        let slot = Slot::new();
+        slot.put(());
+        assert_eq!(slot.get(), Some(&()));
+        let slot = Slot::new();
+        slot.put(ZeroSized(&DROPS));
+        slot.put(ZeroSized(&DROPS)); // ignored, dropped at once
+        assert_eq!(DROPS.load(Ordering::SeqCst), 1);
+        drop(slot);
+        assert_eq!(DROPS.load(Ordering::SeqCst), 2);
+        let mut slot = Slot::filled(ZeroSized(&DROPS));
+        let taken = slot.take();
+        drop(slot);
+        assert_eq!(DROPS.load(Ordering::SeqCst), 2);
+        drop(taken);
+        assert_eq!(DROPS.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn over_aligned_values_are_stored_aligned() {
+        assert_eq!(align_of::<Slot<Wide>>(), 64);
+        let slots: Vec<Slot<Wide>> = (0..4).map(|_| Slot::new()).collect();
+        for (i, slot) in slots.iter().enumerate() {
+            slot.put(Wide(Box::new(i as u64)));
+            let value = slot.get().expect("stored");
+            assert_eq!(std::ptr::from_ref(value) as usize % 64, 0);
+            assert_eq!(*value.0, i as u64);
+        }
+        let mut first = Slot::filled(Wide(Box::new(7)));
+        assert_eq!(first.take().map(|w| *w.0), Some(7));
+        assert_eq!(slots.into_iter().filter_map(Slot::into_inner).count(), 4);
+    }
+
+    #[test]
+    fn racing_puts_of_heap_values_keep_one_and_drop_the_rest() {
+        for _ in 0..50 {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let slot = Arc::new(Slot::new());
+            let threads: Vec<_> = (0..4)
+                .map(|i| {
+                    let (slot, drops) = (Arc::clone(&slot), Arc::clone(&drops));
+                    std::thread::spawn(move || {
+                        slot.put((format!("writer {i}"), Counted(drops)));
+                        slot.get().expect("stored").0.clone()
+                    })
+                })
+                .collect();
+            let seen: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+            assert!(seen.iter().all(|v| *v == seen[0]), "{seen:?}");
+            assert_eq!(drops.load(Ordering::SeqCst), 3, "the three losers");
+            drop(slot);
+            assert_eq!(drops.load(Ordering::SeqCst), 4, "and the winner, once");
+        }
+    }
+
+    #[test]
+    fn racing_map_items_are_all_collected() {
+        use super::MapSlot;
+        let slot = Arc::new(MapSlot::new());
+        slot.prepare(64);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let slot = Arc::clone(&slot);
+                std::thread::spawn(move || {
+                    for i in (t..64).step_by(4) {
+                        slot.put(i, i.to_string());
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        slot.finish("m").expect("every item");
+        let items = slot.get().expect("collected");
+        assert!(items.iter().enumerate().all(|(i, v)| *v == i.to_string()));
     }
 
     #[test]

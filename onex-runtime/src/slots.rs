@@ -60,9 +60,13 @@ impl<F: SlotTable> Drop for Slots<F> {
     fn drop(&mut self) {
         if F::NEEDS_DROP {
             let base = (&mut *self.0 as *mut F).cast::<u8>();
-            // SAFETY: `SlotTable`'s contract: `F` is `#[repr(C)]` and its table lists its
-            // fields in order, each entry made for the field's type; `self.0` is never used
-            // again.
+            // SAFETY: `drop_fields` needs a live `#[repr(C)]` struct at `base` whose fields
+            // `F::DROPS` lists in order, each entry made for its field's type: that is
+            // `SlotTable`'s contract, upheld by whoever wrote the `unsafe impl` (`slots!`,
+            // which declares the struct and the table together from one list of fields).
+            // `self.0` is live (`Slots` hands out only `&F`/`&mut F`, never moves it out)
+            // and is never used again: this is `Slots`' drop, and `ManuallyDrop` keeps the
+            // compiler from dropping the fields a second time.
             unsafe { drop_fields(base, F::DROPS) }
         }
     }
@@ -75,7 +79,8 @@ impl<F: SlotTable> Drop for Slots<F> {
 /// `Self` is `#[repr(C)]`, and `DROPS` holds one entry per field of `Self`, in the order the
 /// fields are declared, and nothing else, each the [`DropSlot::ENTRY`] of the field's own
 /// type. The [`slots!`] macro declares the struct and its table together, so they cannot
-/// disagree.
+/// disagree; and since [`DropSlot`] is sealed (only [`Slot`] and [`MapSlot`] implement it,
+/// with entries this crate computes), an entry always describes its own type.
 ///
 /// # Examples
 ///
@@ -101,10 +106,13 @@ pub unsafe trait SlotTable {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::__private::{DropSlot, Slot, SlotDrop};
-/// assert!(SlotDrop::of::<Slot<String>>().needs_drop());
+/// use onex_runtime::__private::{DropSlot, Slot};
+/// assert!(<Slot<String> as DropSlot>::ENTRY.needs_drop());
 /// assert!(!<Slot<u64> as DropSlot>::ENTRY.needs_drop());
 /// ```
+///
+/// Entries come only from [`DropSlot::ENTRY`]: there is no public constructor, so an entry
+/// cannot be made for one type and used for a field of another.
 #[derive(Clone, Copy, Debug)]
 pub struct SlotDrop {
     size: usize,
@@ -113,8 +121,9 @@ pub struct SlotDrop {
 }
 
 impl SlotDrop {
-    /// The entry of a field of type `S`.
-    pub const fn of<S: DropSlot>() -> Self {
+    /// The entry of a field of type `S`: crate-private, as an entry handed to the drop
+    /// loop must describe the field it is listed for.
+    const fn of<S: DropSlot>() -> Self {
         SlotDrop {
             size: size_of::<S>(),
             align: align_of::<S>(),
@@ -134,6 +143,10 @@ impl SlotDrop {
 
 /// The slot types a [`SlotTable`] holds, with whether dropping one does anything.
 ///
+/// Sealed: [`Slot`] and [`MapSlot`] are its only implementations. [`slots!`] builds its
+/// table from the `ENTRY` of each field's type, so an implementation whose `ENTRY`
+/// described another type would make safe code drop a value as the wrong type.
+///
 /// # Examples
 ///
 /// ```
@@ -141,12 +154,21 @@ impl SlotDrop {
 /// assert!(!<Slot<u64> as DropSlot>::NEEDS_DROP);
 /// assert!(<MapSlot<u64> as DropSlot>::NEEDS_DROP); // its list
 /// ```
-pub trait DropSlot: Sized {
+///
+/// [`slots!`]: crate::__private::slots
+pub trait DropSlot: Sized + seal::OnlySlots {
     /// Whether dropping the slot can do anything.
     const NEEDS_DROP: bool;
     /// Its entry in a [`SlotTable`]: a constant of the type, evaluated once per type
     /// rather than once per field.
     const ENTRY: SlotDrop = SlotDrop::of::<Self>();
+}
+
+/// The seal of [`DropSlot`]: a trait no other crate can name, so none can implement it.
+mod seal {
+    pub trait OnlySlots {}
+    impl<T> OnlySlots for crate::slot::Slot<T> {}
+    impl<T> OnlySlots for crate::slot::MapSlot<T> {}
 }
 
 impl<T> DropSlot for Slot<T> {
@@ -170,9 +192,10 @@ const fn any_drop(table: &[SlotDrop]) -> bool {
 
 /// # Safety
 ///
-/// `field` points to a live `S`, dropped here once.
+/// `field` points to a live, aligned `S`, not dropped before and not used after.
 unsafe fn drop_at<S>(field: *mut u8) {
-    // SAFETY: the caller's.
+    // SAFETY: exactly `drop_in_place`'s requirements (valid, aligned, dropped once), which
+    // this fn's caller upholds: `drop_fields`, through its entry for an `S` field.
     unsafe { std::ptr::drop_in_place(field.cast::<S>()) }
 }
 
@@ -221,8 +244,12 @@ unsafe fn drop_fields(base: *mut u8, table: &[SlotDrop]) {
                 return false;
             };
             if let Some(drop) = entry.drop {
-                // SAFETY: `drop_fields`' caller's: a live field of this type, not dropped
-                // before (the iterator hands out each entry once).
+                // SAFETY: `drop` is `drop_at::<S>` for the `S` this entry was made for
+                // (`SlotDrop::of`, crate-private), and `field` is the address of that field:
+                // `drop_fields`' caller guarantees a live `#[repr(C)]` struct whose fields
+                // the table lists in order, and `Fields` computes each offset as `repr(C)`
+                // lays them out. The iterator hands out each entry once, so each field is
+                // dropped once.
                 unsafe { drop(field) }
             }
             true
@@ -260,7 +287,10 @@ macro_rules! __onex_slots {
         pub struct $name {
             $($field: $ty,)*
         }
-        // SAFETY: `#[repr(C)]`, and one entry per field, in order, for the field's type.
+        // SAFETY: `SlotTable`'s contract holds by construction: the struct above is
+        // `#[repr(C)]`, and the table lists one entry per field, in declaration order,
+        // each the `ENTRY` of that field's own type (`DropSlot` is sealed, so every
+        // `ENTRY` is the one the runtime computes for its type).
         unsafe impl $crate::__private::SlotTable for $name {
             const DROPS: &'static [$crate::__private::SlotDrop] = &[
                 $(<$ty as $crate::__private::DropSlot>::ENTRY,)*
@@ -310,6 +340,31 @@ mod tests {
         e: Slot<(u8, [u32; 3])>,
         f: Slot<u8>,
         g: Slot<String>,
+    });
+
+    /// Zero-sized, counting its drops.
+    struct Nothing(Arc<AtomicUsize>);
+    impl Drop for Nothing {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Over-aligned, with a heap part: a field found at the wrong offset is a bad free.
+    #[repr(align(32))]
+    struct Aligned(String);
+
+    // Zero-sized and over-aligned fields between small ones: the offsets the table
+    // computes must skip the padding `repr(C)` puts before each.
+    crate::__onex_slots!(Odd {
+        a: Slot<u8>,
+        z: Slot<Nothing>,
+        unit: Slot<()>,
+        w: Slot<Aligned>,
+        b: Slot<u16>,
+        m: MapSlot<Aligned>,
+        x: Slot<Aligned>,
+        last: Slot<Nothing>,
     });
 
     crate::__onex_slots!(Boom {
@@ -369,6 +424,79 @@ mod tests {
             offset_of!(Mixed, g),
         ];
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn zero_sized_and_over_aligned_fields_are_found_and_dropped_once() {
+        use super::{Fields, SlotTable};
+        use std::mem::{MaybeUninit, offset_of};
+        let mut m = MaybeUninit::<Odd>::uninit();
+        let base = m.as_mut_ptr().cast::<u8>();
+        let found: Vec<usize> = Fields::new(base, Odd::DROPS)
+            .map(|(field, _)| field as usize - base as usize)
+            .collect();
+        let expected = [
+            offset_of!(Odd, a),
+            offset_of!(Odd, z),
+            offset_of!(Odd, unit),
+            offset_of!(Odd, w),
+            offset_of!(Odd, b),
+            offset_of!(Odd, m),
+            offset_of!(Odd, x),
+            offset_of!(Odd, last),
+        ];
+        assert_eq!(found, expected);
+
+        let drops = Arc::new(AtomicUsize::new(0));
+        let s = Slots::new(Odd {
+            a: Slot::filled(1),
+            z: Slot::filled(Nothing(drops.clone())),
+            unit: Slot::filled(()),
+            w: Slot::EMPTY,
+            b: Slot::filled(2),
+            m: MapSlot::EMPTY,
+            x: Slot::filled(Aligned("x".repeat(100))),
+            last: Slot::EMPTY,
+        });
+        s.w.put(Aligned("w".repeat(100)));
+        s.last.put(Nothing(drops.clone()));
+        s.m.prepare(2);
+        s.m.put(0, Aligned("m0".into()));
+        s.m.put(1, Aligned("m1".into()));
+        s.m.finish("m").expect("both items");
+        assert_eq!(s.w.get().map(|w| w.0.len()), Some(100));
+        drop(s);
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn slots_shared_across_threads_are_filled_once_each() {
+        crate::__onex_slots!(Shared {
+            a: Slot<String>,
+            b: Slot<Vec<u64>>,
+            z: Slot<()>,
+        });
+        for _ in 0..20 {
+            let s = Arc::new(Slots::new(Shared {
+                a: Slot::EMPTY,
+                b: Slot::EMPTY,
+                z: Slot::EMPTY,
+            }));
+            let threads: Vec<_> = (0..4_u64)
+                .map(|i| {
+                    let s = Arc::clone(&s);
+                    std::thread::spawn(move || {
+                        s.a.put(format!("writer {i}"));
+                        s.b.put(vec![i; 16]);
+                        s.z.put(());
+                    })
+                })
+                .collect();
+            threads.into_iter().for_each(|t| t.join().unwrap());
+            let b = s.b.get().expect("stored");
+            assert!(b.iter().all(|v| *v == b[0]));
+            assert!(s.a.get().is_some() && s.z.get().is_some());
+        }
     }
 
     #[test]

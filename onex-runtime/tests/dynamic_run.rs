@@ -273,6 +273,46 @@ output: a
 }
 
 #[tokio::test]
+async fn cached_thunks_whose_inputs_collide_each_get_their_own_output() {
+    /// Every input hashes alike.
+    #[derive(Default)]
+    struct Collide;
+    impl std::hash::Hasher for Collide {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, _: &[u8]) {}
+    }
+    let mut registry = NodeRegistry::new();
+    registry.compute_infallible("Square", |n: &i64| n * n);
+    let spec = |n: i64| {
+        registry
+            .load_json(
+                &json!({
+                    "workflow_id": "collide", "output": "a",
+                    "steps": [{"step_id": "s", "thunks": [
+                        {"thunk_id": "a", "target_node_type": "Square", "operation_data": n}
+                    ]}]
+                })
+                .to_string(),
+            )
+            .unwrap()
+    };
+    let rt = Runtime::builder()
+        .cache_hasher(std::hash::BuildHasherDefault::<Collide>::default())
+        .build();
+    for (n, square, hits) in [(12, 144, 0), (13, 169, 0), (13, 169, 1), (12, 144, 0)] {
+        let wf = spec(n);
+        let run = wf.run(&rt, wf.run_options().cache(true)).await.unwrap();
+        assert_eq!(
+            (run.output, run.report.cache_hits),
+            (json!(square), hits),
+            "{n}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn one_spec_runs_over_many_inputs_in_a_batch() {
     let wf = etl::registry().load_yaml(ETL_INPUT_YAML).unwrap();
     let sales: Value = serde_json::from_str(SALES_JSON).unwrap();

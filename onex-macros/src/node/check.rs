@@ -3,7 +3,9 @@
 use syn::spanned::Spanned;
 
 use super::parse::{Kind, Node, ParamShape};
+use super::shape::referent;
 use crate::ctxt::Ctxt;
+use crate::type_text::type_text;
 
 const REDUCER_SHAPE: &str = "a reducer folds each item into an accumulator: \
     `fn f(acc: &mut Acc, item: &Item)`, returning `()`, with `Acc: Default`";
@@ -99,12 +101,14 @@ fn kind_name(kind: Kind) -> &'static str {
 /// Compute and effect parameters are borrowed inputs.
 fn check_inputs(node: &Node, cx: &Ctxt) {
     for p in &node.params {
-        match p.shape {
-            ParamShape::Other | ParamShape::RefMut(_) => cx.error_spanned_by(
+        if let ParamShape::Other | ParamShape::RefMut(_) = p.shape {
+            let t = type_text(&referent(&p.ty));
+            cx.error_spanned_by(
                 &p.ty,
-                "a node borrows its inputs: write `&T`, or `Option<&T>` to run even when the input step is skipped",
-            ),
-            ParamShape::Context | ParamShape::Ref(_) | ParamShape::OptionRef(_) => {}
+                format!(
+                    "a node borrows its inputs: write `&{t}`, or `Option<&{t}>` to run even when the input step is skipped"
+                ),
+            );
         }
     }
 }
@@ -113,6 +117,13 @@ fn check_reducer(node: &Node, cx: &Ctxt) {
     let sig = &node.func.sig;
     if let Some(a) = &sig.asyncness {
         cx.error_spanned_by(a, format!("a reducer cannot be `async`: {REDUCER_SHAPE}"));
+    }
+    if let Some(message) = fold_shape(node) {
+        // One error for the one mistake, not one per parameter and one for the return.
+        let sig = &node.func.sig;
+        let (inputs, output) = (&sig.inputs, &sig.output);
+        cx.error_spanned_by(quote::quote!(#inputs #output), message);
+        return;
     }
     if node.params.len() != 2 {
         let span = if node.params.is_empty() {
@@ -149,6 +160,36 @@ fn check_reducer(node: &Node, cx: &Ctxt) {
             format!("a reducer returns nothing, it updates `acc`: {REDUCER_SHAPE}"),
         );
     }
+}
+
+/// The message for a reducer written as a fold, `fn f(acc: Acc, item: &Item) -> Acc`
+/// (taking its accumulator by value or by `&`, and returning the next one), naming the
+/// signature it means.
+fn fold_shape(node: &Node) -> Option<String> {
+    let sig = &node.func.sig;
+    if node.params.len() != 2 || matches!(node.params[0].shape, ParamShape::RefMut(_)) {
+        return None;
+    }
+    let mut params = sig.inputs.iter();
+    let (Some(syn::FnArg::Typed(acc)), Some(syn::FnArg::Typed(item))) =
+        (params.next(), params.next())
+    else {
+        return None;
+    };
+    let syn::ReturnType::Type(_, ret) = &sig.output else {
+        return None;
+    };
+    let acc_ty = type_text(&referent(&acc.ty));
+    if type_text(ret) != acc_ty {
+        return None;
+    }
+    let (name, acc_pat, item_pat) = (&sig.ident, type_text(&acc.pat), type_text(&item.pat));
+    let item_ty = type_text(&referent(&item.ty));
+    Some(format!(
+        "`{name}` is written as a fold, returning the next accumulator; a reducer updates its \
+         accumulator in place and returns nothing: \
+         `fn {name}({acc_pat}: &mut {acc_ty}, {item_pat}: &{item_ty})`, with `{acc_ty}: Default`"
+    ))
 }
 
 /// Whether the signature is sound enough to generate the proxy from. Kind-rule violations
@@ -260,6 +301,37 @@ mod tests {
             ),
         );
         assert!(e[0].starts_with("a reducer takes 2 parameters, not 1"));
+    }
+
+    #[test]
+    fn a_fold_is_one_error_naming_the_reducer_signature() {
+        let e = errors(
+            quote!(reducer),
+            quote!(
+                fn sum(acc: Totals, item: &u64) -> Totals {
+                    acc
+                }
+            ),
+        );
+        assert_eq!(
+            e,
+            vec![
+                "`sum` is written as a fold, returning the next accumulator; a reducer updates \
+                 its accumulator in place and returns nothing: \
+                 `fn sum(acc: &mut Totals, item: &u64)`, with `Totals: Default`"
+            ]
+        );
+        // By `&`, and with the item by value: still the fold, still one error.
+        let e = errors(
+            quote!(reducer),
+            quote!(
+                fn sum(acc: &Vec<u8>, item: u8) -> Vec<u8> {
+                    acc.clone()
+                }
+            ),
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].ends_with("`fn sum(acc: &mut Vec<u8>, item: &u8)`, with `Vec<u8>: Default`"));
     }
 
     #[test]

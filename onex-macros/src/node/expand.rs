@@ -13,8 +13,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::check::expandable;
 use super::parse::{Kind, Node, ParamShape};
+use super::shape::{Input, Shape, shape, takes_text};
 use crate::param_index::arg_type;
 use crate::respan::respan;
 
@@ -50,12 +50,13 @@ pub fn runtime_path(krate: Option<&syn::Path>) -> TokenStream {
     }
 }
 
-/// Emits the function and, when its signature allows, the proxy.
+/// Emits the function and the proxy: the real one, or a stub when the signature was
+/// rejected (see [`shape`](super::shape)).
 pub fn expand(node: &Node) -> TokenStream {
     let func = &node.func;
-    let (Some((kind, _)), true) = (node.kind, expandable(node)) else {
-        // Still emit an empty proxy so a workflow naming this node reports nothing more
-        // than the missing trait, not "cannot find type".
+    let Some(shape) = shape(node) else {
+        // No types to give a stub: still an empty proxy, so a workflow naming this node
+        // reports the missing traits rather than "cannot find type".
         let ident = node.ident();
         let vis = &func.vis;
         return quote! {
@@ -65,6 +66,12 @@ pub fn expand(node: &Node) -> TokenStream {
             #vis struct #ident {}
         };
     };
+    let Shape {
+        kind,
+        inputs,
+        output,
+        stub,
+    } = shape;
     let rt = runtime_path(node.options.krate.as_ref().map(|k| &k.value));
     let ident = node.ident();
     let vis = &func.vis;
@@ -73,56 +80,12 @@ pub fn expand(node: &Node) -> TokenStream {
         None => default_name(&ident.to_string()),
     };
     let kind_variant = format_ident!("{}", kind.variant());
-    let is_async = func.sig.asyncness.is_some();
-    let compensated = node.options.compensate.is_some();
+    // A stub's shims never run: it takes the plain synchronous path.
+    let is_async = func.sig.asyncness.is_some() && !stub;
+    let compensated = node.options.compensate.is_some() && !stub;
     let policy_chain = node.options.policy_chain(&rt);
-
-    // The parameters a step passes, with their types as the workflow sees them.
-    struct Input {
-        inner: syn::Type,
-        optional: bool,
-        span: Span,
-    }
-    let inputs: Vec<Input> = match kind {
-        Kind::Reducer => {
-            let item = match &node.params[1].shape {
-                ParamShape::Ref(t) => t.clone(),
-                _ => unreachable!("checked by `expandable`"),
-            };
-            vec![Input {
-                inner: syn::parse_quote_spanned!(item.span()=> [#item]),
-                optional: false,
-                span: node.params[1].ty.span(),
-            }]
-        }
-        _ => node
-            .inputs()
-            .map(|p| match &p.shape {
-                ParamShape::Ref(t) => Input {
-                    inner: t.clone(),
-                    optional: false,
-                    span: p.ty.span(),
-                },
-                ParamShape::OptionRef(t) => Input {
-                    inner: t.clone(),
-                    optional: true,
-                    span: p.ty.span(),
-                },
-                _ => unreachable!("checked by `expandable`"),
-            })
-            .collect(),
-    };
     let arity = inputs.len();
-    let output: syn::Type = match kind {
-        Kind::Reducer => match &node.params[0].shape {
-            ParamShape::RefMut(t) => t.clone(),
-            _ => unreachable!("checked by `expandable`"),
-        },
-        _ => match &node.ret {
-            Some((t, _)) => t.clone(),
-            None => syn::parse_quote!(()),
-        },
-    };
+    let takes = takes_impl(node, kind, arity, &rt);
 
     let args: Vec<syn::Ident> = (0..arity).map(|i| format_ident!("__a{}", i)).collect();
     let param_impls = inputs.iter().enumerate().map(|(i, inp)| {
@@ -171,6 +134,7 @@ pub fn expand(node: &Node) -> TokenStream {
     let is_result = matches!(node.ret, Some((_, true)));
 
     let body = match kind {
+        _ if stub => quote!(::core::unreachable!("a rejected node is never called")),
         Kind::Reducer => {
             let a = &args[0];
             let acc_span = match &node.params[0].shape {
@@ -240,36 +204,16 @@ pub fn expand(node: &Node) -> TokenStream {
         )
     };
 
-    let cache = node.options.cache.is_some() && kind == Kind::Compute;
-    let (hash, store, load) = if cache {
-        let hashes = inputs
-            .iter()
-            .zip(&args)
-            .map(|(inp, a)| quote_spanned!(inp.span=> ::std::hash::Hash::hash(&#a, &mut __h);));
-        (
-            quote! {
-                let mut __h = ::std::hash::DefaultHasher::new();
-                ::std::hash::Hash::hash(<Self as #rt::__private::Node>::NAME, &mut __h);
-                #(#hashes)*
-                ::core::option::Option::Some(::std::hash::Hasher::finish(&__h))
-            },
-            quote_spanned! {ret_span=>
-                ::core::option::Option::Some(::std::sync::Arc::new(::core::clone::Clone::clone(out)))
-            },
-            quote_spanned! {ret_span=>
-                value.downcast_ref::<#output>().cloned()
-            },
-        )
+    // A stub caches nothing: its inputs may not be what `cache` needs.
+    let cache = node.options.cache.is_some() && kind == Kind::Compute && !stub;
+    let (cache_fns, cache_checks) = if cache {
+        cache_shims(&rt, &inputs, &args, &output)
     } else {
-        (
-            quote!(let _ = #args_pat; ::core::option::Option::None),
-            quote!(let _ = out; ::core::option::Option::None),
-            quote!(let _ = value; ::core::option::Option::None),
-        )
+        (quote!(), quote!())
     };
     let capture = capture_args(&quote!(#rt::__private), &args);
     let compensate = match &node.options.compensate {
-        Some(c) if kind == Kind::Effect => {
+        Some(c) if kind == Kind::Effect && !stub => {
             let undo = &c.value;
             quote_spanned! {undo.span()=>
                 #[allow(unused_imports)]
@@ -316,6 +260,10 @@ pub fn expand(node: &Node) -> TokenStream {
 
         #(#param_impls)*
 
+        #cache_checks
+
+        #takes
+
         #[doc(hidden)]
         #[allow(dead_code, unused_variables, clippy::all, clippy::pedantic)]
         impl #rt::__private::Shim for #ident {
@@ -340,23 +288,13 @@ pub fn expand(node: &Node) -> TokenStream {
                 #async_shim
             }
 
-            fn hash(#args_pat: Self::Args<'_>) -> ::core::option::Option<u64> {
-                #hash
-            }
-
             fn capture(#args_pat: Self::Args<'_>) -> #rt::__private::serde_json::Value {
                 #[allow(unused_imports)]
                 use #rt::__private::{CaptureFallback as _, CaptureSerialize as _};
                 #capture
             }
 
-            fn cache_store(out: &#output) -> ::core::option::Option<#rt::CachedValue> {
-                #store
-            }
-
-            fn cache_load(value: &#rt::CachedValue) -> ::core::option::Option<#output> {
-                #load
-            }
+            #cache_fns
 
             fn compensate<'a>(
                 call: #rt::Call<'a>,
@@ -365,6 +303,138 @@ pub fn expand(node: &Node) -> TokenStream {
                 #compensate
             }
         }
+    }
+}
+
+/// The `Shim` methods of a cached node (hash the inputs, keep a copy of inputs and output,
+/// answer a call whose inputs equal the kept ones), and the checks of its types' bounds.
+///
+/// Every use of an input or of the output goes through autoref specialization on its
+/// concrete type (the runtime's `CacheInput`, `CacheOutput` and `Weigh`), so a type
+/// without the bounds compiles there, as "not cached"; the checks, on the types as the
+/// user wrote them, are then the one error per such type, naming it and the bounds.
+fn cache_shims(
+    rt: &TokenStream,
+    inputs: &[Input],
+    args: &[syn::Ident],
+    output: &syn::Type,
+) -> (TokenStream, TokenStream) {
+    let p = quote!(#rt::__private);
+    let arity = inputs.len();
+    let args_pat = quote!((#(#args,)*));
+    let keys: Vec<syn::Ident> = (0..arity).map(|i| format_ident!("__k{}", i)).collect();
+    let probes = quote! {
+        #[allow(unused_imports)]
+        use #p::{
+            CacheInputKey as _, CacheOutputCopy as _, NotCacheInputKey as _,
+            NotCacheOutputCopy as _, WeighExact as _, WeighSerialized as _, WeighShallow as _,
+        };
+    };
+    // An entry's inputs carry the proxy type, so one node never reads another's entry.
+    let kept_ty = quote!((::core::marker::PhantomData<Self>, [#p::StoredInput; #arity]));
+    let fns = quote! {
+        fn hash(#args_pat: Self::Args<'_>, __h: &mut dyn ::core::hash::Hasher) -> bool {
+            #probes
+            true #(&& (&&#p::CacheInput(#args)).hash_into(__h))*
+        }
+
+        fn cache_store(
+            #args_pat: Self::Args<'_>,
+            out: &#output,
+        ) -> ::core::option::Option<#rt::CacheEntry> {
+            #probes
+            let inputs: #kept_ty = (
+                ::core::marker::PhantomData,
+                [#((&&#p::CacheInput(#args)).key()?,)*],
+            );
+            let weight = (&&&#p::Weigh(out)).weigh() #(+ match #args {
+                ::core::option::Option::Some(v) => (&&&#p::Weigh(v)).weigh(),
+                ::core::option::Option::None => 0,
+            })*;
+            let out = (&&#p::CacheOutput(out)).copy()?;
+            ::core::option::Option::Some(#rt::CacheEntry::new(inputs, out, weight))
+        }
+
+        fn cache_load(
+            #args_pat: Self::Args<'_>,
+            entry: &#rt::CacheEntry,
+        ) -> ::core::option::Option<#output> {
+            #probes
+            let (_, [#(#keys,)*]) = entry.inputs::<#kept_ty>()?;
+            if true #(&& (&&#p::CacheInput(#args)).matches(#keys))* {
+                (&&#p::CacheOutput(entry.output::<#output>()?)).copy()
+            } else {
+                ::core::option::Option::None
+            }
+        }
+    };
+    // On the types as the user wrote them (their tokens keep the user's spans): a type
+    // without the bounds is one error there.
+    let input_checks = inputs.iter().map(|inp| {
+        let ty = &inp.inner;
+        quote! {
+            let answer = (&&#p::CacheProbe::<#ty>::new()).probe();
+            <#ty as #rt::policy::CachedInput<_>>::check(answer);
+        }
+    });
+    let checks = quote! {
+        const _: fn() = || {
+            #[allow(unused_imports)]
+            use #p::{ProbeCacheKey as _, ProbeCacheOutput as _, ProbeNotCacheKey as _, ProbeNotCacheOutput as _};
+            #(#input_checks)*
+            let answer = (&&#p::CacheProbe::<#output>::new()).probe_output();
+            <#output as #rt::policy::CachedOutput<_>>::check(answer);
+        };
+    };
+    (fns, checks)
+}
+
+/// `Takes<K>` for the node, for every `K`, through a trait of its own that holds only for
+/// its arity and whose message says what a step must pass: a call with too few or too many
+/// arguments is then one error, on the call, in the user's words.
+fn takes_impl(node: &Node, kind: Kind, arity: usize, rt: &TokenStream) -> TokenStream {
+    let ident = node.ident();
+    let note = if node.takes_context() {
+        "a step passes one argument per parameter of its node, in order; the runtime supplies the `&Context`"
+    } else {
+        "a step passes one argument per parameter of its node, in order"
+    };
+    takes_for(ident, &takes_text(node, kind), note, arity, rt, None)
+}
+
+/// `Takes<K>` for `ty` (a node proxy or a workflow), holding for `K == arity` (and `bound`,
+/// when given); when it does not, the message is `takes` (what a step must pass) and the
+/// count it got.
+pub fn takes_for(
+    ty: &syn::Ident,
+    takes: &str,
+    note: &str,
+    arity: usize,
+    rt: &TokenStream,
+    bound: Option<TokenStream>,
+) -> TokenStream {
+    // `{` and `}` are format syntax in the message.
+    let message = format!("{}, got {{K}}", takes.replace('{', "{{").replace('}', "}}"));
+    let rt = respan(rt.clone(), ty.span());
+    // On the name: "required for `price` to implement `Takes<1>`" points at the user's item.
+    quote_spanned! {ty.span()=>
+        const _: () = {
+            #[diagnostic::on_unimplemented(message = #message, label = "this call passes {K}", note = #note)]
+            #[doc(hidden)]
+            pub trait Inputs<const K: usize> {
+                type Node;
+            }
+            impl Inputs<#arity> for #ty {
+                type Node = #ty;
+            }
+            impl<const K: usize> #rt::__private::Takes<K> for #ty
+            where
+                #ty: Inputs<K>,
+                #bound
+            {
+                type Node = <#ty as Inputs<K>>::Node;
+            }
+        };
     }
 }
 
@@ -400,6 +470,29 @@ mod tests {
         assert_eq!(default_name("validate"), "Validate");
         assert_eq!(default_name("_private_step"), "PrivateStep");
         assert_eq!(default_name("r#match"), "Match");
+    }
+
+    #[test]
+    fn a_rejected_signature_gets_a_stub_that_never_calls_the_fn() {
+        let cx = Ctxt::new();
+        let n = Node::from_parts(
+            quote!(compute, cache),
+            syn::parse2(quote!(
+                fn price(order: Order) -> u64 {
+                    order.total
+                }
+            ))
+            .unwrap(),
+            &cx,
+        );
+        let out = expand(&n).to_string();
+        assert!(out.contains("type Type = Order"), "{out}");
+        assert!(out.contains("Shim for price"));
+        assert!(out.contains("Takes < K > for price"));
+        assert!(out.contains("\"`price` takes 1 input (order: Order), got {K}\""));
+        // The stub neither calls `price(order)` nor hashes its input for the cache.
+        assert!(!out.contains("price (__a0)"), "{out}");
+        assert!(!out.contains("CacheInput"), "{out}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod expand;
 pub mod parse;
+pub mod shape;
 
 use proc_macro2::TokenStream;
 use quote::quote;

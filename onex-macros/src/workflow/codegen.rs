@@ -14,8 +14,10 @@ use syn::spanned::Spanned;
 use super::check::unused_steps;
 use super::parse::Workflow;
 use super::resolve::{Resolved, Source};
-use crate::node::expand::{capture_args, runtime_path};
+use crate::node::expand::{capture_args, runtime_path, takes_for};
+use crate::node::shape::takes_sentence;
 use crate::param_index::arg_type;
+use crate::type_text::type_text;
 
 /// The generated code for a workflow that passed every check.
 ///
@@ -91,6 +93,31 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             slot_inits.extend(quote!(#slot: #p::Slot::EMPTY,));
         }
     }
+    // Each step reaches its node's parameters and shims through `Takes<K>`, K the number
+    // of arguments it passes: a wrong count is one error on the node's path, in the node's
+    // words, and the projection it leaves is an error type that keeps the tuple, `Param`
+    // and edge checks downstream of it quiet. One alias per node and count (a constant
+    // argument is a body of its own to check and evaluate), named at each use with the
+    // node's path as its span, where the error then lands.
+    let mut takes_alias: HashMap<(String, usize), syn::Ident> = HashMap::new();
+    let checked: Vec<syn::Ident> = wf
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(k, step)| {
+            let count = step.args.len();
+            let next = takes_alias.len();
+            let alias = takes_alias
+                .entry((paths[k].to_string(), count))
+                .or_insert_with(|| {
+                    let alias = format_ident!("__C{}", next);
+                    let node = &nodes[k];
+                    items.extend(quote!(type #alias = <#node as #p::Takes<#count>>::Node;));
+                    alias
+                });
+            at(alias, step.node.span())
+        })
+        .collect();
     // The type step `j`'s slot holds, as read by its consumers, spanned where it is read.
     let produced = |j: usize, span: Span| produced_at(wf.steps[j].map.is_some(), &nodes[j], span);
 
@@ -134,7 +161,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 at(slot, sp),
                 arg_type(a, &quote!(#p), sp),
             );
-            let param_ty = quote_spanned!(sp=> <#node as #p::Param<#a>>::Type);
+            let checked = &checked[k];
+            let param_ty = quote_spanned!(sp=> <#checked as #p::Param<#a>>::Type);
             // All on the argument: an unsatisfied bound anywhere in it is reported there.
             values.push(if is_map_list {
                 quote_spanned!(sp=> (<#producer as #p::#edge<#param_ty, #from, #node>>::FEED)(s.#slot.get(), item))
@@ -190,7 +218,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 .map(|(a, _)| {
                     let span = step.args[a].span();
                     let a = arg_type(a, &quote!(#p), span);
-                    quote_spanned!(span=> <#node as #p::Param<#a>>::OPTIONAL)
+                    let checked = &checked[k];
+                    quote_spanned!(span=> <#checked as #p::Param<#a>>::OPTIONAL)
                 })
                 .collect::<Vec<_>>();
             if uses.is_empty() {
@@ -226,7 +255,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         // A step passing more or fewer arguments than its node takes gets its tuple
         // mismatch on the node's path (after the `Param` error on an extra argument).
         let span = step.node.span();
-        let (node_sp, slot_sp) = (at(node, span), at(slot, span));
+        let (node_sp, slot_sp) = (&checked[k], at(slot, span));
         let method = quote_spanned!(span=> v.step::<#node_sp, _>);
         let slot_ref = quote_spanned!(span=> &s.#slot_sp);
         let args = quote_spanned!(span=> (#(#args,)*));
@@ -275,7 +304,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 at(node, sp),
                 arg_type(0, &quote!(#p), sp),
             );
-            let param_ty = quote_spanned!(sp=> <#node_sp as #p::Param<#a>>::Type);
+            let checked = &checked[k];
+            let param_ty = quote_spanned!(sp=> <#checked as #p::Param<#a>>::Type);
             let len =
                 quote_spanned!(sp=> <#list_ty as #p::#edge<#param_ty, #from, #node_sp>>::WIDTH);
             width_arms.extend(quote! {
@@ -423,7 +453,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     // Dead work: a warning for pure steps nobody reads, decided by the node's `KIND`.
     let mut warnings = TokenStream::new();
     for u in unused_steps(wf, r) {
-        let path = &paths[u];
+        // Through `Takes`: a step that fails to type-check gets its error, not a warning too.
+        let checked = &checked[u];
         let sname = &step_strs[u];
         let ty = format_ident!(
             "__unused_step_{}",
@@ -435,7 +466,7 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         );
         let span = wf.steps[u].name.span();
         let call =
-            quote_spanned!(span=> #ty::<{ <#path as #p::Node>::PURE }>::step_output_is_unused());
+            quote_spanned!(span=> #ty::<{ <#checked as #p::Node>::PURE }>::step_output_is_unused());
         // Each in its own block so the helper names of different steps stay apart.
         warnings.extend(quote! { const _: () = {
             #[allow(non_camel_case_types)]
@@ -463,6 +494,26 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             }
         }
     });
+    // As a step of another workflow: its inputs, and the `Clone` a nested run needs of them,
+    // checked on the call (the bound is spanned on the input's declaration).
+    let wf_takes = {
+        let params: Vec<String> = wf
+            .inputs
+            .iter()
+            .map(|i| format!("{}: {}", i.name, type_text(&i.ty)))
+            .collect();
+        let bound = in_tys
+            .iter()
+            .map(|t| quote_spanned!(t.span()=> for<'__x> #t: #rt::__private::NestedInput<#name>,));
+        takes_for(
+            name,
+            &takes_sentence(&name_str, &params),
+            "a step passes one argument per input of the workflow, in order",
+            n_inputs,
+            &rt,
+            Some(quote!(#(#bound)*)),
+        )
+    };
     let shim_args: Vec<syn::Ident> = (0..n_inputs).map(|i| format_ident!("__a{}", i)).collect();
     let positions: Vec<usize> = (1..=n_inputs).collect();
     let capture = capture_args(&quote!(#p), &shim_args);
@@ -617,14 +668,12 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 const ARITY: usize = #n_inputs;
             }
             #(#node_params)*
+            #wf_takes
 
             // A workflow nests as an async node. Its inputs are cloned into the nested run;
-            // the `for<'x>` keeps that bound from being checked unless it is nested.
+            // that they are `Clone` is checked by `Takes`, on the step that nests it.
             #[allow(unused_variables)]
-            impl #p::Shim for #name
-            where
-                #(for<'__x> #in_tys: ::core::clone::Clone,)*
-            {
+            impl #p::Shim for #name {
                 type Args<'__a> = (#(::core::option::Option<&'__a #in_tys>,)*);
 
                 fn call(
@@ -642,9 +691,11 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 where
                     <Self as #p::Node>::Output: ::core::marker::Send,
                 {
+                    #[allow(unused_imports)]
+                    use #p::{NestedArgClone as _, NestedArgNotClone as _};
                     let input = 'input: {
                         #(
-                            let #in_locals = match #p::nested_input(#shim_args, #name_str, #positions) {
+                            let #in_locals = match (&&#p::NestedArg(#shim_args, #name_str, #positions)).take_input() {
                                 ::core::result::Result::Ok(v) => v,
                                 ::core::result::Result::Err(e) => break 'input ::core::result::Result::Err(e),
                             };
@@ -654,20 +705,8 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     #p::run_nested(call.ctx, ::std::sync::Arc::new(#name), input)
                 }
 
-                fn hash(args: Self::Args<'_>) -> ::core::option::Option<u64> {
-                    ::core::option::Option::None
-                }
-
                 fn capture((#(#shim_args,)*): Self::Args<'_>) -> #p::serde_json::Value {
                     #capture
-                }
-
-                fn cache_store(_: &#out_ty) -> ::core::option::Option<__rt::CachedValue> {
-                    ::core::option::Option::None
-                }
-
-                fn cache_load(_: &__rt::CachedValue) -> ::core::option::Option<#out_ty> {
-                    ::core::option::Option::None
                 }
 
                 fn compensate<'__a>(
@@ -730,16 +769,16 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::Compensate(call))).compensation()
                 }
 
-                fn input_hash(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<u64> {
-                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::InputHash)).hash()
+                fn input_hash(&self, s: &__Slots, call: __rt::Call<'_>, hasher: __rt::KeyHasher<'_>) -> ::core::option::Option<u64> {
+                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::InputHash(hasher))).hash()
                 }
 
-                fn cache_store(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<__rt::CachedValue> {
+                fn cache_store(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<__rt::CacheEntry> {
                     __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheStore(call.item))).stored()
                 }
 
-                fn cache_load(&self, s: &__Slots, call: __rt::Call<'_>, value: &__rt::CachedValue) -> bool {
-                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheLoad(value, call.item))).loaded()
+                fn cache_load(&self, s: &__Slots, call: __rt::Call<'_>, entry: &__rt::CacheEntry) -> bool {
+                    __Dispatch::visit(s, call.step, call.item, #p::Op::Inspect(#p::Inspect::CacheLoad(entry, call.item))).loaded()
                 }
 
                 fn operation_data(&self, s: &__Slots, call: __rt::Call<'_>) -> #p::serde_json::Value {

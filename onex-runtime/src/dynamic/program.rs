@@ -1,7 +1,6 @@
 //! [`SpecProgram`] and [`DynamicWorkflow`]: a validated spec as a [`Program`], run by the
 //! same executors, modes and failure strategies as a static workflow.
 
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -12,7 +11,8 @@ use crate::dynamic::validate::{Resolved, ResolvedThunk, Source};
 use crate::error::{NodeError, WorkflowError};
 use crate::graph::{Graph, NodeKind};
 use crate::options::RunOptions;
-use crate::program::{CachedValue, Call, Program, StepFuture};
+use crate::policy::{CacheEntry, CacheWeight, KeyHasher};
+use crate::program::{Call, Program, StepFuture};
 use crate::report::WorkflowRun;
 use crate::runtime::Runtime;
 use crate::slot::Slot;
@@ -95,12 +95,19 @@ impl SpecProgram {
         })
     }
 
-    fn store(&self, slots: &SpecSlots, step: usize, value: Value) -> Result<(), NodeError> {
-        slots
+    /// Stores a call's output, unless its attempt was abandoned at its timeout (see
+    /// [`Program::call_async`]): synchronous nodes of a registry have no compensation, so
+    /// that output is dropped.
+    fn store(&self, slots: &SpecSlots, call: Call<'_>, value: Value) -> Result<(), NodeError> {
+        let step = call.step;
+        let slot = slots
             .outputs
             .get(step)
-            .ok_or_else(|| NodeError::internal(format!("no slot #{step} in a spec program")))?
-            .put(value);
+            .ok_or_else(|| NodeError::internal(format!("no slot #{step} in a spec program")))?;
+        match call.gate {
+            Some(gate) if !gate.claim() => gate.orphan(None),
+            _ => slot.put(value),
+        }
         Ok(())
     }
 }
@@ -158,7 +165,7 @@ impl Program for SpecProgram {
         match &thunk.node.invoke {
             Invoke::Sync(node) => {
                 let output = node(self.input(slots, call.step)?)?;
-                self.store(slots, call.step, output)
+                self.store(slots, call, output)
             }
             Invoke::Async(_) => Err(NodeError::internal(format!(
                 "effect thunk `{}` was called synchronously",
@@ -177,7 +184,7 @@ impl Program for SpecProgram {
             Invoke::Async(node) => Box::pin(async move {
                 let input = self.input(slots, call.step)?;
                 let output = node(call.ctx.clone(), input).await?;
-                self.store(slots, call.step, output)
+                self.store(slots, call, output)
             }),
         }
     }
@@ -190,27 +197,39 @@ impl Program for SpecProgram {
         }))
     }
 
-    fn input_hash(&self, slots: &Self::Slots, call: Call<'_>) -> Option<u64> {
+    fn input_hash(
+        &self,
+        slots: &Self::Slots,
+        call: Call<'_>,
+        hasher: KeyHasher<'_>,
+    ) -> Option<u64> {
         // Only compute nodes are pure, so only they may be answered from a cache.
         if self.thunks.get(call.step)?.node.kind != NodeKind::Compute {
             return None;
         }
         let input = self.input(slots, call.step).ok()?;
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.graph.step(call.step).node_type.hash(&mut hasher);
-        input.to_string().hash(&mut hasher);
-        Some(hasher.finish())
+        Some(hasher.hash_one(&input))
     }
 
-    fn cache_store(&self, slots: &Self::Slots, call: Call<'_>) -> Option<CachedValue> {
-        let value = slots.outputs.get(call.step)?.get()?.clone();
-        Some(Arc::new(value))
+    // An entry is the call's input and output, as JSON: a hit needs the inputs equal.
+    fn cache_store(&self, slots: &Self::Slots, call: Call<'_>) -> Option<CacheEntry> {
+        let input = self.input(slots, call.step).ok()?;
+        let output = slots.outputs.get(call.step)?.get()?.clone();
+        let weight = input.cache_weight() + output.cache_weight();
+        Some(CacheEntry::new(input, output, weight))
     }
 
-    fn cache_load(&self, slots: &Self::Slots, call: Call<'_>, value: &CachedValue) -> bool {
-        match (value.downcast_ref::<Value>(), slots.outputs.get(call.step)) {
-            (Some(value), Some(slot)) => {
-                slot.put(value.clone());
+    fn cache_load(&self, slots: &Self::Slots, call: Call<'_>, entry: &CacheEntry) -> bool {
+        let (Some(kept), Some(output), Some(slot)) = (
+            entry.inputs::<Value>(),
+            entry.output::<Value>(),
+            slots.outputs.get(call.step),
+        ) else {
+            return false;
+        };
+        match self.input(slots, call.step) {
+            Ok(input) if input == *kept => {
+                slot.put(output.clone());
                 true
             }
             _ => false,

@@ -5,7 +5,6 @@ use std::ops::Not;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use super::shared::{CallRef, Shared};
@@ -49,6 +48,7 @@ impl Outcome {
                 started: made.started,
                 finished: made.finished,
                 error: error.clone(),
+                straggler: None,
             }],
         };
         Outcome {
@@ -199,7 +199,7 @@ pub(crate) fn settle_first<P: Program>(
     made: Attempt,
 ) -> Result<Outcome, Attempt> {
     let spec = sh.program.graph().step(c.step);
-    let simple = circuit_of(rt, sh, c.step).is_none() && cache_key_wanted(sh, c.step).not();
+    let simple = circuit_of(rt, sh, c.step).is_none() && cache_key_wanted(rt, sh, c.step).not();
     let final_failure = match &made.result {
         Ok(()) => true,
         Err(e) => sh.aborted(c.run) || next_delay(&spec.policy, e, 1).is_none(),
@@ -210,9 +210,10 @@ pub(crate) fn settle_first<P: Program>(
     Ok(Outcome::from_first(c, made))
 }
 
-fn cache_key_wanted<P: Program>(sh: &Shared<P>, step: usize) -> bool {
+fn cache_key_wanted<P: Program>(rt: &Runtime, sh: &Shared<P>, step: usize) -> bool {
     let spec = sh.program.graph().step(step);
-    spec.policy.cache || (sh.cache_all && spec.kind == NodeKind::Compute)
+    (spec.policy.cache || (sh.cache_all && spec.kind == NodeKind::Compute))
+        && rt.inner.cache.is_on(&spec.node_type)
 }
 
 /// Checks that a first attempt may be made: the circuit admits it, or the cache answers it.
@@ -229,12 +230,16 @@ pub(crate) fn precheck<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> 
             cache_hit: false,
         });
     }
-    let key = cache_key(sh, c)?;
+    let key = cache_key(rt, sh, c)?;
     let spec = sh.program.graph().step(c.step);
-    let hit = rt.inner.cache.get(&spec.node_type, key)?;
-    if !sh.program.cache_load(&sh.slots[c.run], sh.call(c, 1), &hit) {
-        return None;
-    }
+    let entry = rt.inner.cache.get(&spec.node_type, key)?;
+    // The hash found a candidate; the inputs decide (a collision is a miss).
+    let loaded = cache_op(&spec.name, || {
+        sh.program
+            .cache_load(&sh.slots[c.run], sh.call(c, 1), &entry)
+            .then_some(())
+    });
+    loaded?;
     if let Some(circuit) = circuit_of(rt, sh, c.step) {
         // The admission taken above was not used for a call.
         circuit.release();
@@ -248,11 +253,29 @@ pub(crate) fn precheck<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> 
     })
 }
 
-fn cache_key<P: Program>(sh: &Shared<P>, c: CallRef) -> Option<u64> {
-    if !cache_key_wanted(sh, c.step) {
+fn cache_key<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> Option<u64> {
+    if !cache_key_wanted(rt, sh, c.step) {
         return None;
     }
-    sh.program.input_hash(&sh.slots[c.run], sh.call(c, 1))
+    let spec = sh.program.graph().step(c.step);
+    let hasher = rt.inner.cache.hasher(&spec.node_type);
+    cache_op(&spec.name, || {
+        sh.program
+            .input_hash(&sh.slots[c.run], sh.call(c, 1), hasher)
+    })
+}
+
+/// Runs a cache operation, which runs user code (the inputs' `Hash`, `Eq` and `Clone`, the
+/// output's `Clone`), with its panics contained: a panic there costs the call its caching,
+/// not the run (nothing is stored in the step's slot before that code has returned).
+fn cache_op<T>(step: &str, op: impl FnOnce() -> Option<T>) -> Option<T> {
+    match contain(step, || Ok(op())) {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::warn!(step, error = %e, "caching skipped");
+            None
+        }
+    }
 }
 
 /// Drives a call through its attempts. `first` is a first attempt already made elsewhere
@@ -284,7 +307,7 @@ pub(crate) async fn drive<P: Program>(
         }
         let made = match first.take() {
             Some(made) => made,
-            None => make_attempt(sh, c, attempt, place).await,
+            None => make_attempt(rt, sh, c, attempt, place).await,
         };
         if let Some(circuit) = circuit {
             match &made.result {
@@ -294,12 +317,13 @@ pub(crate) async fn drive<P: Program>(
         }
         match made.result {
             Ok(()) => {
-                if let Some(key) = cache_key(sh, c)
-                    && let Some(value) = sh
-                        .program
-                        .cache_store(&sh.slots[c.run], sh.call(c, attempt))
+                if let Some(key) = cache_key(rt, sh, c)
+                    && let Some(entry) = cache_op(&spec.name, || {
+                        sh.program
+                            .cache_store(&sh.slots[c.run], sh.call(c, attempt))
+                    })
                 {
-                    rt.inner.cache.put(&spec.node_type, key, value);
+                    rt.inner.cache.put(&spec.node_type, key, entry);
                 }
                 return Outcome {
                     call: c,
@@ -316,6 +340,7 @@ pub(crate) async fn drive<P: Program>(
                     started: made.started,
                     finished: made.finished,
                     error: error.clone(),
+                    straggler: None,
                 });
                 let delay = if sh.aborted(c.run) {
                     None
@@ -355,9 +380,12 @@ pub(crate) async fn drive<P: Program>(
     }
 }
 
-/// One attempt with the step's timeout; synchronous attempts with a timeout, or in
-/// concurrent waves, run on the rayon pool.
+/// One attempt with the step's timeout. An asynchronous attempt is a future, dropped at
+/// its deadline. A synchronous one with a timeout runs on the runtime's blocking pool, and
+/// one in a concurrent wave on the rayon pool; either is abandoned, not stopped, when its
+/// driver stops waiting (see [`off_thread`](super::off_thread)).
 async fn make_attempt<P: Program>(
+    rt: &Runtime,
     sh: &Arc<Shared<P>>,
     c: CallRef,
     attempt: u32,
@@ -373,7 +401,8 @@ async fn make_attempt<P: Program>(
             sh.program.call_async(&sh.slots[c.run], sh.call(c, attempt)),
         )
         .instrument(step_span(sh, c, attempt));
-        // Dropping the future at the deadline cancels the step.
+        // Dropping the future at the deadline cancels the step: the node stops at the
+        // `.await` it is suspended at, and the output it had not returned is never stored.
         let result = within(timeout, fut).await;
         return Attempt {
             result,
@@ -384,37 +413,9 @@ async fn make_attempt<P: Program>(
     if timeout.is_none() && place == Place::Inline {
         return attempt_sync(sh, c, attempt, place);
     }
-    let started = sh.stamp();
-    let (tx, mut rx) = oneshot::channel();
-    let job = Arc::clone(sh);
-    rayon::spawn(move || {
-        let made = attempt_sync(&job, c, attempt, Place::Pool);
-        // Let go of the slots before reporting, so whoever waits on us can take them back.
-        drop(job);
-        let _ = tx.send(made.result);
-    });
-    let result = match timeout {
-        Some(limit) => match tokio::time::timeout(limit, &mut rx).await {
-            Ok(received) => received.unwrap_or_else(|_| Err(lost_worker())),
-            Err(_) => {
-                // A synchronous call cannot be stopped: the step fails now and its late
-                // result is discarded when it arrives.
-                sh.stragglers
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(rx);
-                Err(NodeError::timeout(limit))
-            }
-        },
-        None => rx.await.unwrap_or_else(|_| Err(lost_worker())),
-    };
-    Attempt {
-        result,
-        started,
-        finished: sh.stamp(),
-    }
+    super::off_thread::attempt(rt, sh, c, attempt, timeout).await
 }
 
-fn lost_worker() -> NodeError {
+pub(crate) fn lost_worker() -> NodeError {
     NodeError::internal("a rayon worker ended without reporting its result")
 }

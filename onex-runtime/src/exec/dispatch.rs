@@ -197,6 +197,7 @@ async fn run_inline<P: Program>(
             // The run stopped in this wave: the call never starts.
             continue;
         }
+        states[c.run].call_starts_now(sh, c);
         let outcome = match settle_plain(rt, sh, c) {
             Some(settled) => settled,
             None => settle_inline(rt, sh, c).await,

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use crate::error::{NodeError, WorkflowError};
 use crate::graph::Graph;
-use crate::program::{CachedValue, Call, Program, StepFuture};
+use crate::policy::{CacheEntry, KeyHasher};
+use crate::program::{Call, Program, StepFuture};
 use crate::report::{WorkflowReport, WorkflowRun};
 
 /// A run's input, boxed.
@@ -40,9 +41,9 @@ trait DynProgram: Send + Sync + 'static {
     fn call_async<'a>(&'a self, slots: &'a AnyRef, call: Call<'a>) -> StepFuture<'a>;
     fn finish(&self, slots: &AnyRef, step: usize) -> Result<(), NodeError>;
     fn compensate<'a>(&'a self, slots: &'a AnyRef, call: Call<'a>) -> Option<StepFuture<'a>>;
-    fn input_hash(&self, slots: &AnyRef, call: Call<'_>) -> Option<u64>;
-    fn cache_store(&self, slots: &AnyRef, call: Call<'_>) -> Option<CachedValue>;
-    fn cache_load(&self, slots: &AnyRef, call: Call<'_>, value: &CachedValue) -> bool;
+    fn input_hash(&self, slots: &AnyRef, call: Call<'_>, hasher: KeyHasher<'_>) -> Option<u64>;
+    fn cache_store(&self, slots: &AnyRef, call: Call<'_>) -> Option<CacheEntry>;
+    fn cache_load(&self, slots: &AnyRef, call: Call<'_>, entry: &CacheEntry) -> bool;
     fn operation_data(&self, slots: &AnyRef, call: Call<'_>) -> serde_json::Value;
 }
 
@@ -152,23 +153,23 @@ impl<P: Program> DynProgram for P {
         }
     }
 
-    fn input_hash(&self, slots: &AnyRef, call: Call<'_>) -> Option<u64> {
+    fn input_hash(&self, slots: &AnyRef, call: Call<'_>, hasher: KeyHasher<'_>) -> Option<u64> {
         match typed::<P>(slots) {
-            Some(slots) => Program::input_hash(self, slots, call),
+            Some(slots) => Program::input_hash(self, slots, call, hasher),
             None => None,
         }
     }
 
-    fn cache_store(&self, slots: &AnyRef, call: Call<'_>) -> Option<CachedValue> {
+    fn cache_store(&self, slots: &AnyRef, call: Call<'_>) -> Option<CacheEntry> {
         match typed::<P>(slots) {
             Some(slots) => Program::cache_store(self, slots, call),
             None => None,
         }
     }
 
-    fn cache_load(&self, slots: &AnyRef, call: Call<'_>, value: &CachedValue) -> bool {
+    fn cache_load(&self, slots: &AnyRef, call: Call<'_>, entry: &CacheEntry) -> bool {
         match typed::<P>(slots) {
-            Some(slots) => Program::cache_load(self, slots, call, value),
+            Some(slots) => Program::cache_load(self, slots, call, entry),
             None => false,
         }
     }
@@ -246,16 +247,16 @@ impl Program for Erased {
         self.0.compensate(&**slots, call)
     }
 
-    fn input_hash(&self, slots: &AnySlots, call: Call<'_>) -> Option<u64> {
-        self.0.input_hash(&**slots, call)
+    fn input_hash(&self, slots: &AnySlots, call: Call<'_>, hasher: KeyHasher<'_>) -> Option<u64> {
+        self.0.input_hash(&**slots, call, hasher)
     }
 
-    fn cache_store(&self, slots: &AnySlots, call: Call<'_>) -> Option<CachedValue> {
+    fn cache_store(&self, slots: &AnySlots, call: Call<'_>) -> Option<CacheEntry> {
         self.0.cache_store(&**slots, call)
     }
 
-    fn cache_load(&self, slots: &AnySlots, call: Call<'_>, value: &CachedValue) -> bool {
-        self.0.cache_load(&**slots, call, value)
+    fn cache_load(&self, slots: &AnySlots, call: Call<'_>, entry: &CacheEntry) -> bool {
+        self.0.cache_load(&**slots, call, entry)
     }
 
     fn operation_data(&self, slots: &AnySlots, call: Call<'_>) -> serde_json::Value {

@@ -4,6 +4,7 @@
 //! [`dispatch`] which decides when and where each call runs, then turn the run's state into
 //! a [`WorkflowRun`] or a [`WorkflowError`]. Policies around one call live in [`call`].
 
+mod blocking;
 mod call;
 mod clock;
 mod compensate;
@@ -11,11 +12,16 @@ mod dispatch;
 mod erased;
 mod fused;
 mod future;
+mod gate;
+mod off_thread;
 mod shared;
 mod state;
+mod straggler;
 
+pub(crate) use blocking::BlockingPool;
 pub(crate) use clock::warm_up as warm_up_clock;
 pub use future::{BatchFuture, NestedFuture, RunFuture};
+pub(crate) use gate::{Gate, Orphan};
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -153,8 +159,8 @@ impl Runtime {
         }
         let sh = Arc::new(setup.shared(slots, contexts, direct, clock::Start::now()));
         let mut on_drop = compensate::CompensateOnDrop {
-            shared: (options.failure_strategy == FailureStrategy::Compensate)
-                .then(|| Arc::clone(&sh)),
+            shared: Some(Arc::clone(&sh)),
+            strategy: options.failure_strategy,
         };
         let started_at = std::time::SystemTime::now();
         let mut states: Vec<RunState> =
@@ -181,8 +187,6 @@ impl Runtime {
                 .instrument(span.clone())
                 .await
         };
-        // From here on the run ends normally, compensating below if it must.
-        on_drop.disarm();
         let _entered = span.enter();
         for state in &mut states {
             if let Some(why) = &interruption {
@@ -197,20 +201,6 @@ impl Runtime {
             state.cancel_unfinished(&sh, &why);
         }
         drop(_entered);
-        for state in &mut states {
-            let failed = state.first_failure.is_some() || state.interrupted.is_some();
-            if options.failure_strategy == FailureStrategy::Compensate && failed {
-                compensate::compensate(&sh, state)
-                    .instrument(span.clone())
-                    .await;
-            }
-        }
-
-        let processing_time = sh.elapsed();
-        let reports: Vec<_> = states
-            .iter_mut()
-            .map(|state| report(&sh, state, options, processing_time, &span))
-            .collect();
         let program = Arc::clone(&sh.program);
         let graph = program.graph();
         let output_step = graph.output();
@@ -218,7 +208,27 @@ impl Runtime {
             .iter()
             .map(|s| s.final_state(output_step).has_output())
             .collect();
-        let mut outputs = take_outputs(sh, &produced).await;
+        // Stragglers still read the slots: the outputs can be taken only once every one
+        // of them has returned.
+        let any_output = produced.iter().any(|&p| p);
+        for state in &mut states {
+            let failed = state.first_failure.is_some() || state.interrupted.is_some();
+            let saga = options.failure_strategy == FailureStrategy::Compensate && failed;
+            let settled = async {
+                let done = straggler::settle(&sh, state, any_output || saga).await;
+                compensate::compensate(&sh, state, done, saga).await;
+            };
+            settled.instrument(span.clone()).await;
+        }
+        // Dropped before this, the run left what it had not settled to a task of its own.
+        on_drop.disarm();
+
+        let processing_time = sh.elapsed();
+        let reports: Vec<_> = states
+            .iter_mut()
+            .map(|state| report(&sh, state, options, processing_time, &span))
+            .collect();
+        let mut outputs = take_outputs(sh, &produced);
         states
             .into_iter()
             .zip(reports)
@@ -279,9 +289,7 @@ impl<P: Program> Setup<'_, P> {
             abort: (0..contexts.len())
                 .map(|_| AtomicBool::new(false))
                 .collect(),
-            completed_effects: (0..contexts.len())
-                .map(|_| Mutex::new(Vec::new()))
-                .collect(),
+            effects: (0..contexts.len()).map(|_| Mutex::default()).collect(),
             contexts,
             mode: self.mode,
             cache_all: options.cache_all,
@@ -290,7 +298,6 @@ impl<P: Program> Setup<'_, P> {
             timing: !options.records_off,
             start,
             deadline: options.timeout,
-            stragglers: Mutex::new(Vec::new()),
         }
     }
 
@@ -385,15 +392,11 @@ fn failure(graph: &crate::Graph, state: RunState, report: crate::WorkflowReport)
     }
 }
 
-/// Takes the runs' outputs out of the shared slots, after any synchronous attempt that
-/// outlived its timeout has finished (it still holds the slots).
-async fn take_outputs<P: Program>(sh: Arc<Shared<P>>, produced: &[bool]) -> Vec<Option<P::Output>> {
+/// Takes the runs' outputs out of the shared slots. Every straggler has returned (the runs
+/// wait for theirs when one produced its output), so nothing else holds them.
+fn take_outputs<P: Program>(sh: Arc<Shared<P>>, produced: &[bool]) -> Vec<Option<P::Output>> {
     if !produced.iter().any(|&p| p) {
         return Vec::new();
-    }
-    let stragglers = std::mem::take(&mut *sh.stragglers.lock().unwrap_or_else(|e| e.into_inner()));
-    for straggler in stragglers {
-        let _ = straggler.await;
     }
     let Ok(shared) = Arc::try_unwrap(sh) else {
         return Vec::new();

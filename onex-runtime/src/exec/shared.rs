@@ -1,12 +1,11 @@
 //! What the calls of one execution share: the program, every run's slots and context, and
 //! the flags that stop work early. Rayon jobs hold it through an `Arc`.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-
+use super::straggler::{Done, Effects};
 use crate::context::Context;
 use crate::mode::ExecutionMode;
 use crate::program::{Call, Program};
@@ -40,11 +39,8 @@ pub(crate) struct Shared<P: Program> {
     pub(crate) start: super::clock::Start,
     /// The run's deadline (`RunOptions::timeout`), as an offset from `start`.
     pub(crate) deadline: Option<Duration>,
-    /// Receivers of synchronous attempts that outlived their timeout; the slots cannot be
-    /// handed back before they finish.
-    /// Per run: the completed calls of compensated effect steps, in completion order.
-    pub(crate) completed_effects: Vec<Mutex<Vec<CallRef>>>,
-    pub(crate) stragglers: Mutex<Vec<oneshot::Receiver<Result<(), crate::NodeError>>>>,
+    /// Per run: what its effects leave to undo, and its stragglers.
+    pub(crate) effects: Vec<Mutex<Effects>>,
 }
 
 impl<P: Program> Shared<P> {
@@ -55,6 +51,7 @@ impl<P: Program> Shared<P> {
             item: c.item,
             attempt,
             mode: self.mode,
+            gate: None,
         }
     }
 
@@ -65,23 +62,18 @@ impl<P: Program> Shared<P> {
         self.contexts.push(ctx);
         self.abort.clear();
         self.abort.push(AtomicBool::new(false));
-        self.completed_effects.clear();
-        self.completed_effects.push(Mutex::new(Vec::new()));
+        self.effects.clear();
+        self.effects.push(Mutex::default());
     }
 
+    /// The effects of `run`, locked.
+    pub(crate) fn effects(&self, run: usize) -> MutexGuard<'_, Effects> {
+        self.effects[run].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes a completed call of a compensated effect step.
     pub(crate) fn effect_completed(&self, c: CallRef) {
-        self.completed_effects[c.run]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(c);
-    }
-
-    pub(crate) fn take_completed_effects(&self, run: usize) -> Vec<CallRef> {
-        std::mem::take(
-            &mut *self.completed_effects[run]
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        )
+        self.effects(c.run).done.push(Done::Output(c));
     }
 
     pub(crate) fn elapsed(&self) -> Duration {

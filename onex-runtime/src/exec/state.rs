@@ -7,12 +7,15 @@ use std::time::{Duration, SystemTime};
 
 use super::call::{Attempt, Outcome, Place, attempt_sync_on};
 use super::shared::{CallRef, Shared};
+use super::straggler::Straggler;
 use crate::error::NodeError;
 use crate::graph::{NodeKind, StepSpec};
 use crate::mode::FailureStrategy;
 use crate::policy::panic::{contain, panicked};
 use crate::program::{Call, Program};
-use crate::report::{SkipReason, StepRecord, WorkflowReport};
+use crate::report::{
+    AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
+};
 use crate::state::{StepState, WorkflowState};
 use crate::thunk::{Thunk, thunk_id};
 use crate::thunk_ids::ThunkIds;
@@ -86,6 +89,8 @@ pub(crate) struct RunState {
     pub(crate) load_balanced_operations: usize,
     pub(crate) cache_hits: usize,
     pub(crate) compensations_run: usize,
+    /// Stragglers still running when the run ended.
+    pub(crate) stuck_calls: usize,
     pub(crate) started_at: SystemTime,
     /// The last clock reading, as an offset from the run's start (records only).
     clock: Duration,
@@ -132,6 +137,7 @@ impl RunState {
             load_balanced_operations: 0,
             cache_hits: 0,
             compensations_run: 0,
+            stuck_calls: 0,
             started_at,
             clock: Duration::ZERO,
         }
@@ -219,6 +225,7 @@ impl RunState {
                     item: 0,
                     attempt: 1,
                     mode,
+                    gate: None,
                 };
                 let result = program.call_sync(slots, call);
                 at += 1;
@@ -233,6 +240,8 @@ impl RunState {
                     record.state = StepState::Completed;
                     record.finished = Some(*clock);
                     record.attempts += 1;
+                    record.max_attempts = 1;
+                    record.output_attempt = Some(1);
                 }
             }
         }));
@@ -435,9 +444,15 @@ impl RunState {
             self.cache_hits += 1;
         }
         if let Some(records) = &mut self.records {
+            let map = sh.program.graph().step(step).map;
             let record = &mut records.steps[step];
             record.attempts += outcome.attempts;
+            record.max_attempts = record.max_attempts.max(outcome.attempts);
             record.cache_hits += usize::from(outcome.cache_hit);
+            if outcome.result.is_ok() && !outcome.cache_hit && !map {
+                // The output is the last attempt's: an abandoned one never publishes.
+                record.output_attempt = Some(outcome.attempts);
+            }
             let step_started = record.started.unwrap_or_default();
             record
                 .failed_attempts
@@ -545,6 +560,81 @@ impl RunState {
         }
     }
 
+    /// Restarts `step`'s clock: its first call starts now, not when its wave began (calls
+    /// of a wave made one after another on the executor's thread).
+    pub(crate) fn call_starts_now<P: Program>(&mut self, sh: &Shared<P>, c: CallRef) {
+        if let Some(records) = &mut self.records
+            && c.item == 0
+        {
+            self.clock = sh.elapsed();
+            records.steps[c.step].started = Some(self.clock);
+        }
+    }
+
+    /// Records what became of `late`, a straggler of its call, on the failed attempt it
+    /// was (added when its driver went away before it could record it).
+    pub(crate) fn record_straggler(&mut self, late: &Straggler, outcome: StragglerOutcome) {
+        let Some(records) = &mut self.records else {
+            return;
+        };
+        let c = late.call;
+        let failed = &mut records.steps[c.step].failed_attempts;
+        match failed
+            .iter_mut()
+            .find(|a| a.item == c.item && a.attempt == late.attempt)
+        {
+            Some(record) => record.straggler = Some(outcome),
+            None => failed.push(AttemptRecord {
+                attempt: late.attempt,
+                item: c.item,
+                started: late.started,
+                finished: late.abandoned,
+                error: late.why.clone(),
+                straggler: Some(outcome),
+            }),
+        }
+    }
+
+    /// Records that the compensation of the orphan of straggler `attempt` of `c` ran.
+    pub(crate) fn record_orphan_undone(
+        &mut self,
+        c: CallRef,
+        attempt: u32,
+        result: Result<(), NodeError>,
+    ) {
+        let Some(records) = &mut self.records else {
+            return;
+        };
+        let failed = &mut records.steps[c.step].failed_attempts;
+        if let Some(record) = failed
+            .iter_mut()
+            .find(|a| a.item == c.item && a.attempt == attempt)
+        {
+            record.straggler = Some(match result {
+                Ok(()) => StragglerOutcome::Compensated,
+                Err(error) => StragglerOutcome::CompensationFailed { error },
+            });
+        }
+    }
+
+    /// Records the compensation of completed call `c`. A `map` step compensates each
+    /// item; its record keeps the first failure.
+    pub(crate) fn record_compensation(&mut self, c: CallRef, record: CompensationRecord) {
+        let Some(records) = &mut self.records else {
+            return;
+        };
+        let step = &mut records.steps[c.step];
+        match &mut step.compensation {
+            Some(kept) if kept.state == StepState::Failed => {}
+            Some(kept) => {
+                kept.finished = record.finished;
+                kept.state = record.state;
+                kept.error = record.error;
+            }
+            None => step.compensation = Some(record),
+        }
+    }
+
     /// Marks every step that did not reach a final state as cancelled.
     pub(crate) fn cancel_unfinished<P: Program>(&mut self, sh: &Shared<P>, why: &NodeError) {
         for step in 0..self.states.len() {
@@ -625,6 +715,7 @@ impl RunState {
             load_balanced_operations: self.load_balanced_operations,
             cache_hits: self.cache_hits,
             compensations_run: self.compensations_run,
+            stuck_calls: self.stuck_calls,
             started_at: self.started_at,
             processing_time,
             records: !options.records_off,

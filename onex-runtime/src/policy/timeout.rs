@@ -1,4 +1,5 @@
-//! Timeout: the deadline of one attempt.
+//! Timeout: the deadline of one attempt (see the [policy docs](super#timeouts) for what it
+//! does to synchronous and asynchronous attempts).
 
 use std::future::Future;
 use std::time::Duration;
@@ -6,9 +7,9 @@ use std::time::Duration;
 use crate::error::NodeError;
 
 /// Awaits `attempt`, failing with [`ErrorCode::Timeout`](crate::ErrorCode::Timeout) when
-/// `limit` passes first. Dropping the attempt at the deadline cancels it; for a synchronous
-/// call running on another thread, only the wait is cancelled and its late result is
-/// discarded by the caller.
+/// `limit` passes first. The attempt is dropped at the deadline, which cancels it at the
+/// `.await` it is suspended at. (A synchronous attempt cannot be dropped mid-call: it is
+/// abandoned instead, see `exec::off_thread`.)
 pub(crate) async fn within<T>(
     limit: Option<Duration>,
     attempt: impl Future<Output = Result<T, NodeError>>,

@@ -552,6 +552,7 @@ mod tests {
                 started: ms(from),
                 finished: ms(to),
                 error: NodeError::transient("busy"),
+                straggler: None,
             });
         }
         // A map whose item 2 failed once: its last event spans the whole step.
@@ -567,6 +568,7 @@ mod tests {
             started: ms(2),
             finished: ms(3),
             error: NodeError::transient("429"),
+            straggler: None,
         });
         pages.compensation = Some(CompensationRecord {
             state: StepState::Completed,

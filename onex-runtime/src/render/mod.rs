@@ -160,6 +160,7 @@ pub(crate) mod fixtures {
             started: ms(2.0),
             finished: ms(3.0),
             error: NodeError::transient("connection reset"),
+            straggler: None,
         });
         let quality = done("quality", "assess", NodeKind::Compute, 1, 2.0, 4.5);
         let mut fast = StepRecord::new("fast", "fast_track", NodeKind::Compute, 2);

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::report::{StepRecord, WorkflowReport};
+use crate::report::{StepRecord, StragglerOutcome, WorkflowReport};
 use crate::state::{StepState, WorkflowState};
 
 /// The one-line summary of a run, from [`WorkflowReport::summary`].
@@ -21,22 +21,27 @@ use crate::state::{StepState, WorkflowState};
 /// assert_eq!(
 ///     report.summary().to_string(),
 ///     "etl completed in 12.35ms: 3 steps completed, 0 failed, 0 skipped; \
-///      0 parallel executions, 0 load-balanced operations, 0 cache hits, 0 thunks"
+///      0 cache hits, 0 thunks"
 /// );
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ReportSummary<'a>(&'a WorkflowReport);
 
 impl WorkflowReport {
-    /// The run in one line: workflow, state, time, step counts, parallel executions,
-    /// load-balanced operations, cache hits and thunks. It is the last line of the report's
-    /// `Display`, and fits a log line on its own.
+    /// The run in one line: workflow, state, time, step counts, then in words the calls
+    /// that ran at the same time as another ([`parallel_executions`]) and the calls batched
+    /// by node type over the rayon pool ([`load_balanced_operations`]) when there are any,
+    /// cache hits, compensations, calls still running past their timeout, and thunks. It
+    /// is the last line of the report's `Display`, and fits a log line on its own.
+    ///
+    /// [`parallel_executions`]: WorkflowReport::parallel_executions
+    /// [`load_balanced_operations`]: WorkflowReport::load_balanced_operations
     ///
     /// # Examples
     ///
     /// ```
     /// let report = onex::WorkflowReport::empty("etl");
-    /// assert!(report.summary().to_string().starts_with("etl pending in 0µs: "));
+    /// assert!(report.summary().to_string().starts_with("etl pending in 0ns: "));
     /// ```
     pub fn summary(&self) -> ReportSummary<'_> {
         ReportSummary(self)
@@ -59,26 +64,40 @@ impl fmt::Display for ReportSummary<'_> {
         if r.steps_cancelled > 0 {
             write!(f, ", {} cancelled", r.steps_cancelled)?;
         }
-        write!(
-            f,
-            "; {}, {}, {}",
-            plural(
+        f.write_str("; ")?;
+        // `parallel_executions` and `load_balanced_operations` in words, where they count.
+        let spread = [
+            (
                 r.parallel_executions,
-                "parallel execution",
-                "parallel executions"
+                "call ran",
+                "calls ran",
+                "at the same time as another",
             ),
-            plural(
+            (
                 r.load_balanced_operations,
-                "load-balanced operation",
-                "load-balanced operations"
+                "call batched",
+                "calls batched",
+                "by node type across the CPU threads",
             ),
-            plural(r.cache_hits, "cache hit", "cache hits"),
-        )?;
+        ];
+        for (n, one, many, how) in spread {
+            if n > 0 {
+                write!(f, "{} {how}, ", plural(n, one, many))?;
+            }
+        }
+        write!(f, "{}", plural(r.cache_hits, "cache hit", "cache hits"))?;
         if r.compensations_run > 0 {
             write!(
                 f,
                 ", {}",
                 plural(r.compensations_run, "compensation", "compensations")
+            )?;
+        }
+        if r.stuck_calls > 0 {
+            write!(
+                f,
+                ", {} past its timeout (stuck)",
+                plural(r.stuck_calls, "call still running", "calls still running")
             )?;
         }
         if r.records {
@@ -90,11 +109,12 @@ impl fmt::Display for ReportSummary<'_> {
     }
 }
 
-/// A table of the steps (step, kind, state, attempts, duration, wave, and a note with the
-/// error, the skip reason, retries, `map` width, cache hits and compensation), then the
-/// [summary](WorkflowReport::summary) line. Columns are aligned; the note column appears
-/// only when some step has a note. With records off there is no step to show, so it says
-/// so and prints the summary alone.
+/// A table of the steps in execution order (wave by wave, and by start within a wave):
+/// step, kind, state, attempts (per call for a `map` step: `1 each`, or `max 3`),
+/// duration, wave, and a note with the error, the skip reason, retries, `map` width, cache
+/// hits, compensation and stragglers; then the [summary](WorkflowReport::summary) line.
+/// Columns are aligned; the note column appears only when some step has a note. With
+/// records off there is no step to show, so it says so and prints the summary alone.
 ///
 /// # Examples
 ///
@@ -119,7 +139,7 @@ impl fmt::Display for ReportSummary<'_> {
 ///     "step   kind    state      attempts  duration  wave\n\
 ///      fetch  effect  completed         1    3.00ms     0\n\
 ///      etl completed in 3.00ms: 1 step completed, 0 failed, 0 skipped; \
-///      0 parallel executions, 0 load-balanced operations, 0 cache hits, 0 thunks"
+///      0 cache hits, 0 thunks"
 /// );
 /// ```
 impl fmt::Display for WorkflowReport {
@@ -134,7 +154,10 @@ impl fmt::Display for WorkflowReport {
         let header = [
             "step", "kind", "state", "attempts", "duration", "wave", "note",
         ];
-        let rows: Vec<[String; 7]> = self.steps.iter().map(row).collect();
+        // In execution order: wave by wave, and within a wave by start.
+        let mut order: Vec<&StepRecord> = self.steps.iter().collect();
+        order.sort_by_key(|r| (r.wave, r.started.is_none(), r.started));
+        let rows: Vec<[String; 7]> = order.into_iter().map(row).collect();
         let with_note = rows.iter().any(|r| !r[6].is_empty());
         let columns = if with_note { 7 } else { 6 };
         let mut widths = [0usize; 7];
@@ -174,11 +197,25 @@ fn row(record: &StepRecord) -> [String; 7] {
         record.step.to_string(),
         record.kind.to_string(),
         step_state(record.state).to_owned(),
-        record.attempts.to_string(),
+        attempts(record),
         record.duration().map_or_else(|| "-".to_owned(), duration),
         record.wave.to_string(),
         note(record),
     ]
+}
+
+/// The attempts of a step: per call for a `map` step (`1 each`, or the most any call took,
+/// `max 3`), since its total says little.
+fn attempts(record: &StepRecord) -> String {
+    let (calls, max) = (record.calls, record.max_attempts);
+    // No `max_attempts` in a record written before it existed: the total it is.
+    if calls <= 1 || max == 0 {
+        record.attempts.to_string()
+    } else if u64::from(max) * calls as u64 == u64::from(record.attempts) {
+        format!("{max} each")
+    } else {
+        format!("max {max}")
+    }
 }
 
 /// The facts a reader of the table asks about next: why it failed or was skipped, whether
@@ -213,6 +250,31 @@ fn note(record: &StepRecord) -> String {
             )),
         }
     }
+    for late in record.failed_attempts.iter() {
+        let Some(outcome) = &late.straggler else {
+            continue;
+        };
+        let which = if record.calls > 1 {
+            format!("item {} attempt {}", late.item, late.attempt)
+        } else {
+            format!("attempt {}", late.attempt)
+        };
+        let what = match outcome {
+            StragglerOutcome::Running => "still running (stuck)".to_owned(),
+            StragglerOutcome::Failed { error } => format!("then failed: {error}"),
+            StragglerOutcome::Compensated => "its output compensated".to_owned(),
+            StragglerOutcome::CompensationFailed { error } => {
+                format!("its compensation failed: {error}")
+            }
+            StragglerOutcome::Discarded => "its output discarded".to_owned(),
+        };
+        let cause = if late.error.code() == crate::ErrorCode::Timeout {
+            "its timeout"
+        } else {
+            "its run's stop"
+        };
+        parts.push(format!("{which} outlived {cause}, {what}"));
+    }
     parts.join("; ")
 }
 
@@ -220,9 +282,11 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// A duration as people read it: `850µs`, `12.35ms`, `3.20s`, `2m05s`.
+/// A duration as people read it: `420ns`, `850µs`, `12.35ms`, `3.20s`, `2m05s`.
 pub(crate) fn duration(d: Duration) -> String {
-    if d < Duration::from_millis(1) {
+    if d < Duration::from_micros(1) {
+        format!("{}ns", d.as_nanos())
+    } else if d < Duration::from_millis(1) {
         format!("{}µs", d.as_micros())
     } else if d < Duration::from_secs(1) {
         format!("{:.2}ms", d.as_secs_f64() * 1000.0)
@@ -275,10 +339,10 @@ step     kind     state      attempts  duration  wave  note
 valid    compute  completed         1    2.00ms     0
 records  effect   completed         2    4.00ms     1  recovered after 1 failed attempt
 quality  compute  completed         1    2.50ms     1
-fast     compute  skipped           0         -     2  condition was false
 totals   reducer  completed         1    1.25ms     2
+fast     compute  skipped           0         -     2  condition was false
 etl completed in 7.50ms: 4 steps completed, 0 failed, 1 skipped; \
-2 parallel executions, 0 load-balanced operations, 0 cache hits, 4 thunks"
+2 calls ran at the same time as another, 0 cache hits, 4 thunks"
         );
     }
 
@@ -293,7 +357,7 @@ etl completed in 7.50ms: 4 steps completed, 0 failed, 1 skipped; \
             "\
 records were off (RunOptions::records(false)): no per-step table
 etl completed in 7.50ms: 4 steps completed, 0 failed, 1 skipped; \
-2 parallel executions, 0 load-balanced operations, 0 cache hits, thunks not recorded"
+2 calls ran at the same time as another, 0 cache hits, thunks not recorded"
         );
     }
 
@@ -333,7 +397,82 @@ step   kind    state      attempts  duration  wave  note
 pages  effect  completed         4     850µs     1  map: 4 calls; 1 cache hit; compensated in 2.00ms
 save   effect  failed            1     3.00s     3  OPERATION_FAILED: disk full
 etl failed in 1m15s: 4 steps completed, 1 failed, 1 skipped, 2 cancelled; \
-2 parallel executions, 0 load-balanced operations, 1 cache hit, 1 compensation, 4 thunks"
+2 calls ran at the same time as another, 1 cache hit, 1 compensation, 4 thunks"
+        );
+    }
+
+    #[test]
+    fn map_attempts_are_per_call_and_rows_follow_the_waves() {
+        let mut report = etl_report();
+        // Declared after the step it depends on, and started later within its wave.
+        let mut late = StepRecord::new("late", "late", NodeKind::Compute, 1);
+        late.state = StepState::Completed;
+        late.attempts = 1;
+        late.started = Some(Duration::from_millis(5));
+        late.finished = Some(Duration::from_millis(5) + Duration::from_nanos(420));
+        report.steps.insert(0, late);
+        let mut pages = StepRecord::new("pages", "fetch_page", NodeKind::Effect, 3);
+        pages.state = StepState::Completed;
+        pages.attempts = 3;
+        pages.calls = 3;
+        pages.max_attempts = 1;
+        let mut flaky = pages.clone();
+        flaky.step = "flaky".into();
+        flaky.attempts = 5;
+        flaky.max_attempts = 3;
+        report.steps.push(pages);
+        report.steps.push(flaky);
+        let table = report.to_string();
+        let names: Vec<&str> = table
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .take(report.steps.len())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "valid", "records", "quality", "late", "totals", "fast", "pages", "flaky"
+            ]
+        );
+        let attempts = |step: &str| {
+            let line = table.lines().find(|l| l.starts_with(step)).unwrap();
+            line.split("completed").nth(1).unwrap().trim().to_string()
+        };
+        assert!(attempts("pages ").starts_with("1 each"), "{table}");
+        assert!(attempts("flaky ").starts_with("max 3"), "{table}");
+        assert!(attempts("late ").ends_with("420ns     1"), "{table}");
+    }
+
+    #[test]
+    fn stragglers_and_stuck_calls_are_noted() {
+        use crate::error::ErrorCode;
+        use crate::report::StragglerOutcome;
+        let mut report = etl_report();
+        report.stuck_calls = 1;
+        report.load_balanced_operations = 5;
+        let records = &mut report.steps[1];
+        records.failed_attempts[0].error = NodeError::new(ErrorCode::Timeout, "timed out");
+        records.failed_attempts[0].straggler = Some(StragglerOutcome::Compensated);
+        let mut second = records.failed_attempts[0].clone();
+        second.attempt = 2;
+        second.straggler = Some(StragglerOutcome::Running);
+        records.failed_attempts.push(second);
+        let table = report.to_string();
+        assert!(
+            table.contains(
+                "recovered after 2 failed attempts; attempt 1 outlived its timeout, its output \
+                 compensated; attempt 2 outlived its timeout, still running (stuck)"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.ends_with(
+                "2 calls ran at the same time as another, 5 calls batched by node type across \
+                 the CPU threads, 0 cache hits, 1 call still running past its timeout (stuck), \
+                 4 thunks"
+            ),
+            "{table}"
         );
     }
 }

@@ -264,26 +264,29 @@ impl Program for Flow {
         })
     }
 
-    fn input_hash(&self, slots: &Values, call: Call<'_>) -> Option<u64> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.inputs(slots, call.step, &self.args[call.step])
-            .ok()?
-            .hash(&mut h);
-        Some(h.finish())
+    fn input_hash(&self, slots: &Values, call: Call<'_>, hasher: KeyHasher<'_>) -> Option<u64> {
+        let inputs = self.inputs(slots, call.step, &self.args[call.step]).ok()?;
+        Some(hasher.hash_one(&inputs))
     }
 
-    fn cache_store(&self, slots: &Values, call: Call<'_>) -> Option<CachedValue> {
-        Some(Arc::new(*slots.slots[call.step].get()?))
+    fn cache_store(&self, slots: &Values, call: Call<'_>) -> Option<CacheEntry> {
+        let inputs = self.inputs(slots, call.step, &self.args[call.step]).ok()?;
+        let weight = inputs.cache_weight() + 8;
+        Some(CacheEntry::new(
+            inputs,
+            *slots.slots[call.step].get()?,
+            weight,
+        ))
     }
 
-    fn cache_load(&self, slots: &Values, call: Call<'_>, value: &CachedValue) -> bool {
-        match value.downcast_ref::<u64>() {
-            Some(v) => {
-                slots.slots[call.step].put(*v);
+    fn cache_load(&self, slots: &Values, call: Call<'_>, entry: &CacheEntry) -> bool {
+        let inputs = self.inputs(slots, call.step, &self.args[call.step]).ok();
+        match (entry.inputs::<Vec<u64>>(), entry.output::<u64>()) {
+            (Some(kept), Some(out)) if inputs.as_ref() == Some(kept) => {
+                slots.slots[call.step].put(*out);
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
