@@ -25,7 +25,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use onex::policy::{CircuitBreaker, CircuitState};
 use onex::prelude::*;
 use tracing_subscriber::EnvFilter;
 
@@ -140,8 +139,9 @@ pub fn price(order: &Order) -> Result<Quote, NodeError> {
     })
 }
 
-/// EFFECT: charges the quote. The fixed `name` is the `target_node_type` the runtime's
-/// breaker is keyed by (see [`PAYMENT_SERVICE`]).
+/// EFFECT: charges the quote. The fixed `name` is the `target_node_type` recorded in
+/// thunks and reports, and the key of the runtime's breaker for this node
+/// ([`PAYMENT_SERVICE`]).
 #[node(effect, name = "NodePaymentService")]
 pub async fn charge(ctx: &Context, quote: &Quote) -> Result<Receipt, NodeError> {
     ctx.resource::<PaymentService>()?.charge(quote).await
@@ -266,10 +266,8 @@ pub async fn simulate(cool_down: Duration) -> Simulation {
     let service = PaymentService::new(Duration::from_millis(20));
     let rt = Runtime::builder()
         .resource(service.clone())
-        .circuit_breaker(
-            PAYMENT_SERVICE,
-            CircuitBreaker::new(FAILURE_THRESHOLD, cool_down),
-        )
+        // Keyed by the node itself (`charge`): a misspelt node would not compile.
+        .circuit_breaker_for::<charge>(CircuitBreaker::new(FAILURE_THRESHOLD, cool_down))
         .build();
     let state = || {
         rt.circuit_state(PAYMENT_SERVICE)

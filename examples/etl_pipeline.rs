@@ -16,7 +16,8 @@
 //! ```text
 //! cargo run --release --example etl_pipeline                 # 1,000,000 records
 //! cargo run --release --example etl_pipeline -- 200000       # or ETL_RECORDS=200000
-//! cargo run --release --example etl_pipeline -- --mermaid    # also print the graph
+//! cargo run --release --example etl_pipeline -- --mermaid    # only print the graph
+//! cargo run --release --example etl_pipeline -- --help
 //! RUST_LOG=onex_runtime=debug cargo run --release --example etl_pipeline -- 20000  # spans, events
 //! ```
 //!
@@ -578,13 +579,64 @@ pub fn runtime(dbs: Databases) -> Runtime {
     Runtime::builder().resource(dbs).build()
 }
 
-/// How many records to generate: the first numeric argument, else `ETL_RECORDS`, else
-/// [`DEFAULT_RECORDS`].
-fn records_wanted() -> Result<u64, Box<dyn Error>> {
-    let from_args = std::env::args().skip(1).find(|a| !a.starts_with("--"));
-    match from_args.or_else(|| std::env::var("ETL_RECORDS").ok()) {
-        Some(text) => Ok(text.replace('_', "").parse()?),
-        None => Ok(DEFAULT_RECORDS),
+/// What `--help` prints.
+pub const USAGE: &str = "\
+Generates a SQLite table of raw sales events and runs every chunk of it through the ETL workflow.
+
+Usage: etl_pipeline [RECORDS] [--mermaid] [--help]
+
+Arguments:
+  [RECORDS]  how many records to generate (default 1000000, or $ETL_RECORDS); 1_000 style is fine
+
+Options:
+  --mermaid  print the workflow's graph as a Mermaid flowchart on stdout, and nothing else
+  -h, --help print this help
+
+Logs go to stderr; RUST_LOG=onex_runtime=debug shows a span per run and step.
+";
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Generate `records` rows and run the ETL over them.
+    Run {
+        /// How many records to generate.
+        records: u64,
+    },
+    /// Print the graph as Mermaid on stdout and stop.
+    Mermaid,
+    /// Print [`USAGE`] and stop.
+    Help,
+}
+
+/// Reads the arguments after the program name; `env_records` is `$ETL_RECORDS`, used when
+/// no count is given. An error is a message to print above [`USAGE`].
+pub fn parse_args(
+    args: impl IntoIterator<Item = String>,
+    env_records: Option<String>,
+) -> Result<Command, String> {
+    let mut records = None;
+    let mut mermaid = false;
+    for arg in args {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--mermaid" => mermaid = true,
+            flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
+            _ if records.is_some() => return Err(format!("unexpected argument `{arg}`")),
+            _ => records = Some(arg),
+        }
+    }
+    if mermaid {
+        return Ok(Command::Mermaid);
+    }
+    match records.or(env_records) {
+        Some(text) => match text.replace('_', "").parse() {
+            Ok(records) => Ok(Command::Run { records }),
+            Err(e) => Err(format!("`{text}` is not a number of records: {e}")),
+        },
+        None => Ok(Command::Run {
+            records: DEFAULT_RECORDS,
+        }),
     }
 }
 
@@ -604,8 +656,22 @@ fn dollars(cents: i64) -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
+    let records = match parse_args(std::env::args().skip(1), std::env::var("ETL_RECORDS").ok()) {
+        Ok(Command::Run { records }) => records,
+        Ok(Command::Mermaid) => {
+            print!("{}", Etl::graph().to_mermaid());
+            return Ok(());
+        }
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            return Ok(());
+        }
+        Err(message) => {
+            eprint!("error: {message}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
     init_tracing();
-    let records = records_wanted()?;
     let dir = tempfile::tempdir()?;
     let (source, destination) = (
         dir.path().join("source.db"),
@@ -622,18 +688,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
         dbs.source.display()
     );
 
-    if std::env::args().any(|a| a == "--mermaid") {
-        println!("\n{}", Etl::graph().to_mermaid());
-    }
-
     let chunks = chunks(records, CHUNK_ROWS);
     let total = chunks.len();
     // One bar for the whole ETL, counting finished chunk runs; indicatif hides it when
     // stderr is not a terminal, so piped output stays clean.
     let progress = Arc::new(ProgressObserver::runs(total as u64));
     let rt = runtime(dbs.clone());
+    // The bar ends its line when the last chunk finishes: what follows prints below it.
     let outcome = run_etl(&rt, chunks, CHUNKS_PER_ROUND, Some(progress.clone())).await?;
-    progress.bar().finish_and_clear();
 
     let orders: i64 = outcome.saved.iter().map(|s| s.totals.orders()).sum();
     let thunks: usize = outcome.reports.iter().map(|r| r.thunks_emitted.len()).sum();

@@ -57,10 +57,45 @@
 //! circuit breaker) is its function's name in UpperCamelCase — `fetch_rows` runs as
 //! `FetchRows` — unless `#[node(.., name = "NodeRowFetcherEffect")]` names it.
 //!
+//! A node may also return `Result<T, String>` (or use `?` on one): a bare message is a
+//! permanent error.
+//!
+//! ```
+//! use onex::prelude::*;
+//!
+//! #[node(compute)]
+//! fn cents(text: &String) -> Result<u64, String> {
+//!     text.parse().map_err(|e| format!("`{text}` is not a number of cents: {e}"))
+//! }
+//!
+//! workflow! {
+//!     /// Reads a price.
+//!     pub workflow Price(text: String) -> u64 {
+//!         cents = cents(text);
+//!         return cents;
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let err = Price::run(&Runtime::default(), "12.5".into(), RunOptions::new()).await.unwrap_err();
+//! assert_eq!(err.code(), ErrorCode::OperationFailed);
+//! assert!(err.to_string().contains("`12.5` is not a number of cents"), "{err}");
+//! # }
+//! ```
+//!
 //! See `README.md` for a tour, and `examples/` for the ONEX tutorial's scenarios.
+//!
+//! # Features
+//!
+//! - `progress` (default): [`ProgressObserver`], a terminal progress bar driven by run events.
+//! - `cli`: `onex::cli`, a command line (validate, plan, run, graph) for workflow specs over a
+//!   registry of your nodes.
+//! - `sqlite`: `onex::sqlite`, the embedded SQLite journal for durable runs.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "cli")]
 pub mod cli;
@@ -71,15 +106,19 @@ pub use onex_sqlite as sqlite;
 
 pub use onex_macros::{node, workflow};
 pub use onex_runtime::*;
+// Named (the glob has it too) so that the docs show the feature it needs.
+#[cfg(feature = "progress")]
+pub use onex_runtime::{ProgressObserver, indicatif};
 
 /// The names most workflows use: `use onex::prelude::*;`.
 pub mod prelude {
     #[cfg(feature = "progress")]
     pub use crate::ProgressObserver;
+    pub use crate::policy::{CircuitBreaker, CircuitState};
     pub use crate::{
         Context, ErrorCode, ExecutionMode, FailureStrategy, NodeError, RunEvent, RunObserver,
-        RunOptions, Runtime, StepState, Thunk, ThunkType, WorkflowError, WorkflowReport,
-        WorkflowRun, WorkflowState, node, workflow,
+        RunOptions, Runtime, StepRecord, StepState, Thunk, ThunkType, WorkflowError,
+        WorkflowReport, WorkflowRun, WorkflowState, node, workflow,
     };
 }
 
@@ -89,3 +128,8 @@ pub mod __private {
     pub use onex_runtime;
     pub use onex_runtime::__private::*;
 }
+
+/// Every Rust snippet of `README.md`, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -206,3 +206,55 @@ fn process_drops_what_the_rules_reject() {
         }]
     );
 }
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|a| a.to_string()).collect()
+}
+
+#[test]
+fn the_command_line_reads_a_count_the_flags_and_help() {
+    assert_eq!(
+        parse_args(args(&[]), None),
+        Ok(Command::Run {
+            records: DEFAULT_RECORDS
+        })
+    );
+    assert_eq!(
+        parse_args(args(&["200_000"]), Some("5".into())),
+        Ok(Command::Run { records: 200_000 })
+    );
+    assert_eq!(
+        parse_args(args(&[]), Some("20000".into())),
+        Ok(Command::Run { records: 20_000 })
+    );
+    // `--mermaid` prints the graph and nothing else, whatever else is asked.
+    assert_eq!(parse_args(args(&["--mermaid"]), None), Ok(Command::Mermaid));
+    assert_eq!(
+        parse_args(args(&["20000", "--mermaid"]), None),
+        Ok(Command::Mermaid)
+    );
+    for help in ["--help", "-h"] {
+        assert_eq!(
+            parse_args(args(&["--mermaid", help]), None),
+            Ok(Command::Help)
+        );
+    }
+    // The usage names every flag the parser takes.
+    for flag in ["--mermaid", "--help", "-h", "RECORDS", "ETL_RECORDS"] {
+        assert!(USAGE.contains(flag), "{flag}");
+    }
+}
+
+#[test]
+fn a_bad_command_line_says_what_is_wrong() {
+    assert_eq!(
+        parse_args(args(&["--mermiad"]), None),
+        Err("unknown option `--mermiad`".to_owned())
+    );
+    assert_eq!(
+        parse_args(args(&["10", "20"]), None),
+        Err("unexpected argument `20`".to_owned())
+    );
+    let e = parse_args(args(&["lots"]), None).unwrap_err();
+    assert!(e.starts_with("`lots` is not a number of records"), "{e}");
+}

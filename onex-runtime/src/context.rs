@@ -17,7 +17,7 @@ use crate::runtime::Runtime;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::{Context, NodeError, Runtime};
+/// use onex::{Context, NodeError, Runtime};
 ///
 /// struct Pool { url: String }
 ///

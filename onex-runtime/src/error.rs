@@ -16,7 +16,7 @@ use crate::report::WorkflowReport;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::ErrorCode;
+/// use onex::ErrorCode;
 /// assert!(ErrorCode::Timeout.is_transient());
 /// assert!(!ErrorCode::InvalidInput.is_transient());
 /// assert_eq!(serde_json::to_string(&ErrorCode::CircuitOpen).unwrap(), "\"CIRCUIT_OPEN\"");
@@ -87,7 +87,7 @@ impl fmt::Display for ErrorCode {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::{ErrorCode, NodeError};
+/// use onex::{ErrorCode, NodeError};
 ///
 /// let busy = NodeError::transient("database is busy");
 /// assert!(busy.is_transient());
@@ -138,7 +138,7 @@ impl NodeError {
     /// A permanent error wrapping any other error's message.
     ///
     /// ```
-    /// let e = onex_runtime::NodeError::from_error(std::io::Error::other("disk full"));
+    /// let e = onex::NodeError::from_error(std::io::Error::other("disk full"));
     /// assert_eq!(e.message(), "disk full");
     /// ```
     pub fn from_error(error: impl std::error::Error) -> Self {
@@ -199,6 +199,53 @@ impl From<std::io::Error> for NodeError {
     }
 }
 
+/// A bare message is a permanent [`OperationFailed`](ErrorCode::OperationFailed) error, so
+/// `?` works on a `Result<_, String>` inside a node, and a node may return
+/// `Result<T, String>` itself.
+///
+/// ```
+/// use onex::{ErrorCode, NodeError};
+///
+/// fn parse_cents(text: &str) -> Result<u64, String> {
+///     text.parse().map_err(|e| format!("`{text}` is not a number of cents: {e}"))
+/// }
+///
+/// fn price(text: &str) -> Result<u64, NodeError> {
+///     Ok(parse_cents(text)? * 2)
+/// }
+///
+/// assert_eq!(price("21"), Ok(42));
+/// let e = price("x").unwrap_err();
+/// assert!(!e.is_transient());
+/// assert_eq!(e.code(), ErrorCode::OperationFailed);
+/// assert!(e.message().starts_with("`x` is not a number of cents"));
+/// ```
+impl From<String> for NodeError {
+    fn from(message: String) -> Self {
+        NodeError::permanent(message)
+    }
+}
+
+/// A bare message is a permanent [`OperationFailed`](ErrorCode::OperationFailed) error (see
+/// the `String` conversion).
+///
+/// ```
+/// use onex::NodeError;
+///
+/// fn check(n: u64) -> Result<u64, NodeError> {
+///     if n == 0 {
+///         return Err("zero is not a valid quantity".into());
+///     }
+///     Ok(n)
+/// }
+/// assert_eq!(check(0).unwrap_err().message(), "zero is not a valid quantity");
+/// ```
+impl From<&str> for NodeError {
+    fn from(message: &str) -> Self {
+        NodeError::permanent(message.to_owned())
+    }
+}
+
 impl From<serde_json::Error> for NodeError {
     fn from(error: serde_json::Error) -> Self {
         NodeError::new(ErrorCode::InvalidInput, error.to_string())
@@ -210,7 +257,7 @@ impl From<serde_json::Error> for NodeError {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::{GraphError, ErrorCode};
+/// use onex::{GraphError, ErrorCode};
 /// let e = GraphError::Cycle { workflow: "etl".into(), steps: vec!["a".into(), "b".into()] };
 /// assert_eq!(e.to_string(), "cycle in workflow `etl`: a -> b -> a");
 /// assert_eq!(e.code(), ErrorCode::CycleDetected);
@@ -281,7 +328,7 @@ fn cycle_path(steps: &[String]) -> String {
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::{WorkflowError, ErrorCode, GraphError};
+/// # use onex::{WorkflowError, ErrorCode, GraphError};
 /// let e = WorkflowError::from(GraphError::Cycle { workflow: "w".into(), steps: vec!["a".into()] });
 /// assert_eq!(e.code(), ErrorCode::CycleDetected);
 /// assert!(e.report().is_none());

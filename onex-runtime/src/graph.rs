@@ -15,7 +15,7 @@ use crate::thunk::ThunkType;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::{NodeKind, ThunkType};
+/// use onex::{NodeKind, ThunkType};
 /// assert_eq!(NodeKind::Reducer.thunk_type(), ThunkType::Reduce);
 /// assert_eq!(NodeKind::Compute.to_string(), "compute");
 /// ```
@@ -66,7 +66,7 @@ impl std::fmt::Display for NodeKind {
 ///
 /// ```
 /// use std::time::Duration;
-/// use onex_runtime::StepPolicy;
+/// use onex::StepPolicy;
 /// let p = StepPolicy::DEFAULT.retries(2).timeout(Duration::from_secs(10));
 /// assert_eq!(p.retries, 2);
 /// assert!(!p.is_plain());
@@ -153,7 +153,7 @@ impl Default for StepPolicy {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::{NodeKind, StepSpec};
+/// use onex::{NodeKind, StepSpec};
 /// let s = StepSpec::new("clean", "transform", NodeKind::Compute).with_deps(vec![0]);
 /// assert_eq!(&*s.name, "clean");
 /// assert_eq!(&*s.deps, &[0]);
@@ -244,7 +244,7 @@ impl StepSpec {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::{Graph, NodeKind, StepSpec};
+/// use onex::{Graph, NodeKind, StepSpec};
 ///
 /// let steps = vec![
 ///     StepSpec::new("a", "a", NodeKind::Compute),

@@ -5,6 +5,7 @@
 //! time.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // `unsafe` lives in `slot.rs` and `slots.rs` only; every block says why it is sound.
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
@@ -17,6 +18,7 @@ mod exec;
 mod fold;
 mod glue;
 mod graph;
+mod known_nodes;
 mod mode;
 mod node;
 mod observer;
@@ -84,6 +86,7 @@ pub mod __private {
         Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,
         sync_of_async,
     };
+    pub use crate::known_nodes::{NODES, NodeEntry};
     pub use crate::node::{
         Arg, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Arg10, Arg11, Arg12, Arg13,
         Arg14, Arg15, Arg16, Arg17, Arg18, Arg19, Arg20, Arg21, Arg22, Arg23, Arg24, Arg25, Arg26,
@@ -101,6 +104,7 @@ pub mod __private {
     pub use crate::static_graph::{
         NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities, same_order,
     };
+    pub use linkme;
     pub use serde_json;
     pub use uuid;
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::ExecutionMode;
+/// use onex::ExecutionMode;
 /// let mode = ExecutionMode::Parallel { max_parallel: 3 };
 /// assert_eq!(serde_json::to_string(&mode).unwrap(), r#"{"parallel":{"max_parallel":3}}"#);
 /// assert_eq!(ExecutionMode::default(), ExecutionMode::Sequential);
@@ -45,7 +45,7 @@ impl ExecutionMode {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::FailureStrategy;
+/// use onex::FailureStrategy;
 /// assert_eq!(serde_json::to_string(&FailureStrategy::ContinueOnError).unwrap(), "\"continue_on_error\"");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -25,7 +25,7 @@ use crate::state::{StepState, WorkflowState};
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use onex_runtime::{RunEvent, RunObserver, RunOptions, StepState};
+/// use onex::{RunEvent, RunObserver, RunOptions, StepState};
 ///
 /// let finished = Arc::new(Mutex::new(Vec::new()));
 /// let seen = Arc::clone(&finished);
@@ -71,7 +71,7 @@ impl fmt::Debug for dyn RunObserver {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::{RunEvent, SkipReason};
+/// use onex::{RunEvent, SkipReason};
 ///
 /// let reason = SkipReason::ConditionFalse;
 /// let event = RunEvent::StepSkipped { step: "fast", reason: &reason };
@@ -158,7 +158,7 @@ impl RunEvent<'_> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use onex_runtime::{RunEvent, StepState};
+/// use onex::{RunEvent, StepState};
 ///
 /// let e = RunEvent::StepFinished { step: "fetch", state: StepState::Completed, elapsed: Duration::from_millis(5) };
 /// assert_eq!(e.to_string(), "step fetch finished COMPLETED in 5ms");
@@ -231,7 +231,7 @@ fn state_name(state: &impl serde::Serialize) -> String {
 /// ```
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use onex_runtime::{ObserverSet, RunEvent, RunObserver, SkipReason};
+/// use onex::{ObserverSet, RunEvent, RunObserver, SkipReason};
 ///
 /// let count = Arc::new(AtomicUsize::new(0));
 /// let (a, b) = (Arc::clone(&count), Arc::clone(&count));

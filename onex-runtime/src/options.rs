@@ -16,7 +16,7 @@ use crate::observer::RunObserver;
 ///
 /// ```
 /// use std::time::Duration;
-/// use onex_runtime::{ExecutionMode, FailureStrategy, RunOptions};
+/// use onex::{ExecutionMode, FailureStrategy, RunOptions};
 ///
 /// let opts = RunOptions::new()
 ///     .mode(ExecutionMode::Parallel { max_parallel: 3 })
@@ -116,7 +116,7 @@ impl RunOptions {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use onex_runtime::{RunEvent, RunOptions};
+    /// use onex::{RunEvent, RunOptions};
     ///
     /// let opts = RunOptions::new().observer(Arc::new(|event: &RunEvent<'_>| eprintln!("{event}")));
     /// assert!(opts.get_observer().is_some());

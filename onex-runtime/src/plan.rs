@@ -13,7 +13,7 @@ use crate::thunk::Thunk;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::{plan, Graph, NodeKind, StepSpec};
+/// use onex::{plan, Graph, NodeKind, StepSpec};
 /// let g = Graph::new("w", vec![], vec![
 ///     StepSpec::new("a", "A", NodeKind::Compute),
 ///     StepSpec::new("b", "B", NodeKind::Effect).with_deps(vec![0]),

@@ -5,6 +5,9 @@
 //! real types. Data-defined workflows implement it over `serde_json::Value`s. The executors
 //! only ever see this trait: they decide *when* a step runs; the program decides *what* a
 //! call does.
+//!
+//! Its items are public because the runtime's signatures name them, and hidden from the
+//! docs: a workflow's author never writes them.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +19,7 @@ use crate::mode::ExecutionMode;
 use crate::policy::{CacheEntry, KeyHasher};
 
 /// The future of one asynchronous call.
+#[doc(hidden)]
 pub type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<(), NodeError>> + Send + 'a>>;
 
 /// One call of a step: which step, which element of a `map`, which attempt, in which run.
@@ -23,12 +27,13 @@ pub type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<(), NodeError>> + S
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::{Call, Context, ExecutionMode};
+/// # use onex::{Call, Context, ExecutionMode};
 /// fn describe(call: Call<'_>) -> String {
 ///     format!("step {} item {} attempt {}", call.step, call.item, call.attempt)
 /// }
 /// ```
 #[derive(Clone, Copy)]
+#[doc(hidden)]
 pub struct Call<'a> {
     /// The run's context: resources, ids, cancellation.
     pub ctx: &'a Context,
@@ -56,6 +61,7 @@ pub struct Call<'a> {
 ///
 /// Implementations must not panic on user data: return a [`NodeError`] instead. A panic in a
 /// node is contained by the executor all the same.
+#[doc(hidden)]
 pub trait Program: Send + Sync + 'static {
     /// The run's input (a tuple when the workflow has several).
     type Input: Send + 'static;

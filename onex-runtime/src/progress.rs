@@ -19,7 +19,9 @@ const RUNS_TEMPLATE: &str =
 ///
 /// It draws only when stderr is a terminal. It draws through indicatif's
 /// `ProgressDrawTarget::stderr()`, which hides itself when stderr is not a tty or `TERM` is
-/// `dumb`, so logs, CI output and pipes get no escape codes and cost nothing.
+/// `dumb`, so logs, CI output and pipes get no escape codes and cost nothing. Its first frame
+/// comes once the first run has said how many steps it has, and its final frame ends its
+/// line, so what the program prints next starts on a line of its own.
 ///
 /// One observer can watch many runs: wrap it in an `Arc` and give a clone to each run's
 /// options. In steps mode every `RunStarted` adds that run's steps to the total (a nested
@@ -30,7 +32,7 @@ const RUNS_TEMPLATE: &str =
 ///
 /// ```
 /// use std::sync::Arc;
-/// use onex_runtime::{ProgressObserver, RunOptions};
+/// use onex::{ProgressObserver, RunOptions};
 ///
 /// // One bar for a whole batch, shared by every run's options.
 /// let progress = Arc::new(ProgressObserver::runs(100));
@@ -46,6 +48,22 @@ pub struct ProgressObserver {
     bar: ProgressBar,
     counting: Counting,
     tally: Mutex<Tally>,
+    line_end: LineEnd,
+}
+
+/// Who ends the bar's line after its final frame. indicatif leaves the cursor after the
+/// frame, padded to the width it believes the terminal has, and counts on the terminal
+/// wrapping there; where the width is unknown or wrong, the next line printed is glued to
+/// the frame. The observer ends the lines of the stderr bars it made; a bar given to
+/// [`ProgressObserver::with_bar`] belongs to its target (a `MultiProgress` lays out its own
+/// lines).
+#[derive(Debug)]
+enum LineEnd {
+    Stderr,
+    Caller,
+    /// The terminal a test bar draws on.
+    #[cfg(test)]
+    Term(std::sync::Arc<dyn indicatif::TermLike>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +93,15 @@ impl ProgressObserver {
     /// # Examples
     ///
     /// ```
-    /// let progress = onex_runtime::ProgressObserver::new();
+    /// let progress = onex::ProgressObserver::new();
     /// assert_eq!(progress.bar().position(), 0);
     /// ```
     pub fn new() -> Self {
-        Self::build(Counting::Steps, stderr_bar(0, STEPS_TEMPLATE))
+        Self::build(
+            Counting::Steps,
+            stderr_bar(0, STEPS_TEMPLATE),
+            LineEnd::Stderr,
+        )
     }
 
     /// A bar of runs finished out of `total`, for `run_batch` or a loop of runs: share it
@@ -91,22 +113,28 @@ impl ProgressObserver {
     /// # Examples
     ///
     /// ```
-    /// let progress = onex_runtime::ProgressObserver::runs(8);
+    /// let progress = onex::ProgressObserver::runs(8);
     /// assert_eq!(progress.bar().length(), Some(8));
     /// ```
     pub fn runs(total: u64) -> Self {
-        Self::build(Counting::Runs(total), stderr_bar(total, RUNS_TEMPLATE))
+        Self::build(
+            Counting::Runs(total),
+            stderr_bar(total, RUNS_TEMPLATE),
+            LineEnd::Stderr,
+        )
     }
 
     /// The same observer drawing on `bar` instead: one from an `indicatif::MultiProgress`,
     /// one with your own style, or `ProgressBar::hidden()` in tests. The bar keeps its
-    /// style; the observer sets its length.
+    /// style; the observer sets its length. Ending the line after the final frame is left to
+    /// the bar's target (a `MultiProgress` does; on a plain terminal, print a newline after
+    /// the run).
     ///
     /// # Examples
     ///
     /// ```
     /// use indicatif::ProgressBar;
-    /// use onex_runtime::ProgressObserver;
+    /// use onex::ProgressObserver;
     ///
     /// let progress = ProgressObserver::runs(3).with_bar(ProgressBar::hidden());
     /// assert!(progress.bar().is_hidden());
@@ -118,7 +146,7 @@ impl ProgressObserver {
             Counting::Steps => 0,
             Counting::Runs(total) => total,
         });
-        Self::build(self.counting, bar)
+        Self::build(self.counting, bar, LineEnd::Caller)
     }
 
     /// The bar, to read its position or print above it (`bar().println(..)`).
@@ -126,11 +154,32 @@ impl ProgressObserver {
         &self.bar
     }
 
-    fn build(counting: Counting, bar: ProgressBar) -> Self {
+    fn build(counting: Counting, bar: ProgressBar, line_end: LineEnd) -> Self {
         ProgressObserver {
             bar,
             counting,
             tally: Mutex::new(Tally::default()),
+            line_end,
+        }
+    }
+
+    /// Moves the cursor past the final frame (see [`LineEnd`]). In a terminal that wrapped
+    /// after the padded frame, the carriage return this newline gets on a tty cancels the
+    /// pending wrap: no blank line.
+    fn end_line(&self) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        // Progress display is best effort: a closed stderr is not the run's failure.
+        match &self.line_end {
+            LineEnd::Stderr => {
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), b"\n");
+            }
+            LineEnd::Caller => {}
+            #[cfg(test)]
+            LineEnd::Term(term) => {
+                let _ = term.write_line("");
+            }
         }
     }
 
@@ -196,18 +245,22 @@ impl RunObserver for ProgressObserver {
                 },
             ) => {
                 if tally.active_runs == 0 {
-                    // A new round of runs on a bar that already finished one starts afresh.
+                    // Every setter draws a frame, so the length comes first: no frame of a
+                    // round says "0/0 steps". A bar that finished a round starts afresh.
                     if self.bar.is_finished() {
                         self.bar.reset();
-                        self.bar.set_length(0);
+                        self.bar.set_length(steps as u64);
                         self.bar.set_message("");
+                    } else {
+                        self.bar.set_length(steps as u64);
                     }
                     *tally = Tally::default();
                     self.bar.set_prefix(workflow.to_owned());
                     self.start_ticking();
+                } else {
+                    self.bar.inc_length(steps as u64);
                 }
                 tally.active_runs += 1;
-                self.bar.inc_length(steps as u64);
             }
             (
                 Counting::Steps,
@@ -230,6 +283,7 @@ impl RunObserver for ProgressObserver {
                         // Abandon keeps the bar where it stopped: the steps never run show.
                         self.bar.abandon_with_message(message);
                     }
+                    self.end_line();
                 }
             }
             (Counting::Runs(_), RunEvent::RunStarted { workflow, .. }) => {
@@ -262,6 +316,7 @@ impl RunObserver for ProgressObserver {
                             "{} ok, {} failed",
                             tally.ok, tally.failed
                         ));
+                        self.end_line();
                     } else {
                         self.bar.set_message(runs_message(&tally));
                     }
@@ -493,6 +548,177 @@ mod tests {
         assert!(bar.is_finished());
         assert_eq!(bar.message(), "2 ok, 1 failed");
         assert_eq!(bar.prefix(), "etl");
+    }
+
+    /// A terminal that keeps everything written to it, 80 columns wide.
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<String>);
+
+    impl Recorder {
+        fn text(&self) -> String {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    impl indicatif::TermLike for Recorder {
+        fn width(&self) -> u16 {
+            80
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().push_str(&format!("{s}\n"));
+            Ok(())
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().push_str(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            // Where a frame is redrawn: one frame per line of the record.
+            self.0.lock().unwrap().push('\r');
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The same terminal behind the `Box` indicatif takes.
+    #[derive(Debug)]
+    struct Shared(Arc<Recorder>);
+
+    impl indicatif::TermLike for Shared {
+        fn width(&self) -> u16 {
+            self.0.width()
+        }
+        fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+            self.0.move_cursor_up(n)
+        }
+        fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+            self.0.move_cursor_down(n)
+        }
+        fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+            self.0.move_cursor_right(n)
+        }
+        fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+            self.0.move_cursor_left(n)
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.0.write_line(s)
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.0.write_str(s)
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            self.0.clear_line()
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            self.0.flush()
+        }
+    }
+
+    /// An observer drawing with its own template on `term`, as its stderr bars do.
+    fn on_term(counting: Counting, term: &Arc<Recorder>) -> ProgressObserver {
+        let (len, template) = match counting {
+            Counting::Steps => (0, STEPS_TEMPLATE),
+            Counting::Runs(total) => (total, RUNS_TEMPLATE),
+        };
+        let bar = ProgressBar::with_draw_target(
+            Some(len),
+            indicatif::ProgressDrawTarget::term_like(Box::new(Shared(Arc::clone(term)))),
+        );
+        bar.set_style(ProgressStyle::with_template(template).unwrap());
+        ProgressObserver::build(counting, bar, LineEnd::Term(term.clone()))
+    }
+
+    /// The frames drawn, one per entry, without the padding.
+    fn frames(text: &str) -> Vec<&str> {
+        text.split(['\r', '\n'])
+            .map(str::trim_end)
+            .filter(|f| !f.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn no_frame_says_zero_of_zero_and_the_last_one_ends_its_line() {
+        let term = Arc::new(Recorder::default());
+        let progress = on_term(Counting::Steps, &term);
+        for round in 0..2 {
+            progress.on_event(&RunEvent::RunStarted {
+                workflow: "etl",
+                workflow_id: Uuid::nil(),
+                steps: 2,
+            });
+            progress.on_event(&started("a", 1));
+            progress.on_event(&finished("a", StepState::Completed));
+            progress.on_event(&finished("b", StepState::Completed));
+            progress.on_event(&RunEvent::RunFinished {
+                workflow: "etl",
+                state: WorkflowState::Completed,
+                elapsed: Duration::from_millis(2),
+            });
+            let text = term.text();
+            let frames = frames(&text);
+            assert!(
+                frames.iter().all(|f| !f.contains("0/0")),
+                "round {round}: {frames:#?}"
+            );
+            // The final frame, then the line ended: what comes next starts a new line.
+            let last = frames.last().unwrap();
+            assert!(
+                last.contains("2/2 steps") && last.contains("etl completed in"),
+                "{last}"
+            );
+            assert!(text.ends_with("\n"), "round {round}: {text:?}");
+            assert_eq!(
+                text.matches('\n').count(),
+                round + 1,
+                "one newline per round"
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_bar_ends_its_line_once_every_run_finished() {
+        let term = Arc::new(Recorder::default());
+        let progress = on_term(Counting::Runs(2), &term);
+        for _ in 0..2 {
+            progress.on_event(&RunEvent::RunStarted {
+                workflow: "etl",
+                workflow_id: Uuid::new_v4(),
+                steps: 5,
+            });
+        }
+        progress.on_event(&RunEvent::RunFinished {
+            workflow: "etl",
+            state: WorkflowState::Completed,
+            elapsed: Duration::ZERO,
+        });
+        assert!(!term.text().contains('\n'));
+        progress.on_event(&RunEvent::RunFinished {
+            workflow: "etl",
+            state: WorkflowState::Completed,
+            elapsed: Duration::ZERO,
+        });
+        let text = term.text();
+        assert!(text.ends_with("\n"), "{text:?}");
+        assert!(
+            frames(&text)
+                .last()
+                .unwrap()
+                .contains("2/2 runs  2 ok, 0 failed")
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::thunk::Thunk;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::SkipReason;
+/// use onex::SkipReason;
 /// let r = SkipReason::InputNotProduced { step: "fetch".into() };
 /// assert_eq!(r.to_string(), "input `fetch` was not produced");
 /// ```
@@ -51,7 +51,7 @@ impl std::fmt::Display for SkipReason {
 ///
 /// ```
 /// use std::time::Duration;
-/// use onex_runtime::{AttemptRecord, NodeError, StragglerOutcome};
+/// use onex::{AttemptRecord, NodeError, StragglerOutcome};
 /// let late = AttemptRecord {
 ///     attempt: 1,
 ///     item: 0,
@@ -106,7 +106,7 @@ pub struct CompensationRecord {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::StragglerOutcome;
+/// use onex::StragglerOutcome;
 /// assert!(StragglerOutcome::Running.is_stuck());
 /// assert!(!StragglerOutcome::Discarded.is_stuck());
 /// ```
@@ -146,7 +146,7 @@ impl StragglerOutcome {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::{StepRecord, StepState, NodeKind};
+/// use onex::{StepRecord, StepState, NodeKind};
 /// let r = StepRecord::new("fetch", "NodeDataFetcherEffect", NodeKind::Effect, 0);
 /// assert_eq!(r.state, StepState::Pending);
 /// assert_eq!(r.duration(), None);
@@ -243,7 +243,7 @@ impl StepRecord {
     /// # Examples
     ///
     /// ```
-    /// use onex_runtime::{NodeKind, StepRecord};
+    /// use onex::{NodeKind, StepRecord};
     /// let r = StepRecord::new("fetch", "Fetch", NodeKind::Effect, 0);
     /// assert_eq!(r.stragglers().count(), 0);
     /// ```
@@ -265,7 +265,7 @@ impl StepRecord {
 ///
 /// ```
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// # use onex_runtime::*;
+/// # use onex::*;
 /// # let report = WorkflowReport::empty("etl");
 /// println!("{} in {:?}: {} steps completed", report.workflow, report.processing_time, report.steps_completed);
 /// let json = serde_json::to_string(&report)?;
@@ -378,7 +378,7 @@ impl WorkflowReport {
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::*;
+/// # use onex::*;
 /// let run = WorkflowRun { output: 42, report: WorkflowReport::empty("answer") };
 /// assert_eq!(run.output, 42);
 /// ```

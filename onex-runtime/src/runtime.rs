@@ -19,7 +19,7 @@ use crate::policy::{CachePolicy, CircuitBreaker, CircuitState};
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::Runtime;
+/// use onex::Runtime;
 /// let rt = Runtime::builder().max_concurrent_workflows(5).build();
 /// assert_eq!(rt.max_concurrent_workflows(), Some(5));
 /// assert_eq!(Runtime::default().max_concurrent_workflows(), None);
@@ -65,7 +65,7 @@ impl Runtime {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use onex_runtime::{policy::{CircuitBreaker, CircuitState}, Runtime};
+    /// use onex::{policy::{CircuitBreaker, CircuitState}, Runtime};
     /// let rt = Runtime::builder().circuit_breaker("Flaky", CircuitBreaker::new(3, Duration::from_secs(1))).build();
     /// assert_eq!(rt.circuit_state("Flaky"), Some(CircuitState::Closed { failures: 0 }));
     /// assert_eq!(rt.circuit_state("Other"), None);
@@ -89,14 +89,32 @@ impl Runtime {
     /// [`CacheWeight`](crate::CacheWeight) counts them.
     ///
     /// ```
-    /// use onex_runtime::Runtime;
+    /// use onex::Runtime;
     /// assert_eq!(Runtime::default().cached_bytes(), 0);
     /// ```
     pub fn cached_bytes(&self) -> usize {
         self.inner.cache.bytes()
     }
 
-    pub(crate) fn resource<T: Any + Send + Sync>(&self) -> Option<&T> {
+    /// The resource of type `T` registered with [`RuntimeBuilder::resource`], if any: how
+    /// code outside a node (set-up, a test, the end of `main`) reads what the nodes share.
+    /// Inside an effect node, [`Context::resource`](crate::Context::resource) does the same
+    /// and turns a missing resource into a [`NodeError`](crate::NodeError).
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use onex::Runtime;
+    ///
+    /// #[derive(Default)]
+    /// struct Ledger(Mutex<Vec<u64>>);
+    ///
+    /// let rt = Runtime::builder().resource(Ledger::default()).build();
+    /// // ... runs whose effect nodes push to `ctx.resource::<Ledger>()?` ...
+    /// let ledger = rt.resource::<Ledger>().expect("registered above");
+    /// assert!(ledger.0.lock().unwrap().is_empty());
+    /// assert!(rt.resource::<String>().is_none());
+    /// ```
+    pub fn resource<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.inner
             .resources
             .get(&TypeId::of::<T>())
@@ -154,7 +172,7 @@ impl fmt::Debug for Runtime {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::Runtime;
+/// use onex::Runtime;
 /// struct Db;
 /// let rt = Runtime::builder().max_concurrent_workflows(8).resource(Db).build();
 /// ```
@@ -162,6 +180,8 @@ pub struct RuntimeBuilder {
     max_concurrent: Option<usize>,
     resources: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     breakers: HashMap<String, CircuitBreaker>,
+    /// Breakers keyed by a string, checked against the known node types at `build`.
+    breakers_by_name: Vec<String>,
     cache: CachePolicy,
     cache_per_node: HashMap<String, CachePolicy>,
     cache_hasher: Option<Box<dyn BuildKey>>,
@@ -174,6 +194,7 @@ impl Default for RuntimeBuilder {
             max_concurrent: None,
             resources: HashMap::new(),
             breakers: HashMap::new(),
+            breakers_by_name: Vec::new(),
             cache: CachePolicy::DEFAULT,
             cache_per_node: HashMap::new(),
             cache_hasher: None,
@@ -201,9 +222,38 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Guards calls to nodes of type `node_type` with a circuit breaker shared by all runs.
+    /// Guards calls to the node `N` with a circuit breaker shared by all runs. `N` is the
+    /// node's function name: `#[node]` gives every node a type of that name.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use onex::prelude::*;
+    ///
+    /// #[node(effect, name = "NodePaymentService")]
+    /// async fn charge_card(cents: &u64) -> Result<String, NodeError> {
+    ///     Ok(format!("charged {cents}"))
+    /// }
+    ///
+    /// let rt = Runtime::builder()
+    ///     .circuit_breaker_for::<charge_card>(CircuitBreaker::new(3, Duration::from_secs(30)))
+    ///     .build();
+    /// assert!(rt.circuit_state("NodePaymentService").is_some());
+    /// ```
+    pub fn circuit_breaker_for<N: crate::node::Node>(mut self, policy: CircuitBreaker) -> Self {
+        self.breakers.insert(N::NAME.to_owned(), policy);
+        self
+    }
+
+    /// Guards calls to nodes of type `node_type` (their `target_node_type`) with a circuit
+    /// breaker shared by all runs: for node types known only by name, such as those of a
+    /// [`NodeRegistry`](crate::NodeRegistry). A name that no `#[node]` compiled into the
+    /// program and no `NodeRegistry` made so far has is logged as a `tracing` warning when
+    /// the runtime is built, with the closest known name: such a breaker guards nothing.
+    /// [`circuit_breaker_for`](Self::circuit_breaker_for) cannot be misspelt.
     pub fn circuit_breaker(mut self, node_type: impl Into<String>, policy: CircuitBreaker) -> Self {
-        self.breakers.insert(node_type.into(), policy);
+        let node_type = node_type.into();
+        self.breakers_by_name.push(node_type.clone());
+        self.breakers.insert(node_type, policy);
         self
     }
 
@@ -212,7 +262,7 @@ impl RuntimeBuilder {
     /// [`cache_policy`](Self::cache_policy) with `max_entries`.
     ///
     /// ```
-    /// use onex_runtime::Runtime;
+    /// use onex::Runtime;
     /// let no_cache = Runtime::builder().cache_capacity(0).build();
     /// ```
     pub fn cache_capacity(mut self, entries: usize) -> Self {
@@ -225,7 +275,7 @@ impl RuntimeBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use onex_runtime::{CachePolicy, Runtime};
+    /// use onex::{CachePolicy, Runtime};
     /// let rt = Runtime::builder()
     ///     .cache_policy(CachePolicy::DEFAULT.max_bytes(8 << 20).ttl(Duration::from_secs(300)))
     ///     .build();
@@ -241,7 +291,7 @@ impl RuntimeBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use onex_runtime::{CachePolicy, Runtime};
+    /// use onex::{CachePolicy, Runtime};
     /// let rt = Runtime::builder()
     ///     .cache_policy_for("RenderReport", CachePolicy::DEFAULT.max_entries(16).ttl(Duration::from_secs(60)))
     ///     .cache_policy_for("Tokenize", CachePolicy::OFF)
@@ -259,7 +309,7 @@ impl RuntimeBuilder {
     ///
     /// ```
     /// use std::hash::{BuildHasherDefault, DefaultHasher};
-    /// use onex_runtime::Runtime;
+    /// use onex::Runtime;
     /// // Fixed keys: the same hashes in every run of the program.
     /// let rt = Runtime::builder().cache_hasher(BuildHasherDefault::<DefaultHasher>::default()).build();
     /// ```
@@ -285,7 +335,7 @@ impl RuntimeBuilder {
     /// # Examples
     ///
     /// ```
-    /// use onex_runtime::{Runtime, RuntimeBuilder};
+    /// use onex::{Runtime, RuntimeBuilder};
     /// let rt = Runtime::builder().blocking_threads(8).build();
     /// assert_eq!(rt.blocking_threads(), 8);
     /// assert_eq!(Runtime::default().blocking_threads(), RuntimeBuilder::DEFAULT_BLOCKING_THREADS);
@@ -298,6 +348,14 @@ impl RuntimeBuilder {
     /// Builds the runtime.
     pub fn build(self) -> Runtime {
         crate::exec::warm_up_clock();
+        for node_type in &self.breakers_by_name {
+            if let Err(suggestion) = crate::known_nodes::check(node_type) {
+                tracing::warn!(
+                    node_type = %node_type,
+                    "circuit breaker for `{node_type}`: no node has this type, so it guards nothing{suggestion}"
+                );
+            }
+        }
         Runtime {
             inner: Arc::new(Inner {
                 permits: self.max_concurrent.map(Semaphore::new),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::WorkflowState;
+/// use onex::WorkflowState;
 /// assert!(WorkflowState::PartialSuccess.has_output());
 /// assert!(!WorkflowState::Failed.has_output());
 /// ```
@@ -43,7 +43,7 @@ impl WorkflowState {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::StepState;
+/// use onex::StepState;
 /// assert!(StepState::Skipped.is_final());
 /// assert!(!StepState::Running.is_final());
 /// ```

@@ -14,7 +14,7 @@ use crate::thunk_ids::ThunkIds;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::ThunkType;
+/// use onex::ThunkType;
 /// assert_eq!(serde_json::to_string(&ThunkType::Reduce).unwrap(), "\"REDUCE\"");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -41,7 +41,7 @@ pub enum ThunkType {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::{Thunk, ThunkType};
+/// use onex::{Thunk, ThunkType};
 ///
 /// let fetch = Thunk::new(ThunkType::Effect, "NodeDataFetcherEffect");
 /// let mut save = Thunk::new(ThunkType::Effect, "NodeDatabaseWriter");

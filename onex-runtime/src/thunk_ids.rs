@@ -17,7 +17,7 @@ use uuid::Uuid;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::ThunkIds;
+/// use onex::ThunkIds;
 /// use uuid::Uuid;
 ///
 /// let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
@@ -37,7 +37,7 @@ impl ThunkIds {
     /// An empty list.
     ///
     /// ```
-    /// assert!(onex_runtime::ThunkIds::new().is_empty());
+    /// assert!(onex::ThunkIds::new().is_empty());
     /// ```
     pub const fn new() -> Self {
         ThunkIds(SmallVec::new_const())
@@ -46,7 +46,7 @@ impl ThunkIds {
     /// An empty list with room for `n` ids.
     ///
     /// ```
-    /// let ids = onex_runtime::ThunkIds::with_capacity(3);
+    /// let ids = onex::ThunkIds::with_capacity(3);
     /// assert!(ids.is_empty());
     /// ```
     pub fn with_capacity(n: usize) -> Self {
@@ -56,7 +56,7 @@ impl ThunkIds {
     /// Appends an id.
     ///
     /// ```
-    /// let mut ids = onex_runtime::ThunkIds::new();
+    /// let mut ids = onex::ThunkIds::new();
     /// ids.push(uuid::Uuid::nil());
     /// assert_eq!(ids.len(), 1);
     /// ```
@@ -67,7 +67,7 @@ impl ThunkIds {
     /// The ids as a `Vec`.
     ///
     /// ```
-    /// let ids: onex_runtime::ThunkIds = [uuid::Uuid::nil()].into_iter().collect();
+    /// let ids: onex::ThunkIds = [uuid::Uuid::nil()].into_iter().collect();
     /// assert_eq!(ids.into_vec(), vec![uuid::Uuid::nil()]);
     /// ```
     pub fn into_vec(self) -> Vec<Uuid> {

@@ -280,6 +280,111 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     assert!(WorkflowSpec::from_json(&nested_data).is_err());
 }
 
+/// The one error a document gets, as JSON and as YAML (`None` for a format it is not).
+fn only_error(text: &str) -> (Option<String>, String) {
+    let one = |e: onex_runtime::dynamic::SpecErrors| {
+        assert_eq!(e.len(), 1, "{e}");
+        let error = &e.errors()[0];
+        assert_eq!(error.kind, SpecErrorKind::Parse, "{error}");
+        error.message.clone()
+    };
+    let json = WorkflowSpec::from_json(text).err().map(one);
+    let yaml = one(WorkflowSpec::from_yaml(text).expect_err("rejected as YAML"));
+    (json, yaml)
+}
+
+const TOO_DEEP: &str = "the document nests more than 128 levels deep at line";
+
+/// Deep nesting in any of YAML's forms is one parse error before the parser runs, the
+/// same for JSON and YAML text: flow collections (quadratic in libyaml), compact block
+/// sequences (memory in libyaml), indented block mappings.
+#[test]
+fn deep_documents_get_one_clear_error_in_json_and_yaml_alike() {
+    let mb = 1 << 20;
+    for (shape, text) in [
+        ("`[`", "[".repeat(mb)),
+        ("`{\"a\": `", "{\"a\": ".repeat(mb / 6)),
+        ("`{a: `", "{a: ".repeat(mb / 4)),
+        (
+            "`[` closed",
+            format!("{}{}", "[".repeat(mb / 2), "]".repeat(mb / 2)),
+        ),
+    ] {
+        let (json, yaml) = only_error(&text);
+        assert!(yaml.starts_with(TOO_DEEP), "{shape}: {yaml}");
+        assert_eq!(json.as_deref(), Some(yaml.as_str()), "{shape}");
+    }
+    let block_sequences = format!("{}x\n", "- ".repeat(mb / 2));
+    let block_mappings: String = (0..200).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+    for (shape, text) in [
+        ("- - -", block_sequences),
+        ("indented keys", block_mappings),
+    ] {
+        let (_, yaml) = only_error(&text);
+        assert!(yaml.starts_with(TOO_DEEP), "{shape}: {yaml}");
+    }
+}
+
+#[test]
+fn a_document_of_too_many_values_is_one_error() {
+    let flat = format!("[{}1]", "1,".repeat(1_100_000));
+    let (json, yaml) = only_error(&flat);
+    assert!(
+        yaml.starts_with("the document holds more than 1000000 values at line 1"),
+        "{yaml}"
+    );
+    assert_eq!(json.as_deref(), Some(yaml.as_str()));
+}
+
+/// Aliases replay their anchor: exponentially ("billion laughs") or linearly (a big anchor
+/// named many times). Either is cut off once the values built pass the limit.
+#[test]
+fn aliases_cannot_expand_a_document_past_the_limit() {
+    let mut laughs = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for (name, prev) in "bcdefghi".chars().zip("abcdefgh".chars()) {
+        let refs = vec![format!("*{prev}"); 9].join(", ");
+        laughs.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    let big_anchor = format!(
+        "a: &a [{}1]\nb: [{}*a]\n",
+        "1,".repeat(100_000),
+        "*a, ".repeat(100)
+    );
+    // serde_yaml's own guard (aliases followed more than 100 times per event) stops the
+    // exponential one first.
+    let (_, yaml) = only_error(&laughs);
+    assert!(yaml.starts_with("repetition limit exceeded"), "{yaml}");
+    let (_, yaml) = only_error(&big_anchor);
+    assert!(
+        yaml.contains("the document holds more than 1000000 values once its aliases are expanded"),
+        "{yaml}"
+    );
+    // A few aliases, as people use them, still load.
+    let shared = "workflow_id: w\nmetadata: { owner: &who data-team }\nsteps:\n  - step_id: s\n    thunks:\n      - { thunk_id: a, target_node_type: Id, operation_data: &data [1, 2], metadata: { owner: *who } }\n      - { thunk_id: b, target_node_type: Id, operation_data: *data }\noutput: b\n";
+    let spec = WorkflowSpec::from_yaml(shared).unwrap();
+    assert_eq!(spec.steps[0].thunks[1].operation_data, json!([1, 2]));
+}
+
+/// Long keys and long scalars are size, not depth: rejected or loaded like any other text.
+#[test]
+fn long_keys_and_scalars_are_ordinary_errors_or_values() {
+    let mb = 1 << 20;
+    let long_key = format!("{}: 1\n", "k".repeat(mb));
+    assert!(WorkflowSpec::from_yaml(&long_key).is_err());
+    let long_json_key = format!("{{\"{}\": 1}}", "k".repeat(mb));
+    for e in [
+        WorkflowSpec::from_json(&long_json_key).unwrap_err(),
+        WorkflowSpec::from_yaml(&long_json_key).unwrap_err(),
+    ] {
+        assert!(e.iter().all(|e| e.kind == SpecErrorKind::Parse), "{e}");
+    }
+    let long_id = format!("workflow_id: {}\nsteps: []\n", "w".repeat(mb));
+    assert_eq!(
+        WorkflowSpec::from_yaml(&long_id).unwrap().workflow_id.len(),
+        mb
+    );
+}
+
 #[test]
 fn a_long_chain_validates_quickly() {
     let n = 5_000;

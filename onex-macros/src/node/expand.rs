@@ -251,6 +251,13 @@ pub fn expand(node: &Node) -> TokenStream {
             const ARITY: usize = #arity;
         }
 
+        // One entry per node in the link-time list of compiled nodes (known_nodes.rs).
+        const _: () = {
+            #[#rt::__private::linkme::distributed_slice(#rt::__private::NODES)]
+            #[linkme(crate = #rt::__private::linkme)]
+            static ENTRY: #rt::__private::NodeEntry = #rt::__private::NodeEntry::of::<#ident>();
+        };
+
         #(#param_impls)*
 
         #cache_checks

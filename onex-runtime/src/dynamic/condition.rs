@@ -12,7 +12,7 @@ use crate::error::{ErrorCode, NodeError};
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::CompareOp;
+/// use onex::dynamic::CompareOp;
 /// let op: CompareOp = serde_json::from_str("\"ge\"").unwrap();
 /// assert_eq!(op, CompareOp::Ge);
 /// ```
@@ -61,7 +61,7 @@ impl CompareOp {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::{CompareOp, Condition};
+/// use onex::dynamic::{CompareOp, Condition};
 /// use serde_json::json;
 ///
 /// let when: Condition = serde_json::from_value(json!(

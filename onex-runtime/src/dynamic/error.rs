@@ -9,7 +9,7 @@ use crate::error::{ErrorCode, NodeError};
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::SpecErrorKind;
+/// use onex::dynamic::SpecErrorKind;
 /// assert_eq!(SpecErrorKind::Cycle.to_string(), "cycle");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,7 +75,7 @@ impl fmt::Display for SpecErrorKind {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::{SpecError, SpecErrorKind};
+/// use onex::dynamic::{SpecError, SpecErrorKind};
 /// let e = SpecError::new(SpecErrorKind::InvalidSetting, "max_parallel_steps", "must be at least 1");
 /// assert_eq!(e.to_string(), "max_parallel_steps: must be at least 1");
 /// ```
@@ -121,7 +121,7 @@ impl fmt::Display for SpecError {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::{SpecError, SpecErrorKind, SpecErrors};
+/// use onex::dynamic::{SpecError, SpecErrorKind, SpecErrors};
 /// let errors = SpecErrors::new("etl", vec![
 ///     SpecError::new(SpecErrorKind::MissingOutput, "output", "missing: name the thunk whose result is the output"),
 /// ]);

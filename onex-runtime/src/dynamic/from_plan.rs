@@ -31,8 +31,8 @@ impl WorkflowSpec {
     /// # Examples
     ///
     /// ```
-    /// use onex_runtime::dynamic::WorkflowSpec;
-    /// use onex_runtime::{plan, Graph, NodeKind, StepSpec};
+    /// use onex::dynamic::WorkflowSpec;
+    /// use onex::{plan, Graph, NodeKind, StepSpec};
     ///
     /// let g = Graph::new("w", vec!["x".into()], vec![
     ///     StepSpec::new("double", "Double", NodeKind::Compute),

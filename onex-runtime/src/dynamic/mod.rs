@@ -25,8 +25,8 @@
 //!   a spec.
 //!
 //! ```
-//! use onex_runtime::dynamic::NodeRegistry;
-//! use onex_runtime::{Context, NodeError};
+//! use onex::dynamic::NodeRegistry;
+//! use onex::{Context, NodeError};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Serialize, Deserialize)]

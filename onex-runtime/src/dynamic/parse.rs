@@ -8,15 +8,23 @@
 //! on it. Thunks that did not parse are remembered by id, so references to them are not
 //! reported again as "missing".
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess,
+    Visitor,
+};
 use serde_json::{Map, Value};
 
 use crate::dynamic::condition::Condition;
 use crate::dynamic::error::{SpecError, SpecErrorKind};
 use crate::dynamic::spec::{SpecStep, SpecThunk, WorkflowSpec};
 use onex_graph::suggest::did_you_mean;
+
+mod limits;
 
 const SPEC_FIELDS: &[&str] = &[
     "workflow_id",
@@ -82,14 +90,130 @@ impl Unreadable {
     }
 }
 
-/// JSON text as a value, or the syntax error with its line and column.
+/// JSON text as a value, or the syntax error with its line and column. The text is held
+/// to the [`limits`] first, as YAML is.
 pub(crate) fn json_value(text: &str) -> Result<Value, SpecError> {
+    limits::check(text)?;
     serde_json::from_str(text).map_err(|e| SpecError::new(SpecErrorKind::Parse, "", e.to_string()))
 }
 
-/// YAML text as a value, or the syntax error with its line and column.
+/// YAML text as a value, or the syntax error with its line and column. The text is held to
+/// the [`limits`] before libyaml sees it, and the values aliases add are counted as the
+/// value is built.
 pub(crate) fn yaml_value(text: &str) -> Result<Value, SpecError> {
-    serde_yaml::from_str(text).map_err(|e| SpecError::new(SpecErrorKind::Parse, "", e.to_string()))
+    limits::check(text)?;
+    let left = Cell::new(limits::MAX_VALUES);
+    Counted(&left)
+        .deserialize(serde_yaml::Deserializer::from_str(text))
+        .map_err(|e| SpecError::new(SpecErrorKind::Parse, "", e.to_string()))
+}
+
+/// Builds a JSON value like `serde_json::Value`'s own `Deserialize`, taking one from `left`
+/// per value: an alias replays its anchor's values each time it is named, so a short
+/// document can stand for a huge one ("billion laughs").
+#[derive(Clone, Copy)]
+struct Counted<'a>(&'a Cell<usize>);
+
+impl Counted<'_> {
+    fn take<E: de::Error>(self) -> Result<(), E> {
+        match self.0.get().checked_sub(1) {
+            Some(left) => {
+                self.0.set(left);
+                Ok(())
+            }
+            None => Err(E::custom(limits::too_many_values(
+                " once its aliases are expanded",
+            ))),
+        }
+    }
+
+    /// A scalar, exactly as `serde_json::Value` reads it.
+    fn scalar<'de, E: de::Error>(self, scalar: impl IntoDeserializer<'de, E>) -> Result<Value, E> {
+        self.take()?;
+        Value::deserialize(scalar.into_deserializer())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Counted<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Counted<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        self.scalar(v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        self.scalar(v)
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        self.scalar(v)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        self.scalar(v)
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+        self.scalar(v)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        self.scalar(v)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        self.take()?;
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        self.take()?;
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        self.take()?;
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        self.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.take()?;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.take()?;
+        let mut fields = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self)?;
+            fields.insert(key, value);
+        }
+        Ok(Value::Object(fields))
+    }
 }
 
 /// The spec in `doc`, with every shape mistake.

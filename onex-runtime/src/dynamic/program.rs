@@ -29,8 +29,8 @@ use crate::thunk::Thunk;
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::dynamic::NodeRegistry;
-/// # use onex_runtime::Program;
+/// # use onex::dynamic::NodeRegistry;
+/// # use onex::Program;
 /// let mut registry = NodeRegistry::new();
 /// registry.compute_infallible("Double", |n: &i64| n * 2);
 /// let wf = registry.load_json(r#"{"workflow_id": "w", "output": "a",
@@ -246,11 +246,11 @@ impl Program for SpecProgram {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::NodeRegistry;
-/// use onex_runtime::{ExecutionMode, Runtime};
+/// use onex::dynamic::NodeRegistry;
+/// use onex::{ExecutionMode, Runtime};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), onex_runtime::WorkflowError> {
+/// # async fn main() -> Result<(), onex::WorkflowError> {
 /// let mut registry = NodeRegistry::new();
 /// registry
 ///     .compute_infallible("Double", |n: &i64| n * 2)

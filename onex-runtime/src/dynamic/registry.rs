@@ -73,8 +73,8 @@ impl RegisteredNode {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::NodeRegistry;
-/// use onex_runtime::{Context, NodeError, NodeKind};
+/// use onex::dynamic::NodeRegistry;
+/// use onex::{Context, NodeError, NodeKind};
 ///
 /// fn validate(rows: &Vec<i64>) -> Result<Vec<i64>, NodeError> {
 ///     if rows.is_empty() { Err(NodeError::permanent("no rows")) } else { Ok(rows.clone()) }
@@ -107,7 +107,7 @@ impl NodeRegistry {
     /// Registers a fallible compute node: `fn(&In) -> Result<Out, NodeError>`.
     ///
     /// ```
-    /// # use onex_runtime::{dynamic::NodeRegistry, NodeError};
+    /// # use onex::{dynamic::NodeRegistry, NodeError};
     /// let mut registry = NodeRegistry::new();
     /// registry.compute("NodeParse", |s: &String| s.parse::<i64>().map_err(NodeError::from_error));
     /// ```
@@ -131,7 +131,7 @@ impl NodeRegistry {
     /// Registers an infallible compute node: `fn(&In) -> Out`.
     ///
     /// ```
-    /// # use onex_runtime::dynamic::NodeRegistry;
+    /// # use onex::dynamic::NodeRegistry;
     /// let mut registry = NodeRegistry::new();
     /// registry.compute_infallible("NodeUpper", |s: &String| s.to_uppercase());
     /// ```
@@ -152,7 +152,7 @@ impl NodeRegistry {
     /// into `Acc::default()`.
     ///
     /// ```
-    /// # use onex_runtime::dynamic::NodeRegistry;
+    /// # use onex::dynamic::NodeRegistry;
     /// let mut registry = NodeRegistry::new();
     /// registry.reducer("NodeCount", |n: &mut usize, _item: &serde_json::Value| *n += 1);
     /// ```
@@ -185,7 +185,7 @@ impl NodeRegistry {
     /// thread (`Context` is a cheap clone).
     ///
     /// ```
-    /// # use onex_runtime::{dynamic::NodeRegistry, Context, NodeError};
+    /// # use onex::{dynamic::NodeRegistry, Context, NodeError};
     /// let mut registry = NodeRegistry::new();
     /// registry.effect("NodeEcho", |_ctx: Context, text: String| async move {
     ///     Ok::<_, NodeError>(text)
@@ -210,7 +210,7 @@ impl NodeRegistry {
     /// registry, so a plan converted with [`WorkflowSpec::from_plan`] runs the same code.
     ///
     /// ```
-    /// # use onex_runtime::{dynamic::NodeRegistry, Context, NodeError};
+    /// # use onex::{dynamic::NodeRegistry, Context, NodeError};
     /// async fn save(ctx: &Context, total: &i64) -> Result<String, NodeError> {
     ///     Ok(format!("{} saved {total}", ctx.workflow()))
     /// }
@@ -245,7 +245,7 @@ impl NodeRegistry {
     /// node, in reverse completion order (a saga).
     ///
     /// ```
-    /// # use onex_runtime::{dynamic::NodeRegistry, Context, NodeError};
+    /// # use onex::{dynamic::NodeRegistry, Context, NodeError};
     /// let mut registry = NodeRegistry::new();
     /// registry.effect_compensated(
     ///     "NodeDatabaseWriter",
@@ -296,6 +296,7 @@ impl NodeRegistry {
             check_input: check::<I>,
             compensate,
         };
+        crate::known_nodes::note_registered(&name);
         self.nodes.insert(name.to_string(), Arc::new(node));
         self
     }
@@ -349,7 +350,7 @@ impl NodeRegistry {
     /// `timeout_ms` of 0, a missing output.
     ///
     /// ```
-    /// use onex_runtime::dynamic::{NodeRegistry, SpecErrorKind, WorkflowSpec};
+    /// use onex::dynamic::{NodeRegistry, SpecErrorKind, WorkflowSpec};
     /// let mut registry = NodeRegistry::new();
     /// registry.compute_infallible("Double", |n: &i64| n * 2);
     /// let spec = WorkflowSpec::from_json(r#"{
@@ -397,7 +398,7 @@ impl NodeRegistry {
     /// [`load`](Self::load)'s checks on the parts that did parse.
     ///
     /// ```
-    /// use onex_runtime::dynamic::NodeRegistry;
+    /// use onex::dynamic::NodeRegistry;
     /// let mut registry = NodeRegistry::new();
     /// registry.compute_infallible("Double", |n: &i64| n * 2);
     /// let e = registry.load_json(r#"{"workflow_id": "w", "execution_mode": "fast",

@@ -20,7 +20,7 @@ use crate::thunk::ThunkType;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::SpecMode;
+/// use onex::dynamic::SpecMode;
 /// let m: SpecMode = serde_json::from_str("\"batch\"").unwrap();
 /// assert_eq!(m, SpecMode::Batch);
 /// assert!(serde_json::from_str::<SpecMode>("\"paralel\"").is_err());
@@ -78,7 +78,7 @@ impl From<ExecutionMode> for SpecMode {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::SpecThunk;
+/// use onex::dynamic::SpecThunk;
 /// let t: SpecThunk = serde_json::from_str(r#"{
 ///     "thunk_id": "clean", "target_node_type": "NodeDataTransformer",
 ///     "dependencies": ["records"], "retry_count": 2, "timeout_ms": 5000
@@ -169,8 +169,8 @@ pub struct SpecStep {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::{SpecMode, WorkflowSpec};
-/// use onex_runtime::{ExecutionMode, FailureStrategy};
+/// use onex::dynamic::{SpecMode, WorkflowSpec};
+/// use onex::{ExecutionMode, FailureStrategy};
 ///
 /// let spec = WorkflowSpec::from_yaml(r#"
 /// workflow_id: double
@@ -255,7 +255,7 @@ impl WorkflowSpec {
     /// checks against the registry on whatever parsed, and reports both together.
     ///
     /// ```
-    /// use onex_runtime::dynamic::WorkflowSpec;
+    /// use onex::dynamic::WorkflowSpec;
     /// let e = WorkflowSpec::from_json(r#"{"workflow_id": "w", "execution_mode": "paralel", "steps": []}"#).unwrap_err();
     /// assert_eq!(e.errors()[0].location, "execution_mode");
     /// assert!(e.to_string().contains("unknown variant `paralel`"), "{e}");
@@ -272,7 +272,7 @@ impl WorkflowSpec {
     /// As [`from_json`](Self::from_json).
     ///
     /// ```
-    /// use onex_runtime::dynamic::WorkflowSpec;
+    /// use onex::dynamic::WorkflowSpec;
     /// let e = WorkflowSpec::from_yaml("workflow_id: w\nsteps: []\nfailure_strategy: retry\n").unwrap_err();
     /// assert_eq!(e.errors()[0].location, "failure_strategy");
     /// ```

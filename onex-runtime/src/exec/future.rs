@@ -33,8 +33,8 @@ type Runs<'a> = BoxFuture<'a, Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>>
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::NodeRegistry;
-/// use onex_runtime::{RunFuture, RunOptions, Runtime};
+/// use onex::dynamic::NodeRegistry;
+/// use onex::{RunFuture, RunOptions, Runtime};
 /// use serde_json::{Value, json};
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let mut registry = NodeRegistry::new();
@@ -96,8 +96,8 @@ fn poll_one(
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::dynamic::NodeRegistry;
-/// use onex_runtime::{BatchFuture, RunOptions, Runtime};
+/// use onex::dynamic::NodeRegistry;
+/// use onex::{BatchFuture, RunOptions, Runtime};
 /// use serde_json::{Value, json};
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let mut registry = NodeRegistry::new();

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{Clock, SystemClock};
+/// use onex::journal::{Clock, SystemClock};
 /// use std::time::SystemTime;
 ///
 /// let now = SystemClock.now();
@@ -34,7 +34,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{Clock, SystemClock, unix_millis};
+/// use onex::journal::{Clock, SystemClock, unix_millis};
 ///
 /// let millis = unix_millis(SystemClock.now());
 /// assert!(millis > 1_600_000_000_000);
@@ -55,7 +55,7 @@ impl Clock for SystemClock {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{Clock, ManualClock};
+/// use onex::journal::{Clock, ManualClock};
 /// use std::time::Duration;
 ///
 /// let clock = ManualClock::new();
@@ -109,7 +109,7 @@ impl Clock for ManualClock {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{from_unix_millis, unix_millis};
+/// use onex::journal::{from_unix_millis, unix_millis};
 ///
 /// let t = from_unix_millis(1_704_067_200_123);
 /// assert_eq!(unix_millis(t), 1_704_067_200_123);
@@ -125,7 +125,7 @@ pub fn unix_millis(time: SystemTime) -> i64 {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::from_unix_millis;
+/// use onex::journal::from_unix_millis;
 /// use std::time::UNIX_EPOCH;
 ///
 /// assert_eq!(from_unix_millis(-5), UNIX_EPOCH);

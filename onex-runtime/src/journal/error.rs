@@ -11,7 +11,7 @@ use super::step::{StepConflict, StepKey};
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::JournalError;
+/// use onex::journal::JournalError;
 /// use std::time::{Duration, UNIX_EPOCH};
 ///
 /// let err = JournalError::RunLeased {

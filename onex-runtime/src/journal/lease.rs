@@ -20,7 +20,7 @@ use super::error::JournalError;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{Clock, Journal, ManualClock, MemoryJournal, NewRun};
+/// use onex::journal::{Clock, Journal, ManualClock, MemoryJournal, NewRun};
 /// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -55,7 +55,7 @@ pub struct Lease {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{JournalError, LeaseState};
+/// use onex::journal::{JournalError, LeaseState};
 /// use std::time::{Duration, UNIX_EPOCH};
 ///
 /// let now = UNIX_EPOCH + Duration::from_secs(1_000);

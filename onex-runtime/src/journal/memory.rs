@@ -20,11 +20,11 @@ use super::{Journal, JournalFuture};
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{Journal, ManualClock, MemoryJournal, NewRun, RunFilter};
+/// use onex::journal::{Journal, ManualClock, MemoryJournal, NewRun, RunFilter};
 /// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), onex_runtime::journal::JournalError> {
+/// # async fn main() -> Result<(), onex::journal::JournalError> {
 /// let clock = ManualClock::new();
 /// let journal = MemoryJournal::with_clock(clock.clone());
 /// let other = journal.clone();

@@ -55,12 +55,12 @@
 //! # Examples
 //!
 //! ```
-//! use onex_runtime::journal::{Journal, MemoryJournal, NewRun, RunStatus, StepKey};
+//! use onex::journal::{Journal, MemoryJournal, NewRun, RunStatus, StepKey};
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), onex_runtime::journal::JournalError> {
+//! # async fn main() -> Result<(), onex::journal::JournalError> {
 //! let journal: Arc<dyn Journal> = Arc::new(MemoryJournal::new());
 //! let ttl = Duration::from_secs(30);
 //! let started = journal.start_run(NewRun::new("r1", "Doubler", b"21".to_vec()), "host-a:1", ttl).await?;
@@ -123,7 +123,7 @@ pub type JournalFuture<'a, T> = BoxFuture<'a, Result<T, JournalError>>;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{Journal, JournalError, MemoryJournal, NewRun};
+/// use onex::journal::{Journal, JournalError, MemoryJournal, NewRun};
 /// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]

@@ -16,7 +16,7 @@ use crate::state::WorkflowState;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::RunStatus;
+/// use onex::journal::RunStatus;
 ///
 /// assert!(!RunStatus::InDoubt.is_finished());
 /// assert!(RunStatus::Failed.is_finished());
@@ -89,7 +89,7 @@ impl fmt::Display for RunStatus {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::RunStatus;
+/// use onex::journal::RunStatus;
 ///
 /// let err = "DONE".parse::<RunStatus>().unwrap_err();
 /// assert_eq!(err.to_string(), "`DONE` is not a run status (RUNNING, IN_DOUBT, COMPENSATING, COMPLETED, PARTIAL_SUCCESS, FAILED, CANCELLED)");
@@ -135,7 +135,7 @@ impl From<WorkflowState> for RunStatus {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::GraphFingerprint;
+/// use onex::journal::GraphFingerprint;
 ///
 /// let fp = GraphFingerprint::new("9f2c", "0 parse(line) -> u64\n1 double(parse) -> u64\n");
 /// assert_eq!(fp.digest, "9f2c");
@@ -164,7 +164,7 @@ impl GraphFingerprint {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{GraphFingerprint, NewRun};
+/// use onex::journal::{GraphFingerprint, NewRun};
 ///
 /// let run = NewRun::new("order-42", "Orders", br#"{"sku":"A1"}"#.to_vec())
 ///     .fingerprint(GraphFingerprint::new("9f2c", "0 charge(order)\n"));
@@ -208,7 +208,7 @@ impl NewRun {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{RunRecord, RunStatus};
+/// use onex::journal::{RunRecord, RunStatus};
 /// use std::time::{Duration, UNIX_EPOCH};
 ///
 /// let now = UNIX_EPOCH + Duration::from_secs(1_000);
@@ -341,11 +341,11 @@ impl RunRecord {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{Journal, MemoryJournal, NewRun, StepKey};
+/// use onex::journal::{Journal, MemoryJournal, NewRun, StepKey};
 /// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), onex_runtime::journal::JournalError> {
+/// # async fn main() -> Result<(), onex::journal::JournalError> {
 /// let journal = MemoryJournal::new();
 /// let ttl = Duration::from_secs(30);
 /// let lease = journal.start_run(NewRun::new("r1", "Wf", vec![]), "me", ttl).await?.lease().unwrap().clone();
@@ -400,11 +400,11 @@ impl RunSnapshot {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{Journal, MemoryJournal, NewRun, Started};
+/// use onex::journal::{Journal, MemoryJournal, NewRun, Started};
 /// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), onex_runtime::journal::JournalError> {
+/// # async fn main() -> Result<(), onex::journal::JournalError> {
 /// let journal = MemoryJournal::new();
 /// let ttl = Duration::from_secs(30);
 /// let first = journal.start_run(NewRun::new("r1", "Wf", vec![]), "a", ttl).await?;
@@ -445,7 +445,7 @@ impl Started {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::RunFilter;
+/// use onex::journal::RunFilter;
 ///
 /// let filter = RunFilter::unfinished().workflow("Orders").limit(100);
 /// assert!(filter.unfinished_only);
@@ -494,7 +494,7 @@ impl RunFilter {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::Retention;
+/// use onex::journal::Retention;
 /// use std::time::Duration;
 ///
 /// let policy = Retention::default().max_age(Duration::from_secs(7 * 24 * 3600)).keep_last(10_000);

@@ -22,7 +22,7 @@ use crate::error::{ErrorCode, NodeError};
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::StepKey;
+/// use onex::journal::StepKey;
 ///
 /// let key = StepKey::new(2, "fetch").item(7);
 /// assert_eq!(key.to_string(), "step 2 `fetch`[7]");
@@ -79,7 +79,7 @@ impl fmt::Display for StepKey {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{Clock, Intent, ManualClock};
+/// use onex::journal::{Clock, Intent, ManualClock};
 ///
 /// let intent = Intent { attempt: 1, at: ManualClock::new().now() };
 /// assert_eq!(intent.attempt, 1);
@@ -97,7 +97,7 @@ pub struct Intent {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{Clock, ManualClock, Outcome};
+/// use onex::journal::{Clock, ManualClock, Outcome};
 ///
 /// let done: Outcome = Outcome { result: Ok(b"42".to_vec()), attempts: 2, at: ManualClock::new().now() };
 /// assert_eq!(done.output(), Some(&b"42"[..]));
@@ -124,7 +124,7 @@ impl Outcome {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{Clock, ManualClock, StepChange, StepEntry, StepKey};
+/// use onex::journal::{Clock, ManualClock, StepChange, StepEntry, StepKey};
 ///
 /// let now = ManualClock::new().now();
 /// let mut entry = StepEntry::new(StepKey::new(0, "charge"));
@@ -298,7 +298,7 @@ fn aborted(reason: String) -> NodeError {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::StepChange;
+/// use onex::journal::StepChange;
 ///
 /// let change = StepChange::Intent { attempt: 1 };
 /// assert_eq!(change.kind(), "intent");
@@ -351,7 +351,7 @@ impl StepChange {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::Resolution;
+/// use onex::journal::Resolution;
 ///
 /// // The payment provider's dashboard shows the charge went through.
 /// let done = Resolution::Done(br#""ch_1""#.to_vec());
@@ -374,7 +374,7 @@ pub enum Resolution {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::StepConflict;
+/// use onex::journal::StepConflict;
 ///
 /// assert_eq!(
 ///     StepConflict::NoIntent.to_string(),

@@ -14,7 +14,7 @@ use crate::error::NodeError;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::journal::{StepKey, Write};
+/// use onex::journal::{StepKey, Write};
 ///
 /// // A sequential chain's steady state: the outcome of step k and the intent of k + 1.
 /// let batch = vec![
@@ -102,7 +102,7 @@ impl RunRecord {
     /// # Examples
     ///
     /// ```
-    /// use onex_runtime::journal::{RunRecord, StepKey, Write};
+    /// use onex::journal::{RunRecord, StepKey, Write};
     /// use std::time::{Duration, UNIX_EPOCH};
     ///
     /// let now = UNIX_EPOCH + Duration::from_secs(1_000);
@@ -110,7 +110,7 @@ impl RunRecord {
     /// let lease = run.acquire("me", now, Duration::from_secs(10)).unwrap();
     /// let changed = run
     ///     .apply(&lease, vec![Write::intent(StepKey::new(0, "a"), 1)], now, |_| {
-    ///         Ok::<_, onex_runtime::journal::JournalError>(None)
+    ///         Ok::<_, onex::journal::JournalError>(None)
     ///     })
     ///     .unwrap();
     /// assert!(changed[0].is_in_doubt());

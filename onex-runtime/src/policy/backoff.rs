@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```
 /// use std::time::Duration;
-/// use onex_runtime::Backoff;
+/// use onex::Backoff;
 ///
 /// let b = Backoff::exponential(Duration::from_millis(100)).max(Duration::from_secs(1)).no_jitter();
 /// assert_eq!(b.nominal(1), Duration::from_millis(100));

@@ -19,11 +19,18 @@ use crate::error::{ErrorCode, NodeError};
 ///
 /// ```
 /// use std::time::Duration;
-/// use onex_runtime::{policy::CircuitBreaker, Runtime};
+/// use onex::prelude::*;
 ///
+/// #[node(effect, name = "NodePaymentService")]
+/// async fn charge_card(cents: &u64) -> Result<u64, NodeError> {
+///     Ok(*cents)
+/// }
+///
+/// // Keyed by the node; `.circuit_breaker("NodePaymentService", ..)` names its type instead.
 /// let rt = Runtime::builder()
-///     .circuit_breaker("NodePaymentService", CircuitBreaker::new(3, Duration::from_secs(30)))
+///     .circuit_breaker_for::<charge_card>(CircuitBreaker::new(3, Duration::from_secs(30)))
 ///     .build();
+/// assert_eq!(rt.circuit_state("NodePaymentService"), Some(CircuitState::Closed { failures: 0 }));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CircuitBreaker {

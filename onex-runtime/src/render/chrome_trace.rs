@@ -21,7 +21,7 @@ impl WorkflowReport {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use onex_runtime::{NodeKind, StepRecord, StepState, WorkflowReport};
+    /// use onex::{NodeKind, StepRecord, StepState, WorkflowReport};
     ///
     /// let mut report = WorkflowReport::empty("etl");
     /// let mut fetch = StepRecord::new("fetch", "NodeDataFetcherEffect", NodeKind::Effect, 0);
@@ -81,7 +81,7 @@ impl WorkflowReport {
     /// # Examples
     ///
     /// ```
-    /// use onex_runtime::WorkflowReport;
+    /// use onex::WorkflowReport;
     ///
     /// let trace = WorkflowReport::empty("etl").to_chrome_trace_value();
     /// let events = trace["traceEvents"].as_array().unwrap();
@@ -105,7 +105,7 @@ impl WorkflowReport {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use onex_runtime::{WorkflowReport, chrome_trace};
+/// use onex::{WorkflowReport, chrome_trace};
 ///
 /// let mut first = WorkflowReport::empty("etl");
 /// first.started_at = SystemTime::UNIX_EPOCH + Duration::from_secs(10);

@@ -23,7 +23,7 @@ impl Graph {
     /// # Examples
     ///
     /// ```
-    /// use onex_runtime::{Graph, NodeKind, StepSpec};
+    /// use onex::{Graph, NodeKind, StepSpec};
     ///
     /// let mut parse = StepSpec::new("parsed", "parse", NodeKind::Compute);
     /// parse.reads_inputs = vec![0].into();

@@ -12,7 +12,7 @@ use crate::state::{StepState, WorkflowState};
 ///
 /// ```
 /// use std::time::Duration;
-/// use onex_runtime::{WorkflowReport, WorkflowState};
+/// use onex::{WorkflowReport, WorkflowState};
 ///
 /// let mut report = WorkflowReport::empty("etl");
 /// report.state = WorkflowState::Completed;
@@ -40,7 +40,7 @@ impl WorkflowReport {
     /// # Examples
     ///
     /// ```
-    /// let report = onex_runtime::WorkflowReport::empty("etl");
+    /// let report = onex::WorkflowReport::empty("etl");
     /// assert!(report.summary().to_string().starts_with("etl pending in 0ns: "));
     /// ```
     pub fn summary(&self) -> ReportSummary<'_> {
@@ -120,7 +120,7 @@ impl fmt::Display for ReportSummary<'_> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use onex_runtime::{NodeKind, StepRecord, StepState, WorkflowReport, WorkflowState};
+/// use onex::{NodeKind, StepRecord, StepState, WorkflowReport, WorkflowState};
 ///
 /// let mut report = WorkflowReport::empty("etl");
 /// report.state = WorkflowState::Completed;

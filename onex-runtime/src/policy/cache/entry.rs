@@ -17,7 +17,7 @@ use super::BuildKey;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::CacheEntry;
+/// use onex::CacheEntry;
 /// let entry = CacheEntry::new(21_u64, 42_u64, 16);
 /// assert_eq!(entry.inputs::<u64>(), Some(&21));
 /// assert_eq!(entry.output::<u64>(), Some(&42));
@@ -78,7 +78,7 @@ impl fmt::Debug for CacheEntry {
 ///
 /// ```
 /// use std::hash::RandomState;
-/// use onex_runtime::KeyHasher;
+/// use onex::KeyHasher;
 /// let keys = RandomState::new();
 /// let square = KeyHasher::new(&keys, "Square");
 /// assert_eq!(square.hash_one(&7_u64), square.hash_one(&7_u64));

@@ -24,7 +24,7 @@ use std::marker::PhantomData;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::CacheKey;
+/// use onex::CacheKey;
 /// fn cacheable<T: CacheKey + ?Sized>() {}
 /// cacheable::<u64>();
 /// cacheable::<str>();
@@ -144,7 +144,7 @@ impl<T> NotCacheOutputCopy<T> for &&CacheOutput<'_, T> {}
 /// use onex_runtime::__private::{
 ///     CacheProbe, ProbeCacheKey, ProbeCacheOutput, ProbeNotCacheKey, ProbeNotCacheOutput,
 /// };
-/// use onex_runtime::policy::{CachedInput, CachedOutput};
+/// use onex::policy::{CachedInput, CachedOutput};
 /// let answer = (&&CacheProbe::<String>::new()).probe();
 /// <String as CachedInput<_>>::check(answer);
 /// let answer = (&&CacheProbe::<String>::new()).probe_output();

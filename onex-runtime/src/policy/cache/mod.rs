@@ -43,7 +43,7 @@ pub use weight::CacheWeight;
 ///
 /// ```
 /// use std::time::Duration;
-/// use onex_runtime::{CachePolicy, Runtime};
+/// use onex::{CachePolicy, Runtime};
 ///
 /// let rt = Runtime::builder()
 ///     // Every cached node shares at most 1,000 entries and 16 MiB...

@@ -34,7 +34,7 @@ use serde::Serialize;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::CacheWeight;
+/// use onex::CacheWeight;
 ///
 /// struct Image {
 ///     width: u32,
