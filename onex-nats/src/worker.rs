@@ -1,0 +1,508 @@
+//! [`Worker`]: pulls thunks from the work queue, runs them on its registry's nodes and
+//! writes their results.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::{self, AckKind};
+use futures_util::{FutureExt, StreamExt};
+use onex_runtime::dynamic::NodeRegistry;
+use onex_runtime::{Backoff, Context, ErrorCode, NodeError, Runtime, Thunk};
+use serde_json::Value;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::delivery::{Verdict, verdict};
+use crate::error::Error;
+use crate::layout::Layout;
+use crate::lost;
+use crate::results::{Results, ThunkResult, Written};
+use crate::wire::{self, BACKOFF_KEY, WORKFLOW_KEY};
+
+/// A worker process's loop: pulls thunks from the shared consumer, runs each on the node
+/// its `target_node_type` names in the registry, and writes the result.
+///
+/// Each delivery is one attempt, under the policies of a local step: the thunk's `timeout`
+/// bounds it; a transient error is nak'd with the backoff delay (`metadata.backoff`, or the
+/// worker's) so that another delivery retries it while the thunk's `retry_count` lasts; a
+/// success or a permanent error is written as the result. A node that runs longer than a
+/// third of the ack wait sends in-progress acks. Poison is settled at once with an error
+/// naming the thunk, the node and the worker: a payload that is not a thunk, a
+/// `metadata.backoff` that is not a backoff. A node type this worker does not know is
+/// handed back for a worker that does, and settled with an error on the last delivery.
+///
+/// At most [`concurrency`](Self::concurrency) thunks run at once. Workers share one
+/// durable consumer, so starting more processes (on any machine) adds capacity.
+///
+/// # Examples
+///
+/// ```no_run
+/// use onex_nats::Worker;
+/// use onex_runtime::dynamic::NodeRegistry;
+///
+/// # #[tokio::main] async fn main() -> Result<(), onex_nats::Error> {
+/// let mut registry = NodeRegistry::new();
+/// registry.compute_infallible("NodeDoubler", |n: &i64| n * 2);
+/// let client = async_nats::connect("nats://127.0.0.1:4222").await.unwrap();
+/// Worker::new(client, registry)
+///     .concurrency(32)
+///     .run_until(async { tokio::signal::ctrl_c().await.unwrap() })
+///     .await
+/// # }
+/// ```
+pub struct Worker {
+    client: async_nats::Client,
+    registry: NodeRegistry,
+    layout: Layout,
+    name: String,
+    concurrency: usize,
+    runtime: Runtime,
+    backoff: Backoff,
+}
+
+impl Worker {
+    /// The most thunks a worker runs at once unless told otherwise.
+    pub const DEFAULT_CONCURRENCY: usize = 32;
+
+    /// A worker running `registry`'s nodes, with the default layout, `host-pid` as its name
+    /// and [`DEFAULT_CONCURRENCY`](Self::DEFAULT_CONCURRENCY).
+    pub fn new(client: async_nats::Client, registry: NodeRegistry) -> Self {
+        Worker {
+            client,
+            registry,
+            layout: Layout::default(),
+            name: default_name(),
+            concurrency: Self::DEFAULT_CONCURRENCY,
+            runtime: Runtime::default(),
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// The same worker on another layout (the one its dispatchers use).
+    pub fn layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
+        self
+    }
+
+    /// The same worker under another name, as written into its results.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The same worker running at most `n` thunks at once (at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// The same worker giving effect nodes a context on `runtime` (its resources).
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = runtime;
+        self
+    }
+
+    /// The same worker with another backoff for thunks that carry none.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The worker's name.
+    pub fn worker_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs until an error stops it (the process ends it otherwise).
+    ///
+    /// # Errors
+    ///
+    /// Setting up the stream, the results bucket or the consumer failed.
+    pub async fn run(self) -> Result<(), Error> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Runs until `shutdown` completes, then stops pulling, finishes the thunks in flight,
+    /// hands back the ones pulled but not started, and returns.
+    ///
+    /// # Errors
+    ///
+    /// Setting up the stream, the results bucket or the consumer failed.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let js = jetstream::new(self.client.clone());
+        let bound = self.layout.bind(&js).await?;
+        let consumer = self.layout.consumer(&bound.stream).await?;
+        let config = &consumer.cached_info().config;
+        let max_deliver = u32::try_from(config.max_deliver)
+            .ok()
+            .filter(|&n| n > 0)
+            .unwrap_or(u32::MAX);
+        let sh = Arc::new(Shared {
+            registry: self.registry,
+            results: bound.results,
+            name: self.name,
+            runtime: self.runtime,
+            backoff: self.backoff,
+            max_deliver,
+            progress_every: (config.ack_wait / 3).max(Duration::from_millis(10)),
+        });
+        let consumer_name = self.layout.consumer_name();
+        let advisories = lost::subscribe(&self.client, &bound.stream, &consumer_name).await?;
+        let lost = tokio::spawn(lost::settle_lost(
+            advisories,
+            bound.stream,
+            sh.results.clone(),
+            sh.name.clone(),
+        ));
+        tracing::info!(worker = %sh.name, concurrency = self.concurrency, "worker started");
+        let outcome = pull(&sh, &consumer, self.concurrency, shutdown).await;
+        lost.abort();
+        tracing::info!(worker = %sh.name, "worker stopped");
+        outcome
+    }
+}
+
+/// What every delivery's task needs.
+struct Shared {
+    registry: NodeRegistry,
+    results: Results,
+    name: String,
+    runtime: Runtime,
+    backoff: Backoff,
+    max_deliver: u32,
+    progress_every: Duration,
+}
+
+/// Pulls until `shutdown`, one task per delivery, at most `concurrency` at once.
+async fn pull(
+    sh: &Arc<Shared>,
+    consumer: &PullConsumer,
+    concurrency: usize,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = JoinSet::new();
+    let shutdown = shutdown.fuse();
+    futures_util::pin_mut!(shutdown);
+    'connect: loop {
+        let mut messages = tokio::select! {
+            biased;
+            () = &mut shutdown => break 'connect,
+            made = consumer.stream().max_messages_per_batch(concurrency).messages() => match made {
+                Ok(messages) => messages,
+                Err(e) => {
+                    tracing::warn!(worker = %sh.name, error = %e, "cannot pull thunks; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue 'connect;
+                }
+            },
+        };
+        loop {
+            while let Some(done) = tasks.try_join_next() {
+                report_panic(done);
+            }
+            // Take a message only with a free slot, so none waits here while its ack
+            // wait runs out.
+            let permit = tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    hand_back(&mut messages).await;
+                    break 'connect;
+                }
+                permit = Arc::clone(&permits).acquire_owned() => permit,
+            };
+            let Ok(permit) = permit else { break 'connect };
+            let next = tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    hand_back(&mut messages).await;
+                    break 'connect;
+                }
+                next = messages.next() => next,
+            };
+            match next {
+                Some(Ok(message)) => {
+                    tasks.spawn(deliver(Arc::clone(sh), message, permit));
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(worker = %sh.name, error = %e, "pulling thunks failed");
+                }
+                None => continue 'connect,
+            }
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        report_panic(done);
+    }
+    Ok(())
+}
+
+/// Naks the messages already pulled but not started, so that another worker takes them
+/// now rather than after the ack wait.
+async fn hand_back(messages: &mut jetstream::consumer::pull::Stream) {
+    while let Some(Some(Ok(message))) = messages.next().now_or_never() {
+        let _ = message.ack_with(AckKind::Nak(None)).await;
+    }
+}
+
+fn report_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done {
+        tracing::error!(error = %e, "a delivery task panicked");
+    }
+}
+
+/// One delivery, from message to ack.
+async fn deliver(sh: Arc<Shared>, message: jetstream::Message, _permit: OwnedSemaphorePermit) {
+    let attempt = message
+        .info()
+        .map(|info| u32::try_from(info.delivered).unwrap_or(u32::MAX))
+        .unwrap_or(1);
+    let envelope = wire::Envelope::of(&message);
+    let thunk: Thunk = match serde_json::from_slice(&message.payload) {
+        Ok(thunk) => thunk,
+        Err(e) => {
+            let error = poison(
+                &sh,
+                &envelope.describe(),
+                format!("its payload is not a thunk: {e}"),
+            );
+            let (id, node) = (envelope.thunk_id, &envelope.node_type);
+            return settle_poison(&sh, &message, id, node, attempt, error).await;
+        }
+    };
+    if let Some(id) = envelope.thunk_id
+        && id != thunk.thunk_id
+    {
+        let error = poison(
+            &sh,
+            &wire::describe(&thunk),
+            format!("its message id {id} is not its thunk id"),
+        );
+        let node = &thunk.target_node_type;
+        return settle_poison(&sh, &message, Some(id), node, attempt, error).await;
+    }
+    let backoff = match thunk.metadata.get(BACKOFF_KEY) {
+        None => sh.backoff,
+        Some(value) => match serde_json::from_value::<Backoff>(value.clone()) {
+            Ok(backoff) => backoff,
+            Err(e) => {
+                let error = poison(
+                    &sh,
+                    &wire::describe(&thunk),
+                    format!("its `metadata.{BACKOFF_KEY}` is not a backoff: {e}"),
+                );
+                let (id, node) = (Some(thunk.thunk_id), &thunk.target_node_type);
+                return settle_poison(&sh, &message, id, node, attempt, error).await;
+            }
+        },
+    };
+    if !sh.registry.contains(&thunk.target_node_type) {
+        return unknown_node(&sh, &message, &thunk, attempt, &backoff).await;
+    }
+    // A redelivery may follow a settled attempt whose ack was lost.
+    if attempt > 1 && sh.results.exists(thunk.thunk_id).await.unwrap_or(false) {
+        let _ = message.ack().await;
+        return;
+    }
+    let span = tracing::info_span!(
+        "thunk",
+        thunk_id = %thunk.thunk_id,
+        node_type = %thunk.target_node_type,
+        attempt,
+        worker = %sh.name,
+        traceparent = envelope.traceparent.as_deref(),
+    );
+    let outcome = run_attempt(&sh, &message, &thunk)
+        .instrument(span.clone())
+        .await;
+    let _entered = span.enter();
+    match verdict(outcome, attempt, thunk.retry_count, sh.max_deliver, &backoff) {
+        Verdict::Retry(delay) => {
+            tracing::info!(delay_ms = delay.as_millis() as u64, "retrying thunk");
+            let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
+        }
+        Verdict::Settle(outcome) => {
+            let result = ThunkResult {
+                thunk_id: thunk.thunk_id,
+                node_type: thunk.target_node_type.to_string(),
+                worker: sh.name.clone(),
+                attempt,
+                outcome,
+            };
+            settle(&sh, &message, &result, AckKind::Ack).await;
+        }
+    }
+}
+
+/// One attempt of the node, within the thunk's timeout, keeping the message alive with
+/// in-progress acks while it runs.
+async fn run_attempt(
+    sh: &Shared,
+    message: &jetstream::Message,
+    thunk: &Thunk,
+) -> Result<Value, NodeError> {
+    let workflow = thunk
+        .metadata
+        .get(WORKFLOW_KEY)
+        .and_then(Value::as_str)
+        .unwrap_or("remote")
+        .to_string();
+    let ctx = Context::detached(&sh.runtime, workflow);
+    let input = thunk.operation_data.clone();
+    let Some(call) = sh.registry.invoke(&ctx, &thunk.target_node_type, input) else {
+        return Err(NodeError::permanent(format!(
+            "node type `{}` is not registered",
+            thunk.target_node_type
+        ))
+        .with_code(ErrorCode::InvalidWorkflow));
+    };
+    let call = async {
+        match thunk.timeout {
+            Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+                Err(NodeError::new(
+                    ErrorCode::Timeout,
+                    format!("timed out after {limit:?}"),
+                ))
+            }),
+            None => call.await,
+        }
+    };
+    futures_util::pin_mut!(call);
+    let mut progress = tokio::time::interval_at(
+        tokio::time::Instant::now() + sh.progress_every,
+        sh.progress_every,
+    );
+    loop {
+        tokio::select! {
+            outcome = &mut call => return outcome,
+            _ = progress.tick() => {
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+        }
+    }
+}
+
+/// A thunk whose node type this worker does not know: handed back for a worker that does,
+/// or settled with an error on its last delivery.
+async fn unknown_node(
+    sh: &Shared,
+    message: &jetstream::Message,
+    thunk: &Thunk,
+    attempt: u32,
+    backoff: &Backoff,
+) {
+    if attempt < sh.max_deliver {
+        let delay = backoff.delay(attempt);
+        let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
+        return;
+    }
+    let known: Vec<&str> = sh.registry.node_types().collect();
+    let error = NodeError::permanent(format!(
+        "no worker runs node type `{}`: {} was delivered {attempt} times; the last worker, \
+         `{}`, knows {}",
+        thunk.target_node_type,
+        wire::describe(thunk),
+        sh.name,
+        if known.is_empty() {
+            "no node types".to_string()
+        } else {
+            known.join(", ")
+        }
+    ))
+    .with_code(ErrorCode::InvalidWorkflow);
+    let result = ThunkResult {
+        thunk_id: thunk.thunk_id,
+        node_type: thunk.target_node_type.to_string(),
+        worker: sh.name.clone(),
+        attempt,
+        outcome: Err(error),
+    };
+    settle(sh, message, &result, AckKind::Term).await;
+}
+
+/// The error of a message that cannot be run.
+fn poison(sh: &Shared, what: &str, why: String) -> NodeError {
+    NodeError::permanent(format!("worker `{}` cannot run {what}: {why}", sh.name))
+        .with_code(ErrorCode::InvalidInput)
+}
+
+/// Settles a message that cannot be run: its error becomes the thunk's result when the
+/// message names a thunk, and the message is terminated either way.
+async fn settle_poison(
+    sh: &Shared,
+    message: &jetstream::Message,
+    thunk_id: Option<Uuid>,
+    node_type: &str,
+    attempt: u32,
+    error: NodeError,
+) {
+    tracing::error!(worker = %sh.name, error = %error, "poison thunk");
+    let Some(thunk_id) = thunk_id else {
+        let _ = message.ack_with(AckKind::Term).await;
+        return;
+    };
+    let result = ThunkResult {
+        thunk_id,
+        node_type: node_type.to_string(),
+        worker: sh.name.clone(),
+        attempt,
+        outcome: Err(error),
+    };
+    settle(sh, message, &result, AckKind::Term).await;
+}
+
+/// Writes the result, then acks with `ack`. When the write fails the message is left
+/// unacked, so it is delivered again (and the next delivery finds the result if the write
+/// did happen).
+async fn settle(sh: &Shared, message: &jetstream::Message, result: &ThunkResult, ack: AckKind) {
+    match write_result(&sh.results, result).await {
+        Ok(written) => {
+            if written == Written::AlreadyThere {
+                tracing::debug!(thunk_id = %result.thunk_id, "thunk was already settled");
+            }
+            let _ = message.ack_with(ack).await;
+        }
+        Err(e) => {
+            tracing::warn!(
+                thunk_id = %result.thunk_id,
+                worker = %sh.name,
+                error = %e,
+                "cannot write the result; the thunk will be delivered again"
+            );
+        }
+    }
+}
+
+/// Writes a result, trying again for a few seconds while JetStream is unreachable (a
+/// restarting server), so that a finished node is not run again for a short outage.
+pub(crate) async fn write_result(
+    results: &Results,
+    result: &ThunkResult,
+) -> Result<Written, async_nats::Error> {
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match results.write(result).await {
+            Ok(written) => return Ok(written),
+            Err(e) if pause > Duration::from_secs(2) => return Err(e),
+            Err(_) => {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
+    }
+}
+
+/// `host-pid`: unique among the worker processes of a deployment.
+fn default_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".to_string());
+    format!("{host}-{}", std::process::id())
+}
