@@ -111,9 +111,7 @@ async fn a_thunk_runs_on_a_worker_and_its_output_comes_back() {
         Some(result)
     );
     // The work queue keeps nothing once thunks are settled.
-    let js = jetstream::new(connect(&server).await);
-    let mut stream = js.get_stream(layout.stream_name()).await.unwrap();
-    assert_eq!(stream.info().await.unwrap().state.messages, 0);
+    support::wait_for_empty_queue(&connect(&server).await, &layout).await;
     worker.stop().await;
 }
 
@@ -428,9 +426,7 @@ async fn a_node_type_no_worker_knows_is_settled_with_an_error_on_the_last_delive
             nope.thunk_id
         )
     );
-    let js = jetstream::new(connect(&server).await);
-    let mut stream = js.get_stream(layout.stream_name()).await.unwrap();
-    assert_eq!(stream.info().await.unwrap().state.messages, 0);
+    support::wait_for_empty_queue(&connect(&server).await, &layout).await;
     worker.stop().await;
 }
 
@@ -524,5 +520,90 @@ async fn a_call_without_a_worker_times_out_naming_the_thunk() {
     let worker = InProcess::start(&server, registry, &layout).await;
     let dispatcher = dispatcher.timeout(Duration::from_secs(30));
     assert_eq!(dispatcher.call(lonely).await, Ok(json!(1)));
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_thunk_that_already_has_a_result_is_not_run_again() {
+    let Some(server) = NatsServer::start("a_redelivered_thunk_that_already_has_a_result") else {
+        return;
+    };
+    let layout = Layout::default();
+    let client = connect(&server).await;
+    // A first worker that does not know the node hands the thunk back for 2 s.
+    let (stop, stopped) = oneshot::channel::<()>();
+    let first = tokio::spawn(
+        Worker::new(client.clone(), NodeRegistry::new())
+            .layout(layout.clone())
+            .backoff(Backoff::fixed(Duration::from_secs(2)).no_jitter())
+            .run_until(async {
+                let _ = stopped.await;
+            }),
+    );
+    support::wait_for_pullers(&client, &layout, 1).await;
+    let dispatcher = dispatcher(&server, &layout).await;
+    let count = thunk("Count", Value::Null);
+    let call = tokio::spawn({
+        let dispatcher = dispatcher.clone();
+        let count = count.clone();
+        async move { dispatcher.call(count).await }
+    });
+    let js = jetstream::new(client.clone());
+    let stream = js.get_stream(layout.stream_name()).await.unwrap();
+    while stream
+        .consumer_info(layout.consumer_name())
+        .await
+        .unwrap()
+        .delivered
+        .consumer_sequence
+        == 0
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Stopping waits for the delivery to end: nak'd for 2 s.
+    drop(stop);
+    first.await.unwrap().unwrap();
+    // As if an attempt had written its result and died before its ack.
+    let kv = js.get_key_value(layout.results_bucket()).await.unwrap();
+    let record = json!({"thunk_id": count.thunk_id, "node_type": "Count", "worker": "gone",
+                        "attempt": 1, "outcome": {"ok": 41}});
+    kv.create(count.thunk_id.to_string(), serde_json::to_vec(&record).unwrap().into())
+        .await
+        .unwrap();
+
+    let calls = Calls::default();
+    let mut registry = NodeRegistry::new();
+    registry.compute_infallible("Count", {
+        let calls = calls.clone();
+        move |_: &Value| calls.bump()
+    });
+    let worker = InProcess::start(&server, registry, &layout).await;
+    assert_eq!(call.await.unwrap(), Ok(json!(41)));
+    support::wait_for_empty_queue(&client, &layout).await;
+    assert_eq!(calls.get(), 0, "the second delivery found the result and did not run");
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_delivery_settles_a_thunk_whose_retry_budget_is_larger() {
+    let Some(server) = NatsServer::start("the_last_delivery_settles") else {
+        return;
+    };
+    let layout = Layout::default().max_deliver(3);
+    let mut registry = NodeRegistry::new();
+    registry.effect("Down", |_ctx: Context, _: Value| async move {
+        Err::<Value, _>(NodeError::transient("still down"))
+    });
+    let worker = InProcess::start(&server, registry, &layout).await;
+    let dispatcher = dispatcher(&server, &layout).await;
+
+    let mut down = thunk("Down", Value::Null);
+    down.retry_count = 10;
+    let result = dispatcher
+        .dispatch(down, &async_nats::HeaderMap::new())
+        .await
+        .unwrap();
+    assert_eq!(result.attempt, 3);
+    assert_eq!(result.outcome, Err(NodeError::transient("still down")));
     worker.stop().await;
 }

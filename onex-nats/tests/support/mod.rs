@@ -232,3 +232,22 @@ pub fn ledger(path: &Path) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Waits until the work queue holds no message: every thunk settled and acked (an ack
+/// reaches the server a moment after the result the test saw).
+pub async fn wait_for_empty_queue(client: &async_nats::Client, layout: &Layout) {
+    let js = jetstream::new(client.clone());
+    let mut stream = js.get_stream(layout.stream_name()).await.expect("the stream");
+    let started = Instant::now();
+    loop {
+        let messages = stream.info().await.expect("stream info").state.messages;
+        if messages == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{messages} thunks still in the queue after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

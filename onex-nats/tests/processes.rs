@@ -1,0 +1,197 @@
+//! Failures of real processes: workers killed with SIGKILL or stopped with SIGTERM, and the
+//! server killed and restarted on its store, with the dispatcher in the test.
+
+mod support;
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use onex_nats::{Dispatcher, Layout, ThunkResult};
+use onex_runtime::{ErrorCode, Thunk, ThunkType};
+use serde_json::{Value, json};
+use support::{NatsServer, WorkerProcess, connect, ledger, wait_for_pullers};
+
+fn sleep_thunk(ms: u64, tag: &str, value: Value) -> Thunk {
+    let mut thunk = Thunk::new(ThunkType::Effect, "Sleep");
+    thunk.operation_data = json!({"ms": ms, "tag": tag, "value": value});
+    thunk
+}
+
+/// Waits until the ledger holds `line`.
+async fn wait_for_line(server: &NatsServer, line: &str) {
+    let path = server.path("ledger");
+    for _ in 0..3000 {
+        if ledger(&path).iter().any(|l| l == line) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the ledger never showed `{line}`: {:?}", ledger(&path));
+}
+
+/// Calls `thunk` in a task, returning the whole result.
+fn dispatch(
+    dispatcher: &Dispatcher,
+    thunk: &Thunk,
+) -> tokio::task::JoinHandle<Result<ThunkResult, onex_runtime::NodeError>> {
+    let dispatcher = dispatcher.clone();
+    let thunk = thunk.clone();
+    tokio::spawn(async move { dispatcher.dispatch(thunk, &HeaderMap::new()).await })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thunk_of_a_killed_worker_is_redelivered_and_its_result_applied_once() {
+    let Some(server) = NatsServer::start("a_thunk_of_a_killed_worker") else {
+        return;
+    };
+    let layout = Layout::default().ack_wait(Duration::from_secs(1));
+    let ledger_arg = format!("ledger={}", server.path("ledger").display());
+    let args = ["ack_wait_ms=1000", ledger_arg.as_str()];
+    let client = connect(&server).await;
+    let mut a = WorkerProcess::start(&server, "a", &args);
+    wait_for_pullers(&client, &layout, 1).await;
+    let dispatcher = Dispatcher::with_layout(client.clone(), layout.clone())
+        .await
+        .unwrap()
+        .timeout(Duration::from_secs(60));
+
+    let thunk = sleep_thunk(2_000, "t", json!(7));
+    let call = dispatch(&dispatcher, &thunk);
+    wait_for_line(&server, "start t a").await;
+    a.kill();
+    let _b = WorkerProcess::start(&server, "b", &args);
+
+    let result = call.await.unwrap().unwrap();
+    assert_eq!(result.outcome, Ok(json!(7)));
+    assert_eq!((result.worker.as_str(), result.attempt), ("b", 2));
+    assert_eq!(
+        ledger(&server.path("ledger")),
+        ["start t a", "start t b"],
+        "run by a, killed, run again by b"
+    );
+    let js = jetstream::new(client);
+    let kv = js.get_key_value(layout.results_bucket()).await.unwrap();
+    let history: Vec<_> = kv
+        .history(thunk.thunk_id.to_string())
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(history.len(), 1, "one result written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thunks_in_flight_when_the_server_restarts_all_complete() {
+    let Some(mut server) = NatsServer::start("thunks_in_flight_when_the_server_restarts") else {
+        return;
+    };
+    let layout = Layout::default().ack_wait(Duration::from_secs(2));
+    let ledger_arg = format!("ledger={}", server.path("ledger").display());
+    let args = ["ack_wait_ms=2000", "concurrency=4", ledger_arg.as_str()];
+    let client = connect(&server).await;
+    let _a = WorkerProcess::start(&server, "a", &args);
+    let _b = WorkerProcess::start(&server, "b", &args);
+    wait_for_pullers(&client, &layout, 2).await;
+    let dispatcher = Dispatcher::with_layout(client.clone(), layout.clone())
+        .await
+        .unwrap()
+        .timeout(Duration::from_secs(90));
+
+    let calls: FuturesUnordered<_> = (0..200)
+        .map(|i| {
+            let thunk = sleep_thunk(50, &format!("n{i}"), json!(i));
+            let call = dispatch(&dispatcher, &thunk);
+            async move { (i, call.await.unwrap()) }
+        })
+        .collect();
+    // Restart once the workers are well into the queue.
+    let path = server.path("ledger");
+    while ledger(&path).len() < 40 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.restart();
+    let started_before = ledger(&path).len();
+    assert!(started_before < 200, "the restart came after the last thunk started");
+
+    let results: Vec<_> = calls.collect().await;
+    assert_eq!(results.len(), 200);
+    for (i, result) in results {
+        let result = result.unwrap_or_else(|e| panic!("thunk {i}: {e}"));
+        assert_eq!(result.outcome, Ok(json!(i)));
+    }
+    let connects = client.statistics().connects.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(connects, 2, "the dispatcher reconnected once");
+    support::wait_for_empty_queue(&client, &layout).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thunk_lost_on_its_last_delivery_is_settled_with_an_error_by_another_worker() {
+    let Some(server) = NatsServer::start("a_thunk_lost_on_its_last_delivery") else {
+        return;
+    };
+    let layout = Layout::default()
+        .ack_wait(Duration::from_secs(1))
+        .max_deliver(2);
+    let ledger_arg = format!("ledger={}", server.path("ledger").display());
+    let args = ["ack_wait_ms=1000", "max_deliver=2", ledger_arg.as_str()];
+    let client = connect(&server).await;
+    let mut a = WorkerProcess::start(&server, "a", &args);
+    wait_for_pullers(&client, &layout, 1).await;
+    let dispatcher = Dispatcher::with_layout(client.clone(), layout.clone())
+        .await
+        .unwrap()
+        .timeout(Duration::from_secs(60));
+
+    let thunk = sleep_thunk(60_000, "t", json!(1));
+    let call = dispatch(&dispatcher, &thunk);
+    wait_for_line(&server, "start t a").await;
+    a.kill();
+    let mut b = WorkerProcess::start(&server, "b", &args);
+    wait_for_line(&server, "start t b").await;
+    // c cannot get the thunk (b has its last delivery) but hears that it was lost.
+    let _c = WorkerProcess::start(&server, "c", &args);
+    wait_for_pullers(&client, &layout, 2).await;
+    b.kill();
+
+    let result = call.await.unwrap().unwrap();
+    assert_eq!((result.worker.as_str(), result.attempt), ("c", 2));
+    let e = result.outcome.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ResourceUnavailable);
+    assert!(!e.is_transient());
+    assert_eq!(
+        e.message(),
+        format!(
+            "thunk {} of node `Sleep` was delivered 2 times and never settled: the worker of \
+             its last delivery stopped or held it past the ack wait; worker `c` gave up on it",
+            thunk.thunk_id
+        )
+    );
+    support::wait_for_empty_queue(&client, &layout).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stopped_with_sigterm_finishes_its_thunk_and_exits() {
+    let Some(server) = NatsServer::start("a_worker_stopped_with_sigterm") else {
+        return;
+    };
+    let layout = Layout::default();
+    let ledger_arg = format!("ledger={}", server.path("ledger").display());
+    let client = connect(&server).await;
+    let mut a = WorkerProcess::start(&server, "a", &[ledger_arg.as_str()]);
+    wait_for_pullers(&client, &layout, 1).await;
+    let dispatcher = Dispatcher::with_layout(client.clone(), layout.clone())
+        .await
+        .unwrap()
+        .timeout(Duration::from_secs(60));
+
+    let thunk = sleep_thunk(500, "t", json!("done"));
+    let call = dispatch(&dispatcher, &thunk);
+    wait_for_line(&server, "start t a").await;
+    assert!(a.terminate(), "the worker exits successfully");
+    let result = call.await.unwrap().unwrap();
+    assert_eq!(result.outcome, Ok(json!("done")));
+    assert_eq!((result.worker.as_str(), result.attempt), ("a", 1));
+}
