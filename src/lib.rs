@@ -57,6 +57,9 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+/// Workers and remote steps over NATS JetStream (feature `nats`): the `onex-nats` crate.
+#[cfg(feature = "nats")]
+pub use onex_nats as nats;
 
 pub use onex_macros::{node, workflow};
 pub use onex_runtime::*;

@@ -195,3 +195,35 @@ async fn a_worker_stopped_with_sigterm_finishes_its_thunk_and_exits() {
     assert_eq!(result.outcome, Ok(json!("done")));
     assert_eq!((result.worker.as_str(), result.attempt), ("a", 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_worker_hands_back_what_it_pulled_and_did_not_start() {
+    let Some(server) = NatsServer::start("a_stopped_worker_hands_back") else {
+        return;
+    };
+    // The default 30 s ack wait: a thunk stuck with the stopped worker would time out.
+    let layout = Layout::default();
+    let ledger_arg = format!("ledger={}", server.path("ledger").display());
+    let args = ["concurrency=2", ledger_arg.as_str()];
+    let client = connect(&server).await;
+    let mut a = WorkerProcess::start(&server, "a", &args);
+    wait_for_pullers(&client, &layout, 1).await;
+    let dispatcher = Dispatcher::with_layout(client.clone(), layout.clone())
+        .await
+        .unwrap()
+        .timeout(Duration::from_secs(15));
+
+    let calls: Vec<_> = (0..20)
+        .map(|i| dispatch(&dispatcher, &sleep_thunk(200, &format!("n{i}"), json!(i))))
+        .collect();
+    wait_for_line(&server, "start n0 a").await;
+    assert!(a.terminate());
+    let _b = WorkerProcess::start(&server, "b", &args);
+    for (i, call) in calls.into_iter().enumerate() {
+        let result = call.await.unwrap().unwrap_or_else(|e| panic!("thunk {i}: {e}"));
+        assert_eq!(result.outcome, Ok(json!(i)));
+    }
+    let lines = ledger(&server.path("ledger"));
+    let by_a = lines.iter().filter(|l| l.ends_with(" a")).count();
+    assert!((1..20).contains(&by_a), "{lines:?}");
+}
