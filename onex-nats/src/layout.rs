@@ -121,6 +121,12 @@ impl Layout {
         self
     }
 
+    /// The same layout with `n` replicas of each stream (a cluster of at least `n` servers).
+    pub fn replicas(mut self, n: usize) -> Self {
+        self.replicas = n.max(1);
+        self
+    }
+
     /// The prefix of every name.
     pub fn prefix(&self) -> &str {
         &self.prefix

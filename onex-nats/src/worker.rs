@@ -154,15 +154,20 @@ impl Worker {
         let advisories = lost::subscribe(&self.client, &bound.stream, &consumer_name).await?;
         let lost = tokio::spawn(lost::settle_lost(
             advisories,
-            bound.stream,
+            bound.stream.clone(),
             sh.results.clone(),
             sh.name.clone(),
         ));
         tracing::info!(worker = %sh.name, concurrency = self.concurrency, "worker started");
-        let outcome = pull(&sh, &consumer, self.concurrency, shutdown).await;
+        let source = Source {
+            layout: self.layout,
+            stream: bound.stream,
+            consumer,
+        };
+        pull(&sh, source, self.concurrency, shutdown).await;
         lost.abort();
         tracing::info!(worker = %sh.name, "worker stopped");
-        outcome
+        Ok(())
     }
 }
 
@@ -177,29 +182,46 @@ struct Shared {
     progress_every: Duration,
 }
 
-/// Pulls until `shutdown`, one task per delivery, at most `concurrency` at once.
+/// Where a worker pulls from.
+struct Source {
+    layout: Layout,
+    stream: jetstream::stream::Stream,
+    consumer: PullConsumer,
+}
+
+/// Pulls until `shutdown`, one task per delivery, at most `concurrency` at once; then
+/// waits for the deliveries in flight.
 async fn pull(
     sh: &Arc<Shared>,
-    consumer: &PullConsumer,
+    mut source: Source,
     concurrency: usize,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), Error> {
+) {
     let permits = Arc::new(Semaphore::new(concurrency));
     let mut tasks = JoinSet::new();
     let shutdown = shutdown.fuse();
     futures_util::pin_mut!(shutdown);
     'connect: loop {
-        let mut messages = tokio::select! {
+        let pulled = tokio::select! {
             biased;
             () = &mut shutdown => break 'connect,
-            made = consumer.stream().max_messages_per_batch(concurrency).messages() => match made {
-                Ok(messages) => messages,
-                Err(e) => {
-                    tracing::warn!(worker = %sh.name, error = %e, "cannot pull thunks; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue 'connect;
+            pulled = source.consumer.stream().max_messages_per_batch(concurrency).messages() => pulled,
+        };
+        let mut messages = match pulled {
+            Ok(messages) => messages,
+            Err(e) => {
+                tracing::warn!(worker = %sh.name, error = %e, "cannot pull thunks; retrying");
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => break 'connect,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
-            },
+                // The consumer may have been deleted: find or create it again.
+                if let Ok(consumer) = source.layout.consumer(&source.stream).await {
+                    source.consumer = consumer;
+                }
+                continue 'connect;
+            }
         };
         loop {
             while let Some(done) = tasks.try_join_next() {
@@ -230,6 +252,8 @@ async fn pull(
                 }
                 Some(Err(e)) => {
                     tracing::warn!(worker = %sh.name, error = %e, "pulling thunks failed");
+                    // Errors come back at once while the server is away.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 None => continue 'connect,
             }
@@ -238,7 +262,6 @@ async fn pull(
     while let Some(done) = tasks.join_next().await {
         report_panic(done);
     }
-    Ok(())
 }
 
 /// Naks the messages already pulled but not started, so that another worker takes them
