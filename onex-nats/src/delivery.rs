@@ -19,11 +19,6 @@ pub(crate) enum Verdict {
 /// the thunk's retry budget lasts (`attempt <= retries`), after the backoff's delay for
 /// that attempt; anything else settles. The consumer's last delivery always settles, so a
 /// thunk ends in a result instead of being dropped by the server.
-///
-/// ```ignore
-/// let b = Backoff::fixed(Duration::from_millis(10)).no_jitter();
-/// assert_eq!(verdict(Err(NodeError::transient("busy")), 1, 2, 10, &b), Verdict::Retry(10ms));
-/// ```
 pub(crate) fn verdict(
     outcome: Result<Value, NodeError>,
     attempt: u32,
@@ -46,31 +41,43 @@ mod tests {
 
     const MS10: Duration = Duration::from_millis(10);
 
-    fn fixed() -> Backoff {
+    fn doubling() -> Backoff {
         Backoff::exponential(MS10).no_jitter()
     }
 
     #[test]
     fn transient_errors_retry_within_the_budget_with_the_backoff_delay() {
         let busy = || Err(NodeError::transient("busy"));
-        assert_eq!(verdict(busy(), 1, 2, 10, &fixed()), Verdict::Retry(MS10));
-        assert_eq!(verdict(busy(), 2, 2, 10, &fixed()), Verdict::Retry(MS10 * 2));
-        assert_eq!(verdict(busy(), 3, 2, 10, &fixed()), Verdict::Settle(busy()));
+        assert_eq!(verdict(busy(), 1, 2, 10, &doubling()), Verdict::Retry(MS10));
+        assert_eq!(
+            verdict(busy(), 2, 2, 10, &doubling()),
+            Verdict::Retry(MS10 * 2)
+        );
+        assert_eq!(
+            verdict(busy(), 3, 2, 10, &doubling()),
+            Verdict::Settle(busy())
+        );
     }
 
     #[test]
     fn successes_and_permanent_errors_settle_at_once() {
         assert_eq!(
-            verdict(Ok(json!(1)), 1, 5, 10, &fixed()),
+            verdict(Ok(json!(1)), 1, 5, 10, &doubling()),
             Verdict::Settle(Ok(json!(1)))
         );
         let bad = Err(NodeError::permanent("bad"));
-        assert_eq!(verdict(bad.clone(), 1, 5, 10, &fixed()), Verdict::Settle(bad));
+        assert_eq!(
+            verdict(bad.clone(), 1, 5, 10, &doubling()),
+            Verdict::Settle(bad)
+        );
     }
 
     #[test]
     fn the_last_delivery_settles_whatever_the_budget() {
         let busy = Err(NodeError::transient("busy"));
-        assert_eq!(verdict(busy.clone(), 3, 9, 3, &fixed()), Verdict::Settle(busy));
+        assert_eq!(
+            verdict(busy.clone(), 3, 9, 3, &doubling()),
+            Verdict::Settle(busy)
+        );
     }
 }

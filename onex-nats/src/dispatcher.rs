@@ -84,7 +84,10 @@ impl Dispatcher {
         let kv = bound.results.kv().clone();
         // Made before anything is published: a watch sees only later writes.
         let watch = kv.watch_all().await.map_err(|e| {
-            Error::new(format!("watching KV bucket `{}`", layout.results_bucket()), e)
+            Error::new(
+                format!("watching KV bucket `{}`", layout.results_bucket()),
+                e,
+            )
         })?;
         let waiters = Arc::new(Waiters::default());
         let follower = tokio::spawn(waiters::follow(kv, watch, Arc::clone(&waiters)));

@@ -197,9 +197,10 @@ impl Layout {
             {
                 Ok(kv) => kv,
                 // Another process created it first.
-                Err(create) => js.get_key_value(&bucket).await.map_err(|_| {
-                    Error::new(format!("creating KV bucket `{bucket}`"), create)
-                })?,
+                Err(create) => js
+                    .get_key_value(&bucket)
+                    .await
+                    .map_err(|_| Error::new(format!("creating KV bucket `{bucket}`"), create))?,
             },
         };
         let objects_name = self.objects_bucket();

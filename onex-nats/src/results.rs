@@ -119,7 +119,9 @@ impl Results {
             // winner's; the loser deletes its own.
             let name = format!("{}.{}.{}", result.thunk_id, result.attempt, result.worker);
             let body = serde_json::to_vec(&record.outcome)?;
-            self.objects.put(name.as_str(), &mut body.as_slice()).await?;
+            self.objects
+                .put(name.as_str(), &mut body.as_slice())
+                .await?;
             record.outcome = Stored::Object {
                 name: name.clone(),
                 bytes: body.len() as u64,
@@ -157,7 +159,11 @@ impl Results {
     }
 
     /// Decodes a stored result, fetching its outcome from the object store when it is there.
-    pub(crate) async fn read(&self, thunk_id: Uuid, bytes: &[u8]) -> Result<ThunkResult, NodeError> {
+    pub(crate) async fn read(
+        &self,
+        thunk_id: Uuid,
+        bytes: &[u8],
+    ) -> Result<ThunkResult, NodeError> {
         let record: Record = serde_json::from_slice(bytes).map_err(|e| {
             NodeError::permanent(format!(
                 "the stored result of thunk {thunk_id} is not a result record: {e}"
@@ -178,7 +184,11 @@ impl Results {
         })
     }
 
-    async fn fetch(&self, thunk_id: Uuid, name: &str) -> Result<Result<Value, NodeError>, NodeError> {
+    async fn fetch(
+        &self,
+        thunk_id: Uuid,
+        name: &str,
+    ) -> Result<Result<Value, NodeError>, NodeError> {
         let failed = |e: &dyn std::fmt::Display| {
             unavailable(format!(
                 "could not fetch the result of thunk {thunk_id} from object `{name}`: {e}"

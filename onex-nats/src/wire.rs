@@ -23,7 +23,10 @@ pub const WORKFLOW_KEY: &str = "workflow";
 
 /// The message of `thunk`: its JSON, `Nats-Msg-Id` = thunk id, its node type, and
 /// `headers` (trace context).
-pub(crate) fn message(thunk: &Thunk, headers: &HeaderMap) -> Result<PublishMessage, serde_json::Error> {
+pub(crate) fn message(
+    thunk: &Thunk,
+    headers: &HeaderMap,
+) -> Result<PublishMessage, serde_json::Error> {
     let payload = Bytes::from(serde_json::to_vec(thunk)?);
     let mut headers = headers.clone();
     headers.insert(NODE_TYPE_HEADER, thunk.target_node_type.as_ref());

@@ -343,7 +343,13 @@ async fn deliver(sh: Arc<Shared>, message: jetstream::Message, _permit: OwnedSem
         .instrument(span.clone())
         .await;
     let _entered = span.enter();
-    match verdict(outcome, attempt, thunk.retry_count, sh.max_deliver, &backoff) {
+    match verdict(
+        outcome,
+        attempt,
+        thunk.retry_count,
+        sh.max_deliver,
+        &backoff,
+    ) {
         Verdict::Retry(delay) => {
             tracing::info!(delay_ms = delay.as_millis() as u64, "retrying thunk");
             let _ = message.ack_with(AckKind::Nak(Some(delay))).await;

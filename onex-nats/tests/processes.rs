@@ -114,7 +114,10 @@ async fn thunks_in_flight_when_the_server_restarts_all_complete() {
     }
     server.restart();
     let started_before = ledger(&path).len();
-    assert!(started_before < 200, "the restart came after the last thunk started");
+    assert!(
+        started_before < 200,
+        "the restart came after the last thunk started"
+    );
 
     let results: Vec<_> = calls.collect().await;
     assert_eq!(results.len(), 200);
@@ -122,7 +125,10 @@ async fn thunks_in_flight_when_the_server_restarts_all_complete() {
         let result = result.unwrap_or_else(|e| panic!("thunk {i}: {e}"));
         assert_eq!(result.outcome, Ok(json!(i)));
     }
-    let connects = client.statistics().connects.load(std::sync::atomic::Ordering::Relaxed);
+    let connects = client
+        .statistics()
+        .connects
+        .load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(connects, 2, "the dispatcher reconnected once");
     support::wait_for_empty_queue(&client, &layout).await;
 }
@@ -220,7 +226,10 @@ async fn a_stopped_worker_hands_back_what_it_pulled_and_did_not_start() {
     assert!(a.terminate());
     let _b = WorkerProcess::start(&server, "b", &args);
     for (i, call) in calls.into_iter().enumerate() {
-        let result = call.await.unwrap().unwrap_or_else(|e| panic!("thunk {i}: {e}"));
+        let result = call
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("thunk {i}: {e}"));
         assert_eq!(result.outcome, Ok(json!(i)));
     }
     let lines = ledger(&server.path("ledger"));

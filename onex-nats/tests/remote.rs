@@ -133,13 +133,17 @@ async fn node_errors_come_back_unchanged_and_bad_input_is_invalid_input() {
         .call(thunk("Parse", json!("x")))
         .await
         .unwrap_err();
-    assert_eq!(e, NodeError::permanent("`x`: invalid digit found in string"));
-    let e = dispatcher
-        .call(thunk("Parse", json!(7)))
-        .await
-        .unwrap_err();
+    assert_eq!(
+        e,
+        NodeError::permanent("`x`: invalid digit found in string")
+    );
+    let e = dispatcher.call(thunk("Parse", json!(7))).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
-    assert!(e.message().starts_with("input of `Parse` does not fit `String`"), "{e}");
+    assert!(
+        e.message()
+            .starts_with("input of `Parse` does not fit `String`"),
+        "{e}"
+    );
     worker.stop().await;
 }
 
@@ -237,7 +241,10 @@ async fn a_node_that_panics_fails_its_thunk_and_the_worker_goes_on() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Panicked);
     assert!(e.message().contains("negative input -1"), "{e}");
-    assert_eq!(dispatcher.call(thunk("Check", json!(5))).await, Ok(json!(5)));
+    assert_eq!(
+        dispatcher.call(thunk("Check", json!(5))).await,
+        Ok(json!(5))
+    );
     worker.stop().await;
 }
 
@@ -272,6 +279,17 @@ async fn a_large_output_goes_through_the_object_store() {
     let entry = kv.get(small.thunk_id.to_string()).await.unwrap().unwrap();
     let record: Value = serde_json::from_slice(&entry).unwrap();
     assert_eq!(record["outcome"], json!({"ok": "xxx"}));
+    // An input too large for one message is refused before anything is published.
+    let huge = thunk("Big", json!("y".repeat(2 << 20)));
+    let e = dispatcher.call(huge.clone()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    assert!(
+        e.message().starts_with(&format!(
+            "thunk {} of node `Big` is too large to publish: ",
+            huge.thunk_id
+        )),
+        "{e}"
+    );
     worker.stop().await;
 }
 
@@ -342,10 +360,7 @@ async fn a_thunk_published_again_after_the_duplicate_window_is_answered_from_its
 }
 
 /// A watch of the results bucket, made before the test publishes.
-async fn watch_results(
-    server: &NatsServer,
-    layout: &Layout,
-) -> jetstream::kv::Watch {
+async fn watch_results(server: &NatsServer, layout: &Layout) -> jetstream::kv::Watch {
     let js = jetstream::new(connect(server).await);
     let kv = js.get_key_value(layout.results_bucket()).await.unwrap();
     kv.watch_all().await.unwrap()
@@ -393,7 +408,10 @@ async fn a_payload_that_is_not_a_thunk_is_settled_at_once_with_an_error_naming_i
     // Terminated, not redelivered: nothing is left to deliver.
     let stream = js.get_stream(layout.stream_name()).await.unwrap();
     let info = stream.consumer_info(layout.consumer_name()).await.unwrap();
-    assert_eq!((info.num_pending, info.num_ack_pending, info.num_redelivered), (0, 0, 0));
+    assert_eq!(
+        (info.num_pending, info.num_ack_pending, info.num_redelivered),
+        (0, 0, 0)
+    );
     worker.stop().await;
 }
 
@@ -567,9 +585,12 @@ async fn a_redelivered_thunk_that_already_has_a_result_is_not_run_again() {
     let kv = js.get_key_value(layout.results_bucket()).await.unwrap();
     let record = json!({"thunk_id": count.thunk_id, "node_type": "Count", "worker": "gone",
                         "attempt": 1, "outcome": {"ok": 41}});
-    kv.create(count.thunk_id.to_string(), serde_json::to_vec(&record).unwrap().into())
-        .await
-        .unwrap();
+    kv.create(
+        count.thunk_id.to_string(),
+        serde_json::to_vec(&record).unwrap().into(),
+    )
+    .await
+    .unwrap();
 
     let calls = Calls::default();
     let mut registry = NodeRegistry::new();
@@ -580,7 +601,11 @@ async fn a_redelivered_thunk_that_already_has_a_result_is_not_run_again() {
     let worker = InProcess::start(&server, registry, &layout).await;
     assert_eq!(call.await.unwrap(), Ok(json!(41)));
     support::wait_for_empty_queue(&client, &layout).await;
-    assert_eq!(calls.get(), 0, "the second delivery found the result and did not run");
+    assert_eq!(
+        calls.get(),
+        0,
+        "the second delivery found the result and did not run"
+    );
     worker.stop().await;
 }
 

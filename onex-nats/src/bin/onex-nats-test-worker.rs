@@ -106,7 +106,10 @@ async fn main() {
         .init();
     let args: HashMap<String, String> = std::env::args()
         .skip(1)
-        .filter_map(|a| a.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|a| {
+            a.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect();
     let arg = |key: &str| args.get(key).map(String::as_str);
     let number = |key: &str, default: u64| {

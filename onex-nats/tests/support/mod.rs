@@ -104,7 +104,14 @@ impl NatsServer {
             .expect("server log");
         let store = self.dir.path().join("store");
         let mut child = Command::new(&self.binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
             .arg(&store)
             .stdout(Stdio::null())
             .stderr(log)
@@ -237,7 +244,10 @@ pub fn ledger(path: &Path) -> Vec<String> {
 /// reaches the server a moment after the result the test saw).
 pub async fn wait_for_empty_queue(client: &async_nats::Client, layout: &Layout) {
     let js = jetstream::new(client.clone());
-    let mut stream = js.get_stream(layout.stream_name()).await.expect("the stream");
+    let mut stream = js
+        .get_stream(layout.stream_name())
+        .await
+        .expect("the stream");
     let started = Instant::now();
     loop {
         let messages = stream.info().await.expect("stream info").state.messages;

@@ -633,10 +633,18 @@ mod tests {
         let ctx = Context::detached(&crate::Runtime::default(), "t");
         let echo = registry.invoke(&ctx, "Echo", json!("hi")).unwrap().await;
         assert_eq!(echo.unwrap(), json!("hi"));
-        let e = registry.invoke(&ctx, "Boom", json!(1)).unwrap().await.unwrap_err();
+        let e = registry
+            .invoke(&ctx, "Boom", json!(1))
+            .unwrap()
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Panicked);
         assert_eq!(e.message(), "step `Boom` panicked: no 7");
-        let e = registry.invoke(&ctx, "Echo", json!(3)).unwrap().await.unwrap_err();
+        let e = registry
+            .invoke(&ctx, "Echo", json!(3))
+            .unwrap()
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
     }
 
