@@ -1,5 +1,6 @@
 //! [`Layout`]: where onex keeps thunks and results in JetStream, and how those streams behave.
 
+use std::future::Future;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
@@ -182,10 +183,10 @@ impl Layout {
             .map_err(|e| Error::new(format!("creating stream `{}`", self.stream_name()), e))?;
         let ttl = self.result_ttl.unwrap_or_default();
         let bucket = self.results_bucket();
-        let kv = match js.get_key_value(&bucket).await {
-            Ok(kv) => kv,
-            Err(_) => match js
-                .create_key_value(kv::Config {
+        let kv = find_or_create(
+            || js.get_key_value(&bucket),
+            || {
+                js.create_key_value(kv::Config {
                     bucket: bucket.clone(),
                     history: 1,
                     max_age: ttl,
@@ -193,35 +194,25 @@ impl Layout {
                     num_replicas: self.replicas,
                     ..Default::default()
                 })
-                .await
-            {
-                Ok(kv) => kv,
-                // Another process created it first.
-                Err(create) => js
-                    .get_key_value(&bucket)
-                    .await
-                    .map_err(|_| Error::new(format!("creating KV bucket `{bucket}`"), create))?,
             },
-        };
+            || format!("creating KV bucket `{bucket}`"),
+        )
+        .await?;
         let objects_name = self.objects_bucket();
-        let objects = match js.get_object_store(&objects_name).await {
-            Ok(objects) => objects,
-            Err(_) => match js
-                .create_object_store(object_store::Config {
+        let objects = find_or_create(
+            || js.get_object_store(&objects_name),
+            || {
+                js.create_object_store(object_store::Config {
                     bucket: objects_name.clone(),
                     max_age: ttl,
                     storage: self.storage(),
                     num_replicas: self.replicas,
                     ..Default::default()
                 })
-                .await
-            {
-                Ok(objects) => objects,
-                Err(create) => js.get_object_store(&objects_name).await.map_err(|_| {
-                    Error::new(format!("creating object store `{objects_name}`"), create)
-                })?,
             },
-        };
+            || format!("creating object store `{objects_name}`"),
+        )
+        .await?;
         let max_payload = js.client().server_info().max_payload;
         // Room for the record's other fields and the message headers.
         let inline = self.max_inline.min(max_payload.saturating_sub(4096));
@@ -258,6 +249,29 @@ impl Layout {
 pub(crate) struct Bound {
     pub(crate) stream: jetstream::stream::Stream,
     pub(crate) results: Results,
+}
+
+/// What `find` finds, else what `create` makes; when creating fails because another process
+/// created it first, what `find` finds then.
+async fn find_or_create<T, FindErr, CreateErr, Find, Found, Create, Made>(
+    find: Find,
+    create: Create,
+    doing: impl FnOnce() -> String,
+) -> Result<T, Error>
+where
+    Find: Fn() -> Found,
+    Found: Future<Output = Result<T, FindErr>>,
+    Create: FnOnce() -> Made,
+    Made: Future<Output = Result<T, CreateErr>>,
+    CreateErr: Into<async_nats::Error>,
+{
+    if let Ok(found) = find().await {
+        return Ok(found);
+    }
+    match create().await {
+        Ok(made) => Ok(made),
+        Err(e) => find().await.map_err(|_| Error::new(doing(), e)),
+    }
 }
 
 /// `name` as one subject or bucket token: letters, digits, `-` and `_` kept, the rest `_`.

@@ -10,9 +10,10 @@ use async_nats::jetstream;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use onex_nats::{Dispatcher, Layout, ThunkResult};
-use onex_runtime::{ErrorCode, Thunk, ThunkType};
+use onex_runtime::{ErrorCode, NodeError, Thunk, ThunkType};
 use serde_json::{Value, json};
-use support::{NatsServer, WorkerProcess, connect, ledger, wait_for_pullers};
+use support::{NatsServer, WorkerProcess, connect, wait_for_empty_queue, wait_for_pullers};
+use tokio::task::JoinHandle;
 
 fn sleep_thunk(ms: u64, tag: &str, value: Value) -> Thunk {
     let mut thunk = Thunk::new(ThunkType::Effect, "Sleep");
@@ -22,24 +23,45 @@ fn sleep_thunk(ms: u64, tag: &str, value: Value) -> Thunk {
 
 /// Waits until the ledger holds `line`.
 async fn wait_for_line(server: &NatsServer, line: &str) {
-    let path = server.path("ledger");
     for _ in 0..3000 {
-        if ledger(&path).iter().any(|l| l == line) {
+        if server.ledger().iter().any(|l| l == line) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("the ledger never showed `{line}`: {:?}", ledger(&path));
+    panic!("the ledger never showed `{line}`: {:?}", server.ledger());
 }
 
-/// Calls `thunk` in a task, returning the whole result.
-fn dispatch(
-    dispatcher: &Dispatcher,
-    thunk: &Thunk,
-) -> tokio::task::JoinHandle<Result<ThunkResult, onex_runtime::NodeError>> {
-    let dispatcher = dispatcher.clone();
-    let thunk = thunk.clone();
-    tokio::spawn(async move { dispatcher.dispatch(thunk, &HeaderMap::new()).await })
+/// The test's side: a client, and a dispatcher on it waiting up to `timeout`.
+struct Caller {
+    client: async_nats::Client,
+    dispatcher: Dispatcher,
+}
+
+impl Caller {
+    /// Starts worker process `a` with `args`, waits until it pulls, then makes the caller.
+    async fn with_worker_a(
+        server: &NatsServer,
+        layout: &Layout,
+        args: &[&str],
+        timeout: Duration,
+    ) -> (Caller, WorkerProcess) {
+        let client = connect(server).await;
+        let a = WorkerProcess::start(server, "a", args);
+        wait_for_pullers(&client, layout, 1).await;
+        let dispatcher = Dispatcher::with_layout(client.clone(), layout.clone())
+            .await
+            .unwrap()
+            .timeout(timeout);
+        (Caller { client, dispatcher }, a)
+    }
+
+    /// Dispatches `thunk` in a task of its own.
+    fn dispatch(&self, thunk: &Thunk) -> JoinHandle<Result<ThunkResult, NodeError>> {
+        let dispatcher = self.dispatcher.clone();
+        let thunk = thunk.clone();
+        tokio::spawn(async move { dispatcher.dispatch(thunk, &HeaderMap::new()).await })
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,18 +70,12 @@ async fn a_thunk_of_a_killed_worker_is_redelivered_and_its_result_applied_once()
         return;
     };
     let layout = Layout::default().ack_wait(Duration::from_secs(1));
-    let ledger_arg = format!("ledger={}", server.path("ledger").display());
-    let args = ["ack_wait_ms=1000", ledger_arg.as_str()];
-    let client = connect(&server).await;
-    let mut a = WorkerProcess::start(&server, "a", &args);
-    wait_for_pullers(&client, &layout, 1).await;
-    let dispatcher = Dispatcher::with_layout(client.clone(), layout.clone())
-        .await
-        .unwrap()
-        .timeout(Duration::from_secs(60));
+    let args = ["ack_wait_ms=1000"];
+    let minute = Duration::from_secs(60);
+    let (caller, mut a) = Caller::with_worker_a(&server, &layout, &args, minute).await;
 
     let thunk = sleep_thunk(2_000, "t", json!(7));
-    let call = dispatch(&dispatcher, &thunk);
+    let call = caller.dispatch(&thunk);
     wait_for_line(&server, "start t a").await;
     a.kill();
     let _b = WorkerProcess::start(&server, "b", &args);
@@ -67,56 +83,45 @@ async fn a_thunk_of_a_killed_worker_is_redelivered_and_its_result_applied_once()
     let result = call.await.unwrap().unwrap();
     assert_eq!(result.outcome, Ok(json!(7)));
     assert_eq!((result.worker.as_str(), result.attempt), ("b", 2));
+    let ran = server.ledger();
     assert_eq!(
-        ledger(&server.path("ledger")),
+        ran,
         ["start t a", "start t b"],
-        "run by a, killed, run again by b"
+        "run by a, killed, run by b"
     );
-    let js = jetstream::new(client);
+    let js = jetstream::new(caller.client);
     let kv = js.get_key_value(layout.results_bucket()).await.unwrap();
-    let history: Vec<_> = kv
-        .history(thunk.thunk_id.to_string())
-        .await
-        .unwrap()
-        .collect()
-        .await;
-    assert_eq!(history.len(), 1, "one result written");
+    let history = kv.history(thunk.thunk_id.to_string()).await.unwrap();
+    assert_eq!(history.count().await, 1, "one result written");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thunks_in_flight_when_the_server_restarts_all_complete() {
-    let Some(mut server) = NatsServer::start("thunks_in_flight_when_the_server_restarts") else {
+    let Some(mut server) = NatsServer::start("the_server_restarts") else {
         return;
     };
     let layout = Layout::default().ack_wait(Duration::from_secs(2));
-    let ledger_arg = format!("ledger={}", server.path("ledger").display());
-    let args = ["ack_wait_ms=2000", "concurrency=4", ledger_arg.as_str()];
-    let client = connect(&server).await;
-    let _a = WorkerProcess::start(&server, "a", &args);
+    let args = ["ack_wait_ms=2000", "concurrency=4"];
+    let timeout = Duration::from_secs(90);
+    let (caller, _a) = Caller::with_worker_a(&server, &layout, &args, timeout).await;
     let _b = WorkerProcess::start(&server, "b", &args);
-    wait_for_pullers(&client, &layout, 2).await;
-    let dispatcher = Dispatcher::with_layout(client.clone(), layout.clone())
-        .await
-        .unwrap()
-        .timeout(Duration::from_secs(90));
+    wait_for_pullers(&caller.client, &layout, 2).await;
 
     let calls: FuturesUnordered<_> = (0..200)
         .map(|i| {
-            let thunk = sleep_thunk(50, &format!("n{i}"), json!(i));
-            let call = dispatch(&dispatcher, &thunk);
+            let call = caller.dispatch(&sleep_thunk(50, &format!("n{i}"), json!(i)));
             async move { (i, call.await.unwrap()) }
         })
         .collect();
     // Restart once the workers are well into the queue.
-    let path = server.path("ledger");
-    while ledger(&path).len() < 40 {
+    while server.ledger().len() < 40 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     server.restart();
-    let started_before = ledger(&path).len();
+    let started_before = server.ledger().len();
     assert!(
         started_before < 200,
-        "the restart came after the last thunk started"
+        "the restart came after the last start"
     );
 
     let results: Vec<_> = calls.collect().await;
@@ -125,12 +130,13 @@ async fn thunks_in_flight_when_the_server_restarts_all_complete() {
         let result = result.unwrap_or_else(|e| panic!("thunk {i}: {e}"));
         assert_eq!(result.outcome, Ok(json!(i)));
     }
-    let connects = client
+    let connects = caller
+        .client
         .statistics()
         .connects
         .load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(connects, 2, "the dispatcher reconnected once");
-    support::wait_for_empty_queue(&client, &layout).await;
+    wait_for_empty_queue(&caller.client, &layout).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,28 +144,21 @@ async fn a_thunk_lost_on_its_last_delivery_is_settled_with_an_error_by_another_w
     let Some(server) = NatsServer::start("a_thunk_lost_on_its_last_delivery") else {
         return;
     };
-    let layout = Layout::default()
-        .ack_wait(Duration::from_secs(1))
-        .max_deliver(2);
-    let ledger_arg = format!("ledger={}", server.path("ledger").display());
-    let args = ["ack_wait_ms=1000", "max_deliver=2", ledger_arg.as_str()];
-    let client = connect(&server).await;
-    let mut a = WorkerProcess::start(&server, "a", &args);
-    wait_for_pullers(&client, &layout, 1).await;
-    let dispatcher = Dispatcher::with_layout(client.clone(), layout.clone())
-        .await
-        .unwrap()
-        .timeout(Duration::from_secs(60));
+    let second = Duration::from_secs(1);
+    let layout = Layout::default().ack_wait(second).max_deliver(2);
+    let args = ["ack_wait_ms=1000", "max_deliver=2"];
+    let minute = Duration::from_secs(60);
+    let (caller, mut a) = Caller::with_worker_a(&server, &layout, &args, minute).await;
 
     let thunk = sleep_thunk(60_000, "t", json!(1));
-    let call = dispatch(&dispatcher, &thunk);
+    let call = caller.dispatch(&thunk);
     wait_for_line(&server, "start t a").await;
     a.kill();
     let mut b = WorkerProcess::start(&server, "b", &args);
     wait_for_line(&server, "start t b").await;
     // c cannot get the thunk (b has its last delivery) but hears that it was lost.
     let _c = WorkerProcess::start(&server, "c", &args);
-    wait_for_pullers(&client, &layout, 2).await;
+    wait_for_pullers(&caller.client, &layout, 2).await;
     b.kill();
 
     let result = call.await.unwrap().unwrap();
@@ -167,15 +166,13 @@ async fn a_thunk_lost_on_its_last_delivery_is_settled_with_an_error_by_another_w
     let e = result.outcome.unwrap_err();
     assert_eq!(e.code(), ErrorCode::ResourceUnavailable);
     assert!(!e.is_transient());
-    assert_eq!(
-        e.message(),
-        format!(
-            "thunk {} of node `Sleep` was delivered 2 times and never settled: the worker of \
-             its last delivery stopped or held it past the ack wait; worker `c` gave up on it",
-            thunk.thunk_id
-        )
+    let expected = format!(
+        "thunk {} of node `Sleep` was delivered 2 times and never settled: the worker of its \
+         last delivery stopped or held it past the ack wait; worker `c` gave up on it",
+        thunk.thunk_id
     );
-    support::wait_for_empty_queue(&client, &layout).await;
+    assert_eq!(e.message(), expected);
+    wait_for_empty_queue(&caller.client, &layout).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,17 +181,10 @@ async fn a_worker_stopped_with_sigterm_finishes_its_thunk_and_exits() {
         return;
     };
     let layout = Layout::default();
-    let ledger_arg = format!("ledger={}", server.path("ledger").display());
-    let client = connect(&server).await;
-    let mut a = WorkerProcess::start(&server, "a", &[ledger_arg.as_str()]);
-    wait_for_pullers(&client, &layout, 1).await;
-    let dispatcher = Dispatcher::with_layout(client.clone(), layout.clone())
-        .await
-        .unwrap()
-        .timeout(Duration::from_secs(60));
+    let minute = Duration::from_secs(60);
+    let (caller, mut a) = Caller::with_worker_a(&server, &layout, &[], minute).await;
 
-    let thunk = sleep_thunk(500, "t", json!("done"));
-    let call = dispatch(&dispatcher, &thunk);
+    let call = caller.dispatch(&sleep_thunk(500, "t", json!("done")));
     wait_for_line(&server, "start t a").await;
     assert!(a.terminate(), "the worker exits successfully");
     let result = call.await.unwrap().unwrap();
@@ -209,30 +199,22 @@ async fn a_stopped_worker_hands_back_what_it_pulled_and_did_not_start() {
     };
     // The default 30 s ack wait: a thunk stuck with the stopped worker would time out.
     let layout = Layout::default();
-    let ledger_arg = format!("ledger={}", server.path("ledger").display());
-    let args = ["concurrency=2", ledger_arg.as_str()];
-    let client = connect(&server).await;
-    let mut a = WorkerProcess::start(&server, "a", &args);
-    wait_for_pullers(&client, &layout, 1).await;
-    let dispatcher = Dispatcher::with_layout(client.clone(), layout.clone())
-        .await
-        .unwrap()
-        .timeout(Duration::from_secs(15));
+    let args = ["concurrency=2"];
+    let timeout = Duration::from_secs(15);
+    let (caller, mut a) = Caller::with_worker_a(&server, &layout, &args, timeout).await;
 
     let calls: Vec<_> = (0..20)
-        .map(|i| dispatch(&dispatcher, &sleep_thunk(200, &format!("n{i}"), json!(i))))
+        .map(|i| caller.dispatch(&sleep_thunk(200, &format!("n{i}"), json!(i))))
         .collect();
     wait_for_line(&server, "start n0 a").await;
     assert!(a.terminate());
     let _b = WorkerProcess::start(&server, "b", &args);
     for (i, call) in calls.into_iter().enumerate() {
-        let result = call
-            .await
-            .unwrap()
-            .unwrap_or_else(|e| panic!("thunk {i}: {e}"));
+        let result = call.await.unwrap();
+        let result = result.unwrap_or_else(|e| panic!("thunk {i}: {e}"));
         assert_eq!(result.outcome, Ok(json!(i)));
     }
-    let lines = ledger(&server.path("ledger"));
+    let lines = server.ledger();
     let by_a = lines.iter().filter(|l| l.ends_with(" a")).count();
     assert!((1..20).contains(&by_a), "{lines:?}");
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use async_nats::jetstream;
 use futures_util::StreamExt;
-use onex_nats::{Dispatcher, Layout, NODE_TYPE_HEADER, Worker};
+use onex_nats::{Dispatcher, Layout, NODE_TYPE_HEADER, ThunkResult, Worker};
 use onex_runtime::dynamic::NodeRegistry;
 use onex_runtime::{Backoff, Context, ErrorCode, NodeError, Thunk, ThunkType};
 use serde_json::{Value, json};
@@ -73,86 +73,121 @@ async fn dispatcher(server: &NatsServer, layout: &Layout) -> Dispatcher {
         .timeout(Duration::from_secs(30))
 }
 
+/// A server, a worker in this process running `registry`, and a dispatcher, all on
+/// `layout`; `None` when there is no server binary.
+struct Rig {
+    server: NatsServer,
+    layout: Layout,
+    worker: InProcess,
+    dispatcher: Dispatcher,
+}
+
+impl Rig {
+    async fn start(test: &str, layout: Layout, registry: NodeRegistry) -> Option<Rig> {
+        let server = NatsServer::start(test)?;
+        let worker = InProcess::start(&server, registry, &layout).await;
+        let dispatcher = dispatcher(&server, &layout).await;
+        Some(Rig {
+            server,
+            layout,
+            worker,
+            dispatcher,
+        })
+    }
+
+    async fn dispatch(&self, thunk: Thunk) -> ThunkResult {
+        self.dispatcher
+            .dispatch(thunk, &async_nats::HeaderMap::new())
+            .await
+            .expect("a result")
+    }
+
+    /// A call in a task of its own.
+    fn spawn_call(&self, thunk: &Thunk) -> tokio::task::JoinHandle<Result<Value, NodeError>> {
+        let dispatcher = self.dispatcher.clone();
+        let thunk = thunk.clone();
+        tokio::spawn(async move { dispatcher.call(thunk).await })
+    }
+
+    async fn stop(self) {
+        self.worker.stop().await;
+    }
+}
+
+/// A registry with `Sleep`: sleeps its input in ms, returns the number of its call.
+fn sleeper(calls: &Calls) -> NodeRegistry {
+    let calls = calls.clone();
+    let mut registry = NodeRegistry::new();
+    registry.effect("Sleep", move |_ctx: Context, ms: u64| {
+        let call = calls.bump();
+        async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok::<_, NodeError>(call)
+        }
+    });
+    registry
+}
+
+/// A client of the rig's server on JetStream.
+async fn jetstream(rig: &Rig) -> jetstream::Context {
+    jetstream::new(connect(&rig.server).await)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thunk_runs_on_a_worker_and_its_output_comes_back() {
-    let Some(server) = NatsServer::start("a_thunk_runs_on_a_worker") else {
-        return;
-    };
-    let layout = Layout::default();
     let mut registry = NodeRegistry::new();
     registry
         .compute_infallible("Double", |n: &i64| n * 2)
         .effect("Greet", |ctx: Context, name: String| async move {
             Ok::<_, NodeError>(format!("hello {name} from {}", ctx.workflow()))
         });
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
+    let Some(rig) = Rig::start("a_thunk_runs", Layout::default(), registry).await else {
+        return;
+    };
 
-    assert_eq!(
-        dispatcher.call(thunk("Double", json!(21))).await,
-        Ok(json!(42))
-    );
+    let double = rig.dispatcher.call(thunk("Double", json!(21))).await;
+    assert_eq!(double, Ok(json!(42)));
     let mut greet = thunk("Greet", json!("ada"));
-    greet
-        .metadata
-        .insert(onex_nats::WORKFLOW_KEY.into(), json!("etl"));
-    let result = dispatcher
-        .dispatch(greet.clone(), &async_nats::HeaderMap::new())
-        .await
-        .unwrap();
+    let workflow = onex_nats::WORKFLOW_KEY.to_string();
+    greet.metadata.insert(workflow, json!("etl"));
+    let result = rig.dispatch(greet.clone()).await;
     assert_eq!(result.outcome, Ok(json!("hello ada from etl")));
     assert_eq!(
         (result.thunk_id, result.node_type.as_str()),
         (greet.thunk_id, "Greet")
     );
     assert_eq!((result.worker.as_str(), result.attempt), ("w-test", 1));
-    assert_eq!(
-        dispatcher.result(greet.thunk_id).await.unwrap(),
-        Some(result)
-    );
+    let stored = rig.dispatcher.result(greet.thunk_id).await.unwrap();
+    assert_eq!(stored, Some(result));
     // The work queue keeps nothing once thunks are settled.
-    support::wait_for_empty_queue(&connect(&server).await, &layout).await;
-    worker.stop().await;
+    support::wait_for_empty_queue(&connect(&rig.server).await, &rig.layout).await;
+    rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_errors_come_back_unchanged_and_bad_input_is_invalid_input() {
-    let Some(server) = NatsServer::start("node_errors_come_back") else {
-        return;
-    };
-    let layout = Layout::default();
     let mut registry = NodeRegistry::new();
     registry.compute("Parse", |s: &String| {
         s.parse::<i64>()
             .map_err(|e| NodeError::permanent(format!("`{s}`: {e}")))
     });
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
+    let Some(rig) = Rig::start("node_errors", Layout::default(), registry).await else {
+        return;
+    };
 
-    let e = dispatcher
-        .call(thunk("Parse", json!("x")))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        e,
-        NodeError::permanent("`x`: invalid digit found in string")
-    );
-    let e = dispatcher.call(thunk("Parse", json!(7))).await.unwrap_err();
+    let e = rig.dispatcher.call(thunk("Parse", json!("x"))).await;
+    let expected = NodeError::permanent("`x`: invalid digit found in string");
+    assert_eq!(e, Err(expected));
+    let e = rig.dispatcher.call(thunk("Parse", json!(7))).await;
+    let e = e.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
-    assert!(
-        e.message()
-            .starts_with("input of `Parse` does not fit `String`"),
-        "{e}"
-    );
-    worker.stop().await;
+    let message = "input of `Parse` does not fit `String`";
+    assert!(e.message().starts_with(message), "{e}");
+    rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_errors_are_retried_on_redelivery_within_the_thunks_budget() {
-    let Some(server) = NatsServer::start("transient_errors_are_retried") else {
-        return;
-    };
-    let layout = Layout::default();
     let calls = Calls::default();
     let mut registry = NodeRegistry::new();
     registry.effect("Flaky", {
@@ -168,20 +203,19 @@ async fn transient_errors_are_retried_on_redelivery_within_the_thunks_budget() {
             }
         }
     });
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
-    let backoff = serde_json::to_value(Backoff::fixed(Duration::from_millis(20)).no_jitter());
+    let Some(rig) = Rig::start("transient_errors", Layout::default(), registry).await else {
+        return;
+    };
+    let backoff = Backoff::fixed(Duration::from_millis(20)).no_jitter();
 
     // Two failures, two retries: the third delivery succeeds.
     let mut flaky = thunk("Flaky", json!(2));
     flaky.retry_count = 2;
+    let key = onex_nats::BACKOFF_KEY.to_string();
     flaky
         .metadata
-        .insert(onex_nats::BACKOFF_KEY.into(), backoff.unwrap());
-    let result = dispatcher
-        .dispatch(flaky, &async_nats::HeaderMap::new())
-        .await
-        .unwrap();
+        .insert(key, serde_json::to_value(backoff).unwrap());
+    let result = rig.dispatch(flaky).await;
     assert_eq!((result.outcome, result.attempt), (Ok(json!(3)), 3));
     assert_eq!(calls.get(), 3);
 
@@ -189,327 +223,259 @@ async fn transient_errors_are_retried_on_redelivery_within_the_thunks_budget() {
     calls.0.store(0, Ordering::SeqCst);
     let mut flaky = thunk("Flaky", json!(2));
     flaky.retry_count = 1;
-    let result = dispatcher
-        .dispatch(flaky, &async_nats::HeaderMap::new())
-        .await
-        .unwrap();
+    let result = rig.dispatch(flaky).await;
     assert_eq!(result.attempt, 2);
     assert_eq!(result.outcome, Err(NodeError::transient("busy #2")));
     assert_eq!(calls.get(), 2);
-    worker.stop().await;
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_delivery_settles_a_thunk_whose_retry_budget_is_larger() {
+    let mut registry = NodeRegistry::new();
+    registry.effect("Down", |_ctx: Context, _: Value| async move {
+        Err::<Value, _>(NodeError::transient("still down"))
+    });
+    let layout = Layout::default().max_deliver(3);
+    let Some(rig) = Rig::start("the_last_delivery", layout, registry).await else {
+        return;
+    };
+
+    let mut down = thunk("Down", Value::Null);
+    down.retry_count = 10;
+    let result = rig.dispatch(down).await;
+    assert_eq!(result.attempt, 3);
+    assert_eq!(result.outcome, Err(NodeError::transient("still down")));
+    rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attempt_past_the_thunks_timeout_fails_with_timeout() {
-    let Some(server) = NatsServer::start("an_attempt_past_the_timeout") else {
+    let calls = Calls::default();
+    let Some(rig) = Rig::start("an_attempt_past", Layout::default(), sleeper(&calls)).await else {
         return;
     };
-    let layout = Layout::default();
-    let mut registry = NodeRegistry::new();
-    registry.effect("Slow", |_ctx: Context, ms: u64| async move {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        Ok::<_, NodeError>(ms)
-    });
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
 
-    let mut slow = thunk("Slow", json!(60_000));
+    let mut slow = thunk("Sleep", json!(60_000));
     slow.timeout = Some(Duration::from_millis(50));
-    let e = dispatcher.call(slow).await.unwrap_err();
+    let e = rig.dispatcher.call(slow).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Timeout);
     assert_eq!(e.message(), "timed out after 50ms");
-    worker.stop().await;
+    rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_panics_fails_its_thunk_and_the_worker_goes_on() {
-    let Some(server) = NatsServer::start("a_node_that_panics") else {
-        return;
-    };
-    let layout = Layout::default();
     let mut registry = NodeRegistry::new();
     registry.compute_infallible("Check", |n: &i64| {
         assert!(*n >= 0, "negative input {n}");
         *n
     });
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
+    let Some(rig) = Rig::start("a_node_that_panics", Layout::default(), registry).await else {
+        return;
+    };
 
-    let e = dispatcher
-        .call(thunk("Check", json!(-1)))
-        .await
-        .unwrap_err();
+    let e = rig.dispatcher.call(thunk("Check", json!(-1))).await;
+    let e = e.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Panicked);
     assert!(e.message().contains("negative input -1"), "{e}");
-    assert_eq!(
-        dispatcher.call(thunk("Check", json!(5))).await,
-        Ok(json!(5))
-    );
-    worker.stop().await;
+    let fine = rig.dispatcher.call(thunk("Check", json!(5))).await;
+    assert_eq!(fine, Ok(json!(5)));
+    rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_output_goes_through_the_object_store() {
-    let Some(server) = NatsServer::start("a_large_output") else {
-        return;
-    };
-    let layout = Layout::default();
     let mut registry = NodeRegistry::new();
     registry.compute_infallible("Big", |n: &usize| "x".repeat(*n));
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
+    let Some(rig) = Rig::start("a_large_output", Layout::default(), registry).await else {
+        return;
+    };
+    let js = jetstream(&rig).await;
+    let kv = js.get_key_value(rig.layout.results_bucket()).await.unwrap();
+    let record = async |thunk: &Thunk| -> Value {
+        let entry = kv.get(thunk.thunk_id.to_string()).await.unwrap().unwrap();
+        serde_json::from_slice(&entry).unwrap()
+    };
 
     // Twice the server's 1 MiB message limit.
     let big = thunk("Big", json!(2 << 20));
-    let output = dispatcher.call(big.clone()).await.unwrap();
+    let output = rig.dispatcher.call(big.clone()).await.unwrap();
     assert_eq!(output.as_str().map(str::len), Some(2 << 20));
-    // The KV entry is a pointer to the object.
-    let js = jetstream::new(connect(&server).await);
-    let kv = js.get_key_value(layout.results_bucket()).await.unwrap();
-    let entry = kv.get(big.thunk_id.to_string()).await.unwrap().unwrap();
-    let record: Value = serde_json::from_slice(&entry).unwrap();
-    let object = &record["outcome"]["object"];
-    assert_eq!(object["bytes"].as_u64(), Some((2 << 20) + 9), "{record}");
-    let objects = js.get_object_store(layout.objects_bucket()).await.unwrap();
+    // The KV entry points to the object: `{"ok": "xx…"}`.
+    let stored = record(&big).await;
+    let object = &stored["outcome"]["object"];
+    assert_eq!(object["bytes"].as_u64(), Some((2 << 20) + 9), "{stored}");
+    let objects = js.get_object_store(rig.layout.objects_bucket()).await;
     let name = object["name"].as_str().unwrap();
-    assert!(objects.info(name).await.is_ok());
+    assert!(objects.unwrap().info(name).await.is_ok());
     // Small outputs stay inline.
     let small = thunk("Big", json!(3));
-    assert_eq!(dispatcher.call(small.clone()).await, Ok(json!("xxx")));
-    let entry = kv.get(small.thunk_id.to_string()).await.unwrap().unwrap();
-    let record: Value = serde_json::from_slice(&entry).unwrap();
-    assert_eq!(record["outcome"], json!({"ok": "xxx"}));
+    assert_eq!(rig.dispatcher.call(small.clone()).await, Ok(json!("xxx")));
+    assert_eq!(record(&small).await["outcome"], json!({"ok": "xxx"}));
     // An input too large for one message is refused before anything is published.
     let huge = thunk("Big", json!("y".repeat(2 << 20)));
-    let e = dispatcher.call(huge.clone()).await.unwrap_err();
+    let e = rig.dispatcher.call(huge.clone()).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
-    assert!(
-        e.message().starts_with(&format!(
-            "thunk {} of node `Big` is too large to publish: ",
-            huge.thunk_id
-        )),
-        "{e}"
+    let message = format!(
+        "thunk {} of node `Big` is too large to publish: ",
+        huge.thunk_id
     );
-    worker.stop().await;
+    assert!(e.message().starts_with(&message), "{e}");
+    rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thunk_published_twice_runs_once_and_has_one_result() {
-    let Some(server) = NatsServer::start("a_thunk_published_twice") else {
+    let calls = Calls::default();
+    let Some(rig) = Rig::start("published_twice", Layout::default(), sleeper(&calls)).await else {
         return;
     };
-    let layout = Layout::default();
-    let calls = Calls::default();
-    let mut registry = NodeRegistry::new();
-    registry.effect("Once", {
-        let calls = calls.clone();
-        move |_ctx: Context, ms: u64| {
-            let call = calls.bump();
-            async move {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-                Ok::<_, NodeError>(call)
-            }
-        }
-    });
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
 
-    let once = thunk("Once", json!(200));
+    let once = thunk("Sleep", json!(200));
     // Two calls of one thunk at once, then a third after it settled.
-    let (a, b) = tokio::join!(dispatcher.call(once.clone()), dispatcher.call(once.clone()));
+    let (a, b) = tokio::join!(
+        rig.dispatcher.call(once.clone()),
+        rig.dispatcher.call(once.clone())
+    );
     assert_eq!((a, b), (Ok(json!(1)), Ok(json!(1))));
-    assert_eq!(dispatcher.call(once.clone()).await, Ok(json!(1)));
+    assert_eq!(rig.dispatcher.call(once.clone()).await, Ok(json!(1)));
     assert_eq!(calls.get(), 1);
-    let js = jetstream::new(connect(&server).await);
-    let kv = js.get_key_value(layout.results_bucket()).await.unwrap();
-    let history: Vec<_> = kv
-        .history(once.thunk_id.to_string())
-        .await
-        .unwrap()
-        .collect()
-        .await;
-    assert_eq!(history.len(), 1);
-    worker.stop().await;
+    let js = jetstream(&rig).await;
+    let kv = js.get_key_value(rig.layout.results_bucket()).await.unwrap();
+    let history = kv.history(once.thunk_id.to_string()).await.unwrap();
+    assert_eq!(history.count().await, 1);
+    rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thunk_published_again_after_the_duplicate_window_is_answered_from_its_result() {
-    let Some(server) = NatsServer::start("a_thunk_published_again") else {
-        return;
-    };
-    let layout = Layout::default().duplicate_window(Duration::from_millis(500));
     let calls = Calls::default();
     let mut registry = NodeRegistry::new();
     registry.compute_infallible("Count", {
         let calls = calls.clone();
         move |_: &Value| calls.bump()
     });
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout)
-        .await
-        .timeout(Duration::from_secs(5));
+    let layout = Layout::default().duplicate_window(Duration::from_millis(500));
+    let Some(rig) = Rig::start("published_again", layout, registry).await else {
+        return;
+    };
+    let dispatcher = rig.dispatcher.clone().timeout(Duration::from_secs(5));
 
     let count = thunk("Count", Value::Null);
     assert_eq!(dispatcher.call(count.clone()).await, Ok(json!(1)));
     // The server has forgotten the id; the dispatcher knows the thunk is old.
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(SystemTime::now().duration_since(count.created_at).unwrap() > layout.duplicate_window);
+    let age = SystemTime::now().duration_since(count.created_at).unwrap();
+    assert!(age > rig.layout.duplicate_window);
     assert_eq!(dispatcher.call(count).await, Ok(json!(1)));
     assert_eq!(calls.get(), 1);
-    worker.stop().await;
-}
-
-/// A watch of the results bucket, made before the test publishes.
-async fn watch_results(server: &NatsServer, layout: &Layout) -> jetstream::kv::Watch {
-    let js = jetstream::new(connect(server).await);
-    let kv = js.get_key_value(layout.results_bucket()).await.unwrap();
-    kv.watch_all().await.unwrap()
+    rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payload_that_is_not_a_thunk_is_settled_at_once_with_an_error_naming_it() {
-    let Some(server) = NatsServer::start("a_payload_that_is_not_a_thunk") else {
-        return;
-    };
-    let layout = Layout::default();
     let mut registry = NodeRegistry::new();
     registry.compute_infallible("Echo", |v: &Value| v.clone());
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
-    let mut results = watch_results(&server, &layout).await;
+    let Some(rig) = Rig::start("not_a_thunk", Layout::default(), registry).await else {
+        return;
+    };
+    let js = jetstream(&rig).await;
+    let kv = js.get_key_value(rig.layout.results_bucket()).await.unwrap();
+    let mut results = kv.watch_all().await.unwrap();
 
-    let js = jetstream::new(connect(&server).await);
     let id = uuid::Uuid::new_v4();
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(NODE_TYPE_HEADER, "Echo");
-    js.send_publish(
-        layout.subject("Echo"),
-        jetstream::message::PublishMessage::build()
-            .payload("{\"thunk_id\": 17}".into())
-            .headers(headers)
-            .message_id(id.to_string()),
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
+    let message = jetstream::message::PublishMessage::build()
+        .payload("{\"thunk_id\": 17}".into())
+        .headers(headers)
+        .message_id(id.to_string());
+    let published = js.send_publish(rig.layout.subject("Echo"), message).await;
+    published.unwrap().await.unwrap();
     let entry = results.next().await.unwrap().unwrap();
     assert_eq!(entry.key, id.to_string());
-    let result = dispatcher.result(id).await.unwrap().unwrap();
+    let result = rig.dispatcher.result(id).await.unwrap().unwrap();
     assert_eq!(result.attempt, 1);
     let e = result.outcome.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
-    assert!(
-        e.message().starts_with(&format!(
-            "worker `w-test` cannot run thunk {id} of node `Echo`: its payload is not a thunk: "
-        )),
-        "{e}"
+    let message = format!(
+        "worker `w-test` cannot run thunk {id} of node `Echo`: its payload is not a thunk: "
     );
+    assert!(e.message().starts_with(&message), "{e}");
     // Terminated, not redelivered: nothing is left to deliver.
-    let stream = js.get_stream(layout.stream_name()).await.unwrap();
-    let info = stream.consumer_info(layout.consumer_name()).await.unwrap();
-    assert_eq!(
-        (info.num_pending, info.num_ack_pending, info.num_redelivered),
-        (0, 0, 0)
-    );
-    worker.stop().await;
+    let stream = js.get_stream(rig.layout.stream_name()).await.unwrap();
+    let info = stream
+        .consumer_info(rig.layout.consumer_name())
+        .await
+        .unwrap();
+    let left = (info.num_pending, info.num_ack_pending, info.num_redelivered);
+    assert_eq!(left, (0, 0, 0));
+    rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_type_no_worker_knows_is_settled_with_an_error_on_the_last_delivery() {
-    let Some(server) = NatsServer::start("a_node_type_no_worker_knows") else {
-        return;
-    };
-    let layout = Layout::default().max_deliver(3);
     let mut registry = NodeRegistry::new();
     registry
         .compute_infallible("Echo", |v: &Value| v.clone())
         .compute_infallible("Double", |n: &i64| n * 2);
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
+    let layout = Layout::default().max_deliver(3);
+    let Some(rig) = Rig::start("no_worker_knows", layout, registry).await else {
+        return;
+    };
 
     let nope = thunk("Dobule", json!(1));
-    let result = dispatcher
-        .dispatch(nope.clone(), &async_nats::HeaderMap::new())
-        .await
-        .unwrap();
+    let result = rig.dispatch(nope.clone()).await;
     assert_eq!(result.attempt, 3);
     let e = result.outcome.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidWorkflow);
-    assert_eq!(
-        e.message(),
-        format!(
-            "no worker runs node type `Dobule`: thunk {} of node `Dobule` was delivered 3 \
-             times; the last worker, `w-test`, knows Double, Echo",
-            nope.thunk_id
-        )
+    let expected = format!(
+        "no worker runs node type `Dobule`: thunk {} of node `Dobule` was delivered 3 times; \
+         the last worker, `w-test`, knows Double, Echo",
+        nope.thunk_id
     );
-    support::wait_for_empty_queue(&connect(&server).await, &layout).await;
-    worker.stop().await;
+    assert_eq!(e.message(), expected);
+    support::wait_for_empty_queue(&connect(&rig.server).await, &rig.layout).await;
+    rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_running_past_the_ack_wait_is_kept_alive_by_progress_acks() {
-    let Some(server) = NatsServer::start("a_node_running_past_the_ack_wait") else {
+    let calls = Calls::default();
+    let layout = Layout::default().ack_wait(Duration::from_millis(300));
+    let Some(rig) = Rig::start("past_the_ack_wait", layout, sleeper(&calls)).await else {
         return;
     };
-    let layout = Layout::default().ack_wait(Duration::from_millis(300));
-    let calls = Calls::default();
-    let mut registry = NodeRegistry::new();
-    registry.effect("Long", {
-        let calls = calls.clone();
-        move |_ctx: Context, ms: u64| {
-            calls.bump();
-            async move {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-                Ok::<_, NodeError>(ms)
-            }
-        }
-    });
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
 
-    let result = dispatcher
-        .dispatch(thunk("Long", json!(1_500)), &async_nats::HeaderMap::new())
-        .await
-        .unwrap();
-    assert_eq!((result.outcome, result.attempt), (Ok(json!(1_500)), 1));
+    let result = rig.dispatch(thunk("Sleep", json!(1_500))).await;
+    assert_eq!((result.outcome, result.attempt), (Ok(json!(1)), 1));
     // Never redelivered while it ran.
     assert_eq!(calls.get(), 1);
-    worker.stop().await;
+    rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopping_worker_finishes_the_thunks_it_started() {
-    let Some(server) = NatsServer::start("a_stopping_worker_finishes") else {
+    let calls = Calls::default();
+    let Some(rig) = Rig::start("a_stopping_worker", Layout::default(), sleeper(&calls)).await
+    else {
         return;
     };
-    let layout = Layout::default();
-    let (started_tx, started_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let mut registry = NodeRegistry::new();
-    registry.effect("Slow", move |_ctx: Context, ms: u64| {
-        let _ = started_tx.send(());
-        async move {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            Ok::<_, NodeError>(ms)
-        }
-    });
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
 
-    let slow = thunk("Slow", json!(300));
-    let call = tokio::spawn({
-        let dispatcher = dispatcher.clone();
-        let slow = slow.clone();
-        async move { dispatcher.call(slow).await }
-    });
-    let mut started_rx = started_rx;
-    started_rx.recv().await.unwrap();
+    let slow = thunk("Sleep", json!(300));
+    let call = rig.spawn_call(&slow);
+    while calls.get() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     // Stop while the node runs: the worker returns only once its result is written.
+    let Rig {
+        worker, dispatcher, ..
+    } = rig;
     worker.stop().await;
     let result = dispatcher.result(slow.thunk_id).await.unwrap().unwrap();
-    assert_eq!(result.outcome, Ok(json!(300)));
-    assert_eq!(call.await.unwrap(), Ok(json!(300)));
+    assert_eq!(result.outcome, Ok(json!(1)));
+    assert_eq!(call.await.unwrap(), Ok(json!(1)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -518,46 +484,40 @@ async fn a_call_without_a_worker_times_out_naming_the_thunk() {
         return;
     };
     let layout = Layout::default();
-    let dispatcher = dispatcher(&server, &layout)
-        .await
-        .timeout(Duration::from_millis(200));
+    let dispatcher = dispatcher(&server, &layout).await;
     let lonely = thunk("Echo", json!(1));
-    let e = dispatcher.call(lonely.clone()).await.unwrap_err();
+    let waiting = dispatcher.clone().timeout(Duration::from_millis(200));
+    let e = waiting.call(lonely.clone()).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Timeout);
-    assert_eq!(
-        e.message(),
-        format!(
-            "no result for thunk {} of node `Echo` within 200ms: is a worker running on \
-             stream `ONEX_THUNKS`?",
-            lonely.thunk_id
-        )
+    let expected = format!(
+        "no result for thunk {} of node `Echo` within 200ms: is a worker running on stream \
+         `ONEX_THUNKS`?",
+        lonely.thunk_id
     );
+    assert_eq!(e.message(), expected);
     // The thunk waits in the queue for a worker; a later call gets its result.
     let mut registry = NodeRegistry::new();
     registry.compute_infallible("Echo", |v: &Value| v.clone());
     let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher.timeout(Duration::from_secs(30));
     assert_eq!(dispatcher.call(lonely).await, Ok(json!(1)));
     worker.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_thunk_that_already_has_a_result_is_not_run_again() {
-    let Some(server) = NatsServer::start("a_redelivered_thunk_that_already_has_a_result") else {
+    let Some(server) = NatsServer::start("a_redelivered_thunk") else {
         return;
     };
     let layout = Layout::default();
     let client = connect(&server).await;
     // A first worker that does not know the node hands the thunk back for 2 s.
     let (stop, stopped) = oneshot::channel::<()>();
-    let first = tokio::spawn(
-        Worker::new(client.clone(), NodeRegistry::new())
-            .layout(layout.clone())
-            .backoff(Backoff::fixed(Duration::from_secs(2)).no_jitter())
-            .run_until(async {
-                let _ = stopped.await;
-            }),
-    );
+    let first = Worker::new(client.clone(), NodeRegistry::new())
+        .layout(layout.clone())
+        .backoff(Backoff::fixed(Duration::from_secs(2)).no_jitter());
+    let first = tokio::spawn(first.run_until(async {
+        let _ = stopped.await;
+    }));
     support::wait_for_pullers(&client, &layout, 1).await;
     let dispatcher = dispatcher(&server, &layout).await;
     let count = thunk("Count", Value::Null);
@@ -568,8 +528,9 @@ async fn a_redelivered_thunk_that_already_has_a_result_is_not_run_again() {
     });
     let js = jetstream::new(client.clone());
     let stream = js.get_stream(layout.stream_name()).await.unwrap();
+    let consumer = layout.consumer_name();
     while stream
-        .consumer_info(layout.consumer_name())
+        .consumer_info(&consumer)
         .await
         .unwrap()
         .delivered
@@ -585,12 +546,10 @@ async fn a_redelivered_thunk_that_already_has_a_result_is_not_run_again() {
     let kv = js.get_key_value(layout.results_bucket()).await.unwrap();
     let record = json!({"thunk_id": count.thunk_id, "node_type": "Count", "worker": "gone",
                         "attempt": 1, "outcome": {"ok": 41}});
-    kv.create(
-        count.thunk_id.to_string(),
-        serde_json::to_vec(&record).unwrap().into(),
-    )
-    .await
-    .unwrap();
+    let record = serde_json::to_vec(&record).unwrap();
+    kv.create(count.thunk_id.to_string(), record.into())
+        .await
+        .unwrap();
 
     let calls = Calls::default();
     let mut registry = NodeRegistry::new();
@@ -601,34 +560,10 @@ async fn a_redelivered_thunk_that_already_has_a_result_is_not_run_again() {
     let worker = InProcess::start(&server, registry, &layout).await;
     assert_eq!(call.await.unwrap(), Ok(json!(41)));
     support::wait_for_empty_queue(&client, &layout).await;
+    let ran = calls.get();
     assert_eq!(
-        calls.get(),
-        0,
+        ran, 0,
         "the second delivery found the result and did not run"
     );
-    worker.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_last_delivery_settles_a_thunk_whose_retry_budget_is_larger() {
-    let Some(server) = NatsServer::start("the_last_delivery_settles") else {
-        return;
-    };
-    let layout = Layout::default().max_deliver(3);
-    let mut registry = NodeRegistry::new();
-    registry.effect("Down", |_ctx: Context, _: Value| async move {
-        Err::<Value, _>(NodeError::transient("still down"))
-    });
-    let worker = InProcess::start(&server, registry, &layout).await;
-    let dispatcher = dispatcher(&server, &layout).await;
-
-    let mut down = thunk("Down", Value::Null);
-    down.retry_count = 10;
-    let result = dispatcher
-        .dispatch(down, &async_nats::HeaderMap::new())
-        .await
-        .unwrap();
-    assert_eq!(result.attempt, 3);
-    assert_eq!(result.outcome, Err(NodeError::transient("still down")));
     worker.stop().await;
 }

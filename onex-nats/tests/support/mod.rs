@@ -138,6 +138,20 @@ impl NatsServer {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// The file worker processes append their ledger lines to.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.path("ledger")
+    }
+
+    /// The lines worker processes appended so far.
+    pub fn ledger(&self) -> Vec<String> {
+        std::fs::read_to_string(self.ledger_path())
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
     /// A file in the temporary directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -164,12 +178,14 @@ pub struct WorkerProcess {
 }
 
 impl WorkerProcess {
-    /// Starts a worker named `name` on `server` with `key=value` arguments (see the binary).
+    /// Starts a worker named `name` on `server` with `key=value` arguments (see the
+    /// binary); its nodes append to the server's [`ledger`](NatsServer::ledger).
     pub fn start(server: &NatsServer, name: &str, args: &[&str]) -> WorkerProcess {
         let log = File::create(server.path(&format!("{name}.log"))).expect("worker log");
         let child = Command::new(env!("CARGO_BIN_EXE_onex-nats-test-worker"))
             .arg(format!("url={}", server.url()))
             .arg(format!("name={name}"))
+            .arg(format!("ledger={}", server.ledger_path().display()))
             .args(args)
             .stdout(Stdio::null())
             .stderr(log)
@@ -229,15 +245,6 @@ pub async fn wait_for_pullers(client: &async_nats::Client, layout: &Layout, n: u
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// The lines of a ledger the worker processes append to.
-pub fn ledger(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 /// Waits until the work queue holds no message: every thunk settled and acked (an ack
