@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::background::Background;
 use crate::error::Error;
 use crate::layout::Layout;
 use crate::results::{Results, ThunkResult, unavailable};
@@ -50,13 +51,7 @@ struct Inner {
     layout: Layout,
     results: Results,
     waiters: Arc<Waiters>,
-    follower: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.follower.abort();
-    }
+    _follower: Background,
 }
 
 impl Dispatcher {
@@ -90,14 +85,14 @@ impl Dispatcher {
             )
         })?;
         let waiters = Arc::new(Waiters::default());
-        let follower = tokio::spawn(waiters::follow(kv, watch, Arc::clone(&waiters)));
+        let follower = Background::spawn(waiters::follow(kv, watch, Arc::clone(&waiters)));
         Ok(Dispatcher {
             inner: Arc::new(Inner {
                 js,
                 layout,
                 results: bound.results,
                 waiters,
-                follower,
+                _follower: follower,
             }),
             timeout: Self::DEFAULT_TIMEOUT,
         })

@@ -80,6 +80,7 @@
 
 #![warn(missing_docs)]
 
+mod background;
 mod delivery;
 mod dispatcher;
 mod error;

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::background::Background;
 use crate::delivery::{Verdict, verdict};
 use crate::error::Error;
 use crate::layout::Layout;
@@ -35,7 +36,8 @@ use crate::wire::{self, BACKOFF_KEY, WORKFLOW_KEY};
 /// `metadata.backoff` that is not a backoff. A node type this worker does not know is
 /// handed back for a worker that does, and settled with an error on the last delivery.
 ///
-/// At most [`concurrency`](Self::concurrency) thunks run at once. Workers share one
+/// Circuit breakers and the output cache stay with the caller: a worker runs what it is
+/// given. At most [`concurrency`](Self::concurrency) thunks run at once. Workers share one
 /// durable consumer, so starting more processes (on any machine) adds capacity.
 ///
 /// # Examples
@@ -152,7 +154,7 @@ impl Worker {
         });
         let consumer_name = self.layout.consumer_name();
         let advisories = lost::subscribe(&self.client, &bound.stream, &consumer_name).await?;
-        let lost = tokio::spawn(lost::settle_lost(
+        let _lost = Background::spawn(lost::settle_lost(
             advisories,
             bound.stream.clone(),
             sh.results.clone(),
@@ -165,7 +167,6 @@ impl Worker {
             consumer,
         };
         pull(&sh, source, self.concurrency, shutdown).await;
-        lost.abort();
         tracing::info!(worker = %sh.name, "worker stopped");
         Ok(())
     }
