@@ -567,3 +567,32 @@ async fn a_redelivered_thunk_that_already_has_a_result_is_not_run_again() {
     );
     worker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thunk_message_carries_the_thunk_its_id_its_node_type_and_the_callers_headers() {
+    let Some(server) = NatsServer::start("a_thunk_message_carries") else {
+        return;
+    };
+    let layout = Layout::default();
+    let dispatcher = dispatcher(&server, &layout)
+        .await
+        .timeout(Duration::from_millis(100));
+    let mut sum = thunk("etl::Sum", json!([1, 2]));
+    sum.retry_count = 2;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(onex_nats::TRACEPARENT_HEADER, traceparent);
+    // No worker: the call times out and the message stays in the queue.
+    assert!(dispatcher.dispatch(sum.clone(), &headers).await.is_err());
+
+    let js = jetstream::new(connect(&server).await);
+    let stream = js.get_stream(layout.stream_name()).await.unwrap();
+    let message = stream.get_raw_message(1).await.unwrap();
+    assert_eq!(message.subject.as_str(), "onex.thunks.etl__Sum");
+    let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_string());
+    assert_eq!(header("Nats-Msg-Id"), Some(sum.thunk_id.to_string()));
+    assert_eq!(header(NODE_TYPE_HEADER).as_deref(), Some("etl::Sum"));
+    assert_eq!(header("traceparent").as_deref(), Some(traceparent));
+    let published: Thunk = serde_json::from_slice(&message.payload).unwrap();
+    assert_eq!(published, sum);
+}
