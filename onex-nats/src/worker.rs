@@ -119,7 +119,8 @@ impl Worker {
         &self.name
     }
 
-    /// Runs until an error stops it (the process ends it otherwise).
+    /// Runs for as long as the process does: past setup, a lost connection or a failed
+    /// pull is retried, not returned.
     ///
     /// # Errors
     ///
@@ -138,6 +139,7 @@ impl Worker {
         let js = jetstream::new(self.client.clone());
         let bound = self.layout.bind(&js).await?;
         let consumer = self.layout.consumer(&bound.stream).await?;
+        // The consumer's own settings rule: another worker may have created it.
         let config = &consumer.cached_info().config;
         let max_deliver = u32::try_from(config.max_deliver)
             .ok()
@@ -285,44 +287,9 @@ async fn deliver(sh: Arc<Shared>, message: jetstream::Message, _permit: OwnedSem
         .info()
         .map(|info| u32::try_from(info.delivered).unwrap_or(u32::MAX))
         .unwrap_or(1);
-    let envelope = wire::Envelope::of(&message);
-    let thunk: Thunk = match serde_json::from_slice(&message.payload) {
-        Ok(thunk) => thunk,
-        Err(e) => {
-            let error = poison(
-                &sh,
-                &envelope.describe(),
-                format!("its payload is not a thunk: {e}"),
-            );
-            let (id, node) = (envelope.thunk_id, &envelope.node_type);
-            return settle_poison(&sh, &message, id, node, attempt, error).await;
-        }
-    };
-    if let Some(id) = envelope.thunk_id
-        && id != thunk.thunk_id
-    {
-        let error = poison(
-            &sh,
-            &wire::describe(&thunk),
-            format!("its message id {id} is not its thunk id"),
-        );
-        let node = &thunk.target_node_type;
-        return settle_poison(&sh, &message, Some(id), node, attempt, error).await;
-    }
-    let backoff = match thunk.metadata.get(BACKOFF_KEY) {
-        None => sh.backoff,
-        Some(value) => match serde_json::from_value::<Backoff>(value.clone()) {
-            Ok(backoff) => backoff,
-            Err(e) => {
-                let error = poison(
-                    &sh,
-                    &wire::describe(&thunk),
-                    format!("its `metadata.{BACKOFF_KEY}` is not a backoff: {e}"),
-                );
-                let (id, node) = (Some(thunk.thunk_id), &thunk.target_node_type);
-                return settle_poison(&sh, &message, id, node, attempt, error).await;
-            }
-        },
+    let (thunk, backoff) = match decode(&sh, &message) {
+        Ok(decoded) => decoded,
+        Err(poison) => return settle_poison(&sh, &message, poison, attempt).await,
     };
     if !sh.registry.contains(&thunk.target_node_type) {
         return unknown_node(&sh, &message, &thunk, attempt, &backoff).await;
@@ -338,7 +305,7 @@ async fn deliver(sh: Arc<Shared>, message: jetstream::Message, _permit: OwnedSem
         node_type = %thunk.target_node_type,
         attempt,
         worker = %sh.name,
-        traceparent = envelope.traceparent.as_deref(),
+        traceparent = wire::Envelope::of(&message).traceparent.as_deref(),
     );
     let outcome = run_attempt(&sh, &message, &thunk)
         .instrument(span.clone())
@@ -454,33 +421,65 @@ async fn unknown_node(
     settle(sh, message, &result, AckKind::Term).await;
 }
 
-/// The error of a message that cannot be run.
-fn poison(sh: &Shared, what: &str, why: String) -> NodeError {
-    NodeError::permanent(format!("worker `{}` cannot run {what}: {why}", sh.name))
-        .with_code(ErrorCode::InvalidInput)
+/// A message that cannot be run, and the error that settles it.
+struct Poison {
+    /// The thunk to settle, when the message names one.
+    thunk_id: Option<Uuid>,
+    node_type: String,
+    error: NodeError,
+}
+
+/// The delivered thunk and its backoff, or why the message cannot be run: its payload is
+/// not a thunk, its message id is not the thunk's, its backoff is not a backoff.
+fn decode(sh: &Shared, message: &jetstream::Message) -> Result<(Thunk, Backoff), Poison> {
+    let envelope = wire::Envelope::of(message);
+    let poison = |what: &str, thunk_id, node_type: &str, why: String| Poison {
+        thunk_id,
+        node_type: node_type.to_string(),
+        error: NodeError::permanent(format!("worker `{}` cannot run {what}: {why}", sh.name))
+            .with_code(ErrorCode::InvalidInput),
+    };
+    let thunk: Thunk = serde_json::from_slice(&message.payload).map_err(|e| {
+        let why = format!("its payload is not a thunk: {e}");
+        poison(
+            &envelope.describe(),
+            envelope.thunk_id,
+            &envelope.node_type,
+            why,
+        )
+    })?;
+    let what = wire::describe(&thunk);
+    let node_type = &thunk.target_node_type;
+    if let Some(id) = envelope.thunk_id
+        && id != thunk.thunk_id
+    {
+        let why = format!("its message id {id} is not its thunk id");
+        return Err(poison(&what, Some(id), node_type, why));
+    }
+    let backoff = match thunk.metadata.get(BACKOFF_KEY) {
+        None => sh.backoff,
+        Some(value) => serde_json::from_value(value.clone()).map_err(|e| {
+            let why = format!("its `metadata.{BACKOFF_KEY}` is not a backoff: {e}");
+            poison(&what, Some(thunk.thunk_id), node_type, why)
+        })?,
+    };
+    Ok((thunk, backoff))
 }
 
 /// Settles a message that cannot be run: its error becomes the thunk's result when the
 /// message names a thunk, and the message is terminated either way.
-async fn settle_poison(
-    sh: &Shared,
-    message: &jetstream::Message,
-    thunk_id: Option<Uuid>,
-    node_type: &str,
-    attempt: u32,
-    error: NodeError,
-) {
-    tracing::error!(worker = %sh.name, error = %error, "poison thunk");
-    let Some(thunk_id) = thunk_id else {
+async fn settle_poison(sh: &Shared, message: &jetstream::Message, poison: Poison, attempt: u32) {
+    tracing::error!(worker = %sh.name, error = %poison.error, "poison thunk");
+    let Some(thunk_id) = poison.thunk_id else {
         let _ = message.ack_with(AckKind::Term).await;
         return;
     };
     let result = ThunkResult {
         thunk_id,
-        node_type: node_type.to_string(),
+        node_type: poison.node_type,
         worker: sh.name.clone(),
         attempt,
-        outcome: Err(error),
+        outcome: Err(poison.error),
     };
     settle(sh, message, &result, AckKind::Term).await;
 }

@@ -596,3 +596,52 @@ async fn a_thunk_message_carries_the_thunk_its_id_its_node_type_and_the_callers_
     let published: Thunk = serde_json::from_slice(&message.payload).unwrap();
     assert_eq!(published, sum);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thunk_with_a_bad_backoff_or_a_foreign_message_id_is_settled_at_once() {
+    let calls = Calls::default();
+    let Some(rig) = Rig::start("bad_backoff", Layout::default(), sleeper(&calls)).await else {
+        return;
+    };
+    let js = jetstream(&rig).await;
+    let publish = async |thunk: &Thunk, message_id: uuid::Uuid| {
+        let message = jetstream::message::PublishMessage::build()
+            .payload(serde_json::to_vec(thunk).unwrap().into())
+            .message_id(message_id.to_string());
+        let published = js.send_publish(rig.layout.subject("Sleep"), message).await;
+        published.unwrap().await.unwrap();
+    };
+    let settled = async |thunk_id| loop {
+        if let Some(result) = rig.dispatcher.result(thunk_id).await.unwrap() {
+            break result.outcome.unwrap_err();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+
+    let mut soon = thunk("Sleep", json!(1));
+    soon.metadata
+        .insert(onex_nats::BACKOFF_KEY.into(), json!("soon"));
+    publish(&soon, soon.thunk_id).await;
+    let e = settled(soon.thunk_id).await;
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    let expected = format!(
+        "worker `w-test` cannot run thunk {} of node `Sleep`: its `metadata.backoff` is not a \
+         backoff: ",
+        soon.thunk_id
+    );
+    assert!(e.message().starts_with(&expected), "{e}");
+
+    let other = uuid::Uuid::new_v4();
+    let foreign = thunk("Sleep", json!(1));
+    publish(&foreign, other).await;
+    let e = settled(other).await;
+    let expected = format!(
+        "worker `w-test` cannot run thunk {} of node `Sleep`: its message id {other} is not \
+         its thunk id",
+        foreign.thunk_id
+    );
+    assert_eq!(e.message(), expected);
+    assert_eq!(calls.get(), 0);
+    support::wait_for_empty_queue(&connect(&rig.server).await, &rig.layout).await;
+    rig.stop().await;
+}
