@@ -86,6 +86,7 @@ mod dispatcher;
 mod error;
 mod layout;
 mod lost;
+mod puller;
 mod results;
 mod waiters;
 mod wire;

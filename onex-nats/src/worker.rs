@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::{self, AckKind};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::FutureExt;
 use onex_runtime::dynamic::NodeRegistry;
 use onex_runtime::{Backoff, Context, ErrorCode, NodeError, Runtime, Thunk};
 use serde_json::Value;
@@ -21,6 +21,7 @@ use crate::delivery::{Verdict, verdict};
 use crate::error::Error;
 use crate::layout::Layout;
 use crate::lost;
+use crate::puller::{PullError, Puller};
 use crate::results::{Results, ThunkResult, Written};
 use crate::wire::{self, BACKOFF_KEY, WORKFLOW_KEY};
 
@@ -164,13 +165,15 @@ impl Worker {
         ));
         tracing::info!(worker = %sh.name, concurrency = self.concurrency, "worker started");
         let source = Source {
+            client: self.client,
+            context: js,
             layout: self.layout,
             stream: bound.stream,
             consumer,
         };
-        pull(&sh, source, self.concurrency, shutdown).await;
+        let pulled = pull(&sh, source, self.concurrency, shutdown).await;
         tracing::info!(worker = %sh.name, "worker stopped");
-        Ok(())
+        pulled
     }
 }
 
@@ -187,92 +190,71 @@ struct Shared {
 
 /// Where a worker pulls from.
 struct Source {
+    client: async_nats::Client,
+    context: jetstream::Context,
     layout: Layout,
     stream: jetstream::stream::Stream,
     consumer: PullConsumer,
 }
 
-/// Pulls until `shutdown`, one task per delivery, at most `concurrency` at once; then
-/// waits for the deliveries in flight.
+/// Pulls until `shutdown`, one task per delivery, at most `concurrency` at once; then hands
+/// back what is on its way and waits for the deliveries in flight.
 async fn pull(
     sh: &Arc<Shared>,
-    mut source: Source,
+    source: Source,
     concurrency: usize,
     shutdown: impl Future<Output = ()>,
-) {
+) -> Result<(), Error> {
     let permits = Arc::new(Semaphore::new(concurrency));
     let mut tasks = JoinSet::new();
+    let mut puller = Puller::new(&source.client, &source.context, source.consumer).await?;
     let shutdown = shutdown.fuse();
     futures_util::pin_mut!(shutdown);
-    'connect: loop {
-        let pulled = tokio::select! {
+    loop {
+        while let Some(done) = tasks.try_join_next() {
+            report_panic(done);
+        }
+        let permit = tokio::select! {
             biased;
-            () = &mut shutdown => break 'connect,
-            pulled = source.consumer.stream().max_messages_per_batch(concurrency).messages() => pulled,
+            () = &mut shutdown => break,
+            permit = Arc::clone(&permits).acquire_owned() => permit,
         };
-        let mut messages = match pulled {
-            Ok(messages) => messages,
+        let Ok(permit) = permit else { break };
+        let free = permits.available_permits() + 1;
+        let next = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            next = puller.next(free) => next,
+        };
+        match next {
+            Ok(message) => {
+                tasks.spawn(deliver(Arc::clone(sh), message, permit));
+            }
+            Err(PullError::Closed) => break,
             Err(e) => {
-                tracing::warn!(worker = %sh.name, error = %e, "cannot pull thunks; retrying");
+                tracing::warn!(worker = %sh.name, error = %e, "pulling thunks failed; retrying");
                 tokio::select! {
                     biased;
-                    () = &mut shutdown => break 'connect,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
                 }
-                // The consumer may have been deleted: find or create it again.
-                if let Ok(consumer) = source.layout.consumer(&source.stream).await {
-                    source.consumer = consumer;
+                if matches!(e, PullError::ConsumerDeleted)
+                    && let Ok(consumer) = source.layout.consumer(&source.stream).await
+                {
+                    puller.set_consumer(consumer);
                 }
-                continue 'connect;
-            }
-        };
-        loop {
-            while let Some(done) = tasks.try_join_next() {
-                report_panic(done);
-            }
-            // Take a message only with a free slot, so none waits here while its ack
-            // wait runs out.
-            let permit = tokio::select! {
-                biased;
-                () = &mut shutdown => {
-                    hand_back(&mut messages).await;
-                    break 'connect;
-                }
-                permit = Arc::clone(&permits).acquire_owned() => permit,
-            };
-            let Ok(permit) = permit else { break 'connect };
-            let next = tokio::select! {
-                biased;
-                () = &mut shutdown => {
-                    hand_back(&mut messages).await;
-                    break 'connect;
-                }
-                next = messages.next() => next,
-            };
-            match next {
-                Some(Ok(message)) => {
-                    tasks.spawn(deliver(Arc::clone(sh), message, permit));
-                }
-                Some(Err(e)) => {
-                    tracing::warn!(worker = %sh.name, error = %e, "pulling thunks failed");
-                    // Errors come back at once while the server is away.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                None => continue 'connect,
             }
         }
+    }
+    // Thunks on their way here go back to the queue for other workers now, rather than
+    // after their ack wait.
+    for message in puller.drain().await {
+        let _ = message.ack_with(AckKind::Nak(None)).await;
     }
     while let Some(done) = tasks.join_next().await {
         report_panic(done);
     }
-}
-
-/// Naks the messages already pulled but not started, so that another worker takes them
-/// now rather than after the ack wait.
-async fn hand_back(messages: &mut jetstream::consumer::pull::Stream) {
-    while let Some(Some(Ok(message))) = messages.next().now_or_never() {
-        let _ = message.ack_with(AckKind::Nak(None)).await;
-    }
+    Ok(())
 }
 
 fn report_panic(done: Result<(), tokio::task::JoinError>) {

@@ -29,7 +29,7 @@ async fn wait_for_line(server: &NatsServer, line: &str) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("the ledger never showed `{line}`: {:?}", server.ledger());
+    panic!("the ledger never showed `{line}`\n{}", server.report());
 }
 
 /// The test's side: a client, and a dispatcher on it waiting up to `timeout`.
@@ -127,7 +127,7 @@ async fn thunks_in_flight_when_the_server_restarts_all_complete() {
     let results: Vec<_> = calls.collect().await;
     assert_eq!(results.len(), 200);
     for (i, result) in results {
-        let result = result.unwrap_or_else(|e| panic!("thunk {i}: {e}"));
+        let result = result.unwrap_or_else(|e| panic!("thunk {i}: {e}\n{}", server.report()));
         assert_eq!(result.outcome, Ok(json!(i)));
     }
     let connects = caller
@@ -211,7 +211,7 @@ async fn a_stopped_worker_hands_back_what_it_pulled_and_did_not_start() {
     let _b = WorkerProcess::start(&server, "b", &args);
     for (i, call) in calls.into_iter().enumerate() {
         let result = call.await.unwrap();
-        let result = result.unwrap_or_else(|e| panic!("thunk {i}: {e}"));
+        let result = result.unwrap_or_else(|e| panic!("thunk {i}: {e}\n{}", server.report()));
         assert_eq!(result.outcome, Ok(json!(i)));
     }
     let lines = server.ledger();

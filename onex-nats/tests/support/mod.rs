@@ -152,6 +152,21 @@ impl NatsServer {
             .collect()
     }
 
+    /// The ledger and every log (the server's, each worker's), to explain a failure.
+    pub fn report(&self) -> String {
+        let mut report = format!("ledger: {:?}\n", self.ledger());
+        let mut logs: Vec<_> = std::fs::read_dir(self.dir())
+            .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        logs.retain(|p| p.extension().is_some_and(|e| e == "log"));
+        logs.sort();
+        for log in logs {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            report += &format!("--- {}\n{text}", log.display());
+        }
+        report
+    }
+
     /// A file in the temporary directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
