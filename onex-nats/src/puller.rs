@@ -2,7 +2,6 @@
 //! the worker has free slots, so none waits in a buffer while its ack wait runs, and it ends
 //! without stranding a thunk on its way to the worker.
 
-use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -22,25 +21,24 @@ const EXPIRES: Duration = Duration::from_secs(5);
 /// reconnect or a server restart the server has forgotten it.
 const GRACE: Duration = Duration::from_secs(1);
 
-/// The most pull requests a worker keeps waiting at once: the server caps the waiting
-/// requests of a consumer across all its workers (`max_waiting`, 512 by default).
-const MAX_REQUESTS: usize = 2;
-
 /// A pull request the server may still answer.
 struct Request {
     expires_at: Instant,
     remaining: usize,
 }
 
-/// Pulls thunks for one worker on an inbox of its own.
+/// Pulls thunks for one worker on an inbox of its own, one pull request at a time (the
+/// server caps the waiting requests of a consumer across all its workers: `max_waiting`,
+/// 512 by default).
 pub(crate) struct Puller {
     client: async_nats::Client,
     consumer: PullConsumer,
     context: jetstream::Context,
     inbox: Subject,
     delivered: Subscriber,
-    /// Oldest first; requests expire in the order they were made.
-    requests: VecDeque<Request>,
+    /// The one open pull request: with one at a time, every thunk and every end the server
+    /// reports belongs to it, so the count of what is owed stays exact.
+    request: Option<Request>,
     connects: u64,
 }
 
@@ -75,7 +73,7 @@ impl Puller {
             context: context.clone(),
             inbox,
             delivered,
-            requests: VecDeque::new(),
+            request: None,
             connects: client.statistics().connects.load(Ordering::Relaxed),
         })
     }
@@ -83,18 +81,18 @@ impl Puller {
     /// Pulls from `consumer` from now on (found or created again after it was deleted).
     pub(crate) fn set_consumer(&mut self, consumer: PullConsumer) {
         self.consumer = consumer;
-        self.requests.clear();
+        self.request = None;
     }
 
     /// The next thunk message, keeping `free` of them requested (the worker's free slots,
     /// counting the one this message takes).
     pub(crate) async fn next(&mut self, free: usize) -> Result<Message, PullError> {
         loop {
-            self.forget_lost_requests();
+            self.forget_lost_request();
             self.request(free).await?;
             let wake = self
-                .requests
-                .front()
+                .request
+                .as_ref()
                 .map_or(Instant::now() + EXPIRES, |r| r.expires_at + GRACE);
             let message = tokio::select! {
                 message = self.delivered.next() => message.ok_or(PullError::Closed)?,
@@ -112,7 +110,7 @@ impl Puller {
                 // 408: a request expired; 409: the server ended one (too many waiting,
                 // a leader change, the consumer deleted).
                 Some(status) => {
-                    self.requests.pop_front();
+                    self.request = None;
                     if message.description.as_deref() == Some("Consumer Deleted") {
                         return Err(PullError::ConsumerDeleted);
                     }
@@ -124,15 +122,13 @@ impl Puller {
         }
     }
 
-    /// Asks for what `free` slots can take beyond what is already asked for.
+    /// Asks for what `free` slots can take, unless a request is open: its thunks come first.
     async fn request(&mut self, free: usize) -> Result<(), PullError> {
-        let requested: usize = self.requests.iter().map(|r| r.remaining).sum();
-        if requested >= free || self.requests.len() >= MAX_REQUESTS {
+        if self.request.is_some() {
             return Ok(());
         }
-        let batch = free - requested;
         let config = BatchConfig {
-            batch,
+            batch: free,
             expires: Some(EXPIRES),
             ..Default::default()
         };
@@ -140,37 +136,39 @@ impl Puller {
             .request_batch(config, self.inbox.clone())
             .await
             .map_err(|e| PullError::Request(e.into()))?;
-        self.requests.push_back(Request {
+        self.request = Some(Request {
             expires_at: Instant::now() + EXPIRES,
-            remaining: batch,
+            remaining: free,
         });
         Ok(())
     }
 
-    /// Forgets the requests the server cannot answer any more: all of them after a
-    /// reconnect, and any well past its expiry without the server saying so.
-    fn forget_lost_requests(&mut self) {
+    /// Forgets a request the server cannot answer any more: after a reconnect, or well past
+    /// its expiry without the server saying so.
+    fn forget_lost_request(&mut self) {
         let connects = self.client.statistics().connects.load(Ordering::Relaxed);
         if connects != self.connects {
             self.connects = connects;
-            self.requests.clear();
+            self.request = None;
         }
         let now = Instant::now();
-        while self
-            .requests
-            .front()
+        if self
+            .request
+            .as_ref()
             .is_some_and(|r| r.expires_at + GRACE <= now)
         {
-            self.requests.pop_front();
+            self.request = None;
         }
     }
 
-    /// A thunk arrived: one less is owed, by the oldest request.
+    /// A thunk arrived: one less is owed.
     fn count_delivery(&mut self) {
-        if let Some(request) = self.requests.iter_mut().find(|r| r.remaining > 0) {
-            request.remaining -= 1;
+        if let Some(request) = &mut self.request {
+            request.remaining = request.remaining.saturating_sub(1);
+            if request.remaining == 0 {
+                self.request = None;
+            }
         }
-        self.requests.retain(|r| r.remaining > 0);
     }
 
     /// Stops pulling: unsubscribes, and returns the thunks already on their way here, for

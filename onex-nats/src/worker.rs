@@ -289,17 +289,23 @@ async fn deliver(sh: Arc<Shared>, message: jetstream::Message, _permit: OwnedSem
         worker = %sh.name,
         traceparent = wire::Envelope::of(&message).traceparent.as_deref(),
     );
-    let outcome = run_attempt(&sh, &message, &thunk)
-        .instrument(span.clone())
+    // Instrumented, not entered: an entered span's guard must not live across an await
+    // (tracing's registry panics on it).
+    attempt_and_settle(&sh, &message, &thunk, attempt, &backoff)
+        .instrument(span)
         .await;
-    let _entered = span.enter();
-    match verdict(
-        outcome,
-        attempt,
-        thunk.retry_count,
-        sh.max_deliver,
-        &backoff,
-    ) {
+}
+
+/// Runs one attempt, then settles the thunk or hands it back for a retry.
+async fn attempt_and_settle(
+    sh: &Shared,
+    message: &jetstream::Message,
+    thunk: &Thunk,
+    attempt: u32,
+    backoff: &Backoff,
+) {
+    let outcome = run_attempt(sh, message, thunk).await;
+    match verdict(outcome, attempt, thunk.retry_count, sh.max_deliver, backoff) {
         Verdict::Retry(delay) => {
             tracing::info!(delay_ms = delay.as_millis() as u64, "retrying thunk");
             let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
@@ -312,7 +318,7 @@ async fn deliver(sh: Arc<Shared>, message: jetstream::Message, _permit: OwnedSem
                 attempt,
                 outcome,
             };
-            settle(&sh, &message, &result, AckKind::Ack).await;
+            settle(sh, message, &result, AckKind::Ack).await;
         }
     }
 }
