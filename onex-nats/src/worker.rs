@@ -38,7 +38,9 @@ use crate::wire::{self, BACKOFF_KEY, WORKFLOW_KEY};
 /// handed back for a worker that does, and settled with an error on the last delivery.
 ///
 /// Circuit breakers and the output cache stay with the caller: a worker runs what it is
-/// given. At most [`concurrency`](Self::concurrency) thunks run at once. Workers share one
+/// given. At most [`concurrency`](Self::concurrency) thunks run at once, and a worker asks
+/// the server for no more thunks than it has free slots, so none waits in a worker's
+/// buffer while its ack wait runs out. Workers share one
 /// durable consumer, so starting more processes (on any machine) adds capacity.
 ///
 /// # Examples
