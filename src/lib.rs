@@ -92,6 +92,7 @@
 //! - `cli`: `onex::cli`, a command line (validate, plan, run, graph) for workflow specs over a
 //!   registry of your nodes.
 //! - `sqlite`: `onex::sqlite`, the embedded SQLite journal for durable runs.
+//! - `nats`: `onex::nats`, workers and remote steps over NATS JetStream.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -99,6 +100,9 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+/// Workers and remote steps over NATS JetStream (feature `nats`): the `onex-nats` crate.
+#[cfg(feature = "nats")]
+pub use onex_nats as nats;
 
 /// The embedded SQLite journal for durable runs (feature `sqlite`).
 #[cfg(feature = "sqlite")]

@@ -61,7 +61,7 @@ async fn good_data_takes_the_fast_track_and_bad_data_the_full_pipeline() {
     assert_eq!((r.steps_completed, r.steps_skipped), (5, 1));
     // 50 rows, 10 without an email (dropped by `clean`). Every 7th row repeats the id of
     // the row before it; `dedupe` drops the repeat only when both rows kept an email.
-    let has_email = |i: u64| i % 5 != 0;
+    let has_email = |i: u64| !i.is_multiple_of(5);
     let repeats = (1..=50u64)
         .filter(|&i| i % 7 == 0 && has_email(i) && has_email(i - 1))
         .count();

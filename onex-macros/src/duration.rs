@@ -79,7 +79,7 @@ impl DurationLit {
     /// The `core::time::Duration` expression, usable in `const` context.
     pub fn to_tokens(self) -> TokenStream {
         let n = self.0;
-        if n % 1_000_000 == 0 {
+        if n.is_multiple_of(1_000_000) {
             let ms = n / 1_000_000;
             quote!(::core::time::Duration::from_millis(#ms))
         } else {
@@ -100,7 +100,7 @@ fn scale(digits: &str, unit: u128) -> Option<u64> {
     let mut place = unit;
     for c in frac.chars() {
         let d = u128::from(c.to_digit(10)?);
-        if place % 10 != 0 {
+        if !place.is_multiple_of(10) {
             return None;
         }
         place /= 10;

@@ -19,6 +19,7 @@ use crate::dynamic::spec::WorkflowSpec;
 use crate::dynamic::validate;
 use crate::error::{ErrorCode, NodeError};
 use crate::graph::NodeKind;
+use crate::policy::panic::{contain, contain_async};
 
 pub(crate) type SyncCall = dyn Fn(Value) -> Result<Value, NodeError> + Send + Sync;
 pub(crate) type AsyncCall =
@@ -326,6 +327,57 @@ impl NodeRegistry {
         self.nodes.get(node_type).map(|n| n.output_type)
     }
 
+    /// Calls the node registered under `node_type` once, outside any workflow: JSON in,
+    /// JSON out. `None` when no node is registered under that name.
+    ///
+    /// This is one attempt and nothing more — no timeout, retries or cache; the caller
+    /// composes those (a remote worker runs each delivered thunk through it). Effect nodes
+    /// run in the returned future; compute and reducer nodes run on the rayon pool, so a
+    /// CPU-heavy node does not hold up the async threads that await it. A panic becomes a
+    /// permanent [`ErrorCode::Panicked`] error, as it does in a run.
+    ///
+    /// ```
+    /// use onex_runtime::dynamic::NodeRegistry;
+    /// use onex_runtime::{Context, Runtime};
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mut registry = NodeRegistry::new();
+    /// registry.compute_infallible("Double", |n: &i64| n * 2);
+    /// let ctx = Context::detached(&Runtime::default(), "remote");
+    /// let call = registry.invoke(&ctx, "Double", json!(21)).unwrap();
+    /// assert_eq!(call.await.unwrap(), json!(42));
+    /// assert!(registry.invoke(&ctx, "Triple", json!(1)).is_none());
+    /// # }
+    /// ```
+    pub fn invoke(
+        &self,
+        ctx: &Context,
+        node_type: &str,
+        input: Value,
+    ) -> Option<BoxFuture<'static, Result<Value, NodeError>>> {
+        let node = self.nodes.get(node_type)?;
+        let name: Arc<str> = node_type.into();
+        Some(match &node.invoke {
+            Invoke::Sync(call) => {
+                let call = Arc::clone(call);
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                rayon::spawn(move || {
+                    let _ = tx.send(contain(&name, || call(input)));
+                });
+                Box::pin(async move {
+                    rx.await.unwrap_or_else(|_| {
+                        Err(NodeError::internal("the rayon pool dropped a node call"))
+                    })
+                })
+            }
+            Invoke::Async(call) => {
+                let call = call(ctx.clone(), input);
+                Box::pin(async move { contain_async(&name, call).await })
+            }
+        })
+    }
+
     pub(crate) fn get(&self, node_type: &str) -> Option<&Arc<RegisteredNode>> {
         self.nodes.get(node_type)
     }
@@ -569,6 +621,32 @@ mod tests {
             short_type_name("(i64, core::option::Option<u8>)"),
             "(i64, Option<u8>)"
         );
+    }
+
+    #[tokio::test]
+    async fn invoke_calls_effects_and_contains_panics() {
+        let mut registry = NodeRegistry::new();
+        registry
+            .compute_infallible("Boom", |_: &i64| -> i64 { panic!("no {}", 7) })
+            .effect("Echo", |_ctx: Context, s: String| async move {
+                Ok::<_, NodeError>(s)
+            });
+        let ctx = Context::detached(&crate::Runtime::default(), "t");
+        let echo = registry.invoke(&ctx, "Echo", json!("hi")).unwrap().await;
+        assert_eq!(echo.unwrap(), json!("hi"));
+        let e = registry
+            .invoke(&ctx, "Boom", json!(1))
+            .unwrap()
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Panicked);
+        assert_eq!(e.message(), "step `Boom` panicked: no 7");
+        let e = registry
+            .invoke(&ctx, "Echo", json!(3))
+            .unwrap()
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidInput);
     }
 
     #[test]

@@ -180,10 +180,12 @@ impl RunState {
         let program = &*sh.program;
         let graph = program.graph();
         let end = at + graph.direct_stretches().get(at).map_or(0, |&n| n as usize);
-        if at == 0 && end == order.len() && self.records.is_none() {
-            if let Some(next) = self.run_straight(sh, slots) {
-                return next;
-            }
+        if at == 0
+            && end == order.len()
+            && self.records.is_none()
+            && let Some(next) = self.run_straight(sh, slots)
+        {
+            return next;
         }
         let run = self.run;
         let ctx = &sh.contexts[run];
