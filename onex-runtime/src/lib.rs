@@ -99,7 +99,7 @@ pub mod __private {
     pub use crate::slot::{MapSlot, Slot};
     pub use crate::slots::{DropSlot, SlotDrop, SlotTable, Slots};
     pub use crate::static_graph::{
-        NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities, same_order,
+        NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities,
     };
     pub use serde_json;
     pub use uuid;

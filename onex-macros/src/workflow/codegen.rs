@@ -244,11 +244,6 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
     let mut cond_arms = TokenStream::new();
     let mut width_arms = TokenStream::new();
     let mut finish_arms = TokenStream::new();
-    let mut line_of = Vec::with_capacity(n);
-    let mut at_of = vec![0; n];
-    for (at, &k) in order.iter().enumerate() {
-        at_of[k] = at;
-    }
     for (k, step) in wf.steps.iter().enumerate() {
         let (node, slot, sname) = (&nodes[k], &s_slots[k], &step_strs[k]);
         let args = &args_of[k];
@@ -261,11 +256,6 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
         let args = quote_spanned!(span=> (#(#args,)*));
         let call_args = quote_spanned!(span=> (#slot_ref, #args));
         visit_arms.extend(quote!(#k => #method #call_args,));
-        // The same call in the straight line (identical tokens and spans, so an error in
-        // an argument is one diagnostic: rustc drops exact duplicates).
-        let (at_lit, k_lit) = (usize_at(at_of[k], span), usize_at(k, span));
-        let next = quote_spanned!(span=> l(#at_lit, #k_lit).step::<#node_sp, _>);
-        line_of.push(quote!(#next #call_args?;));
         if let Some(w) = &step.options.when {
             let binds = r.when[k].iter().map(|(ident, s)| {
                 let dslot = &s_slots[*s];
@@ -314,69 +304,24 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
             finish_arms.extend(quote!(#k => s.#slot.finish(#sname),));
         }
     }
-    // The straight line: every step's call in the order computed here, for graphs without
-    // `when` or `map`, used when priorities left that order as it is. An optimized build
-    // gets it spelled out, one call per step with no dispatch between them (the hot path of
-    // a run with records off). A debug build (`debug_assertions`) gets the same calls in the
-    // same order through `call_sync` in a loop: no code of its own per step, which there was
-    // a quarter of the workflow's generated code. tests/straight_line.rs runs in
-    // both builds (CI runs it with --release too).
+    // The straight line (a fresh run of plain steps, nothing recorded): the runtime calls
+    // `call_sync` step after step.
     let is_straight = wf
         .steps
         .iter()
         .all(|s| s.options.when.is_none() && s.map.is_none());
-    let line_fn = is_straight.then(|| {
-        let lines = order.iter().map(|&k| &line_of[k]);
+    let straight = is_straight.then(|| {
         quote! {
-            // Generic over the visitor as `visit` is, so an error in a step's arguments
-            // reads the same in both and is reported once.
-            #[cfg(not(debug_assertions))]
-            #[inline(always)]
-            fn line<'s, __V: #p::Visit<'s, Out = ::core::result::Result<(), __rt::NodeError>>>(
-                s: &'s __Fields,
-                l: &mut impl ::core::ops::FnMut(::core::primitive::usize, ::core::primitive::usize) -> __V,
-            ) -> ::core::result::Result<(), __rt::NodeError> {
-                #(#lines)*
-                ::core::result::Result::Ok(())
+            fn run_straight(
+                &self,
+                s: &__Slots,
+                call: __rt::Call<'_>,
+                at: &mut usize,
+            ) -> ::core::option::Option<::core::result::Result<(), __rt::NodeError>> {
+                ::core::option::Option::Some(#p::line(self, s, call, at))
             }
         }
     });
-    let straight = is_straight.then(|| {
-            let sig = quote! {
-                fn run_straight(
-                    &self,
-                    s: &__Slots,
-                    call: __rt::Call<'_>,
-                    at: &mut usize,
-                ) -> ::core::option::Option<::core::result::Result<(), __rt::NodeError>>
-            };
-            quote! {
-                #[cfg(not(debug_assertions))]
-                #sig {
-                    const SAME: bool = #p::same_order(&__ORDER, &[#(#order),*]);
-                    if !SAME {
-                        return ::core::option::Option::None;
-                    }
-                    ::core::option::Option::Some(__Dispatch::line(s, &mut #p::line(call, at)))
-                }
-
-                #[cfg(debug_assertions)]
-                #sig {
-                    const ORDER: [usize; #n] = [#(#order),*];
-                    const SAME: bool = #p::same_order(&__ORDER, &ORDER);
-                    if !SAME {
-                        return ::core::option::Option::None;
-                    }
-                    let mut l = #p::line(call, at);
-                    for (position, &step) in ORDER.iter().enumerate() {
-                        if let ::core::result::Result::Err(e) = __rt::Program::call_sync(self, s, l(position, step).0) {
-                            return ::core::option::Option::Some(::core::result::Result::Err(e));
-                        }
-                    }
-                    ::core::option::Option::Some(::core::result::Result::Ok(()))
-                }
-            }
-        });
     // The width of each `map` step, from the length of its list.
     let width_fn = (!width_arms.is_empty()).then(|| {
         quote! {
@@ -612,7 +557,6 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                     }
                 }
 
-                #line_fn
                 #width_fn
             }
             type __Dispatch = __Edges<(#(#edge_units,)*)>;
@@ -747,18 +691,10 @@ pub fn generate(wf: &Workflow, r: &Resolved) -> TokenStream {
                 #width_finish
                 #straight
 
-                // The hot path of a recorded run has a dispatch of its own in an optimized
-                // build, so that its arms hold the call and nothing else; a debug build
-                // folds it into the one for every other operation (one copy of the
-                // dispatch `match` instead of two).
-                #[cfg(not(debug_assertions))]
+                // The hot path has a dispatch of its own, so that its arms hold the call and
+                // nothing else.
                 fn call_sync(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::result::Result<(), __rt::NodeError> {
                     __Dispatch::visit(s, call.step, call.item, #p::CallSync(call))
-                }
-
-                #[cfg(debug_assertions)]
-                fn call_sync(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::result::Result<(), __rt::NodeError> {
-                    __Dispatch::visit(s, call.step, call.item, #p::Op::Call(call)).done()
                 }
 
                 fn call_async<'a>(&'a self, s: &'a __Slots, call: __rt::Call<'a>) -> __rt::StepFuture<'a> {
