@@ -121,6 +121,39 @@ impl Node {
     pub fn ident(&self) -> &Ident {
         &self.func.sig.ident
     }
+
+    /// The node's type name: recorded as `target_node_type` in thunks and `node_type` in
+    /// the report, and the key of its circuit breaker. `name = ".."` when given, else the
+    /// fn name in UpperCamelCase (`fetch_rows` runs as `FetchRows`), the convention ONEX
+    /// node types follow.
+    pub fn type_name(&self) -> String {
+        match &self.options.name {
+            Some(n) => n.value.value(),
+            None => upper_camel_case(&self.ident().to_string()),
+        }
+    }
+}
+
+/// `fetch_rows` gives `FetchRows`; a raw identifier loses its `r#`.
+fn upper_camel_case(ident: &str) -> String {
+    let ident = ident.strip_prefix("r#").unwrap_or(ident);
+    let mut out = String::with_capacity(ident.len());
+    let mut upper = true;
+    for c in ident.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        ident.to_string()
+    } else {
+        out
+    }
 }
 
 fn parse_kind(input: ParseStream, cx: &Ctxt) -> Option<(Kind, Span)> {
@@ -280,6 +313,21 @@ mod tests {
         let (t, is_result) = n.ret.unwrap();
         assert!(is_result);
         assert_eq!(quote!(#t).to_string(), "T");
+    }
+
+    #[test]
+    fn type_names() {
+        assert_eq!(upper_camel_case("fetch_rows"), "FetchRows");
+        assert_eq!(upper_camel_case("validate"), "Validate");
+        assert_eq!(upper_camel_case("_private_step"), "PrivateStep");
+        assert_eq!(upper_camel_case("r#match"), "Match");
+        let (n, _) = node(
+            quote!(compute, name = "NodeDataValidator"),
+            quote!(
+                fn validate() {}
+            ),
+        );
+        assert_eq!(n.type_name(), "NodeDataValidator");
     }
 
     #[test]

@@ -14,9 +14,11 @@ use syn::spanned::Spanned;
 use super::check::unused_steps;
 use super::parse::Workflow;
 use super::resolve::{Resolved, Source};
-use crate::node::expand::{capture_args, runtime_path, takes_for};
-use crate::node::shape::takes_sentence;
+use crate::capture::capture_args;
 use crate::param_index::arg_type;
+use crate::paths::runtime_path;
+use crate::respan::{at, usize_at};
+use crate::takes::{takes_for, takes_sentence};
 use crate::type_text::type_text;
 
 /// The generated code for a workflow that passed every check.
@@ -769,20 +771,6 @@ pub fn fallback(wf: &Workflow) -> TokenStream {
             }
         }
     }
-}
-
-/// `ident`, spanned at `span`.
-fn at(ident: &syn::Ident, span: Span) -> syn::Ident {
-    let mut ident = ident.clone();
-    ident.set_span(span);
-    ident
-}
-
-/// A `usize` literal, spanned at `span`.
-fn usize_at(n: usize, span: Span) -> proc_macro2::Literal {
-    let mut lit = proc_macro2::Literal::usize_suffixed(n);
-    lit.set_span(span);
-    lit
 }
 
 /// The type a step's slot holds, as read by its consumers (a `map` step's is a `Vec`),

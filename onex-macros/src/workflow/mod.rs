@@ -18,15 +18,16 @@ pub fn expand(input: TokenStream) -> TokenStream {
     let cx = Ctxt::new();
     let Some(wf) = parse::parse(input, &cx) else {
         return cx
-            .take()
+            .check()
+            .err()
             .map(syn::Error::into_compile_error)
             .unwrap_or_default();
     };
     let resolved = resolve::resolve(&wf, &cx);
     check::check(&wf, &resolved, &cx);
-    match cx.take() {
-        None => codegen::generate(&wf, &resolved),
-        Some(errors) => {
+    match cx.check() {
+        Ok(()) => codegen::generate(&wf, &resolved),
+        Err(errors) => {
             let stub = codegen::fallback(&wf);
             let errors = errors.into_compile_error();
             quote!(#stub #errors)
