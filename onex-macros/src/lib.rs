@@ -19,6 +19,9 @@ mod takes;
 mod type_text;
 mod workflow;
 
+#[cfg(test)]
+mod expansion;
+
 use proc_macro::TokenStream;
 
 /// Marks a function as an ONEX node: `#[node(compute | effect | reducer, options...)]`.
