@@ -102,9 +102,15 @@ mod tests {
         let out = crate::panic_guard::catch(|| {
             let _forgotten = Ctxt::new();
             proc_macro2::TokenStream::new()
-        })
-        .to_string();
-        assert!(out.contains("internal error in onex-macros"), "{out}");
-        assert!(out.contains("dropped without being checked"), "{out}");
+        });
+        let message = crate::panic_guard::tests::compile_error_message(out).unwrap();
+        assert!(
+            message.starts_with("internal error in onex-macros"),
+            "{message}"
+        );
+        assert!(
+            message.contains("dropped without being checked"),
+            "{message}"
+        );
     }
 }

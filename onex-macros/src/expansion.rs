@@ -14,7 +14,8 @@ fn pretty(tokens: TokenStream) -> String {
     prettyplease::unparse(&file)
 }
 
-fn readme_workflow() -> TokenStream {
+/// The workflow of the README's tour.
+pub fn readme_workflow() -> TokenStream {
     quote! {
         /// validate -> fetch -> process -> aggregate -> save, with a quality gate.
         pub workflow Etl(raw: RawBatch) -> Totals {

@@ -49,6 +49,8 @@ pub enum ParamShape {
 /// One parameter of the node fn.
 #[derive(Debug, Clone)]
 pub struct Param {
+    /// The parameter as written: pattern and type.
+    pub arg: FnArg,
     /// The parameter's type as written (for spans).
     pub ty: Type,
     /// Its classification.
@@ -209,6 +211,7 @@ pub fn classify(arg: &FnArg) -> Param {
         FnArg::Typed(t) => (*t.ty).clone(),
         FnArg::Receiver(r) => {
             return Param {
+                arg: arg.clone(),
                 ty: Type::Verbatim(quote::quote_spanned!(r.span()=> Self)),
                 shape: ParamShape::Other,
             };
@@ -223,7 +226,11 @@ pub fn classify(arg: &FnArg) -> Param {
             None => ParamShape::Other,
         },
     };
-    Param { ty, shape }
+    Param {
+        arg: arg.clone(),
+        ty,
+        shape,
+    }
 }
 
 /// `Context`, `onex::Context`, ... : the last path segment decides, as the fn can only name

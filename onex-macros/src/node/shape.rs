@@ -102,15 +102,7 @@ pub fn takes_text(node: &Node, kind: Kind) -> String {
             None => format!("`{name}` takes 1 input (the list it folds)"),
         };
     }
-    let params: Vec<String> = node
-        .func
-        .sig
-        .inputs
-        .iter()
-        .zip(&node.params)
-        .filter(|(_, p)| !matches!(p.shape, ParamShape::Context))
-        .map(|(arg, _)| type_text(arg))
-        .collect();
+    let params: Vec<String> = node.inputs().map(|p| type_text(&p.arg)).collect();
     takes_sentence(name, &params)
 }
 

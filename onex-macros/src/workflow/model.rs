@@ -134,7 +134,7 @@ impl<'a> Model<'a> {
             }));
             let args = r.args[k]
                 .iter()
-                .map(|source| source.expect("unresolved names stop before codegen"))
+                .map(|source| source.expect("unresolved names stop before the model is built"))
                 .collect();
             steps.push(StepModel {
                 step,
@@ -156,8 +156,10 @@ impl<'a> Model<'a> {
             takes,
             nodes,
             node_of,
-            levels: onex_graph::levels(&r.deps).expect("cycles stop before codegen"),
-            output: r.output.expect("a missing return stops before codegen"),
+            levels: onex_graph::levels(&r.deps).expect("cycles stop before the model is built"),
+            output: r
+                .output
+                .expect("a missing return stops before the model is built"),
             unused: unused_steps(wf, r),
         }
     }

@@ -19,7 +19,7 @@ use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 use syn::{FnArg, Ident, Pat};
 
-use super::parse::{Kind, Node, ParamShape};
+use super::parse::{Kind, Node};
 use super::shape::{Shape, shape, takes_text};
 use crate::param_index::arg_type;
 use crate::paths::runtime_path;
@@ -172,13 +172,8 @@ impl<'a> Proxy<'a> {
 /// put lints and errors about the local on the user's parameter.
 fn arg_locals(node: &Node, kind: Kind, count: usize) -> Vec<Ident> {
     let mut names: Vec<Option<&Ident>> = node
-        .func
-        .sig
-        .inputs
-        .iter()
-        .zip(&node.params)
-        .filter(|(_, p)| !matches!(p.shape, ParamShape::Context))
-        .map(|(arg, _)| match arg {
+        .inputs()
+        .map(|p| match &p.arg {
             FnArg::Typed(t) => match &*t.pat {
                 Pat::Ident(p) if p.subpat.is_none() => Some(&p.ident),
                 _ => None,

@@ -5,26 +5,11 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::visit::Visit;
 
+use crate::expansion::readme_workflow;
+
 fn expanded(tokens: TokenStream) -> syn::File {
     syn::parse2(super::super::expand(tokens)).expect("the expansion parses")
 }
-
-const ETL: fn() -> TokenStream = || {
-    quote! {
-        /// validate -> fetch -> process -> aggregate -> save, with a quality gate.
-        pub workflow Etl(raw: RawBatch) -> Totals {
-            valid     = validate(raw);
-            #[step(retries = 2)]
-            records   = fetch(valid);
-            processed = process(records);
-            quality   = assess(processed);
-            totals    = aggregate(processed);
-            #[step(when = |quality| quality.score >= 0.9)]
-            saved     = save(totals);
-            return totals;
-        }
-    }
-};
 
 /// Every impl of the expansion, nested ones included.
 fn impls(file: &syn::File) -> Vec<syn::ItemImpl> {
@@ -80,13 +65,13 @@ fn one_shape_in_every_build() {
         }
     }
     let mut cfgs = Cfgs(0);
-    cfgs.visit_file(&expanded(ETL()));
+    cfgs.visit_file(&expanded(readme_workflow()));
     assert_eq!(cfgs.0, 0);
 }
 
 #[test]
 fn trait_impls_are_marked_as_generated_and_private_ones_hidden() {
-    let file = expanded(ETL());
+    let file = expanded(readme_workflow());
     for i in impls(&file) {
         let Some(name) = trait_name(&i) else { continue };
         if name.starts_with("__") {
@@ -119,7 +104,10 @@ fn program_overrides_only_what_the_graph_needs() {
             .collect()
     };
     // A `when`: a condition, no straight line.
-    assert_eq!(without(program_fns(&expanded(ETL()))), ["condition"]);
+    assert_eq!(
+        without(program_fns(&expanded(readme_workflow()))),
+        ["condition"]
+    );
     // Plain steps: the straight line.
     let chain = expanded(quote! {
         workflow Chain(x: u64) -> u64 {
@@ -141,7 +129,7 @@ fn program_overrides_only_what_the_graph_needs() {
 
 #[test]
 fn the_dispatch_has_one_arm_per_step_in_written_order() {
-    let file = expanded(ETL());
+    let file = expanded(readme_workflow());
     struct Arms(Vec<String>);
     impl Visit<'_> for Arms {
         fn visit_impl_item_fn(&mut self, f: &syn::ImplItemFn) {
