@@ -749,6 +749,29 @@ async fn thunks_carry_their_inputs_and_null_for_an_absent_one() {
     assert_eq!(data(&odd), Some(serde_json::json!([7, null])));
 }
 
+// ---- names the generated code also gives its own locals ----
+
+workflow! {
+    /// Steps and inputs named like locals of the generated code, read by a condition.
+    workflow Namesakes(input: u64, call: u64) -> u64 {
+        s = same(input);
+        step = same(call);
+        #[step(when = |s, step| s + step > 0)]
+        v = pair(s, step);
+        return v;
+    }
+}
+
+#[tokio::test]
+async fn steps_and_inputs_may_take_any_name() {
+    let rt = Runtime::default();
+    for opts in modes() {
+        let run = Namesakes::run(&rt, 2, 3, opts).await.expect("runs");
+        assert_eq!(run.output, 5);
+    }
+    assert_eq!(Namesakes::plan(&2, &3).len(), 3);
+}
+
 // ---- node names: the fn name in UpperCamelCase unless `name = ".."` says otherwise ----
 #[node(effect)]
 async fn fetch_rows(n: &u64) -> Result<Vec<u64>, NodeError> {

@@ -6,15 +6,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod capture;
 mod ctxt;
 mod duration;
 mod node;
 mod options;
 mod panic_guard;
 mod param_index;
+mod paths;
 mod respan;
+mod takes;
 mod type_text;
 mod workflow;
+
+#[cfg(test)]
+mod expansion;
 
 use proc_macro::TokenStream;
 

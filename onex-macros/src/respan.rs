@@ -1,10 +1,27 @@
-//! Re-spanning generated tokens onto the user's tokens.
+//! Putting generated tokens on the user's tokens, so that rustc reports an error in
+//! generated code where the user wrote the cause.
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Group, Literal, Span, TokenStream, TokenTree};
+
+/// `ident`, spanned at `span`.
+pub fn at(ident: &syn::Ident, span: Span) -> syn::Ident {
+    let mut ident = ident.clone();
+    ident.set_span(span);
+    ident
+}
+
+/// A `usize` literal, spanned at `span`.
+pub fn usize_at(n: usize, span: Span) -> Literal {
+    let mut lit = Literal::usize_suffixed(n);
+    lit.set_span(span);
+    lit
+}
 
 /// `tokens` with every span set to `span`. rustc reports an unsatisfied bound at the span
 /// of the type or path tokens involved, which in generated code are the macro's call site;
-/// re-spanning them puts the error on the user's argument instead.
+/// re-spanning them puts the error on the user's argument instead. It walks the tokens
+/// through the compiler: where the tokens are built here, build them spanned instead
+/// (`quote_spanned!`, [`at`]).
 pub fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()

@@ -273,9 +273,9 @@ pub struct CallSync<'c>(pub Call<'c>);
 
 impl<'s> Visit<'s> for CallSync<'_> {
     type Out = Result<(), NodeError>;
-    // Forced into every arm and line of an optimized build, where it is the hot path; a
-    // debug build (`debug_assertions`) leaves it a call, so the per-step code the
-    // compiler must generate there stays a call per step instead of this body per step.
+    // Forced into every arm of an optimized build's dispatch, where it is the hot path; a
+    // debug build (`debug_assertions`) leaves it a call, so the code generated per step
+    // there stays a call instead of this body.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
@@ -298,50 +298,51 @@ impl<'s> Visit<'s> for CallSync<'_> {
     }
 }
 
-/// The visitors of a straight-line run ([`Program::run_straight`](crate::Program::run_straight)):
-/// called with a step's position in the order and its index, it notes the position in
-/// `at` (which the executor reads when a call fails or panics) and returns the
-/// [`CallSync`] for that step. The line is generic over the visitor, as the dispatch
-/// `match` is, so an error in a step's arguments reads the same in both places and rustc
-/// reports it once.
+/// A straight-line run ([`Program::run_straight`](crate::Program::run_straight)): every
+/// step's [`Program::call_sync`](crate::Program::call_sync) in [`Graph::order`](crate::Graph::order),
+/// stopping at the first failure. Before each call, `at` is set to the step's position in
+/// the order, which the executor reads when a call fails or panics.
+///
+/// # Errors
+///
+/// The failing step's error; its position is in `at`.
 ///
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::__private::line;
-/// # fn f(call: onex_runtime::Call<'_>) {
+/// # use onex_runtime::{Call, Program};
+/// use onex_runtime::__private::line;
+/// # fn f<P: Program>(program: &P, slots: &P::Slots, call: Call<'_>) {
 /// let mut at = 0;
-/// let mut next = line(call, &mut at);
-/// let visit = next(4, 7); // position 4 of the order is step 7
-/// assert_eq!(visit.0.step, 7);
-/// # drop(next);
-/// assert_eq!(at, 4);
+/// if let Err(e) = line(program, slots, call, &mut at) {
+///     eprintln!("step {} failed: {e}", program.graph().order()[at]);
+/// }
 /// # }
 /// ```
-// Not `#[inline]` in a debug build, which would compile it (and its closure) in every
-// crate that calls it, in a unit of its own.
-#[cfg_attr(not(debug_assertions), inline(always))]
-pub fn line<'c, 'a>(
-    mut call: Call<'c>,
-    at: &'a mut usize,
-) -> impl FnMut(usize, usize) -> CallSync<'c> + 'a
-where
-    'c: 'a,
-{
-    move |position, step| {
+pub fn line<P: crate::Program>(
+    program: &P,
+    slots: &P::Slots,
+    mut call: Call<'_>,
+    at: &mut usize,
+) -> Result<(), NodeError> {
+    for (position, &step) in program.graph().order().iter().enumerate() {
         *at = position;
         call.step = step;
-        CallSync(call)
+        // A `match`, not `?`: see `CallSync::step`.
+        match program.call_sync(slots, call) {
+            Ok(()) => {}
+            Err(e) => return Err(e),
+        }
     }
+    Ok(())
 }
 
-/// Every [`Program`](crate::Program) operation on one step, in one visitor: the dispatch
-/// `match` a workflow generates (one arm per step) is instantiated for this and, in an
-/// optimized build only, for [`CallSync`], instead of once per operation (the match was
-/// most of a workflow's generated code in a debug build). The synchronous call, the hot
-/// path of a recorded run, keeps its own instantiation in an optimized build so that its
-/// arms hold nothing else; the arms of this one call code compiled once per node type.
-/// [`Answer`] holds the answer; each `Program` method takes out its own.
+/// Every [`Program`](crate::Program) operation on one step but the synchronous call, in
+/// one visitor: the dispatch `match` a workflow generates (one arm per step) is
+/// instantiated for this and for [`CallSync`], instead of once per operation. The
+/// synchronous call, the hot path of a run, has its own so that its arms hold nothing
+/// else; the arms of this one call code compiled once per node type. [`Answer`] holds the
+/// answer; each `Program` method takes out its own.
 ///
 /// # Examples
 ///
@@ -354,9 +355,6 @@ where
 /// ```
 #[derive(Clone, Copy)]
 pub enum Op<'s, 'v> {
-    /// [`Program::call_sync`](crate::Program::call_sync) in a debug build, which has no
-    /// dispatch of its own for it (an optimized build uses [`CallSync`]).
-    Call(Call<'s>),
     /// [`Program::call_async`](crate::Program::call_async): the boxed future of the call.
     CallAsync(Call<'s>),
     /// Compensation, caching or input capture.
@@ -398,8 +396,6 @@ pub enum Inspect<'s, 'v> {
 /// assert_eq!(Answer::Loaded(true).hash(), None); // another operation's answer
 /// ```
 pub enum Answer<'s> {
-    /// The outcome of a synchronous call.
-    Done(Result<(), NodeError>),
     /// The future of an asynchronous call.
     Future(StepFuture<'s>),
     /// The compensation to run, if the node declares one.
@@ -417,13 +413,6 @@ pub enum Answer<'s> {
 }
 
 impl<'s> Answer<'s> {
-    /// The outcome of a synchronous call; an internal error for another answer.
-    pub fn done(self) -> Result<(), NodeError> {
-        match self {
-            Answer::Done(result) => result,
-            other => Err(other.unexpected()),
-        }
-    }
     /// The future of an asynchronous call; a failed one for another answer.
     pub fn future(self) -> StepFuture<'s> {
         match self {
@@ -481,7 +470,6 @@ impl<'s> Visit<'s> for Op<'s, '_> {
         N::Output: Send + Sync + 'static,
     {
         match self {
-            Op::Call(call) => Answer::Done(CallSync(call).step::<N, S>(slot, args)),
             // A synchronous node is called in place, as `Program::call_async`'s default does.
             Op::CallAsync(call) => Answer::Future(if N::IS_ASYNC {
                 let fut = N::call_async(call, args);

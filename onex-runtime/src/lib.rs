@@ -102,7 +102,7 @@ pub mod __private {
     pub use crate::slot::{MapSlot, Slot};
     pub use crate::slots::{DropSlot, SlotDrop, SlotTable, Slots};
     pub use crate::static_graph::{
-        NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities, same_order,
+        NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities,
     };
     pub use linkme;
     pub use serde_json;

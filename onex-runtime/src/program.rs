@@ -103,7 +103,7 @@ pub trait Program: Send + Sync + 'static {
     /// executor knows which step it was and that every step before it completed. Executors
     /// use it only for a fresh run of a graph whose steps are all plain and synchronous,
     /// with nothing recorded or observed per step: it is the same calls as
-    /// [`call_sync`](Self::call_sync) step by step, with no dispatch between them.
+    /// [`call_sync`](Self::call_sync) step by step, with no bookkeeping between them.
     ///
     /// # Errors
     ///

@@ -63,27 +63,6 @@ const fn before<const N: usize>(a: usize, b: usize, priority: &[i32; N]) -> bool
     priority[a] < priority[b] || (priority[a] == priority[b] && a < b)
 }
 
-/// Whether two orders are the same, in const evaluation: `workflow!` emits its straight-line
-/// body in the order it computed and uses it only when priorities left that order alone.
-///
-/// # Examples
-///
-/// ```
-/// use onex_runtime::__private::same_order;
-/// assert!(same_order(&[0, 2, 1], &[0, 2, 1]));
-/// assert!(!same_order(&[0, 1, 2], &[0, 2, 1]));
-/// ```
-pub const fn same_order<const N: usize>(a: &[usize; N], b: &[usize; N]) -> bool {
-    let mut i = 0;
-    while i < N {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
 /// What a node's constants tell about a step calling it: [`NodeStep::INFO`], evaluated
 /// once per node type.
 ///

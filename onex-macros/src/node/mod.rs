@@ -1,12 +1,13 @@
 //! `#[node(kind, options...)]`: keeps the function and adds the proxy type `workflow!` reads.
 //!
-//! Three passes, as in thiserror: [`parse`] builds a model of the attribute and the
-//! signature, [`check`] enforces the kind rules, [`expand`] emits the code. Errors of every
-//! pass are collected; the function is always re-emitted untouched so that code calling it
-//! (and IDEs) keep working while the attribute is wrong.
+//! Passes, as in thiserror: [`parse`] builds a model of the attribute and the signature,
+//! [`check`] enforces the kind rules, [`shape`] reads what a workflow sees of the node
+//! (leniently, so a rejected signature still gets a stub), [`emit`] writes the code.
+//! Errors of every pass are collected; the function is always re-emitted untouched, so
+//! code calling it (and IDEs) keep working while the attribute is wrong.
 
 pub mod check;
-pub mod expand;
+pub mod emit;
 pub mod parse;
 pub mod shape;
 
@@ -27,7 +28,12 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let cx = Ctxt::new();
     let node = parse::Node::from_parts(args, func, &cx);
     check::check(&node, &cx);
-    let out = expand::expand(&node);
-    let errors = cx.take().map(syn::Error::into_compile_error);
-    quote!(#out #errors)
+    let out = emit::node(&node);
+    match cx.check() {
+        Ok(()) => out,
+        Err(errors) => {
+            let errors = errors.into_compile_error();
+            quote!(#out #errors)
+        }
+    }
 }

@@ -49,6 +49,8 @@ pub enum ParamShape {
 /// One parameter of the node fn.
 #[derive(Debug, Clone)]
 pub struct Param {
+    /// The parameter as written: pattern and type.
+    pub arg: FnArg,
     /// The parameter's type as written (for spans).
     pub ty: Type,
     /// Its classification.
@@ -121,6 +123,39 @@ impl Node {
     pub fn ident(&self) -> &Ident {
         &self.func.sig.ident
     }
+
+    /// The node's type name: recorded as `target_node_type` in thunks and `node_type` in
+    /// the report, and the key of its circuit breaker. `name = ".."` when given, else the
+    /// fn name in UpperCamelCase (`fetch_rows` runs as `FetchRows`), the convention ONEX
+    /// node types follow.
+    pub fn type_name(&self) -> String {
+        match &self.options.name {
+            Some(n) => n.value.value(),
+            None => upper_camel_case(&self.ident().to_string()),
+        }
+    }
+}
+
+/// `fetch_rows` gives `FetchRows`; a raw identifier loses its `r#`.
+fn upper_camel_case(ident: &str) -> String {
+    let ident = ident.strip_prefix("r#").unwrap_or(ident);
+    let mut out = String::with_capacity(ident.len());
+    let mut upper = true;
+    for c in ident.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        ident.to_string()
+    } else {
+        out
+    }
 }
 
 fn parse_kind(input: ParseStream, cx: &Ctxt) -> Option<(Kind, Span)> {
@@ -176,6 +211,7 @@ pub fn classify(arg: &FnArg) -> Param {
         FnArg::Typed(t) => (*t.ty).clone(),
         FnArg::Receiver(r) => {
             return Param {
+                arg: arg.clone(),
                 ty: Type::Verbatim(quote::quote_spanned!(r.span()=> Self)),
                 shape: ParamShape::Other,
             };
@@ -190,7 +226,11 @@ pub fn classify(arg: &FnArg) -> Param {
             None => ParamShape::Other,
         },
     };
-    Param { ty, shape }
+    Param {
+        arg: arg.clone(),
+        ty,
+        shape,
+    }
 }
 
 /// `Context`, `onex::Context`, ... : the last path segment decides, as the fn can only name
@@ -280,6 +320,21 @@ mod tests {
         let (t, is_result) = n.ret.unwrap();
         assert!(is_result);
         assert_eq!(quote!(#t).to_string(), "T");
+    }
+
+    #[test]
+    fn type_names() {
+        assert_eq!(upper_camel_case("fetch_rows"), "FetchRows");
+        assert_eq!(upper_camel_case("validate"), "Validate");
+        assert_eq!(upper_camel_case("_private_step"), "PrivateStep");
+        assert_eq!(upper_camel_case("r#match"), "Match");
+        let (n, _) = node(
+            quote!(compute, name = "NodeDataValidator"),
+            quote!(
+                fn validate() {}
+            ),
+        );
+        assert_eq!(n.type_name(), "NodeDataValidator");
     }
 
     #[test]

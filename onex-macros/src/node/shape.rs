@@ -10,6 +10,7 @@
 use syn::spanned::Spanned;
 
 use super::parse::{Kind, Node, ParamShape};
+use crate::takes::takes_sentence;
 use crate::type_text::type_text;
 
 /// One parameter a step passes.
@@ -101,25 +102,8 @@ pub fn takes_text(node: &Node, kind: Kind) -> String {
             None => format!("`{name}` takes 1 input (the list it folds)"),
         };
     }
-    let params: Vec<String> = node
-        .func
-        .sig
-        .inputs
-        .iter()
-        .zip(&node.params)
-        .filter(|(_, p)| !matches!(p.shape, ParamShape::Context))
-        .map(|(arg, _)| type_text(arg))
-        .collect();
+    let params: Vec<String> = node.inputs().map(|p| type_text(&p.arg)).collect();
     takes_sentence(name, &params)
-}
-
-/// `` `name` takes 2 inputs (a: &A, b: &B) ``, for a node or a workflow.
-pub fn takes_sentence(name: &str, params: &[String]) -> String {
-    match params {
-        [] => format!("`{name}` takes no inputs"),
-        [one] => format!("`{name}` takes 1 input ({one})"),
-        many => format!("`{name}` takes {} inputs ({})", many.len(), many.join(", ")),
-    }
 }
 
 #[cfg(test)]
@@ -130,7 +114,10 @@ mod tests {
     use quote::quote;
 
     fn node(args: TokenStream, f: TokenStream) -> Node {
-        Node::from_parts(args, syn::parse2(f).unwrap(), &Ctxt::new())
+        let cx = Ctxt::new();
+        let node = Node::from_parts(args, syn::parse2(f).unwrap(), &cx);
+        cx.check().expect("the attributes here are well formed");
+        node
     }
 
     fn text(t: &syn::Type) -> String {

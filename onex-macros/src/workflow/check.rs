@@ -118,6 +118,7 @@ mod tests {
         )
         .unwrap();
         let r = resolve(&wf, &cx);
+        cx.check().unwrap();
         assert_eq!(unused_steps(&wf, &r), vec![2]);
     }
 }

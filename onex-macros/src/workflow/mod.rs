@@ -1,10 +1,14 @@
-//! `workflow!`: parse, resolve names, check the graph, generate code. Each pass records its
-//! errors in one [`Ctxt`] and the later passes run on whatever resolved, so a block with
-//! several mistakes reports all of them in one compile; when any error was found, the type
-//! is still emitted (with stub methods) so uses of it add no errors of their own.
+//! `workflow!`, in passes: [`parse`] reads the block, [`resolve`] turns names into indexes
+//! (after the whole block is read, so statements come in any order), [`check`] checks the
+//! graph, [`model`] prepares what the emitters need, [`emit`] writes the code. Each pass
+//! records its errors in one [`Ctxt`] and the later passes run on whatever resolved, so a
+//! block with several mistakes reports all of them in one compile; when any error was
+//! found, the type is still emitted (with stub methods) so uses of it add no errors of
+//! their own.
 
 pub mod check;
-pub mod codegen;
+pub mod emit;
+pub mod model;
 pub mod parse;
 pub mod resolve;
 
@@ -18,16 +22,17 @@ pub fn expand(input: TokenStream) -> TokenStream {
     let cx = Ctxt::new();
     let Some(wf) = parse::parse(input, &cx) else {
         return cx
-            .take()
+            .check()
+            .err()
             .map(syn::Error::into_compile_error)
             .unwrap_or_default();
     };
     let resolved = resolve::resolve(&wf, &cx);
     check::check(&wf, &resolved, &cx);
-    match cx.take() {
-        None => codegen::generate(&wf, &resolved),
-        Some(errors) => {
-            let stub = codegen::fallback(&wf);
+    match cx.check() {
+        Ok(()) => emit::workflow(&model::Model::new(&wf, &resolved)),
+        Err(errors) => {
+            let stub = emit::api::fallback(&wf);
             let errors = errors.into_compile_error();
             quote!(#stub #errors)
         }
@@ -35,53 +40,4 @@ pub fn expand(input: TokenStream) -> TokenStream {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emits_order_and_waves_as_constants() {
-        let out = expand(quote! {
-            workflow Diamond(x: u64) -> u64 {
-                d = add(b, c);
-                c = double(a);
-                b = double(a);
-                a = double(x);
-                return d;
-            }
-        })
-        .to_string();
-        // Steps by index: d=0, c=1, b=2, a=3. Waves: [a], [c, b], [d].
-        assert!(out.contains("order_by_priority ([3usize , 1usize , 2usize , 0usize] , & [0usize , 1usize , 3usize]"), "{out}");
-        assert!(
-            out.contains("& [2usize , 1usize , 1usize , 0usize] ,"),
-            "wave_of: {out}"
-        );
-        assert!(!out.contains("compile_error"));
-    }
-
-    #[test]
-    fn errors_come_with_a_stub_type() {
-        let out = expand(quote! {
-            pub workflow Broken(x: u64) -> u64 {
-                a = f(a);
-                return a;
-            }
-        })
-        .to_string();
-        assert!(out.contains("pub struct Broken"));
-        assert!(out.contains("pub fn graph ()"));
-        assert!(
-            out.contains("compile_error ! { \"cycle in workflow `Broken`: a -> a\" }"),
-            "{out}"
-        );
-    }
-
-    #[test]
-    fn an_unreadable_header_gives_only_the_error() {
-        let out = expand(quote!(
-            pub struct NotAWorkflow;
-        ))
-        .to_string();
-        assert!(out.starts_with(":: core :: compile_error !"), "{out}");
-    }
-}
+mod tests;

@@ -3,6 +3,7 @@
 //! just a graph that `check` rejects.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use syn::{Ident, Pat};
 
@@ -36,115 +37,32 @@ pub struct Resolved {
 
 /// Resolves every name; unknown names are reported with a suggestion when one is close.
 pub fn resolve(wf: &Workflow, cx: &Ctxt) -> Resolved {
-    let wname = &wf.name;
-    let mut steps: HashMap<String, usize> = HashMap::new();
-    let inputs: HashMap<String, usize> = wf
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(i, inp)| (inp.name.to_string(), i))
-        .collect();
-    for (i, inp) in wf.inputs.iter().enumerate() {
-        if wf.inputs[..i].iter().any(|o| o.name == inp.name) {
-            cx.error_spanned_by(
-                &inp.name,
-                format!("duplicate input `{}` in workflow `{wname}`", inp.name),
-            );
-        }
-    }
-    for (i, step) in wf.steps.iter().enumerate() {
-        let name = step.name.to_string();
-        if inputs.contains_key(&name) {
-            cx.error_spanned_by(
-                &step.name,
-                format!("step `{name}` has the name of an input of workflow `{wname}`; rename one of them"),
-            );
-            continue;
-        }
-        match steps.entry(name) {
-            std::collections::hash_map::Entry::Occupied(e) => cx.error_spanned_by(
-                &step.name,
-                format!(
-                    "duplicate step `{}` in workflow `{wname}`: a step name is defined once",
-                    e.key()
-                ),
-            ),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(i);
-            }
-        }
-    }
-    let candidates = || {
-        wf.steps
-            .iter()
-            .map(|s| s.name.to_string())
-            .chain(wf.inputs.iter().map(|i| i.name.to_string()))
-            .collect::<Vec<_>>()
-    };
-    let step_names = || {
-        wf.steps
-            .iter()
-            .map(|s| s.name.to_string())
-            .collect::<Vec<_>>()
-    };
-
+    let names = Names::new(wf, cx);
     let mut out = Resolved::default();
     for step in &wf.steps {
         let mut deps: Vec<usize> = Vec::new();
         let mut reads: Vec<usize> = Vec::new();
-        let mut args = Vec::new();
-        for arg in &step.args {
-            let a = arg.to_string();
-            let src = if let Some(&s) = steps.get(&a) {
-                Some(Source::Step(s))
-            } else if let Some(&i) = inputs.get(&a) {
-                Some(Source::Input(i))
-            } else {
-                let c = candidates();
-                cx.error_spanned_by(
-                    arg,
-                    format!(
-                        "unknown step or input `{a}` in workflow `{wname}`{}",
-                        did_you_mean(&a, c.iter().map(String::as_str))
-                    ),
-                );
-                None
-            };
-            match src {
+        let args: Vec<Option<Source>> = step
+            .args
+            .iter()
+            .map(|arg| names.argument(arg, cx))
+            .collect();
+        for source in &args {
+            match *source {
                 Some(Source::Step(s)) if !deps.contains(&s) => deps.push(s),
                 Some(Source::Input(i)) if !reads.contains(&i) => reads.push(i),
                 _ => {}
             }
-            args.push(src);
         }
-        let mut when = Vec::new();
-        if let Some(w) = &step.options.when {
-            for p in &w.value.inputs {
-                let Some(ident) = pat_ident(p) else {
-                    cx.error_spanned_by(p, "a `when` parameter is the name of a step");
-                    continue;
-                };
-                let n = ident.to_string();
-                if let Some(&s) = steps.get(&n) {
-                    if !deps.contains(&s) {
-                        deps.push(s);
-                    }
-                    when.push((ident.clone(), s));
-                } else if inputs.contains_key(&n) {
-                    cx.error_spanned_by(
-                        ident,
-                        format!("`when` parameter `{n}` is a workflow input, not a step; a condition reads step outputs"),
-                    );
-                } else {
-                    let c = step_names();
-                    cx.error_spanned_by(
-                        ident,
-                        format!(
-                            "`when` parameter `{n}` is not a step of workflow `{wname}`{}",
-                            did_you_mean(&n, c.iter().map(String::as_str))
-                        ),
-                    );
-                }
+        let when = step
+            .options
+            .when
+            .as_ref()
+            .map(|w| names.when_params(&w.value, cx))
+            .unwrap_or_default();
+        for (_, s) in &when {
+            if !deps.contains(s) {
+                deps.push(*s);
             }
         }
         out.args.push(args);
@@ -152,37 +70,150 @@ pub fn resolve(wf: &Workflow, cx: &Ctxt) -> Resolved {
         out.deps.push(deps);
         out.reads_inputs.push(reads);
     }
+    out.output = names.output(cx);
+    out
+}
 
-    match wf.returns.as_slice() {
-        [] => cx.error_at(
-            wf.close,
-            format!("workflow `{wname}` has no `return`: end it with `return <step>;` naming its output step"),
-        ),
-        [first, rest @ ..] => {
-            for r in rest {
-                cx.error_spanned_by(r, format!("workflow `{wname}` has more than one `return`"));
-            }
-            let n = first.to_string();
-            if let Some(&s) = steps.get(&n) {
-                out.output = Some(s);
-            } else if inputs.contains_key(&n) {
+/// The block's names: steps and inputs by index, each defined once.
+struct Names<'w> {
+    wf: &'w Workflow,
+    steps: HashMap<String, usize>,
+    inputs: HashMap<String, usize>,
+}
+
+impl<'w> Names<'w> {
+    /// The tables, reporting a duplicate input, a duplicate step and a step named like an
+    /// input.
+    fn new(wf: &'w Workflow, cx: &Ctxt) -> Self {
+        let wname = &wf.name;
+        let mut inputs: HashMap<String, usize> = HashMap::new();
+        for (i, input) in wf.inputs.iter().enumerate() {
+            if inputs.insert(input.name.to_string(), i).is_some() {
                 cx.error_spanned_by(
-                    first,
-                    format!("`return` names the input `{n}`; a workflow returns one of its steps"),
+                    &input.name,
+                    format!("duplicate input `{}` in workflow `{wname}`", input.name),
+                );
+            }
+        }
+        let mut steps: HashMap<String, usize> = HashMap::new();
+        for (i, step) in wf.steps.iter().enumerate() {
+            let name = step.name.to_string();
+            if inputs.contains_key(&name) {
+                cx.error_spanned_by(
+                    &step.name,
+                    format!("step `{name}` has the name of an input of workflow `{wname}`; rename one of them"),
+                );
+                continue;
+            }
+            match steps.entry(name) {
+                Entry::Occupied(e) => cx.error_spanned_by(
+                    &step.name,
+                    format!(
+                        "duplicate step `{}` in workflow `{wname}`: a step name is defined once",
+                        e.key()
+                    ),
+                ),
+                Entry::Vacant(e) => {
+                    e.insert(i);
+                }
+            }
+        }
+        Names { wf, steps, inputs }
+    }
+
+    /// What a step argument names.
+    fn argument(&self, arg: &Ident, cx: &Ctxt) -> Option<Source> {
+        let a = arg.to_string();
+        if let Some(&s) = self.steps.get(&a) {
+            return Some(Source::Step(s));
+        }
+        if let Some(&i) = self.inputs.get(&a) {
+            return Some(Source::Input(i));
+        }
+        let candidates = self
+            .step_names()
+            .chain(self.wf.inputs.iter().map(|i| i.name.to_string()));
+        let candidates: Vec<String> = candidates.collect();
+        cx.error_spanned_by(
+            arg,
+            format!(
+                "unknown step or input `{a}` in workflow `{}`{}",
+                self.wf.name,
+                did_you_mean(&a, candidates.iter().map(String::as_str))
+            ),
+        );
+        None
+    }
+
+    /// The steps a `when` condition's parameters name, with their binding idents.
+    fn when_params(&self, when: &syn::ExprClosure, cx: &Ctxt) -> Vec<(Ident, usize)> {
+        let mut params = Vec::new();
+        for p in &when.inputs {
+            let Some(ident) = pat_ident(p) else {
+                cx.error_spanned_by(p, "a `when` parameter is the name of a step");
+                continue;
+            };
+            let n = ident.to_string();
+            if let Some(&s) = self.steps.get(&n) {
+                params.push((ident.clone(), s));
+            } else if self.inputs.contains_key(&n) {
+                cx.error_spanned_by(
+                    ident,
+                    format!("`when` parameter `{n}` is a workflow input, not a step; a condition reads step outputs"),
                 );
             } else {
-                let c = step_names();
+                let steps: Vec<String> = self.step_names().collect();
                 cx.error_spanned_by(
-                    first,
+                    ident,
                     format!(
-                        "`return` names unknown step `{n}` in workflow `{wname}`{}",
-                        did_you_mean(&n, c.iter().map(String::as_str))
+                        "`when` parameter `{n}` is not a step of workflow `{}`{}",
+                        self.wf.name,
+                        did_you_mean(&n, steps.iter().map(String::as_str))
                     ),
                 );
             }
         }
+        params
     }
-    out
+
+    /// The step the block returns: exactly one `return`, naming a step.
+    fn output(&self, cx: &Ctxt) -> Option<usize> {
+        let wname = &self.wf.name;
+        let [first, rest @ ..] = self.wf.returns.as_slice() else {
+            cx.error_at(
+                self.wf.close,
+                format!("workflow `{wname}` has no `return`: end it with `return <step>;` naming its output step"),
+            );
+            return None;
+        };
+        for r in rest {
+            cx.error_spanned_by(r, format!("workflow `{wname}` has more than one `return`"));
+        }
+        let n = first.to_string();
+        if let Some(&s) = self.steps.get(&n) {
+            return Some(s);
+        }
+        if self.inputs.contains_key(&n) {
+            cx.error_spanned_by(
+                first,
+                format!("`return` names the input `{n}`; a workflow returns one of its steps"),
+            );
+        } else {
+            let steps: Vec<String> = self.step_names().collect();
+            cx.error_spanned_by(
+                first,
+                format!(
+                    "`return` names unknown step `{n}` in workflow `{wname}`{}",
+                    did_you_mean(&n, steps.iter().map(String::as_str))
+                ),
+            );
+        }
+        None
+    }
+
+    fn step_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.wf.steps.iter().map(|s| s.name.to_string())
+    }
 }
 
 /// The ident of a closure parameter: `a` or `a: &T`.
