@@ -84,6 +84,7 @@ mod background;
 mod delivery;
 mod dispatcher;
 mod error;
+mod journal;
 mod layout;
 mod lost;
 mod puller;
@@ -94,6 +95,7 @@ mod worker;
 
 pub use dispatcher::Dispatcher;
 pub use error::Error;
+pub use journal::{KvJournal, KvJournalOptions};
 pub use layout::Layout;
 pub use results::ThunkResult;
 pub use wire::{BACKOFF_KEY, NODE_TYPE_HEADER, TRACEPARENT_HEADER, WORKFLOW_KEY};
