@@ -165,7 +165,7 @@ impl KvJournal {
     ) -> Result<Self, JournalError> {
         let bucket = layout.journal_bucket();
         let failed = |e: crate::Error| JournalError::Storage {
-            store: format!("KV bucket `{bucket}`"),
+            store: bucket.clone(),
             detail: e.to_string(),
         };
         let mut js = async_nats::jetstream::new(client.clone());
@@ -173,7 +173,7 @@ impl KvJournal {
         let (kv, stream) = tokio::time::timeout(options.timeout * 2, layout.bind_journal(&js))
             .await
             .map_err(|_| JournalError::Storage {
-                store: format!("KV bucket `{bucket}`"),
+                store: bucket.clone(),
                 detail: format!(
                     "opening the journal: no answer from nats-server within {:?}",
                     options.timeout * 2

@@ -54,7 +54,7 @@ pub(crate) struct Store {
     stream: jetstream::stream::Stream,
     /// `$KV.<bucket>.`: the subject prefix of every key.
     prefix: String,
-    /// What error messages call the store: `KV bucket `<name>``.
+    /// What error messages call the store: the bucket's name.
     name: Arc<str>,
     timeout: Duration,
 }
@@ -68,7 +68,7 @@ impl Store {
     ) -> Self {
         Store {
             prefix: format!("$KV.{}.", kv.name),
-            name: Arc::from(format!("KV bucket `{}`", kv.name)),
+            name: Arc::from(kv.name.as_str()),
             client,
             kv,
             stream,
