@@ -260,7 +260,16 @@ async fn a_stale_holder_with_a_lagging_clock_writes_nothing() {
         matches!(err, JournalError::Fenced { token, current, .. } if token == old.token && current == new.token),
         "{err}"
     );
-    assert_eq!(next.load_run("r1").await.unwrap().unwrap(), before);
+    let after = next.load_run("r1").await.unwrap().unwrap();
+    assert!(
+        after == before,
+        "the refused write changed the run: {:?}",
+        after
+            .steps
+            .iter()
+            .map(|e| (&e.step, e.outcome.is_some()))
+            .collect::<Vec<_>>()
+    );
     // Not even a chunk of the refused output is stored.
     let kv = jetstream::new(connect(&server).await)
         .get_key_value("onex-journal")
@@ -270,4 +279,61 @@ async fn a_stale_holder_with_a_lagging_clock_writes_nothing() {
         .await
         .unwrap();
     assert!(keys.iter().all(|k| !k.contains(".c.")), "{keys:?}");
+}
+
+/// Two processes, each with its own `KvJournal`, start the same 50 run ids at the same
+/// moment: every run is created by exactly one of them, and the other is told it is
+/// leased by the winner.
+#[tokio::test]
+async fn two_processes_racing_to_start_a_run_one_wins() {
+    let Some(server) = NatsServer::start("two_processes_racing_to_start_a_run_one_wins") else {
+        return;
+    };
+    const RUNS: usize = 50;
+    let go = server.path("go");
+    let spawn = |holder: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_onex-nats-test-journal"))
+            .arg(format!("url={}", server.url()))
+            .arg(format!("holder={holder}"))
+            .arg(format!("runs={RUNS}"))
+            .arg(format!("go={}", go.display()))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the journal process starts")
+    };
+    let (a, b) = (spawn("a"), spawn("b"));
+    let started = std::time::Instant::now();
+    while !(go.with_extension("a.ready").exists() && go.with_extension("b.ready").exists()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the processes did not get ready"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    std::fs::write(&go, b"").unwrap();
+    let lines = |child: std::process::Child| {
+        let output = child.wait_with_output().expect("the process ends");
+        assert!(output.status.success());
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (lines(a), lines(b));
+    assert_eq!((a.len(), b.len()), (RUNS, RUNS), "{a:?}\n{b:?}");
+    let mut wins = [0, 0];
+    for n in 0..RUNS {
+        let (a, b) = (&a[n], &b[n]);
+        let run = format!("r{n}");
+        if *a == format!("{run} created") {
+            assert_eq!(*b, format!("{run} leased a"));
+            wins[0] += 1;
+        } else {
+            assert_eq!(*a, format!("{run} leased b"), "{b}");
+            assert_eq!(*b, format!("{run} created"));
+            wins[1] += 1;
+        }
+    }
+    eprintln!("runs won by a and b: {wins:?}");
 }
