@@ -281,7 +281,7 @@ async fn a_stale_holder_with_a_lagging_clock_writes_nothing() {
     assert!(keys.iter().all(|k| !k.contains(".c.")), "{keys:?}");
 }
 
-/// Two processes, each with its own `KvJournal`, start the same 50 run ids at the same
+/// Two processes, each with its own `KvJournal`, start each of 50 run ids at the same
 /// moment: every run is created by exactly one of them, and the other is told it is
 /// leased by the winner.
 #[tokio::test]
@@ -310,7 +310,14 @@ async fn two_processes_racing_to_start_a_run_one_wins() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    std::fs::write(&go, b"").unwrap();
+    // Both start run n at the same moment: 200 ms from now, then every 10 ms.
+    let start = std::time::SystemTime::now() + Duration::from_millis(200);
+    let millis = start
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    std::fs::write(go.with_extension("tmp"), millis.to_string()).unwrap();
+    std::fs::rename(go.with_extension("tmp"), &go).unwrap();
     let lines = |child: std::process::Child| {
         let output = child.wait_with_output().expect("the process ends");
         assert!(output.status.success());

@@ -2,13 +2,14 @@
 //! and starts runs, to race another such process. Not for users.
 //!
 //! `onex-nats-test-journal url=nats://127.0.0.1:4222 holder=a runs=50 go=/path/go`: opens
-//! the journal, creates `<go>.<holder>.ready`, waits for the file `<go>` to appear, then
-//! calls `start_run` on `r0` … `r<runs - 1>` in order, printing one line per run:
-//! `r3 created`, `r3 leased <holder>`, or `r3 error <message>`.
+//! the journal, creates `<go>.<holder>.ready`, waits for the file `<go>` to appear (it holds
+//! a Unix time in milliseconds, T), then calls `start_run` on `r<n>` at T + 10 ms × n for n
+//! in `0..runs`, so that both processes start each run at the same moment, printing one
+//! line per run: `r3 created`, `r3 leased <holder>`, or `r3 error <message>`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use onex_nats::{KvJournal, Layout};
 use onex_runtime::journal::{Journal, JournalError, NewRun, Started};
@@ -34,10 +35,19 @@ async fn main() {
         .await
         .expect("the journal opens");
     std::fs::write(go.with_extension(format!("{holder}.ready")), b"").expect("the ready file");
-    while !go.exists() {
+    let start = loop {
+        if let Ok(text) = std::fs::read_to_string(&go)
+            && let Ok(millis) = text.trim().parse::<u64>()
+        {
+            break UNIX_EPOCH + Duration::from_millis(millis);
+        }
         tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    };
     for n in 0..runs {
+        let at = start + Duration::from_millis(10 * n as u64);
+        if let Ok(wait) = at.duration_since(SystemTime::now()) {
+            tokio::time::sleep(wait).await;
+        }
         let run_id = format!("r{n}");
         let started = journal
             .start_run(
