@@ -1,6 +1,8 @@
 //! `KvJournal` passes the journal conformance suite against a real `nats-server -js`, with
-//! the default options (file storage) and stressed: values split into 16 KiB chunks (so
-//! every large input, output and error goes through the chunk path) in memory storage.
+//! the default options (file storage) and stressed in memory storage: values split into
+//! 16 KiB chunks (so every large input, output and error goes through the chunk path), and
+//! at most 2 entries buffered in a run's head (so most commits write entries to their own
+//! keys in an atomic batch, and many fold the buffer into them).
 
 mod support;
 
@@ -94,11 +96,11 @@ mod defaults {
     });
 }
 
-mod chunked_in_memory {
+mod chunked_small_buffer_in_memory {
     use super::*;
 
     fn options() -> KvJournalOptions {
-        KvJournalOptions::new().max_value(16 * 1024)
+        KvJournalOptions::new().max_value(16 * 1024).max_buffered(2)
     }
 
     onex_runtime::journal_conformance_tests!({

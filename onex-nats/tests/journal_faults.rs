@@ -166,7 +166,10 @@ async fn corrupt_values_are_reported_with_their_key() {
         .lease()
         .unwrap()
         .clone();
-    journal.record_intent(&lease, step(0), 1).await.unwrap();
+    // Enough entries that the head's buffer overflows and they go to their own keys.
+    for i in 0..40 {
+        journal.record_intent(&lease, step(i), 1).await.unwrap();
+    }
     let kv = jetstream::new(client)
         .get_key_value("onex-journal")
         .await

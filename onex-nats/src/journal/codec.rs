@@ -2,8 +2,9 @@
 //!
 //! A value is a *document*: a compact JSON header, and for a value with bytes (an input,
 //! an output) a newline and the raw bytes. A document larger than the journal's value
-//! limit is stored in chunk keys written by the same commit, and its own key holds a
-//! pointer, `@{"generation":…,"doc":…,"chunks":…,"len":…}`.
+//! limit is stored in chunk keys written by the same commit (or, for an input, before the
+//! head that names it), and its own key holds a pointer,
+//! `@{"tag":…,"doc":…,"chunks":…,"len":…}`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,7 +22,8 @@ use super::keys::RunKeys;
 /// The version of the stored form, in every head.
 const VERSION: u32 = 1;
 
-/// A run's head as stored.
+/// A run's head as stored: its record, the key of its input, and the entries changed
+/// since they were last written to their own keys (their outputs are the body, in order).
 #[derive(Serialize, Deserialize)]
 struct Head {
     v: u32,
@@ -33,10 +35,35 @@ struct Head {
     holder: Option<String>,
     token: u64,
     until: i64,
+    input: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    buffer: Vec<StepHeader>,
 }
 
-/// Encodes a run's head.
-pub(crate) fn encode_head(record: &RunRecord) -> Bytes {
+/// A run's head as read: the record, the suffix of its input key, and its buffered entries.
+pub(crate) struct DecodedHead {
+    pub(crate) record: RunRecord,
+    pub(crate) input: String,
+    pub(crate) buffer: Vec<StepEntry>,
+}
+
+/// Encodes a run's head, with `buffer`'s entries inside it.
+pub(crate) fn encode_head<'a>(
+    record: &RunRecord,
+    input: &str,
+    buffer: impl IntoIterator<Item = &'a StepEntry>,
+) -> Bytes {
+    let mut body = Vec::new();
+    let buffer = buffer
+        .into_iter()
+        .map(|entry| {
+            let output = entry.output().unwrap_or_default();
+            body.extend_from_slice(output);
+            let mut header = step_header(entry);
+            header.len = Some(output.len());
+            header
+        })
+        .collect();
     let head = Head {
         v: VERSION,
         run_id: record.run_id.clone(),
@@ -47,21 +74,45 @@ pub(crate) fn encode_head(record: &RunRecord) -> Bytes {
         holder: record.lease.holder.as_deref().map(str::to_owned),
         token: record.lease.token,
         until: unix_millis(record.lease.until),
+        input: input.to_owned(),
+        buffer,
     };
-    Bytes::from(serde_json::to_vec(&head).expect("a head serializes"))
+    document(&head, &body)
 }
 
 /// Decodes a run's head, or says why it does not decode.
-pub(crate) fn decode_head(bytes: &[u8]) -> Result<RunRecord, String> {
-    let head: Head = serde_json::from_slice(bytes).map_err(|e| format!("not a run head: {e}"))?;
-    if head.v > VERSION {
+pub(crate) fn decode_head(bytes: &[u8]) -> Result<DecodedHead, String> {
+    let (header, mut body) = split(bytes).unwrap_or((bytes, &[]));
+    // The version first: a newer stored form may not parse as this one.
+    #[derive(Deserialize)]
+    struct Version {
+        v: u32,
+    }
+    let version: Version =
+        serde_json::from_slice(header).map_err(|e| format!("not a run head: {e}"))?;
+    if version.v > VERSION {
         return Err(format!(
             "written by a newer onex (stored form {}, this onex reads up to {VERSION}); \
              upgrade onex to read it",
-            head.v
+            version.v
         ));
     }
-    Ok(RunRecord {
+    let head: Head = serde_json::from_slice(header).map_err(|e| format!("not a run head: {e}"))?;
+    let mut buffer = Vec::with_capacity(head.buffer.len());
+    for header in head.buffer {
+        let len = header.len.unwrap_or(0);
+        if len > body.len() {
+            return Err(format!(
+                "its buffered step {} says its output has {len} bytes, {} are left",
+                header.index,
+                body.len()
+            ));
+        }
+        let (output, rest) = body.split_at(len);
+        body = rest;
+        buffer.push(step_entry(header, output));
+    }
+    let record = RunRecord {
         run_id: head.run_id,
         workflow: head.workflow,
         status: head.status,
@@ -72,7 +123,26 @@ pub(crate) fn decode_head(bytes: &[u8]) -> Result<RunRecord, String> {
             token: head.token,
             until: from_unix_millis(head.until),
         },
+    };
+    Ok(DecodedHead {
+        record,
+        input: head.input,
+        buffer,
     })
+}
+
+/// The size a step entry takes in a head's buffer, roughly: its header and its output.
+pub(crate) fn buffered_size(entry: &StepEntry) -> usize {
+    fn error<T>(outcome: &Option<Outcome<T>>) -> usize {
+        outcome
+            .as_ref()
+            .and_then(|o| o.result.as_ref().err())
+            .map_or(0, |e| e.message().len() + 64)
+    }
+    160 + entry.step.name.len()
+        + entry.output().map_or(0, <[u8]>::len)
+        + error(&entry.outcome)
+        + error(&entry.compensation_outcome)
 }
 
 /// A run's input and fingerprint, as stored (the input is the body).
@@ -134,6 +204,9 @@ struct StepHeader {
     comp_intent: Option<StoredIntent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     comp_outcome: Option<StoredOutcome>,
+    /// In a head's buffer: the length of the output, which is in the head's body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    len: Option<usize>,
 }
 
 fn intent(intent: &Option<Intent>) -> Option<StoredIntent> {
@@ -151,9 +224,8 @@ fn outcome<T>(outcome: &Option<Outcome<T>>) -> Option<StoredOutcome> {
     })
 }
 
-/// Encodes a step entry.
-pub(crate) fn encode_step(entry: &StepEntry) -> Bytes {
-    let header = StepHeader {
+fn step_header(entry: &StepEntry) -> StepHeader {
+    StepHeader {
         index: entry.step.index,
         name: entry.step.name.to_string(),
         item: entry.step.item,
@@ -161,15 +233,24 @@ pub(crate) fn encode_step(entry: &StepEntry) -> Bytes {
         outcome: outcome(&entry.outcome),
         comp_intent: intent(&entry.compensation_intent),
         comp_outcome: outcome(&entry.compensation_outcome),
-    };
-    document(&header, entry.output().unwrap_or_default())
+        len: None,
+    }
+}
+
+/// Encodes a step entry.
+pub(crate) fn encode_step(entry: &StepEntry) -> Bytes {
+    document(&step_header(entry), entry.output().unwrap_or_default())
 }
 
 /// Decodes a step entry.
 pub(crate) fn decode_step(doc: &[u8]) -> Result<StepEntry, String> {
     let (header, body) = split(doc)?;
-    let h: StepHeader =
+    let header: StepHeader =
         serde_json::from_slice(header).map_err(|e| format!("not a step entry: {e}"))?;
+    Ok(step_entry(header, body))
+}
+
+fn step_entry(h: StepHeader, body: &[u8]) -> StepEntry {
     let mut step = StepKey::new(h.index, h.name);
     step.item = h.item;
     let intent = |i: Option<StoredIntent>| {
@@ -178,7 +259,7 @@ pub(crate) fn decode_step(doc: &[u8]) -> Result<StepEntry, String> {
             at: from_unix_millis(i.at),
         })
     };
-    Ok(StepEntry {
+    StepEntry {
         step,
         intent: intent(h.intent),
         outcome: h.outcome.map(|o| Outcome {
@@ -192,7 +273,7 @@ pub(crate) fn decode_step(doc: &[u8]) -> Result<StepEntry, String> {
             attempts: o.attempts,
             at: from_unix_millis(o.at),
         }),
-    })
+    }
 }
 
 fn document(header: &impl Serialize, body: &[u8]) -> Bytes {
@@ -214,7 +295,7 @@ fn split(doc: &[u8]) -> Result<(&[u8], &[u8]), String> {
 /// Where a large document's chunks are.
 #[derive(Serialize, Deserialize)]
 struct Pointer {
-    generation: u64,
+    tag: String,
     doc: usize,
     chunks: usize,
     len: usize,
@@ -224,18 +305,18 @@ struct Pointer {
 /// over `limit` bytes as chunks with a pointer under the key.
 pub(crate) struct Values<'a> {
     keys: &'a RunKeys,
-    generation: u64,
+    tag: String,
     limit: usize,
     docs: usize,
     pub(crate) out: Vec<(String, Bytes)>,
 }
 
 impl<'a> Values<'a> {
-    /// Values for the commit made on top of head revision `generation`.
-    pub(crate) fn new(keys: &'a RunKeys, generation: u64, limit: usize) -> Self {
+    /// Values whose chunks are named after `tag`, unique to one commit.
+    pub(crate) fn new(keys: &'a RunKeys, tag: String, limit: usize) -> Self {
         Values {
             keys,
-            generation,
+            tag,
             limit: limit.max(1),
             docs: 0,
             out: Vec::new(),
@@ -253,12 +334,11 @@ impl<'a> Values<'a> {
         let mut chunks = 0;
         for (part, chunk) in doc.chunks(self.limit).enumerate() {
             let chunk = doc.slice_ref(chunk);
-            self.out
-                .push((self.keys.chunk(self.generation, n, part), chunk));
+            self.out.push((self.keys.chunk(&self.tag, n, part), chunk));
             chunks += 1;
         }
         let pointer = Pointer {
-            generation: self.generation,
+            tag: self.tag.clone(),
             doc: n,
             chunks,
             len: doc.len(),
@@ -280,7 +360,7 @@ pub(crate) fn chunk_keys(
     let p: Pointer =
         serde_json::from_slice(pointer).map_err(|e| format!("not a chunk pointer: {e}"))?;
     let names = (0..p.chunks)
-        .map(|part| keys.chunk(p.generation, p.doc, part))
+        .map(|part| keys.chunk(&p.tag, p.doc, part))
         .collect();
     Ok(Some((names, p.len)))
 }

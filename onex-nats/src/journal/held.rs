@@ -6,7 +6,7 @@
 //! revision, and fails if anything was committed since; a refusal computed from it is
 //! checked again on a fresh read before it is returned.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use onex_runtime::journal::{RunRecord, StepEntry, StepKey};
@@ -28,8 +28,12 @@ pub(crate) fn slot(step: &StepKey) -> Slot {
 pub(crate) struct Held {
     pub(crate) revision: u64,
     pub(crate) record: RunRecord,
-    /// Entries known to be current at `revision`.
+    /// The suffix of the run's input key, which the head names.
+    pub(crate) input: String,
+    /// Entries known to be current at `revision`; those in the head's buffer among them.
     pub(crate) steps: BTreeMap<Slot, StepEntry>,
+    /// The entries the head holds (not yet written to their own keys).
+    pub(crate) buffered: BTreeSet<Slot>,
     /// Whether `steps` holds every entry of the run (an absent one does not exist).
     pub(crate) complete: bool,
 }
@@ -75,8 +79,9 @@ impl Locked<'_> {
         self.guard.as_mut().and_then(|g| g.as_mut())
     }
 
-    /// Drops the cached state once the run is released or finished.
-    pub(crate) fn forget_if_done(&mut self) {
+    /// Drops the cached state once the run is released or finished: nothing more to
+    /// write.
+    fn forget_if_done(&mut self) {
         if let Some(guard) = self.guard.as_mut()
             && guard
                 .as_ref()
@@ -86,19 +91,17 @@ impl Locked<'_> {
         }
     }
 
-    /// Replaces the cached state: kept while the run is leased, dropped once it is
-    /// released or finished (nothing more to write).
+    /// Replaces the cached state (kept after the operation while the run is leased).
     pub(crate) fn set(&mut self, held: Option<Held>) {
-        let keep =
-            held.filter(|h| h.record.lease.holder.is_some() && !h.record.status.is_finished());
         if let Some(guard) = self.guard.as_mut() {
-            **guard = keep;
+            **guard = held;
         }
     }
 }
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
+        self.forget_if_done();
         let Some(guard) = self.guard.take() else {
             return;
         };

@@ -21,9 +21,11 @@ impl RunKeys {
         format!("{}.h", self.token)
     }
 
-    /// The run's input and graph fingerprint, written once when the run starts.
-    pub(crate) fn input(&self) -> String {
-        format!("{}.i", self.token)
+    /// The run's input and graph fingerprint, written once when the run starts, under a
+    /// `nonce` of that start (the head names it), so that a start that loses the race to
+    /// create the run overwrites nothing.
+    pub(crate) fn input(&self, nonce: &str) -> String {
+        format!("{}.i.{nonce}", self.token)
     }
 
     /// The entry of one step call.
@@ -34,10 +36,11 @@ impl RunKeys {
         }
     }
 
-    /// Chunk `part` of the `doc`-th large value written by the commit made on top of head
-    /// revision `generation` (unique: only one commit succeeds on a given revision).
-    pub(crate) fn chunk(&self, generation: u64, doc: usize, part: usize) -> String {
-        format!("{}.c.{generation}.{doc}.{part}", self.token)
+    /// Chunk `part` of the `doc`-th large value written by the commit tagged `tag`:
+    /// the head revision it is made on (only one commit succeeds on a revision), or the
+    /// input nonce of a start.
+    pub(crate) fn chunk(&self, tag: &str, doc: usize, part: usize) -> String {
+        format!("{}.c.{tag}.{doc}.{part}", self.token)
     }
 
     /// The prefix of the run's step keys.
@@ -91,6 +94,7 @@ mod tests {
         let keys = RunKeys::new("a b");
         assert_eq!(keys.head(), "=612062.h");
         assert_eq!(keys.step(&StepKey::new(3, "x").item(7)), "=612062.s.3.7");
-        assert_eq!(keys.chunk(9, 1, 2), "=612062.c.9.1.2");
+        assert_eq!(keys.chunk("9", 1, 2), "=612062.c.9.1.2");
+        assert_eq!(keys.input("f00"), "=612062.i.f00");
     }
 }

@@ -125,6 +125,7 @@ pub struct KvJournal {
     held: HeldRuns,
     clock: Arc<dyn Clock>,
     max_value: usize,
+    max_buffered: usize,
 }
 
 impl KvJournal {
@@ -191,6 +192,7 @@ impl KvJournal {
             held: HeldRuns::default(),
             clock: options.clock,
             max_value: options.max_value.min(max_payload),
+            max_buffered: options.max_buffered,
         })
     }
 
@@ -212,18 +214,25 @@ impl KvJournal {
             let Some(held) = self.read_fresh(&keys, &[]).await? else {
                 let mut record = RunRecord::new(run.run_id.clone(), run.workflow.clone(), now);
                 let lease = record.acquire(holder, now, ttl)?;
-                let mut values = codec::Values::new(&keys, 0, self.max_value);
+                // The input goes first, under a key of its own that only the head names:
+                // a start that loses the race (or dies) leaves it as garbage, never a head
+                // naming a missing input.
+                let input = uuid::Uuid::new_v4().simple().to_string();
+                let mut values = codec::Values::new(&keys, format!("i{input}"), self.max_value);
                 values.add(
-                    keys.input(),
+                    keys.input(&input),
                     codec::encode_input(&run.input, &run.fingerprint),
                 );
-                let head = codec::encode_head(&record);
-                match self.store.commit((&keys.head(), head), 0, values.out).await {
+                self.store.put_all(values.out).await?;
+                let head = codec::encode_head(&record, &input, []);
+                match self.store.commit((&keys.head(), head), 0, Vec::new()).await {
                     Ok(revision) => {
                         locked.set(Some(Held {
                             revision,
                             record,
+                            input,
                             steps: Default::default(),
+                            buffered: Default::default(),
                             complete: true,
                         }));
                         return Ok(Started::Created(lease));
@@ -233,15 +242,16 @@ impl KvJournal {
                     Err(Refused::Failed(error)) => return Err(error),
                 }
             };
-            let mut record = held.record;
+            let mut record = held.record.clone();
             let Some(lease) = record.attach(&run.workflow, holder, now, ttl)? else {
                 match self.snapshot(&run.run_id).await? {
-                    Some((snapshot, _)) => return Ok(Started::Finished(Box::new(snapshot))),
+                    Some(loaded) => return Ok(Started::Finished(Box::new(loaded.snapshot))),
                     // Pruned meanwhile: the id is free again.
                     None => continue,
                 }
             };
-            let head = codec::encode_head(&record);
+            let buffer = held.buffered.iter().filter_map(|s| held.steps.get(s));
+            let head = codec::encode_head(&record, &held.input, buffer);
             match self
                 .store
                 .commit((&keys.head(), head), held.revision, Vec::new())
@@ -251,24 +261,27 @@ impl KvJournal {
                 Err(Refused::Conflict) => continue,
                 Err(Refused::Failed(error)) => return Err(error),
             }
-            let Some((snapshot, revision)) = self.snapshot(&run.run_id).await? else {
+            let Some(loaded) = self.snapshot(&run.run_id).await? else {
                 return Err(JournalError::UnknownRun {
                     run_id: run.run_id.clone(),
                 });
             };
             locked.set(Some(Held {
-                revision,
-                record: snapshot.record.clone(),
-                steps: snapshot
+                revision: loaded.revision,
+                record: loaded.snapshot.record.clone(),
+                input: loaded.input,
+                steps: loaded
+                    .snapshot
                     .steps
                     .iter()
                     .map(|e| (slot(&e.step), e.clone()))
                     .collect(),
+                buffered: loaded.buffered,
                 complete: true,
             }));
             return Ok(Started::Attached {
                 lease,
-                run: Box::new(snapshot),
+                run: Box::new(loaded.snapshot),
             });
         }
         Err(self.store.failed(
@@ -329,7 +342,7 @@ impl Journal for KvJournal {
     }
 
     fn load_run<'a>(&'a self, run_id: &'a str) -> JournalFuture<'a, Option<RunSnapshot>> {
-        async move { Ok(self.snapshot(run_id).await?.map(|(snapshot, _)| snapshot)) }.boxed()
+        async move { Ok(self.snapshot(run_id).await?.map(|loaded| loaded.snapshot)) }.boxed()
     }
 
     fn list_runs<'a>(&'a self, filter: &'a RunFilter) -> JournalFuture<'a, Vec<RunRecord>> {

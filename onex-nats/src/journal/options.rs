@@ -20,7 +20,8 @@ use onex_runtime::journal::{Clock, SystemClock};
 /// let options = KvJournalOptions::new()
 ///     .clock(ManualClock::new())
 ///     .timeout(Duration::from_secs(2))
-///     .max_value(64 * 1024);
+///     .max_value(64 * 1024)
+///     .max_buffered(0);
 /// assert_eq!(options.timeout, Duration::from_secs(2));
 /// ```
 #[derive(Debug, Clone)]
@@ -37,6 +38,13 @@ pub struct KvJournalOptions {
     /// split into chunks of this size. The server's `max_payload` (less room for headers)
     /// lowers it. 512 KiB by default.
     pub max_value: usize,
+    /// How many step entries a run's head holds before they are written to keys of
+    /// their own. A commit that fits in the head is one message; one that does not is an
+    /// atomic batch, which nats-server syncs to disk before it answers when the bucket is
+    /// on file storage. So 0 makes every step write durable on the disk (about a disk
+    /// flush per write), and the default 32 makes a step write one message, with a batch
+    /// every 32 entries or so. 32 by default.
+    pub max_buffered: usize,
 }
 
 impl Default for KvJournalOptions {
@@ -45,12 +53,14 @@ impl Default for KvJournalOptions {
             clock: Arc::new(SystemClock),
             timeout: Duration::from_secs(5),
             max_value: 512 * 1024,
+            max_buffered: 32,
         }
     }
 }
 
 impl KvJournalOptions {
-    /// The defaults: the system clock, a 5 s timeout, 512 KiB values.
+    /// The defaults: the system clock, a 5 s timeout, 512 KiB values, 32 entries buffered
+    /// in a run's head.
     pub fn new() -> Self {
         KvJournalOptions::default()
     }
@@ -64,6 +74,12 @@ impl KvJournalOptions {
     /// Gives up on a call to nats-server after `timeout`.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Keeps at most `entries` step entries in a run's head (0: none).
+    pub fn max_buffered(mut self, entries: usize) -> Self {
+        self.max_buffered = entries;
         self
     }
 

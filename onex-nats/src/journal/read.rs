@@ -1,38 +1,46 @@
 //! Reading runs whole: a run's snapshot, the list of run heads, and pruning.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use onex_runtime::journal::{JournalError, Retention, RunFilter, RunRecord, RunSnapshot};
 
 use super::KvJournal;
 use super::codec;
+use super::held::{Slot, slot};
 use super::keys::{ALL_HEADS, RunKeys};
 
+/// A run as [`KvJournal::snapshot`] read it.
+pub(crate) struct Loaded {
+    pub(crate) snapshot: RunSnapshot,
+    /// The head's revision.
+    pub(crate) revision: u64,
+    /// The suffix of the input's key.
+    pub(crate) input: String,
+    /// The entries in the head's buffer.
+    pub(crate) buffered: BTreeSet<Slot>,
+}
+
 impl KvJournal {
-    /// Everything journaled about `run_id` and its head's revision, read by one scan of
-    /// the run's keys (a consistent state: commits are atomic).
-    pub(crate) async fn snapshot(
-        &self,
-        run_id: &str,
-    ) -> Result<Option<(RunSnapshot, u64)>, JournalError> {
+    /// Everything journaled about `run_id`, read by one scan of the run's keys (a
+    /// consistent state: commits are atomic).
+    pub(crate) async fn snapshot(&self, run_id: &str) -> Result<Option<Loaded>, JournalError> {
         let keys = RunKeys::new(run_id);
         let values = self.store.scan(&keys.all()).await?;
         let head_key = keys.head();
-        let (input_key, steps_prefix, chunks_prefix) =
-            (keys.input(), keys.step_prefix(), keys.chunk_prefix());
+        let (steps_prefix, chunks_prefix) = (keys.step_prefix(), keys.chunk_prefix());
         let mut head = None;
-        let mut input = None;
+        let mut inputs = HashMap::new();
         let mut steps = Vec::new();
         let mut chunks = HashMap::new();
         for value in values {
             if value.key == head_key {
                 head = Some(value);
-            } else if value.key == input_key {
-                input = Some(value);
             } else if value.key.starts_with(&steps_prefix) {
                 steps.push(value);
             } else if value.key.starts_with(&chunks_prefix) {
                 chunks.insert(value.key, value.bytes);
+            } else {
+                inputs.insert(value.key, value.bytes);
             }
         }
         let Some(head) = head else {
@@ -42,24 +50,36 @@ impl KvJournal {
             let key = key.to_owned();
             move |e: String| self.store.corrupt(&key, e)
         };
-        let record = codec::decode_head(&head.bytes).map_err(corrupt(&head.key))?;
-        let input =
-            input.ok_or_else(|| self.store.corrupt(&input_key, "the run's input is missing"))?;
-        let doc = codec::resolve(&keys, input.bytes, &chunks).map_err(corrupt(&input_key))?;
+        let decoded = codec::decode_head(&head.bytes).map_err(corrupt(&head.key))?;
+        let input_key = keys.input(&decoded.input);
+        let input = inputs.remove(&input_key).ok_or_else(|| {
+            self.store.corrupt(
+                &head.key,
+                format!("the run's input `{input_key}` is missing"),
+            )
+        })?;
+        let doc = codec::resolve(&keys, input, &chunks).map_err(corrupt(&input_key))?;
         let (input, fingerprint) = codec::decode_input(&doc).map_err(corrupt(&input_key))?;
-        let mut entries = Vec::with_capacity(steps.len());
+        let mut entries = BTreeMap::new();
         for step in steps {
             let doc = codec::resolve(&keys, step.bytes, &chunks).map_err(corrupt(&step.key))?;
-            entries.push(codec::decode_step(&doc).map_err(corrupt(&step.key))?);
+            let entry = codec::decode_step(&doc).map_err(corrupt(&step.key))?;
+            entries.insert(slot(&entry.step), entry);
         }
-        entries.sort_by_key(|e| (e.step.index, e.step.item));
-        let snapshot = RunSnapshot {
-            record,
-            input,
-            fingerprint,
-            steps: entries,
-        };
-        Ok(Some((snapshot, head.revision)))
+        // The head's buffer is newer than the keys of the entries in it.
+        let buffered = decoded.buffer.iter().map(|e| slot(&e.step)).collect();
+        entries.extend(decoded.buffer.into_iter().map(|e| (slot(&e.step), e)));
+        Ok(Some(Loaded {
+            snapshot: RunSnapshot {
+                record: decoded.record,
+                input,
+                fingerprint,
+                steps: entries.into_values().collect(),
+            },
+            revision: head.revision,
+            input: decoded.input,
+            buffered,
+        }))
     }
 
     /// Every run's head and its revision, read by one scan of the head keys.
@@ -69,7 +89,7 @@ impl KvJournal {
             .into_iter()
             .map(|value| {
                 codec::decode_head(&value.bytes)
-                    .map(|record| (record, value.revision))
+                    .map(|head| (head.record, value.revision))
                     .map_err(|e| self.store.corrupt(&value.key, e))
             })
             .collect()

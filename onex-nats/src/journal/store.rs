@@ -182,6 +182,15 @@ impl Store {
         self.bounded(&doing, scan).await
     }
 
+    /// Writes each value, unconditionally (keys nothing else writes), all at once.
+    pub(crate) async fn put_all(&self, values: Vec<(String, Bytes)>) -> Result<(), JournalError> {
+        let puts = values.into_iter().map(|(key, bytes)| async move {
+            let doing = format!("writing key `{key}`");
+            self.bounded(&doing, self.kv.put(&key, bytes)).await
+        });
+        futures_util::future::try_join_all(puts).await.map(drop)
+    }
+
     /// Writes `others`, then `head` on condition that the head is still at revision
     /// `expected` (0: that it does not exist), all or nothing; returns the head's new
     /// revision. One message when `others` is empty, else one atomic batch with the head
