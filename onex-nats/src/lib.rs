@@ -29,6 +29,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Durable runs across machines
+//!
+//! [`KvJournal`] is the durable-run journal (`onex_runtime::journal::Journal`) in a KV
+//! bucket of the same server: any orchestrator reaching it can resume the runs of one
+//! that died, with leases fenced by CAS on each run's head. Its documentation says the
+//! layout, why a stale holder never overwrites its successor, and the limits.
+//!
 //! # Names
 //!
 //! A [`Layout`] names everything from a prefix, `onex` by default: the work-queue stream

@@ -346,4 +346,14 @@ async fn two_processes_racing_to_start_a_run_one_wins() {
         }
     }
     eprintln!("runs won by a and b: {wins:?}");
+    // Each loser dropped the input it wrote before losing: one input per run is left.
+    let kv = jetstream::new(connect(&server).await)
+        .get_key_value("onex-journal")
+        .await
+        .unwrap();
+    let keys: Vec<String> = futures_util::TryStreamExt::try_collect(kv.keys().await.unwrap())
+        .await
+        .unwrap();
+    let inputs = keys.iter().filter(|k| k.contains(".i.")).count();
+    assert_eq!(inputs, RUNS, "{keys:?}");
 }

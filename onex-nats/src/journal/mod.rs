@@ -1,70 +1,7 @@
 //! [`KvJournal`]: the durable-run [`Journal`] in a JetStream KV bucket, so that a second
 //! orchestrator, on any machine reaching the server, resumes the runs of one that died.
 //!
-//! # Layout
-//!
-//! One KV bucket, [`Layout::journal_bucket`] (`onex-journal`), history 1, file storage
-//! (memory with [`Layout::in_memory`]), with atomic batch publishing enabled on its stream.
-//! Each run's keys share a prefix: its id when that is made of ASCII letters, digits, `-`
-//! and `_`, else `=` and the hex of the id's bytes (written `R` below).
-//!
-//! | key | value |
-//! |---|---|
-//! | `R.h` | the head: `{"v":1,"run_id","workflow","status","created_at","updated_at","holder","token","until"}` (times in Unix milliseconds), rewritten by every commit |
-//! | `R.i` | the input: a JSON line `{"digest","description"}` (the graph fingerprint), a newline, the input's bytes; written once |
-//! | `R.s.<index>` / `R.s.<index>.<item>` | a step call's entry: a JSON line `{"index","name","item","intent":{"attempt","at"},"outcome":{"attempts","at","error"},"comp_intent","comp_outcome"}` (absent parts left out; an outcome without `error` succeeded), a newline, the output's bytes |
-//! | `R.c.<generation>.<doc>.<part>` | a chunk of a value over [`KvJournalOptions::max_value`]: its own key then holds `@{"generation","doc","chunks","len"}` |
-//!
-//! # Why a stale writer never overwrites
-//!
-//! Every change of a run is one *commit*: the step entries (and chunks) it changes, then the
-//! head, published as one JetStream atomic batch in which the head carries
-//! `Nats-Expected-Last-Subject-Sequence` = the head revision the change was computed from.
-//! The server stores the whole batch or nothing, and only if the head is still at that
-//! revision. So:
-//!
-//! - the head's revision moves with every commit, and whoever computes a change from an
-//!   older state loses the CAS, reads again, and applies the journal's rules
-//!   ([`RunRecord::apply`](onex_runtime::journal::RunRecord::apply),
-//!   [`LeaseState`](onex_runtime::journal::LeaseState)) to the newer state;
-//! - taking a lease over is a commit, so a holder that was taken over loses its next CAS
-//!   and, on the fresh read, finds another token: [`JournalError::Fenced`]. A holder whose
-//!   lease merely expired finds [`JournalError::LeaseExpired`]. Two processes racing for one
-//!   run both compute "free" from the same revision; one CAS wins, the other reads the
-//!   winner's lease: [`JournalError::RunLeased`];
-//! - what a failed commit sent is dropped by the server with the batch: a crash or a lost
-//!   CAS leaves no half-written change and no chunk without its pointer (or the reverse);
-//! - a reader scans a run's keys with one ordered consumer, which delivers in stream order:
-//!   with atomic commits, what it reads is the run's state at one revision.
-//!
-//! Clocks do not enter this argument: they only decide when a lease may be taken over
-//! ([`KvJournalOptions::clock`]), and every process must agree on them for leases to mean
-//! what they say.
-//!
-//! # Costs
-//!
-//! - A write by the run's holder: one round trip (the batch), from the state the handle
-//!   keeps for the runs it writes; two more (the head, then the touched entries) when that
-//!   state is stale. The handle's own writes to one run queue behind each other.
-//! - [`load_run`](Journal::load_run): one ordered consumer over the run's keys.
-//! - [`list_runs`](Journal::list_runs) and [`prune`](Journal::prune): one ordered consumer
-//!   over every run's head (a few hundred bytes each), so O(runs in the bucket) per call;
-//!   `prune` adds one purge request per run it deletes (its keys, by subject filter).
-//!
-//! # Limits
-//!
-//! - nats-server 2.12 or newer (atomic batches).
-//! - One write changes at most 999 keys (JetStream's 1,000 messages per atomic batch),
-//!   chunks included; a larger one is refused with [`JournalError::Storage`].
-//! - A stream has at most 50 atomic batches open at once; a writer over it waits and
-//!   sends its batch again.
-//! - A call that nats-server does not answer within [`KvJournalOptions::timeout`] fails
-//!   with [`JournalError::Storage`]; since the client sends what it queued once it
-//!   reconnects, such a write may still land later (never over a newer commit).
-//! - Rewriting an entry that was chunked leaves the old chunks until the run is pruned.
-//!
-//! [`Layout::journal_bucket`]: crate::Layout::journal_bucket
-//! [`Layout::in_memory`]: crate::Layout::in_memory
+//! The layout, the consistency argument and the limits are documented on [`KvJournal`].
 
 mod codec;
 mod commit;
@@ -91,8 +28,93 @@ use keys::RunKeys;
 use store::{Refused, Store};
 
 /// A [`Journal`] in a JetStream KV bucket: durable runs shared by every process that reaches
-/// the server, with leases fenced by CAS on the run's head. See the [module
-/// documentation](self) for the layout and the consistency argument.
+/// the server, with leases fenced by CAS on the run's head.
+///
+/// # Layout
+///
+/// One KV bucket, [`Layout::journal_bucket`] (`onex-journal`), history 1, file storage
+/// (memory with [`Layout::in_memory`]), with atomic batch publishing enabled on its stream.
+/// Each run's keys share a prefix: its id when that is made of ASCII letters, digits, `-`
+/// and `_`, else `=` and the hex of the id's bytes (written `R` below). A *document* is a
+/// compact JSON line, a newline, and raw bytes.
+///
+/// | key | value |
+/// |---|---|
+/// | `R.h` | the head, rewritten by every commit: a document whose JSON is `{"v":1,"run_id","workflow","status","created_at","updated_at","holder","token","until","input","buffer":[…]}` (times in Unix milliseconds) and whose bytes are the outputs of the buffered entries, in order |
+/// | `R.i.<nonce>` | the input, written once before the head that names it (`input`): a document `{"digest","description"}` (the graph fingerprint) + the input's bytes |
+/// | `R.s.<index>` / `R.s.<index>.<item>` | a step call's entry: a document `{"index","name","item","intent":{"attempt","at"},"outcome":{"attempts","at","error"},"comp_intent","comp_outcome"}` (absent parts left out; an outcome without `error` succeeded) + the output's bytes |
+/// | `R.c.<tag>.<doc>.<part>` | a chunk of a value over [`KvJournalOptions::max_value`]; the value's own key then holds `@{"tag","doc","chunks","len"}` |
+///
+/// The head's `buffer` holds the entries changed since they were last written to their own
+/// keys (each with `"len"`, its output's length), and wins over them: a step write is then
+/// one message. Past [`KvJournalOptions::max_buffered`] entries or about 16 KiB, the commit
+/// writes the buffer and its own entries to their keys and empties the buffer.
+///
+/// # Why a stale writer never overwrites
+///
+/// Every change of a run is one *commit* that rewrites the head with
+/// `Nats-Expected-Last-Subject-Sequence` = the head revision the change was computed from:
+/// the head alone (one message), or the entries and chunks it writes followed by the head,
+/// published as one JetStream atomic batch, which the server stores whole or not at all.
+/// The server takes it only if the head is still at that revision. So:
+///
+/// - the head's revision moves with every commit, and whoever computes a change from an
+///   older state loses the CAS, reads again, and applies the journal's rules
+///   ([`RunRecord::apply`](onex_runtime::journal::RunRecord::apply),
+///   [`LeaseState`](onex_runtime::journal::LeaseState)) to the newer state;
+/// - taking a lease over is a commit, so a holder that was taken over loses its next CAS
+///   and, on the fresh read, finds another token: [`JournalError::Fenced`]. A holder whose
+///   lease merely expired finds [`JournalError::LeaseExpired`]. Two processes racing for one
+///   run both compute "free" from the same revision; one CAS wins, the other reads the
+///   winner's lease: [`JournalError::RunLeased`];
+/// - what a refused batch sent is dropped with it: no half-written change, no chunk
+///   without its pointer or pointer without its chunks. An input is written before the
+///   head that names it, under a nonce: a start that loses or dies leaves an input no head
+///   names (a loser drops it), never a head naming a missing input;
+/// - a reader scans a run's keys with one ordered consumer, which delivers in stream order:
+///   with atomic commits, what it reads is the run's state at one revision.
+///
+/// Clocks do not enter this argument: they only decide when a lease may be taken over
+/// ([`KvJournalOptions::clock`]), and every process must agree on them for leases to mean
+/// what they say.
+///
+/// # Durability
+///
+/// A commit is answered once nats-server has stored it. A one-message commit is written
+/// to the stream's files like any publish, which the server syncs to disk every two
+/// minutes by default: it survives the server process dying, not the machine losing
+/// power (as SQLite's `synchronous = NORMAL`). nats-server syncs an atomic batch to disk
+/// before it answers, so with [`KvJournalOptions::max_buffered`] 0 every step write
+/// survives a power loss too, at the cost of a disk flush each (a few milliseconds, one
+/// batch at a time per stream).
+///
+/// # Costs
+///
+/// - A write by the run's holder: one round trip, from the state the handle keeps for the
+///   runs it writes; two more (the head, then the touched entries) when that state is
+///   stale. The handle's own writes to one run queue behind each other.
+/// - [`load_run`](Journal::load_run): one ordered consumer over the run's keys.
+/// - [`list_runs`](Journal::list_runs) and [`prune`](Journal::prune): one ordered consumer
+///   over every run's head (a few hundred bytes, up to ~16 KiB with a full buffer), so
+///   O(runs in the bucket) per call; `prune` adds one purge request per run it deletes
+///   (all its keys, by subject filter, below its head's revision, so a run started since
+///   under the same id stays).
+///
+/// # Limits
+///
+/// - nats-server 2.12 or newer (atomic batches).
+/// - One commit writes at most 999 keys besides the head (JetStream's 1,000 messages per
+///   atomic batch), chunks included; a larger one is refused with
+///   [`JournalError::Storage`].
+/// - A stream has at most 50 atomic batches open at once; a writer over it waits and
+///   sends its batch again.
+/// - A call that nats-server does not answer within [`KvJournalOptions::timeout`] fails
+///   with [`JournalError::Storage`]; since the client sends what it queued once it
+///   reconnects, such a write may still land later (never over a newer commit).
+/// - Rewriting an entry that was chunked leaves its old chunks until the run is pruned.
+///
+/// [`Layout::journal_bucket`]: crate::Layout::journal_bucket
+/// [`Layout::in_memory`]: crate::Layout::in_memory
 ///
 /// # Examples
 ///
@@ -223,6 +245,7 @@ impl KvJournal {
                     keys.input(&input),
                     codec::encode_input(&run.input, &run.fingerprint),
                 );
+                let written: Vec<String> = values.out.iter().map(|(k, _)| k.clone()).collect();
                 self.store.put_all(values.out).await?;
                 let head = codec::encode_head(&record, &input, []);
                 match self.store.commit((&keys.head(), head), 0, Vec::new()).await {
@@ -237,8 +260,12 @@ impl KvJournal {
                         }));
                         return Ok(Started::Created(lease));
                     }
-                    // Someone started it first: attach to theirs.
-                    Err(Refused::Conflict) => continue,
+                    // Someone started it first: drop our input (best effort: a leftover
+                    // is named by no head) and attach to theirs.
+                    Err(Refused::Conflict) => {
+                        let _ = self.store.purge_keys(&written).await;
+                        continue;
+                    }
                     Err(Refused::Failed(error)) => return Err(error),
                 }
             };

@@ -270,6 +270,16 @@ impl Store {
         Ack::parse(&reply.payload)
     }
 
+    /// Deletes `keys` altogether (no delete marker left).
+    pub(crate) async fn purge_keys(&self, keys: &[String]) -> Result<(), JournalError> {
+        for key in keys {
+            let doing = format!("purging key `{key}`");
+            let purge = self.stream.purge().filter(format!("{}{key}", self.prefix));
+            self.bounded(&doing, async { purge.await }).await?;
+        }
+        Ok(())
+    }
+
     /// Deletes every message of the keys `filter` matches whose revision is below
     /// `below`: a run's records, and none of a run started later under the same id.
     pub(crate) async fn purge(&self, filter: &str, below: u64) -> Result<(), JournalError> {
