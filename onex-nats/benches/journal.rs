@@ -5,6 +5,8 @@
 //!   outcome (two commits); the time per step.
 //! - `journal/chain/fused`: the same chain with the outcome of step k and the intent of
 //!   step k + 1 in one commit; the time per step.
+//! - `journal/chain/fused, unbuffered`: the fused chain with `max_buffered(0)`: every
+//!   commit an atomic batch, which nats-server syncs to disk before answering.
 //! - `journal/runs/64 concurrent`: 1,000 runs of 5 fused steps each (start, 5 commits,
 //!   the final status), at most 64 runs at once; the time per step.
 //!
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
-use onex_nats::{KvJournal, Layout};
+use onex_nats::{KvJournal, KvJournalOptions, Layout};
 use onex_runtime::journal::{Journal, Lease, NewRun, RunStatus, StepKey};
 use support::{NatsServer, connect};
 
@@ -81,11 +83,15 @@ fn journal(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let journal = tokio.block_on(async {
-        KvJournal::open(connect(&server).await, &Layout::default())
-            .await
-            .expect("the journal")
-    });
+    let open = |options: KvJournalOptions| {
+        tokio.block_on(async {
+            KvJournal::open_with(connect(&server).await, &Layout::default(), options)
+                .await
+                .expect("the journal")
+        })
+    };
+    let journal = open(KvJournalOptions::new());
+    let unbuffered = open(KvJournalOptions::new().max_buffered(0));
 
     let mut group = c.benchmark_group("journal/chain");
     group
@@ -93,15 +99,19 @@ fn journal(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(10));
-    for (name, fused) in [("intent+outcome", false), ("fused", true)] {
+    for (name, fused, journal) in [
+        ("intent+outcome", false, &journal),
+        ("fused", true, &journal),
+        ("fused, unbuffered", true, &unbuffered),
+    ] {
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 tokio.block_on(async {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        let lease = start(&journal).await;
+                        let lease = start(journal).await;
                         let started = Instant::now();
-                        chain(&journal, &lease, CHAIN, fused).await;
+                        chain(journal, &lease, CHAIN, fused).await;
                         total += started.elapsed();
                         journal
                             .set_status(&lease, RunStatus::Completed)

@@ -220,8 +220,8 @@ async fn corrupt_values_are_reported_with_their_key() {
 }
 
 /// A holder whose clock lags believes its lease is live after another process took the
-/// run over: its write is computed, sent, and refused by the head's CAS — `Fenced`, and
-/// nothing of the batch (entries, chunks) lands.
+/// run over: its writes are computed, sent, and refused by the head's CAS — `Fenced` —
+/// and nothing of them lands: not an entry, not a chunk of a batch.
 #[tokio::test]
 async fn a_stale_holder_with_a_lagging_clock_writes_nothing() {
     let Some(server) = NatsServer::start("a_stale_holder_with_a_lagging_clock_writes_nothing")
@@ -263,6 +263,9 @@ async fn a_stale_holder_with_a_lagging_clock_writes_nothing() {
         matches!(err, JournalError::Fenced { token, current, .. } if token == old.token && current == new.token),
         "{err}"
     );
+    // A small write, which would be one message (the head alone), is refused the same way.
+    let err = stale.record_intent(&old, step(5), 1).await.unwrap_err();
+    assert!(matches!(err, JournalError::Fenced { .. }), "{err}");
     let after = next.load_run("r1").await.unwrap().unwrap();
     assert!(
         after == before,
