@@ -189,22 +189,7 @@ impl Layout {
             .await
             .map_err(|e| Error::new(format!("creating stream `{}`", self.stream_name()), e))?;
         let ttl = self.result_ttl.unwrap_or_default();
-        let bucket = self.results_bucket();
-        let kv = find_or_create(
-            || js.get_key_value(&bucket),
-            || {
-                js.create_key_value(kv::Config {
-                    bucket: bucket.clone(),
-                    history: 1,
-                    max_age: ttl,
-                    storage: self.storage(),
-                    num_replicas: self.replicas,
-                    ..Default::default()
-                })
-            },
-            || format!("creating KV bucket `{bucket}`"),
-        )
-        .await?;
+        let kv = self.kv_bucket(js, self.results_bucket(), ttl).await?;
         let objects_name = self.objects_bucket();
         let objects = find_or_create(
             || js.get_object_store(&objects_name),
@@ -229,20 +214,21 @@ impl Layout {
         })
     }
 
-    /// Finds or creates the journal's KV bucket (history 1: a key's latest value is all the
-    /// journal reads), and turns on atomic batch publishing on its stream, which the
-    /// journal's commits use; returns the bucket and its stream.
-    pub(crate) async fn bind_journal(
+    /// Finds or creates KV bucket `bucket` with history 1 (a key's latest value is all
+    /// onex reads) and entries kept for `max_age` (zero: until deleted).
+    async fn kv_bucket(
         &self,
         js: &jetstream::Context,
-    ) -> Result<(kv::Store, jetstream::stream::Stream), Error> {
-        let bucket = self.journal_bucket();
-        let kv = find_or_create(
+        bucket: String,
+        max_age: Duration,
+    ) -> Result<kv::Store, Error> {
+        find_or_create(
             || js.get_key_value(&bucket),
             || {
                 js.create_key_value(kv::Config {
                     bucket: bucket.clone(),
                     history: 1,
+                    max_age,
                     storage: self.storage(),
                     num_replicas: self.replicas,
                     ..Default::default()
@@ -250,7 +236,19 @@ impl Layout {
             },
             || format!("creating KV bucket `{bucket}`"),
         )
-        .await?;
+        .await
+    }
+
+    /// Finds or creates the journal's KV bucket (history 1: a key's latest value is all the
+    /// journal reads), and turns on atomic batch publishing on its stream, which the
+    /// journal's commits use; returns the bucket and its stream.
+    pub(crate) async fn bind_journal(
+        &self,
+        js: &jetstream::Context,
+    ) -> Result<(kv::Store, jetstream::stream::Stream), Error> {
+        let kv = self
+            .kv_bucket(js, self.journal_bucket(), Duration::ZERO)
+            .await?;
         let stream_name = kv.stream_name.clone();
         let mut stream = js
             .get_stream(&stream_name)

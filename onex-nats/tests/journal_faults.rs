@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use onex_nats::{KvJournal, KvJournalOptions, Layout};
 use onex_runtime::journal::{
-    Clock, Journal, JournalError, ManualClock, NewRun, RunFilter, RunStatus, StepKey, Write,
+    Clock, Journal, JournalError, Lease, ManualClock, NewRun, RunFilter, RunStatus, StepKey, Write,
 };
 use support::{NatsServer, connect};
 
@@ -23,6 +23,26 @@ async fn open(server: &NatsServer, options: KvJournalOptions) -> KvJournal {
     KvJournal::open_with(connect(server).await, &Layout::default(), options)
         .await
         .expect("the journal opens")
+}
+
+/// Starts run `run_id` as `holder-a`; its lease.
+async fn start(journal: &KvJournal, run_id: &str) -> Lease {
+    let started = journal
+        .start_run(NewRun::new(run_id, "Wf", vec![]), "holder-a", TTL)
+        .await
+        .unwrap();
+    started.lease().expect("a new run is leased").clone()
+}
+
+/// Every key in the journal's bucket.
+async fn bucket_keys(server: &NatsServer) -> Vec<String> {
+    let kv = jetstream::new(connect(server).await)
+        .get_key_value("onex-journal")
+        .await
+        .unwrap();
+    futures_util::TryStreamExt::try_collect(kv.keys().await.unwrap())
+        .await
+        .unwrap()
 }
 
 /// Retries `op` while it fails (the server is coming back), for at most 30 s.
@@ -115,13 +135,7 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
         KvJournalOptions::new().timeout(Duration::from_millis(500)),
     )
     .await;
-    let lease = journal
-        .start_run(NewRun::new("r1", "Wf", vec![]), "holder-a", TTL)
-        .await
-        .unwrap()
-        .lease()
-        .unwrap()
-        .clone();
+    let lease = start(&journal, "r1").await;
     server.kill();
 
     // Generous bound: a hang fails the test instead of stalling it.
@@ -159,13 +173,7 @@ async fn corrupt_values_are_reported_with_their_key() {
     };
     let client = connect(&server).await;
     let journal = open(&server, KvJournalOptions::new()).await;
-    let lease = journal
-        .start_run(NewRun::new("r1", "Wf", vec![]), "holder-a", TTL)
-        .await
-        .unwrap()
-        .lease()
-        .unwrap()
-        .clone();
+    let lease = start(&journal, "r1").await;
     // Enough entries that the head's buffer overflows and they go to their own keys.
     for i in 0..40 {
         journal.record_intent(&lease, step(i), 1).await.unwrap();
@@ -232,13 +240,7 @@ async fn a_stale_holder_with_a_lagging_clock_writes_nothing() {
     let small = || KvJournalOptions::new().max_value(1024);
     let stale = open(&server, small().clock(slow.clone())).await;
     let next = open(&server, small().clock(fast.clone())).await;
-    let old = stale
-        .start_run(NewRun::new("r1", "Wf", vec![]), "holder-a", TTL)
-        .await
-        .unwrap()
-        .lease()
-        .unwrap()
-        .clone();
+    let old = start(&stale, "r1").await;
     stale.record_intent(&old, step(0), 1).await.unwrap();
 
     fast.advance(TTL);
@@ -277,13 +279,7 @@ async fn a_stale_holder_with_a_lagging_clock_writes_nothing() {
             .collect::<Vec<_>>()
     );
     // Not even a chunk of the refused output is stored.
-    let kv = jetstream::new(connect(&server).await)
-        .get_key_value("onex-journal")
-        .await
-        .unwrap();
-    let keys: Vec<String> = futures_util::TryStreamExt::try_collect(kv.keys().await.unwrap())
-        .await
-        .unwrap();
+    let keys = bucket_keys(&server).await;
     assert!(keys.iter().all(|k| !k.contains(".c.")), "{keys:?}");
 }
 
@@ -350,13 +346,7 @@ async fn two_processes_racing_to_start_a_run_one_wins() {
     }
     eprintln!("runs won by a and b: {wins:?}");
     // Each loser dropped the input it wrote before losing: one input per run is left.
-    let kv = jetstream::new(connect(&server).await)
-        .get_key_value("onex-journal")
-        .await
-        .unwrap();
-    let keys: Vec<String> = futures_util::TryStreamExt::try_collect(kv.keys().await.unwrap())
-        .await
-        .unwrap();
+    let keys = bucket_keys(&server).await;
     let inputs = keys.iter().filter(|k| k.contains(".i.")).count();
     assert_eq!(inputs, RUNS, "{keys:?}");
 }
