@@ -22,6 +22,7 @@ use crate::results::Results;
 /// | durable pull consumer the workers share | `onex-workers` |
 /// | KV bucket of results | `onex-results` |
 /// | object store of large results | `onex-outputs` |
+/// | KV bucket of the durable-run journal ([`KvJournal`](crate::KvJournal)) | `onex-journal` |
 ///
 /// Whoever comes first creates the streams, the bucket and the object store with these
 /// settings; later processes use what exists (a changed setting needs the stream updated or
@@ -39,6 +40,7 @@ use crate::results::Results;
 /// assert_eq!(layout.subject("etl::Load step"), "billing.thunks.etl__Load_step");
 /// assert_eq!(layout.results_bucket(), "billing-results");
 /// assert_eq!(Layout::default().consumer_name(), "onex-workers");
+/// assert_eq!(layout.journal_bucket(), "billing-journal");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
@@ -159,6 +161,11 @@ impl Layout {
         format!("{}-outputs", self.prefix)
     }
 
+    /// The KV bucket of the durable-run journal: `<prefix>-journal`.
+    pub fn journal_bucket(&self) -> String {
+        format!("{}-journal", self.prefix)
+    }
+
     fn storage(&self) -> StorageType {
         if self.memory {
             StorageType::Memory
@@ -182,22 +189,7 @@ impl Layout {
             .await
             .map_err(|e| Error::new(format!("creating stream `{}`", self.stream_name()), e))?;
         let ttl = self.result_ttl.unwrap_or_default();
-        let bucket = self.results_bucket();
-        let kv = find_or_create(
-            || js.get_key_value(&bucket),
-            || {
-                js.create_key_value(kv::Config {
-                    bucket: bucket.clone(),
-                    history: 1,
-                    max_age: ttl,
-                    storage: self.storage(),
-                    num_replicas: self.replicas,
-                    ..Default::default()
-                })
-            },
-            || format!("creating KV bucket `{bucket}`"),
-        )
-        .await?;
+        let kv = self.kv_bucket(js, self.results_bucket(), ttl).await?;
         let objects_name = self.objects_bucket();
         let objects = find_or_create(
             || js.get_object_store(&objects_name),
@@ -220,6 +212,65 @@ impl Layout {
             stream,
             results: Results::new(kv, objects, inline),
         })
+    }
+
+    /// Finds or creates KV bucket `bucket` with history 1 (a key's latest value is all
+    /// onex reads) and entries kept for `max_age` (zero: until deleted).
+    async fn kv_bucket(
+        &self,
+        js: &jetstream::Context,
+        bucket: String,
+        max_age: Duration,
+    ) -> Result<kv::Store, Error> {
+        find_or_create(
+            || js.get_key_value(&bucket),
+            || {
+                js.create_key_value(kv::Config {
+                    bucket: bucket.clone(),
+                    history: 1,
+                    max_age,
+                    storage: self.storage(),
+                    num_replicas: self.replicas,
+                    ..Default::default()
+                })
+            },
+            || format!("creating KV bucket `{bucket}`"),
+        )
+        .await
+    }
+
+    /// Finds or creates the journal's KV bucket (history 1: a key's latest value is all the
+    /// journal reads), and turns on atomic batch publishing on its stream, which the
+    /// journal's commits use; returns the bucket and its stream.
+    pub(crate) async fn bind_journal(
+        &self,
+        js: &jetstream::Context,
+    ) -> Result<(kv::Store, jetstream::stream::Stream), Error> {
+        let kv = self
+            .kv_bucket(js, self.journal_bucket(), Duration::ZERO)
+            .await?;
+        let stream_name = kv.stream_name.clone();
+        let mut stream = js
+            .get_stream(&stream_name)
+            .await
+            .map_err(|e| Error::new(format!("reading stream `{stream_name}`"), e))?;
+        if !stream.cached_info().config.allow_atomic_publish {
+            let mut config = stream.cached_info().config.clone();
+            config.allow_atomic_publish = true;
+            js.update_stream(config).await.map_err(|e| {
+                Error::new(
+                    format!(
+                        "enabling atomic batches on stream `{stream_name}` (needs nats-server 2.12 or newer)"
+                    ),
+                    e,
+                )
+            })?;
+            stream
+                .info()
+                .await
+                .map_err(|e| Error::new(format!("reading stream `{stream_name}`"), e))?;
+        }
+        Ok((kv, stream))
     }
 
     /// Finds or creates the durable pull consumer the workers share.

@@ -29,6 +29,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Durable runs across machines
+//!
+//! [`KvJournal`] is the durable-run journal (`onex_runtime::journal::Journal`) in a KV
+//! bucket of the same server: any orchestrator reaching it can resume the runs of one
+//! that died, with leases fenced by CAS on each run's head. Its documentation says the
+//! layout, why a stale holder never overwrites its successor, and the limits.
+//!
 //! # Names
 //!
 //! A [`Layout`] names everything from a prefix, `onex` by default: the work-queue stream
@@ -84,6 +91,7 @@ mod background;
 mod delivery;
 mod dispatcher;
 mod error;
+mod journal;
 mod layout;
 mod lost;
 mod puller;
@@ -94,6 +102,7 @@ mod worker;
 
 pub use dispatcher::Dispatcher;
 pub use error::Error;
+pub use journal::{KvJournal, KvJournalOptions};
 pub use layout::Layout;
 pub use results::ThunkResult;
 pub use wire::{BACKOFF_KEY, NODE_TYPE_HEADER, TRACEPARENT_HEADER, WORKFLOW_KEY};
