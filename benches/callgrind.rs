@@ -1,0 +1,118 @@
+//! Fixed runs for instruction counts (`scripts/callgrind.sh`), which stay stable on a loaded
+//! machine where wall-clock times do not.
+//!
+//! `callgrind WORKLOAD RUNS` builds a runtime, makes one warm-up run of `WORKLOAD`, then
+//! `RUNS` more. Run it under `valgrind --tool=callgrind` with `RUNS` = 0 and `RUNS` = N: the
+//! difference of the two totals, divided by N, is the cost of one run, without the
+//! process's start-up and the warm-up.
+//!
+//! Workloads: the criterion benches' onex rows — `chain_on`, `chain_off` (1,000 steps,
+//! Sequential, current-thread), `fanout_parallel_on`, `fanout_parallel_off`,
+//! `fanout_batch_on`, `fanout_batch_off` (1 → 1,000 → 1, current-thread), and
+//! `batch_on`, `batch_off` (`run_batch` of 10,000 inputs through 4 steps).
+
+use std::hint::black_box;
+
+use onex::prelude::*;
+
+#[node(compute)]
+fn step(x: &u64) -> u64 {
+    x + 1
+}
+
+mod chain {
+    use super::*;
+    include!("gen/chain1000.rs");
+}
+
+mod fanout {
+    use super::*;
+    include!("gen/fanout1000.rs");
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    pub sensor: u32,
+    pub raw: i64,
+}
+
+#[node(compute)]
+fn parse(r: &Reading) -> (u32, f64) {
+    (r.sensor, r.raw as f64 / 100.0)
+}
+
+#[node(compute)]
+fn calibrate(p: &(u32, f64)) -> (u32, f64) {
+    (p.0, p.1 * 1.8 + 32.0)
+}
+
+#[node(compute)]
+fn clamp(p: &(u32, f64)) -> (u32, f64) {
+    (p.0, p.1.clamp(-40.0, 140.0))
+}
+
+#[node(compute)]
+fn bucket(p: &(u32, f64)) -> u64 {
+    (u64::from(p.0) << 16) | (p.1 + 40.0) as u64
+}
+
+workflow! {
+    /// Four compute steps per record.
+    pub workflow Pipeline(r: Reading) -> u64 {
+        parsed = parse(r);
+        calibrated = calibrate(parsed);
+        clamped = clamp(calibrated);
+        key = bucket(clamped);
+        return key;
+    }
+}
+
+const BATCH: i64 = 10_000;
+
+async fn once(rt: &Runtime, workload: &str) -> u64 {
+    let (mode, records) = match workload {
+        "chain_on" | "chain_off" => (ExecutionMode::Sequential, workload == "chain_on"),
+        "fanout_parallel_on" | "fanout_parallel_off" => (
+            ExecutionMode::Parallel { max_parallel: 8 },
+            workload.ends_with("_on"),
+        ),
+        "fanout_batch_on" | "fanout_batch_off" => {
+            (ExecutionMode::Batch, workload.ends_with("_on"))
+        }
+        "batch_on" | "batch_off" => (ExecutionMode::Sequential, workload == "batch_on"),
+        other => panic!("unknown workload `{other}`"),
+    };
+    let opts = RunOptions::new().mode(mode).records(records);
+    if workload.starts_with("chain") {
+        chain::Chain1000::run(rt, black_box(0), opts).await.expect("chain").output
+    } else if workload.starts_with("fanout") {
+        fanout::Fanout1000::run(rt, black_box(0), opts).await.expect("fanout").output
+    } else {
+        let inputs = (0..BATCH)
+            .map(|i| Reading {
+                sensor: (i % 97) as u32,
+                raw: (i * 7919) % 20_000 - 10_000,
+            })
+            .collect();
+        Pipeline::run_batch(rt, inputs, opts)
+            .await
+            .into_iter()
+            .map(|r| r.expect("a record").output)
+            .sum()
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    let workload = args.next().expect("usage: callgrind WORKLOAD RUNS");
+    let runs: usize = args.next().and_then(|n| n.parse().ok()).expect("RUNS, a number");
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime");
+    let rt = Runtime::default();
+    let first = tokio.block_on(once(&rt, &workload));
+    for _ in 0..runs {
+        assert_eq!(tokio.block_on(once(&rt, &workload)), first);
+    }
+}
