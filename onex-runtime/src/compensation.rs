@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::future::Future;
 
-use crate::error::NodeError;
+use crate::model::NodeError;
 use crate::program::StepFuture;
 
 /// What a compensation returned, taken out once by [`CompensateAsync::take_step_future`]

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::error::{ErrorCode, NodeError};
-use crate::mode::ExecutionMode;
+use crate::model::{ErrorCode, NodeError};
+use crate::model::ExecutionMode;
 use crate::runtime::Runtime;
 
 /// The run's container: resources registered on the [`Runtime`], the run's ids and its

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::mode::ExecutionMode;
+use crate::model::ExecutionMode;
 
 /// Folds `items` into a fresh accumulator with `fold`.
 ///

@@ -12,7 +12,7 @@
 use std::future::Future;
 use std::hash::Hasher;
 
-use crate::error::NodeError;
+use crate::model::NodeError;
 use crate::node::{Node, wrong_shim};
 use crate::policy::{CacheEntry, KeyHasher};
 use crate::program::{Call, StepFuture};

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::GraphError;
+use crate::model::GraphError;
 use crate::policy::Backoff;
-use crate::thunk::ThunkType;
+use crate::model::ThunkType;
 
 /// The ONEX node kinds.
 ///
@@ -83,7 +83,7 @@ pub struct StepPolicy {
     /// deadline (its future is dropped). A synchronous step runs on the rayon pool and fails
     /// at the deadline, but a running function cannot be stopped: it finishes in the
     /// background and its late result is discarded.
-    #[serde(rename = "timeout_ms", with = "crate::serde_duration::opt_ms")]
+    #[serde(rename = "timeout_ms", with = "crate::model::serde_duration::opt_ms")]
     pub timeout: Option<Duration>,
     /// Dispatch priority within a wave: lower runs first.
     pub priority: i32,

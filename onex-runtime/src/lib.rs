@@ -13,30 +13,22 @@ mod capture;
 mod compensation;
 mod context;
 mod edge;
-mod error;
 mod exec;
 mod fold;
 mod glue;
 mod graph;
 mod known_nodes;
-mod mode;
+mod model;
 mod node;
-mod observer;
-mod options;
 mod plan;
 mod program;
 #[cfg(feature = "progress")]
 mod progress;
 mod render;
-mod report;
 mod runtime;
-mod serde_duration;
 mod slot;
 mod slots;
-mod state;
 mod static_graph;
-mod thunk;
-mod thunk_ids;
 
 pub mod dynamic;
 pub mod journal;
@@ -50,26 +42,25 @@ pub use context::Context;
 pub use dynamic::{
     DynamicWorkflow, NodeRegistry, SpecError, SpecErrors, SpecProgram, WorkflowSpec,
 };
-pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
+pub use model::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use exec::{BatchFuture, RunFuture};
 pub use graph::{Graph, NodeKind, StepPolicy, StepSpec};
-pub use mode::{ExecutionMode, FailureStrategy};
-pub use observer::{ObserverSet, RunEvent, RunObserver};
-pub use options::RunOptions;
+pub use model::{ExecutionMode, FailureStrategy};
+pub use model::{ObserverSet, RunEvent, RunObserver};
+pub use model::RunOptions;
 pub use plan::plan;
 pub use policy::{Backoff, BackoffKind, CacheEntry, CacheKey, CachePolicy, CacheWeight, KeyHasher};
 pub use program::{Call, Program, StepFuture};
 #[cfg(feature = "progress")]
 pub use progress::ProgressObserver;
 pub use render::{ReportSummary, chrome_trace};
-pub use report::{
+pub use model::{
     AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
     WorkflowRun,
 };
 pub use runtime::{Runtime, RuntimeBuilder};
-pub use state::{StepState, WorkflowState};
-pub use thunk::{Thunk, ThunkType};
-pub use thunk_ids::ThunkIds;
+pub use model::{StepState, WorkflowState};
+pub use model::{Thunk, ThunkIds, ThunkType};
 
 /// Items the `workflow!` and `#[node]` macros expand to. Not part of the public API.
 #[doc(hidden)]

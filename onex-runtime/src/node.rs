@@ -6,7 +6,7 @@
 //! so everything it needs (output type, kind, policy, parameter types, arity) comes through
 //! these traits.
 
-use crate::error::NodeError;
+use crate::model::NodeError;
 use crate::graph::{NodeKind, StepPolicy};
 
 /// A node's metadata, implemented by the proxy type `#[node]` emits (and by workflow types,

@@ -1,7 +1,7 @@
 //! Plans: the thunks a run would emit, without running anything.
 
 use crate::graph::Graph;
-use crate::thunk::Thunk;
+use crate::model::Thunk;
 
 /// The thunks of a workflow, one per step, in topological order, with their dependencies
 /// and each step's settings; nothing is executed.

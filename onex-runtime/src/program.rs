@@ -13,9 +13,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::context::Context;
-use crate::error::NodeError;
+use crate::model::NodeError;
 use crate::graph::Graph;
-use crate::mode::ExecutionMode;
+use crate::model::ExecutionMode;
 use crate::policy::{CacheEntry, KeyHasher};
 
 /// The future of one asynchronous call.

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::observer::{RunEvent, RunObserver};
-use crate::state::StepState;
+use crate::model::{RunEvent, RunObserver};
+use crate::model::StepState;
 
 const STEPS_TEMPLATE: &str =
     "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} steps  {wide_msg}";
@@ -361,8 +361,8 @@ fn runs_message(tally: &Tally) -> String {
     }
 }
 
-fn state_word(state: crate::state::WorkflowState) -> &'static str {
-    use crate::state::WorkflowState::*;
+fn state_word(state: crate::model::WorkflowState) -> &'static str {
+    use crate::model::WorkflowState::*;
     match state {
         Pending => "pending",
         Running => "running",
@@ -383,11 +383,11 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::error::NodeError;
-    use crate::observer::ObserverSet;
-    use crate::options::RunOptions;
-    use crate::report::SkipReason;
-    use crate::state::WorkflowState;
+    use crate::model::NodeError;
+    use crate::model::ObserverSet;
+    use crate::model::RunOptions;
+    use crate::model::SkipReason;
+    use crate::model::WorkflowState;
 
     fn started(step: &str, attempt: u32) -> RunEvent<'_> {
         RunEvent::StepStarted {

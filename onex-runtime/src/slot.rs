@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use crate::error::NodeError;
+use crate::model::NodeError;
 
 /// The output of one step in one run: written once, then read by reference.
 ///

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::error::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError};
 
 /// The kind of mistake a [`SpecError`] reports, for programs that react to it.
 ///

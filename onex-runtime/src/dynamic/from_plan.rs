@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::dynamic::error::{SpecError, SpecErrorKind, SpecErrors};
 use crate::dynamic::spec::{SpecStep, SpecThunk, WorkflowSpec};
 use crate::graph::Graph;
-use crate::thunk::Thunk;
+use crate::model::Thunk;
 
 impl WorkflowSpec {
     /// The spec of a plan: one spec step with one thunk per graph step, named by the step

@@ -8,15 +8,15 @@ use serde_json::Value;
 use crate::dynamic::registry::Invoke;
 use crate::dynamic::spec::WorkflowSpec;
 use crate::dynamic::validate::{Resolved, ResolvedThunk, Source};
-use crate::error::{NodeError, WorkflowError};
+use crate::model::{NodeError, WorkflowError};
 use crate::graph::{Graph, NodeKind};
-use crate::options::RunOptions;
+use crate::model::RunOptions;
 use crate::policy::{CacheEntry, CacheWeight, KeyHasher};
 use crate::program::{Call, Program, StepFuture};
-use crate::report::WorkflowRun;
+use crate::model::WorkflowRun;
 use crate::runtime::Runtime;
 use crate::slot::Slot;
-use crate::thunk::Thunk;
+use crate::model::Thunk;
 
 /// A validated spec as a [`Program`]: one graph step per thunk (named by its `thunk_id`,
 /// in document order), values passed between steps as `serde_json::Value`s.

@@ -17,7 +17,7 @@ use crate::dynamic::parse::{self, Unreadable};
 use crate::dynamic::program::DynamicWorkflow;
 use crate::dynamic::spec::WorkflowSpec;
 use crate::dynamic::validate;
-use crate::error::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError};
 use crate::graph::NodeKind;
 use crate::policy::panic::{contain, contain_async};
 

@@ -17,7 +17,7 @@ use crate::dynamic::parse::Unreadable;
 use crate::dynamic::registry::{NodeRegistry, RegisteredNode, short_type_name};
 use crate::dynamic::spec::WorkflowSpec;
 use crate::graph::{Graph, NodeKind, StepPolicy, StepSpec};
-use crate::thunk::ThunkType;
+use crate::model::ThunkType;
 use onex_graph::suggest::did_you_mean;
 
 /// How many "did you mean" searches over thunk ids one validation makes at most.

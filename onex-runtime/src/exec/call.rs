@@ -8,15 +8,15 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use super::shared::{CallRef, Shared};
-use crate::error::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError};
 use crate::graph::NodeKind;
-use crate::observer::RunEvent;
+use crate::model::RunEvent;
 use crate::policy::circuit::Circuit;
 use crate::policy::panic::{contain, contain_async};
 use crate::policy::retry::next_delay;
 use crate::policy::timeout::within;
 use crate::program::Program;
-use crate::report::AttemptRecord;
+use crate::model::AttemptRecord;
 use crate::runtime::Runtime;
 
 /// The result of one attempt and when it ran.

@@ -15,11 +15,11 @@ use super::call::{
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
 use crate::graph::Graph;
-use crate::mode::ExecutionMode;
-use crate::options::RunOptions;
+use crate::model::ExecutionMode;
+use crate::model::RunOptions;
 use crate::program::Program;
 use crate::runtime::Runtime;
-use crate::state::StepState;
+use crate::model::StepState;
 
 /// Runs one workflow run to its end (or until it stops), in the run's mode.
 pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state: &mut RunState) {

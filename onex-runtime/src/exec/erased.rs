@@ -11,11 +11,11 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use crate::error::{NodeError, WorkflowError};
+use crate::model::{NodeError, WorkflowError};
 use crate::graph::Graph;
 use crate::policy::{CacheEntry, KeyHasher};
 use crate::program::{Call, Program, StepFuture};
-use crate::report::{WorkflowReport, WorkflowRun};
+use crate::model::{WorkflowReport, WorkflowRun};
 
 /// A run's input, boxed.
 pub(crate) type AnyInput = Box<dyn Any + Send>;

@@ -14,10 +14,10 @@ use tracing::Span;
 
 use super::shared::Shared;
 use super::{Setup, clock, report, result};
-use crate::error::{NodeError, WorkflowError};
+use crate::model::{NodeError, WorkflowError};
 use crate::program::Program;
-use crate::report::WorkflowRun;
-use crate::state::StepState;
+use crate::model::WorkflowRun;
+use crate::model::StepState;
 
 /// The fewest inputs a rayon job takes, so a job's setup is shared by at least that many
 /// (256 amortise it) while every worker still gets several jobs to steal (inputs may

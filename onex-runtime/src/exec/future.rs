@@ -20,8 +20,8 @@ use futures_util::future::BoxFuture;
 
 use super::erased::{AnyOutput, unerase};
 use super::internal_failure;
-use crate::error::{NodeError, WorkflowError};
-use crate::report::WorkflowRun;
+use crate::model::{NodeError, WorkflowError};
+use crate::model::WorkflowRun;
 
 /// The erased runs of a batch, in input order.
 type Runs<'a> = BoxFuture<'a, Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>>>;

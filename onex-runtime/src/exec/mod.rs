@@ -38,13 +38,13 @@ use self::erased::{AnyInput, AnyOutput, Erased};
 use self::shared::Shared;
 use self::state::RunState;
 use crate::context::Context;
-use crate::error::{ErrorCode, NodeError, WorkflowError};
-use crate::mode::{ExecutionMode, FailureStrategy};
-use crate::options::RunOptions;
+use crate::model::{ErrorCode, NodeError, WorkflowError};
+use crate::model::{ExecutionMode, FailureStrategy};
+use crate::model::RunOptions;
 use crate::program::Program;
-use crate::report::WorkflowRun;
+use crate::model::WorkflowRun;
 use crate::runtime::Runtime;
-use crate::state::StepState;
+use crate::model::StepState;
 
 impl Runtime {
     /// Runs `program` on `input`.

@@ -17,7 +17,7 @@ use super::call::{Attempt, lost_worker, started_event, step_span};
 use super::gate::{Abandon, Gate};
 use super::shared::{CallRef, Shared};
 use super::straggler::{Straggler, returned_late};
-use crate::error::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError};
 use crate::policy::panic::contain;
 use crate::program::{Call, Program};
 use crate::runtime::Runtime;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::straggler::{Done, Effects};
 use crate::context::Context;
-use crate::mode::ExecutionMode;
+use crate::model::ExecutionMode;
 use crate::program::{Call, Program};
 
 /// Identifies one call: run (input) index, step, `map` element.

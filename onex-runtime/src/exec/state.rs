@@ -8,17 +8,17 @@ use std::time::{Duration, SystemTime};
 use super::call::{Attempt, Outcome, Place, attempt_sync_on};
 use super::shared::{CallRef, Shared};
 use super::straggler::Straggler;
-use crate::error::NodeError;
+use crate::model::NodeError;
 use crate::graph::{NodeKind, StepSpec};
-use crate::mode::FailureStrategy;
+use crate::model::FailureStrategy;
 use crate::policy::panic::{contain, panicked};
 use crate::program::{Call, Program};
-use crate::report::{
+use crate::model::{
     AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
 };
-use crate::state::{StepState, WorkflowState};
-use crate::thunk::{Thunk, thunk_id};
-use crate::thunk_ids::ThunkIds;
+use crate::model::{StepState, WorkflowState};
+use crate::model::{Thunk, thunk_id};
+use crate::model::ThunkIds;
 
 /// Thunks and step records, kept unless `RunOptions::records(false)`.
 pub(crate) struct Records {

@@ -21,11 +21,11 @@ use super::call::lost_worker;
 use super::gate::Orphan;
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
-use crate::error::NodeError;
+use crate::model::NodeError;
 use crate::graph::NodeKind;
 use crate::policy::panic::contain_async;
 use crate::program::Program;
-use crate::report::StragglerOutcome;
+use crate::model::StragglerOutcome;
 
 /// Per run: what its effects leave behind.
 #[derive(Default)]

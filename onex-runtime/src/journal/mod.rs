@@ -107,7 +107,7 @@ pub use run::{
 pub use step::{Intent, Outcome, Resolution, StepChange, StepConflict, StepEntry, StepKey};
 pub use write::Write;
 
-use crate::error::NodeError;
+use crate::model::NodeError;
 
 /// The future a [`Journal`] operation returns: boxed, so the trait is usable as
 /// `Arc<dyn Journal>`.

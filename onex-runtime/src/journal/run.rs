@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::error::JournalError;
 use super::lease::{Lease, LeaseState};
 use super::step::{StepEntry, StepKey};
-use crate::state::WorkflowState;
+use crate::model::WorkflowState;
 
 /// Where a run stands.
 ///

@@ -26,10 +26,10 @@ pub struct Backoff {
     /// Fixed or exponential growth.
     pub kind: BackoffKind,
     /// The first delay (and every delay for fixed backoff).
-    #[serde(rename = "base_ms", with = "crate::serde_duration::ms")]
+    #[serde(rename = "base_ms", with = "crate::model::serde_duration::ms")]
     pub base: Duration,
     /// The largest delay.
-    #[serde(rename = "max_ms", with = "crate::serde_duration::ms")]
+    #[serde(rename = "max_ms", with = "crate::model::serde_duration::ms")]
     pub max: Duration,
     /// Whether delays are randomized within `[d/2, d]`.
     pub jitter: bool,

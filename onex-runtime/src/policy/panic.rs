@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use futures_util::FutureExt;
 
-use crate::error::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError};
 
 /// Runs `f`, turning a panic into a permanent [`ErrorCode::Panicked`] error naming `step`.
 pub(crate) fn contain<T>(

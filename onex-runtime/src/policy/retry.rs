@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::error::NodeError;
+use crate::model::NodeError;
 use crate::graph::StepPolicy;
 
 /// The delay before attempt `attempt + 1`, or `None` when the failure is final: the error

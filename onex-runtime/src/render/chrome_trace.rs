@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value, json};
 
-use crate::report::{StepRecord, WorkflowReport};
-use crate::state::StepState;
+use crate::model::{StepRecord, WorkflowReport};
+use crate::model::StepState;
 
 /// The pid of a lone report; [`chrome_trace`] numbers several reports from 1 too.
 const FIRST_PID: usize = 1;
@@ -409,11 +409,11 @@ mod tests {
     use serde_json::Value;
 
     use super::{Span, pack};
-    use crate::error::NodeError;
+    use crate::model::NodeError;
     use crate::graph::NodeKind;
     use crate::render::fixtures::etl_report;
-    use crate::report::{AttemptRecord, CompensationRecord, StepRecord};
-    use crate::state::StepState;
+    use crate::model::{AttemptRecord, CompensationRecord, StepRecord};
+    use crate::model::StepState;
 
     fn events(json: &str) -> Vec<Value> {
         let trace: Value = serde_json::from_str(json).expect("the trace is valid JSON");

@@ -73,11 +73,11 @@ pub(crate) mod fixtures {
 
     use uuid::Uuid;
 
-    use crate::error::NodeError;
+    use crate::model::NodeError;
     use crate::graph::{Graph, NodeKind, StepPolicy, StepSpec};
-    use crate::report::{AttemptRecord, SkipReason, StepRecord, WorkflowReport};
-    use crate::state::{StepState, WorkflowState};
-    use crate::thunk::{Thunk, ThunkType};
+    use crate::model::{AttemptRecord, SkipReason, StepRecord, WorkflowReport};
+    use crate::model::{StepState, WorkflowState};
+    use crate::model::{Thunk, ThunkType};
 
     fn step(name: &'static str, node: &'static str, kind: NodeKind, deps: &[usize]) -> StepSpec {
         StepSpec::new(name, node, kind).with_deps(deps.to_vec())

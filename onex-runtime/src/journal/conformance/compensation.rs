@@ -1,7 +1,7 @@
 //! Compensations, and operators resolving in-doubt calls.
 
 use super::{JournalFactory, Setup, complete, create, key};
-use crate::error::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError};
 use crate::journal::{JournalError, Resolution, StepConflict};
 
 fn conflict(result: Result<(), JournalError>) -> StepConflict {

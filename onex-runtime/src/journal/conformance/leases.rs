@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{JournalFactory, Setup, TTL, complete, create, key};
-use crate::error::NodeError;
+use crate::model::NodeError;
 use crate::journal::{Clock, Journal, JournalError, Resolution, RunStatus, Write};
 
 /// Two handles (two processes) racing for the same free run: exactly one gets the lease,

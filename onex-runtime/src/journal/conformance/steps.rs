@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{JournalFactory, Setup, TTL, complete, create, key};
-use crate::error::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError};
 use crate::journal::{Clock, Journal, JournalError, RunStatus, StepConflict, StepKey, Write};
 
 /// Intent then outcome: the step's output, attempts and times are journaled, and it is

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::WorkflowReport;
+use crate::model::WorkflowReport;
 
 /// The category of a failure, after the ONEX core error codes.
 ///

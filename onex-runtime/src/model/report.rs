@@ -7,11 +7,11 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::NodeError;
+use crate::model::NodeError;
 use crate::graph::NodeKind;
-use crate::mode::{ExecutionMode, FailureStrategy};
-use crate::state::{StepState, WorkflowState};
-use crate::thunk::Thunk;
+use crate::model::{ExecutionMode, FailureStrategy};
+use crate::model::{StepState, WorkflowState};
+use crate::model::Thunk;
 
 /// Why a step was skipped.
 ///
@@ -70,10 +70,10 @@ pub struct AttemptRecord {
     /// The `map` element (0 for other steps).
     pub item: usize,
     /// When the attempt started, from the start of the run.
-    #[serde(rename = "started_ms", with = "crate::serde_duration::ms")]
+    #[serde(rename = "started_ms", with = "crate::model::serde_duration::ms")]
     pub started: Duration,
     /// When the attempt ended, from the start of the run.
-    #[serde(rename = "finished_ms", with = "crate::serde_duration::ms")]
+    #[serde(rename = "finished_ms", with = "crate::model::serde_duration::ms")]
     pub finished: Duration,
     /// Why it failed.
     pub error: NodeError,
@@ -91,10 +91,10 @@ pub struct CompensationRecord {
     /// `Completed` or `Failed`.
     pub state: StepState,
     /// When it started, from the start of the run.
-    #[serde(rename = "started_ms", with = "crate::serde_duration::ms")]
+    #[serde(rename = "started_ms", with = "crate::model::serde_duration::ms")]
     pub started: Duration,
     /// When it ended, from the start of the run.
-    #[serde(rename = "finished_ms", with = "crate::serde_duration::ms")]
+    #[serde(rename = "finished_ms", with = "crate::model::serde_duration::ms")]
     pub finished: Duration,
     /// Its error, when it failed.
     pub error: Option<NodeError>,
@@ -183,12 +183,12 @@ pub struct StepRecord {
     /// Calls answered from the cache.
     pub cache_hits: usize,
     /// When the step started, from the start of the run.
-    #[serde(rename = "started_ms", with = "crate::serde_duration::opt_ms", default)]
+    #[serde(rename = "started_ms", with = "crate::model::serde_duration::opt_ms", default)]
     pub started: Option<Duration>,
     /// When the step ended, from the start of the run.
     #[serde(
         rename = "finished_ms",
-        with = "crate::serde_duration::opt_ms",
+        with = "crate::model::serde_duration::opt_ms",
         default
     )]
     pub finished: Option<Duration>,
@@ -314,7 +314,7 @@ pub struct WorkflowReport {
     /// Wall-clock duration of the run. In a `run_batch`, from the batch's start to this
     /// input's end: inputs that advance together end together; inputs that run one by one
     /// on the rayon pool (a batch of plain synchronous steps) end when their last step does.
-    #[serde(rename = "processing_time_ms", with = "crate::serde_duration::ms")]
+    #[serde(rename = "processing_time_ms", with = "crate::model::serde_duration::ms")]
     pub processing_time: Duration,
     /// Whether thunk and step records were kept (`RunOptions::records`).
     pub records: bool,

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::thunk_ids::ThunkIds;
+use crate::model::ThunkIds;
 
 /// What kind of node a thunk targets (the ONEX `EnumThunkType`).
 ///
@@ -72,7 +72,7 @@ pub struct Thunk {
     #[serde(
         rename = "timeout_ms",
         default,
-        with = "crate::serde_duration::opt_ms",
+        with = "crate::model::serde_duration::opt_ms",
         skip_serializing_if = "Option::is_none"
     )]
     pub timeout: Option<Duration>,

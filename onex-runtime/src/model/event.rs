@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::error::NodeError;
-use crate::report::SkipReason;
-use crate::state::{StepState, WorkflowState};
+use crate::model::NodeError;
+use crate::model::SkipReason;
+use crate::model::{StepState, WorkflowState};
 
 /// Something that watches runs as they happen: a progress bar, a log line per step, a
 /// metrics exporter.
@@ -290,7 +290,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::options::RunOptions;
+    use crate::model::RunOptions;
 
     /// One of each event, as an executor would send them for a retried step and a skip.
     fn script(error: &NodeError, reason: &SkipReason) -> Vec<RunEvent<'static>> {

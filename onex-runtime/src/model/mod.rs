@@ -1,0 +1,26 @@
+//! The data of a run: what it is asked to do (options, modes), what it emits (thunks,
+//! events) and what it reports (states, records, errors). Plain values, serde where they
+//! leave the process; no behaviour beyond reading them.
+
+mod error;
+mod event;
+mod mode;
+mod options;
+mod report;
+pub(crate) mod serde_duration;
+mod states;
+mod thunk;
+mod thunk_ids;
+
+pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
+pub use event::{ObserverSet, RunEvent, RunObserver};
+pub use mode::{ExecutionMode, FailureStrategy};
+pub use options::RunOptions;
+pub use report::{
+    AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
+    WorkflowRun,
+};
+pub use states::{StepState, WorkflowState};
+pub(crate) use thunk::thunk_id;
+pub use thunk::{Thunk, ThunkType};
+pub use thunk_ids::ThunkIds;
