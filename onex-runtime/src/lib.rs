@@ -9,26 +9,15 @@
 // `unsafe` lives in `slot.rs` and `slots.rs` only; every block says why it is sound.
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
-mod capture;
-mod compensation;
 mod context;
-mod edge;
 mod exec;
-mod fold;
-mod glue;
-mod graph;
-mod known_nodes;
 mod model;
-mod node;
-mod plan;
 mod program;
+mod store;
 #[cfg(feature = "progress")]
 mod progress;
 mod render;
 mod runtime;
-mod slot;
-mod slots;
-mod static_graph;
 
 pub mod dynamic;
 pub mod journal;
@@ -44,11 +33,11 @@ pub use dynamic::{
 };
 pub use model::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use exec::{BatchFuture, RunFuture};
-pub use graph::{Graph, NodeKind, StepPolicy, StepSpec};
+pub use program::{Graph, NodeKind, StepPolicy, StepSpec};
 pub use model::{ExecutionMode, FailureStrategy};
 pub use model::{ObserverSet, RunEvent, RunObserver};
 pub use model::RunOptions;
-pub use plan::plan;
+pub use program::plan;
 pub use policy::{Backoff, BackoffKind, CacheEntry, CacheKey, CachePolicy, CacheWeight, KeyHasher};
 pub use program::{Call, Program, StepFuture};
 #[cfg(feature = "progress")]
@@ -66,19 +55,19 @@ pub use model::{Thunk, ThunkIds, ThunkType};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__onex_slots as slots;
-    pub use crate::capture::{Capture, CaptureFallback, CaptureSerialize};
-    pub use crate::compensation::{CompensateAsync, CompensateSync, Compensation};
-    pub use crate::edge::{
+    pub use crate::program::capture::{Capture, CaptureFallback, CaptureSerialize};
+    pub use crate::program::compensation::{CompensateAsync, CompensateSync, Compensation};
+    pub use crate::program::feed::{
         Feed, FromInput, FromStep, MapInput, MapStep, feed_item, feed_same, feed_slice, feed_str,
     };
     pub use crate::exec::{NestedFuture, nested_input, run_nested};
-    pub use crate::fold::{fold_items, fold_items_merge};
-    pub use crate::glue::{
+    pub use crate::program::fold::{fold_items, fold_items_merge};
+    pub use crate::program::glue::{
         Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,
         sync_of_async,
     };
-    pub use crate::known_nodes::{NODES, NodeEntry};
-    pub use crate::node::{
+    pub use crate::program::known_nodes::{NODES, NodeEntry};
+    pub use crate::program::node::{
         Arg, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Arg10, Arg11, Arg12, Arg13,
         Arg14, Arg15, Arg16, Arg17, Arg18, Arg19, Arg20, Arg21, Arg22, Arg23, Arg24, Arg25, Arg26,
         Arg27, Arg28, Arg29, Arg30, Arg31, Arg32, NestedArg, NestedArgClone, NestedArgNotClone,
@@ -90,9 +79,9 @@ pub mod __private {
         StoredInput,
     };
     pub use crate::policy::cache::weight::{Weigh, WeighExact, WeighSerialized, WeighShallow};
-    pub use crate::slot::{MapSlot, Slot};
-    pub use crate::slots::{DropSlot, SlotDrop, SlotTable, Slots};
-    pub use crate::static_graph::{
+    pub use crate::store::{MapSlot, Slot};
+    pub use crate::store::table::{DropSlot, SlotDrop, SlotTable, Slots};
+    pub use crate::program::static_graph::{
         NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities, same_order,
     };
     pub use linkme;

@@ -37,7 +37,7 @@ pub(crate) struct Inner {
     pub(crate) peak_running: AtomicUsize,
     pub(crate) breakers: HashMap<String, Circuit>,
     pub(crate) cache: Cache,
-    pub(crate) blocking: crate::exec::BlockingPool,
+    pub(crate) blocking: crate::policy::blocking::BlockingPool,
 }
 
 impl Runtime {
@@ -239,7 +239,7 @@ impl RuntimeBuilder {
     ///     .build();
     /// assert!(rt.circuit_state("NodePaymentService").is_some());
     /// ```
-    pub fn circuit_breaker_for<N: crate::node::Node>(mut self, policy: CircuitBreaker) -> Self {
+    pub fn circuit_breaker_for<N: crate::program::node::Node>(mut self, policy: CircuitBreaker) -> Self {
         self.breakers.insert(N::NAME.to_owned(), policy);
         self
     }
@@ -349,7 +349,7 @@ impl RuntimeBuilder {
     pub fn build(self) -> Runtime {
         crate::exec::warm_up_clock();
         for node_type in &self.breakers_by_name {
-            if let Err(suggestion) = crate::known_nodes::check(node_type) {
+            if let Err(suggestion) = crate::program::known_nodes::check(node_type) {
                 tracing::warn!(
                     node_type = %node_type,
                     "circuit breaker for `{node_type}`: no node has this type, so it guards nothing{suggestion}"
@@ -369,7 +369,7 @@ impl RuntimeBuilder {
                     .map(|(node, policy)| (node, Circuit::new(policy)))
                     .collect(),
                 cache: Cache::new(self.cache, self.cache_per_node, self.cache_hasher),
-                blocking: crate::exec::BlockingPool::new(self.blocking_threads),
+                blocking: crate::policy::blocking::BlockingPool::new(self.blocking_threads),
             }),
         }
     }

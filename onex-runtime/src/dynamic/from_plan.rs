@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::dynamic::error::{SpecError, SpecErrorKind, SpecErrors};
 use crate::dynamic::spec::{SpecStep, SpecThunk, WorkflowSpec};
-use crate::graph::Graph;
+use crate::program::Graph;
 use crate::model::Thunk;
 
 impl WorkflowSpec {

@@ -9,13 +9,13 @@ use crate::dynamic::registry::Invoke;
 use crate::dynamic::spec::WorkflowSpec;
 use crate::dynamic::validate::{Resolved, ResolvedThunk, Source};
 use crate::model::{NodeError, WorkflowError};
-use crate::graph::{Graph, NodeKind};
+use crate::program::{Graph, NodeKind};
 use crate::model::RunOptions;
 use crate::policy::{CacheEntry, CacheWeight, KeyHasher};
 use crate::program::{Call, Program, StepFuture};
 use crate::model::WorkflowRun;
 use crate::runtime::Runtime;
-use crate::slot::Slot;
+use crate::store::Slot;
 use crate::model::Thunk;
 
 /// A validated spec as a [`Program`]: one graph step per thunk (named by its `thunk_id`,
@@ -356,7 +356,7 @@ impl DynamicWorkflow {
     /// first, each carrying its own `operation_data` (downstream thunks refer to their
     /// inputs through their dependencies) and `"step": thunk_id` in its metadata.
     pub fn plan(&self) -> Vec<Thunk> {
-        crate::plan::plan(&self.program.graph, |step| {
+        crate::program::plan(&self.program.graph, |step| {
             self.program
                 .thunks
                 .get(step)

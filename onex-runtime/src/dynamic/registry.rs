@@ -18,7 +18,7 @@ use crate::dynamic::program::DynamicWorkflow;
 use crate::dynamic::spec::WorkflowSpec;
 use crate::dynamic::validate;
 use crate::model::{ErrorCode, NodeError};
-use crate::graph::NodeKind;
+use crate::program::NodeKind;
 use crate::policy::panic::{contain, contain_async};
 
 pub(crate) type SyncCall = dyn Fn(Value) -> Result<Value, NodeError> + Send + Sync;
@@ -297,7 +297,7 @@ impl NodeRegistry {
             check_input: check::<I>,
             compensate,
         };
-        crate::known_nodes::note_registered(&name);
+        crate::program::known_nodes::note_registered(&name);
         self.nodes.insert(name.to_string(), Arc::new(node));
         self
     }

@@ -14,7 +14,7 @@ use super::call::{
 };
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
-use crate::graph::Graph;
+use crate::program::Graph;
 use crate::model::ExecutionMode;
 use crate::model::RunOptions;
 use crate::program::Program;
@@ -380,7 +380,7 @@ fn spawn_group<P: Program>(
             let next = AtomicUsize::new(0);
             // Write-once cells: `OnceLock::set` went through `Once` and cost ~80
             // instructions per call here.
-            let done: Vec<crate::slot::Slot<Attempt>> =
+            let done: Vec<crate::store::Slot<Attempt>> =
                 (0..group.len()).map(|_| Default::default()).collect();
             rayon::scope(|s| {
                 for _ in 0..workers.max(1) {

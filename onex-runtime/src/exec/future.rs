@@ -18,7 +18,7 @@ use std::task::{Context, Poll};
 
 use futures_util::future::BoxFuture;
 
-use super::erased::{AnyOutput, unerase};
+use crate::program::erased::{AnyOutput, unerase};
 use super::internal_failure;
 use crate::model::{NodeError, WorkflowError};
 use crate::model::WorkflowRun;

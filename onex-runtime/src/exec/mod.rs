@@ -4,24 +4,19 @@
 //! [`dispatch`] which decides when and where each call runs, then turn the run's state into
 //! a [`WorkflowRun`] or a [`WorkflowError`]. Policies around one call live in [`call`].
 
-mod blocking;
 mod call;
 mod clock;
 mod compensate;
 mod dispatch;
-mod erased;
 mod fused;
 mod future;
-mod gate;
 mod off_thread;
 mod shared;
 mod state;
 mod straggler;
 
-pub(crate) use blocking::BlockingPool;
 pub(crate) use clock::warm_up as warm_up_clock;
 pub use future::{BatchFuture, NestedFuture, RunFuture};
-pub(crate) use gate::{Gate, Orphan};
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -34,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use self::erased::{AnyInput, AnyOutput, Erased};
+use crate::program::erased::{AnyInput, AnyOutput, Erased};
 use self::shared::Shared;
 use self::state::RunState;
 use crate::context::Context;
@@ -489,7 +484,7 @@ pub fn nested_input<T: Clone>(
 ) -> Result<T, NodeError> {
     argument
         .cloned()
-        .ok_or_else(|| crate::node::missing_input(workflow, position))
+        .ok_or_else(|| crate::program::node::missing_input(workflow, position))
 }
 
 /// [`run_nested`] of an erased program, compiled once, here (see

@@ -1,5 +1,5 @@
 //! A synchronous attempt made on another thread than its driver's: on the
-//! [blocking pool](super::blocking) when it has a timeout, on the rayon pool otherwise (a
+//! [blocking pool](crate::policy::blocking) when it has a timeout, on the rayon pool otherwise (a
 //! retry in a concurrent wave).
 //!
 //! The attempt runs behind a [`Gate`]. When its driver stops waiting for it — its timeout
@@ -14,7 +14,7 @@ use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
 use super::call::{Attempt, lost_worker, started_event, step_span};
-use super::gate::{Abandon, Gate};
+use crate::program::gate::{Abandon, Gate};
 use super::shared::{CallRef, Shared};
 use super::straggler::{Straggler, returned_late};
 use crate::model::{ErrorCode, NodeError};

@@ -9,7 +9,7 @@ use super::call::{Attempt, Outcome, Place, attempt_sync_on};
 use super::shared::{CallRef, Shared};
 use super::straggler::Straggler;
 use crate::model::NodeError;
-use crate::graph::{NodeKind, StepSpec};
+use crate::program::{NodeKind, StepSpec};
 use crate::model::FailureStrategy;
 use crate::policy::panic::{contain, panicked};
 use crate::program::{Call, Program};

@@ -3,7 +3,7 @@
 //!
 //! The rule: every attempt that returned `Ok` is either its step's output or handed to the
 //! node's compensation, exactly once, and no attempt's output goes unreported. An abandoned
-//! attempt cannot publish (its [gate](super::gate) says so), so its output, if any, is an
+//! attempt cannot publish (its [gate](crate::program::gate) says so), so its output, if any, is an
 //! orphan. While its run is still settling, the attempt's job leaves the orphan in the run's
 //! [`Effects`] in completion order, and the run compensates it with the rest (whatever the
 //! failure strategy: nobody asked for that side effect). A run waits for its stragglers
@@ -18,11 +18,11 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use super::call::lost_worker;
-use super::gate::Orphan;
+use crate::program::gate::Orphan;
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
 use crate::model::NodeError;
-use crate::graph::NodeKind;
+use crate::program::NodeKind;
 use crate::policy::panic::contain_async;
 use crate::program::Program;
 use crate::model::StragglerOutcome;

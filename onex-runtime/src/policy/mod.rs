@@ -36,6 +36,7 @@
 //!   without running.
 
 mod backoff;
+pub(crate) mod blocking;
 pub(crate) mod cache;
 pub(crate) mod circuit;
 pub(crate) mod panic;

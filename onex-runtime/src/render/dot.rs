@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::StepLook;
-use crate::graph::{Graph, NodeKind, StepSpec};
+use crate::program::{Graph, NodeKind, StepSpec};
 
 impl Graph {
     /// The graph in [Graphviz](https://graphviz.org) DOT, left to right (`dot -Tsvg`).

@@ -19,7 +19,7 @@ pub use table::ReportSummary;
 #[cfg(feature = "progress")]
 pub(crate) use table::duration as human_duration;
 
-use crate::graph::{Graph, StepSpec};
+use crate::program::{Graph, StepSpec};
 
 /// What both graph renderers say about a step, so Mermaid and DOT pictures agree.
 struct StepLook<'a> {
@@ -74,7 +74,7 @@ pub(crate) mod fixtures {
     use uuid::Uuid;
 
     use crate::model::NodeError;
-    use crate::graph::{Graph, NodeKind, StepPolicy, StepSpec};
+    use crate::program::{Graph, NodeKind, StepPolicy, StepSpec};
     use crate::model::{AttemptRecord, SkipReason, StepRecord, WorkflowReport};
     use crate::model::{StepState, WorkflowState};
     use crate::model::{Thunk, ThunkType};

@@ -1,6 +1,6 @@
 //! Plans: the thunks a run would emit, without running anything.
 
-use crate::graph::Graph;
+use crate::program::Graph;
 use crate::model::Thunk;
 
 /// The thunks of a workflow, one per step, in topological order, with their dependencies

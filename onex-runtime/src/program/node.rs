@@ -7,7 +7,7 @@
 //! these traits.
 
 use crate::model::NodeError;
-use crate::graph::{NodeKind, StepPolicy};
+use crate::program::{NodeKind, StepPolicy};
 
 /// A node's metadata, implemented by the proxy type `#[node]` emits (and by workflow types,
 /// which are orchestrator nodes).

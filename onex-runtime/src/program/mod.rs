@@ -1,7 +1,7 @@
 //! [`Program`]: the executable form of a workflow, shared by the static and dynamic paths.
 //!
 //! The `workflow!` macro generates one `Program` per workflow, with a slots struct holding
-//! one typed [`Slot`](crate::slot::Slot) per step, so values pass between steps with their
+//! one typed [`Slot`](crate::store::Slot) per step, so values pass between steps with their
 //! real types. Data-defined workflows implement it over `serde_json::Value`s. The executors
 //! only ever see this trait: they decide *when* a step runs; the program decides *what* a
 //! call does.
@@ -9,12 +9,27 @@
 //! Its items are public because the runtime's signatures name them, and hidden from the
 //! docs: a workflow's author never writes them.
 
+pub(crate) mod capture;
+pub(crate) mod compensation;
+pub(crate) mod erased;
+pub(crate) mod feed;
+pub(crate) mod fold;
+pub(crate) mod gate;
+pub(crate) mod glue;
+mod graph;
+pub(crate) mod known_nodes;
+pub(crate) mod node;
+mod plan;
+pub(crate) mod static_graph;
+
+pub use graph::{Graph, NodeKind, StepPolicy, StepSpec};
+pub use plan::plan;
+
 use std::future::Future;
 use std::pin::Pin;
 
 use crate::context::Context;
 use crate::model::NodeError;
-use crate::graph::Graph;
 use crate::model::ExecutionMode;
 use crate::policy::{CacheEntry, KeyHasher};
 
@@ -49,7 +64,7 @@ pub struct Call<'a> {
     /// its output is stored only while the executor has not abandoned it, and otherwise
     /// handed to the gate for the step's compensation. Honoured by
     /// [`Program::call_async`], which is how the executors make such an attempt.
-    pub(crate) gate: Option<&'a crate::exec::Gate>,
+    pub(crate) gate: Option<&'a crate::program::gate::Gate>,
 }
 
 /// The executable form of a workflow.

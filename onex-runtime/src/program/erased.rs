@@ -12,7 +12,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use crate::model::{NodeError, WorkflowError};
-use crate::graph::Graph;
+use crate::program::Graph;
 use crate::policy::{CacheEntry, KeyHasher};
 use crate::program::{Call, Program, StepFuture};
 use crate::model::{WorkflowReport, WorkflowRun};

@@ -15,8 +15,8 @@ use linkme::distributed_slice;
 use onex_graph::suggest::did_you_mean;
 
 use crate::dynamic::NodeRegistry;
-use crate::graph::NodeKind;
-use crate::node::Node;
+use crate::program::NodeKind;
+use crate::program::node::Node;
 
 /// One compiled node, as `#[node]` registers it.
 ///

@@ -13,10 +13,10 @@ use std::future::Future;
 use std::hash::Hasher;
 
 use crate::model::NodeError;
-use crate::node::{Node, wrong_shim};
+use crate::program::node::{Node, wrong_shim};
 use crate::policy::{CacheEntry, KeyHasher};
 use crate::program::{Call, StepFuture};
-use crate::slot::{MapSlot, Slot};
+use crate::store::{MapSlot, Slot};
 
 /// A node's uniform calling convention, implemented by the proxy type `#[node]` emits (and
 /// by workflow types, which nest as orchestrator nodes).
@@ -217,7 +217,7 @@ pub fn map_width<T>(
             out.prepare(n);
             Ok(n)
         }
-        None => Err(crate::node::missing_input(node, 1)),
+        None => Err(crate::program::node::missing_input(node, 1)),
     }
 }
 
@@ -294,7 +294,7 @@ impl<'s> Visit<'s> for CallSync<'_> {
     }
     #[cold]
     fn missing(self) -> Self::Out {
-        Err(crate::node::internal_error("step index out of range"))
+        Err(crate::program::node::internal_error("step index out of range"))
     }
 }
 
@@ -465,7 +465,7 @@ impl<'s> Answer<'s> {
     }
     #[cold]
     fn unexpected(&self) -> NodeError {
-        crate::node::internal_error(match self {
+        crate::program::node::internal_error(match self {
             Answer::Missing => "step index out of range",
             _ => "a step operation answered another operation",
         })
@@ -554,7 +554,7 @@ where
 {
     match call.gate {
         Some(gate) if !gate.claim() => gate.orphan(if N::COMPENSATED {
-            Some(crate::exec::Orphan::new(Box::new(out), undo_kept::<N>))
+            Some(crate::program::gate::Orphan::new(Box::new(out), undo_kept::<N>))
         } else {
             None
         }),

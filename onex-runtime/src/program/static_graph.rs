@@ -17,8 +17,8 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
-use crate::graph::{Graph, NodeKind, StepPolicy, StepSpec};
-use crate::node::Node;
+use crate::program::{Graph, NodeKind, StepPolicy, StepSpec};
+use crate::program::node::Node;
 
 /// Sorts each wave of `order` by `(priority, index)`, exactly as [`Graph::new`](crate::Graph::new) does.
 ///

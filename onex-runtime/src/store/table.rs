@@ -12,7 +12,7 @@
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 
-use crate::slot::{MapSlot, Slot};
+use crate::store::{MapSlot, Slot};
 
 /// A run's slots: the fields struct `workflow!` declares (through [`slots!`]), dropped
 /// through its [`SlotTable`].
@@ -167,8 +167,8 @@ pub trait DropSlot: Sized + seal::OnlySlots {
 /// The seal of [`DropSlot`]: a trait no other crate can name, so none can implement it.
 mod seal {
     pub trait OnlySlots {}
-    impl<T> OnlySlots for crate::slot::Slot<T> {}
-    impl<T> OnlySlots for crate::slot::MapSlot<T> {}
+    impl<T> OnlySlots for crate::store::Slot<T> {}
+    impl<T> OnlySlots for crate::store::MapSlot<T> {}
 }
 
 impl<T> DropSlot for Slot<T> {
@@ -302,7 +302,7 @@ macro_rules! __onex_slots {
 #[cfg(test)]
 mod tests {
     use super::Slots;
-    use crate::slot::{MapSlot, Slot};
+    use crate::store::{MapSlot, Slot};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
