@@ -33,7 +33,9 @@ pub use dynamic::{
 };
 pub use model::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use exec::{BatchFuture, RunFuture};
-pub use program::{Graph, NodeKind, StepPolicy, StepSpec};
+pub use model::NodeKind;
+pub use policy::StepPolicy;
+pub use program::{Graph, StepSpec};
 pub use model::{ExecutionMode, FailureStrategy};
 pub use model::{ObserverSet, RunEvent, RunObserver};
 pub use model::RunOptions;
@@ -60,7 +62,7 @@ pub mod __private {
     pub use crate::program::feed::{
         Feed, FromInput, FromStep, MapInput, MapStep, feed_item, feed_same, feed_slice, feed_str,
     };
-    pub use crate::exec::{NestedFuture, nested_input, run_nested};
+    pub use crate::exec::{NestedFuture, run_nested};
     pub use crate::program::fold::{fold_items, fold_items_merge};
     pub use crate::program::glue::{
         Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,
@@ -71,7 +73,8 @@ pub mod __private {
         Arg, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Arg10, Arg11, Arg12, Arg13,
         Arg14, Arg15, Arg16, Arg17, Arg18, Arg19, Arg20, Arg21, Arg22, Arg23, Arg24, Arg25, Arg26,
         Arg27, Arg28, Arg29, Arg30, Arg31, Arg32, NestedArg, NestedArgClone, NestedArgNotClone,
-        NestedInput, Node, Param, Takes, internal_error, missing_input, missing_item, wrong_shim,
+        NestedInput, Node, Param, Takes, internal_error, missing_input, missing_item, nested_input,
+        wrong_shim,
     };
     pub use crate::policy::cache::key::{
         CacheInput, CacheInputKey, CacheOutput, CacheOutputCopy, CacheProbe, NotCacheInputKey,

@@ -18,7 +18,7 @@ use crate::dynamic::program::DynamicWorkflow;
 use crate::dynamic::spec::WorkflowSpec;
 use crate::dynamic::validate;
 use crate::model::{ErrorCode, NodeError};
-use crate::program::NodeKind;
+use crate::model::NodeKind;
 use crate::policy::panic::{contain, contain_async};
 
 pub(crate) type SyncCall = dyn Fn(Value) -> Result<Value, NodeError> + Send + Sync;

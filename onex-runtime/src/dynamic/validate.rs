@@ -16,7 +16,9 @@ use crate::dynamic::error::{SpecError, SpecErrorKind, SpecErrors};
 use crate::dynamic::parse::Unreadable;
 use crate::dynamic::registry::{NodeRegistry, RegisteredNode, short_type_name};
 use crate::dynamic::spec::WorkflowSpec;
-use crate::program::{Graph, NodeKind, StepPolicy, StepSpec};
+use crate::program::{Graph, StepSpec};
+use crate::model::NodeKind;
+use crate::policy::StepPolicy;
 use crate::model::ThunkType;
 use onex_graph::suggest::did_you_mean;
 

@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use super::shared::{CallRef, Shared};
 use crate::model::{ErrorCode, NodeError};
-use crate::program::NodeKind;
+use crate::model::NodeKind;
 use crate::model::RunEvent;
 use crate::policy::circuit::Circuit;
 use crate::policy::panic::{contain, contain_async};

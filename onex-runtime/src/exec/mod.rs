@@ -463,30 +463,6 @@ pub fn run_nested<P: Program>(
     NestedFuture::new(input.map(|input| run_nested_any(ctx, Erased::new(program), Box::new(input))))
 }
 
-/// Argument `position` (1-based) of a nested workflow's step, cloned into its run's input.
-///
-/// # Errors
-///
-/// The missing-input error naming the workflow when the argument is missing.
-///
-/// # Examples
-///
-/// ```
-/// use onex_runtime::__private::nested_input;
-/// assert_eq!(nested_input(Some(&7_u8), "Inner", 1).unwrap(), 7);
-/// assert!(nested_input::<u8>(None, "Inner", 1).is_err());
-/// ```
-#[doc(hidden)]
-pub fn nested_input<T: Clone>(
-    argument: Option<&T>,
-    workflow: &'static str,
-    position: usize,
-) -> Result<T, NodeError> {
-    argument
-        .cloned()
-        .ok_or_else(|| crate::program::node::missing_input(workflow, position))
-}
-
 /// [`run_nested`] of an erased program, compiled once, here (see
 /// `Runtime::run_batch_any`).
 fn run_nested_any(

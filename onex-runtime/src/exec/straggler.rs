@@ -22,7 +22,7 @@ use crate::program::gate::Orphan;
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
 use crate::model::NodeError;
-use crate::program::NodeKind;
+use crate::model::NodeKind;
 use crate::policy::panic::contain_async;
 use crate::program::Program;
 use crate::model::StragglerOutcome;

@@ -4,6 +4,7 @@
 
 mod error;
 mod event;
+mod kind;
 mod mode;
 mod options;
 mod report;
@@ -14,6 +15,7 @@ mod thunk_ids;
 
 pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use event::{ObserverSet, RunEvent, RunObserver};
+pub use kind::NodeKind;
 pub use mode::{ExecutionMode, FailureStrategy};
 pub use options::RunOptions;
 pub use report::{

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::NodeError;
-use crate::program::NodeKind;
+use crate::model::NodeKind;
 use crate::model::{ExecutionMode, FailureStrategy};
 use crate::model::{StepState, WorkflowState};
 use crate::model::Thunk;

@@ -41,6 +41,7 @@ pub(crate) mod cache;
 pub(crate) mod circuit;
 pub(crate) mod panic;
 pub(crate) mod retry;
+mod step;
 pub(crate) mod timeout;
 
 pub use backoff::{Backoff, BackoffKind};
@@ -52,3 +53,4 @@ pub use cache::key::{
     CachedInput, CachedOutput, Cloneable, HashEqClone, NoAnswer, NotCloneable, NotHashEqClone,
 };
 pub use circuit::{CircuitBreaker, CircuitState};
+pub use step::StepPolicy;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::model::NodeError;
-use crate::program::StepPolicy;
+use crate::policy::StepPolicy;
 
 /// The delay before attempt `attempt + 1`, or `None` when the failure is final: the error
 /// is permanent (only transient errors, such as `Timeout` and `ResourceUnavailable`, are

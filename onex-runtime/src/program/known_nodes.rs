@@ -1,5 +1,5 @@
 //! The node types a process knows: every `#[node]` compiled into it, gathered by the linker
-//! into [`NODES`], and every type registered in a [`NodeRegistry`].
+//! into [`NODES`], and every type registered in a spec `NodeRegistry`.
 //!
 //! `#[node]` emits one [`NodeEntry`] per node (not per step) into a linkme distributed
 //! slice: the linker lays the entries of every crate of the binary side by side, so the
@@ -14,8 +14,7 @@ use std::sync::Mutex;
 use linkme::distributed_slice;
 use onex_graph::suggest::did_you_mean;
 
-use crate::dynamic::NodeRegistry;
-use crate::program::NodeKind;
+use crate::model::NodeKind;
 use crate::program::node::Node;
 
 /// One compiled node, as `#[node]` registers it.
@@ -39,19 +38,12 @@ pub struct NodeEntry {
     pub name: &'static str,
     /// Its kind.
     pub kind: NodeKind,
-    /// Reserved for workers: adds the node to a registry, to run thunks of its type by
-    /// name. `#[node]` leaves it `None` for now.
-    pub register: Option<fn(&mut NodeRegistry)>,
 }
 
 impl NodeEntry {
-    /// An entry without a registration.
+    /// The entry of a node named `name`.
     pub const fn new(name: &'static str, kind: NodeKind) -> Self {
-        NodeEntry {
-            name,
-            kind,
-            register: None,
-        }
+        NodeEntry { name, kind }
     }
 
     /// The entry of the node whose proxy type is `N`.

@@ -22,7 +22,7 @@ pub(crate) mod node;
 mod plan;
 pub(crate) mod static_graph;
 
-pub use graph::{Graph, NodeKind, StepPolicy, StepSpec};
+pub use graph::{Graph, StepSpec};
 pub use plan::plan;
 
 use std::future::Future;

@@ -7,7 +7,8 @@
 //! these traits.
 
 use crate::model::NodeError;
-use crate::program::{NodeKind, StepPolicy};
+use crate::model::NodeKind;
+use crate::policy::StepPolicy;
 
 /// A node's metadata, implemented by the proxy type `#[node]` emits (and by workflow types,
 /// which are orchestrator nodes).
@@ -132,8 +133,32 @@ pub trait NestedArgClone<T> {
 
 impl<T: Clone> NestedArgClone<T> for &NestedArg<'_, T> {
     fn take_input(&self) -> Result<T, NodeError> {
-        crate::exec::nested_input(self.0, self.1, self.2)
+        nested_input(self.0, self.1, self.2)
     }
+}
+
+/// Argument `position` (1-based) of a nested workflow's step, cloned into its run's input.
+///
+/// # Errors
+///
+/// The missing-input error naming the workflow when the argument is missing.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::nested_input;
+/// assert_eq!(nested_input(Some(&7_u8), "Inner", 1).unwrap(), 7);
+/// assert!(nested_input::<u8>(None, "Inner", 1).is_err());
+/// ```
+#[doc(hidden)]
+pub fn nested_input<T: Clone>(
+    argument: Option<&T>,
+    workflow: &'static str,
+    position: usize,
+) -> Result<T, NodeError> {
+    argument
+        .cloned()
+        .ok_or_else(|| missing_input(workflow, position))
 }
 
 /// Chosen otherwise.

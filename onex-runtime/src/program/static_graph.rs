@@ -17,7 +17,9 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
-use crate::program::{Graph, NodeKind, StepPolicy, StepSpec};
+use crate::program::{Graph, StepSpec};
+use crate::model::NodeKind;
+use crate::policy::StepPolicy;
 use crate::program::node::Node;
 
 /// Sorts each wave of `order` by `(priority, index)`, exactly as [`Graph::new`](crate::Graph::new) does.

@@ -410,7 +410,7 @@ mod tests {
 
     use super::{Span, pack};
     use crate::model::NodeError;
-    use crate::program::NodeKind;
+    use crate::model::NodeKind;
     use crate::render::fixtures::etl_report;
     use crate::model::{AttemptRecord, CompensationRecord, StepRecord};
     use crate::model::StepState;

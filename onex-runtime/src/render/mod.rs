@@ -74,7 +74,9 @@ pub(crate) mod fixtures {
     use uuid::Uuid;
 
     use crate::model::NodeError;
-    use crate::program::{Graph, NodeKind, StepPolicy, StepSpec};
+    use crate::program::{Graph, StepSpec};
+    use crate::model::NodeKind;
+    use crate::policy::StepPolicy;
     use crate::model::{AttemptRecord, SkipReason, StepRecord, WorkflowReport};
     use crate::model::{StepState, WorkflowState};
     use crate::model::{Thunk, ThunkType};

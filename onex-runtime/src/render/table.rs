@@ -325,7 +325,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::model::NodeError;
-    use crate::program::NodeKind;
+    use crate::model::NodeKind;
     use crate::render::fixtures::etl_report;
     use crate::model::{CompensationRecord, StepRecord};
     use crate::model::{StepState, WorkflowState};
