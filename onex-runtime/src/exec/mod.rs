@@ -1,504 +1,406 @@
-//! The executors: sequential, parallel waves, and rayon batches.
-//!
-//! `run` and `run_batch` set a run up (slots, context, records), hand it to
-//! [`dispatch`] which decides when and where each call runs, then turn the run's state into
-//! a [`WorkflowRun`] or a [`WorkflowError`]. Policies around one call live in [`call`].
+//! Scheduling: which calls run when, and where. The three execution modes differ only here.
 
-mod call;
-mod clock;
-mod compensate;
-mod dispatch;
-mod fused;
-mod future;
-mod off_thread;
-mod shared;
-mod state;
-mod straggler;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub(crate) use clock::warm_up as warm_up_clock;
-pub use future::{BatchFuture, NestedFuture, RunFuture};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use rayon::prelude::*;
+use tokio::sync::oneshot;
 
-use std::borrow::Cow;
-use std::future::Future;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use futures_util::future::BoxFuture;
-use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
-use uuid::Uuid;
-
-use crate::program::erased::{AnyInput, AnyOutput, Erased};
-use self::shared::Shared;
-use self::state::RunState;
-use crate::context::Context;
-use crate::model::{ErrorCode, NodeError, WorkflowError};
-use crate::model::{ExecutionMode, FailureStrategy};
+use super::call::{
+    Attempt, Outcome, Place, attempt_sync, drive, precheck, settle_first, settle_plain,
+};
+use super::shared::{CallRef, Shared};
+use super::state::RunState;
+use crate::program::Graph;
+use crate::model::ExecutionMode;
 use crate::model::RunOptions;
 use crate::program::Program;
-use crate::model::WorkflowRun;
 use crate::runtime::Runtime;
 use crate::model::StepState;
 
-impl Runtime {
-    /// Runs `program` on `input`.
-    ///
-    /// Waits for a slot when `max_concurrent_workflows` runs are already executing.
-    /// Dropping the returned future cancels the run's in-flight steps.
-    ///
-    /// # Errors
-    ///
-    /// A [`WorkflowError`] carrying the report when the output was not produced: a step
-    /// failed (under `FailFast` or `Compensate`, any step; under `ContinueOnError`, the
-    /// output step or one it needs), the output step was skipped, or the run was cancelled.
-    pub fn run<P: Program>(
-        &self,
-        program: Arc<P>,
-        input: P::Input,
-        options: RunOptions,
-    ) -> RunFuture<'_, P::Output> {
-        RunFuture::new(self.run_one_any(Erased::new(program), Box::new(input), options))
-    }
-
-    /// Runs `program` once per input. Each input is its own run with its own report;
-    /// results come in input order. The batch takes one run slot of the runtime.
-    ///
-    /// When every step is plain and synchronous (and nothing observes the runs), each
-    /// input runs start to end on a rayon worker; otherwise the inputs advance step by step
-    /// together, and the synchronous calls of one step across every input are one rayon
-    /// job.
-    pub fn run_batch<P: Program>(
-        &self,
-        program: Arc<P>,
-        inputs: Vec<P::Input>,
-        options: RunOptions,
-    ) -> BatchFuture<'_, P::Output> {
-        let inputs = inputs
-            .into_iter()
-            .map(|i| Box::new(i) as AnyInput)
-            .collect();
-        BatchFuture::new(self.run_batch_any(Erased::new(program), inputs, options))
-    }
-
-    /// One input through the batch entry point, which admits the run and executes it. Not
-    /// generic, so the one-element `Vec` is built here rather than in every caller's crate.
-    fn run_one_any(
-        &self,
-        program: Arc<Erased>,
-        input: AnyInput,
-        options: RunOptions,
-    ) -> BoxFuture<'_, Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>>> {
-        self.run_batch_any(program, vec![input], options)
-    }
-
-    /// [`run`](Self::run) and [`run_batch`](Self::run_batch) of an erased program. Neither
-    /// generic nor `async`: its future is boxed, so the executors are compiled once, here,
-    /// rather than in every crate that polls them (and the typed futures wrapped around it
-    /// are plain structs, see [`RunFuture`]).
-    fn run_batch_any(
-        &self,
-        program: Arc<Erased>,
-        inputs: Vec<AnyInput>,
-        options: RunOptions,
-    ) -> BoxFuture<'_, Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>>> {
-        Box::pin(async move {
-            if inputs.is_empty() {
-                return Vec::new();
-            }
-            let _slot = self.admit().await;
-            let cancel = options.cancel.clone().unwrap_or_default();
-            self.execute(program, inputs, &options, cancel, None).await
-        })
-    }
-
-    async fn execute<P: Program>(
-        &self,
-        program: Arc<P>,
-        inputs: Vec<P::Input>,
-        options: &RunOptions,
-        cancel: CancellationToken,
-        parent: Option<&Context>,
-    ) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
-        let n = inputs.len();
-        let lockstep = n > 1;
-        let setup = Setup {
-            rt: self,
-            name: program.graph().name_cow(),
-            program,
-            options,
-            mode: parent.map_or(options.mode, Context::mode),
-            first_id: options.workflow_id.unwrap_or_else(Uuid::new_v4),
-            operation_id: options.operation_id.or(parent.map(Context::operation_id)),
-            cancel: Arc::new(cancel),
-        };
-        let name = &setup.name;
-        let span = tracing::info_span!(
-            "workflow",
-            workflow = %name,
-            workflow_id = %setup.first_id,
-            runs = n,
-        );
-        let direct = dispatch::direct_allowed(self, options);
-        if lockstep && direct && dispatch::all_plain(setup.program.graph()) {
-            // Synchronous, so nothing can interrupt it at an `.await`: each input checks
-            // its token and deadline between stretches instead.
-            return fused::execute(&setup, inputs, &span);
-        }
-        let contexts = (0..n).map(|i| setup.context(i)).collect();
-        // A plain loop: the slots struct is one typed slot per step (16 KB for 1,000 steps),
-        // and collecting through iterator adapters moved each one twice more.
-        let mut slots: Vec<P::Slots> = Vec::with_capacity(n);
-        for input in inputs {
-            slots.push(setup.program.slots(input));
-        }
-        let sh = Arc::new(setup.shared(slots, contexts, direct, clock::Start::now()));
-        let mut on_drop = compensate::CompensateOnDrop {
-            shared: Some(Arc::clone(&sh)),
-            strategy: options.failure_strategy,
-        };
-        let started_at = std::time::SystemTime::now();
-        let mut states: Vec<RunState> =
-            (0..n).map(|run| setup.run_state(run, started_at)).collect();
-
-        if let Some(observer) = sh.observer() {
-            for ctx in &sh.contexts {
-                observer.on_event(&crate::RunEvent::RunStarted {
-                    workflow: name,
-                    workflow_id: ctx.workflow_id(),
-                    steps: sh.program.graph().steps().len(),
-                });
-            }
-        }
-        let interruption = {
-            let work = async {
-                if lockstep {
-                    dispatch::run_lockstep(self, &sh, &mut states).await;
-                } else {
-                    dispatch::run_all(self, &sh, &mut states[0]).await;
+/// Runs one workflow run to its end (or until it stops), in the run's mode.
+pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state: &mut RunState) {
+    let graph = sh.program.graph();
+    match sh.mode {
+        ExecutionMode::Sequential => {
+            let order = graph.order();
+            let direct = sh.direct;
+            // Every step before `at` completed: the next ones need no dependency check.
+            let mut clean = true;
+            let mut at = 0;
+            while let Some(&step) = order.get(at) {
+                if state.stopped {
+                    break;
                 }
-            };
-            interruptible(work, &setup.cancel, options.timeout)
-                .instrument(span.clone())
-                .await
-        };
-        let _entered = span.enter();
-        for state in &mut states {
-            if let Some(why) = &interruption {
-                state.interrupted = Some(why.clone());
-                state.stopped = true;
-                sh.abort(state.run);
+                if direct {
+                    let next = state.run_direct(sh, &sh.slots[state.run], order, at, clean);
+                    if next > at {
+                        clean &= state.states[order[next - 1]] == StepState::Completed;
+                        at = next;
+                        continue;
+                    }
+                }
+                at += 1;
+                run_step_inline(rt, sh, state, step).await;
+                clean &= state.states[step] == StepState::Completed;
             }
-            let why = state
-                .interrupted
-                .clone()
-                .unwrap_or_else(NodeError::cancelled);
-            state.cancel_unfinished(&sh, &why);
         }
-        drop(_entered);
-        let program = Arc::clone(&sh.program);
-        let graph = program.graph();
-        let output_step = graph.output();
-        let produced: Vec<bool> = states
-            .iter()
-            .map(|s| s.final_state(output_step).has_output())
-            .collect();
-        // Stragglers still read the slots: the outputs can be taken only once every one
-        // of them has returned.
-        let any_output = produced.iter().any(|&p| p);
-        for state in &mut states {
-            let failed = state.first_failure.is_some() || state.interrupted.is_some();
-            let saga = options.failure_strategy == FailureStrategy::Compensate && failed;
-            let settled = async {
-                let done = straggler::settle(&sh, state, any_output || saga).await;
-                compensate::compensate(&sh, state, done, saga).await;
-            };
-            settled.instrument(span.clone()).await;
+        ExecutionMode::Parallel { max_parallel } => {
+            for wave in graph.waves() {
+                if state.stopped {
+                    break;
+                }
+                let calls = begin_wave(sh, state, wave);
+                let limit = max_parallel.max(1);
+                if calls.len() <= 1 || limit == 1 {
+                    run_inline(rt, sh, std::slice::from_mut(state), calls).await;
+                } else {
+                    state.parallel_executions += calls.len();
+                    run_concurrent(
+                        rt,
+                        sh,
+                        std::slice::from_mut(state),
+                        calls,
+                        Limit::Total(limit),
+                    )
+                    .await;
+                }
+            }
         }
-        // Dropped before this, the run left what it had not settled to a task of its own.
-        on_drop.disarm();
-
-        let processing_time = sh.elapsed();
-        let reports: Vec<_> = states
-            .iter_mut()
-            .map(|state| report(&sh, state, options, processing_time, &span))
-            .collect();
-        let mut outputs = take_outputs(sh, &produced);
-        states
-            .into_iter()
-            .zip(reports)
-            .map(|(state, report)| {
-                let output = outputs.get_mut(state.run).and_then(Option::take);
-                result(graph, state, report, output)
-            })
-            .collect()
+        ExecutionMode::Batch => {
+            for wave in graph.waves() {
+                if state.stopped {
+                    break;
+                }
+                let calls = begin_wave(sh, state, wave);
+                state.load_balanced_operations += calls.len();
+                if calls.len() > 1 {
+                    state.parallel_executions += calls.len();
+                }
+                run_concurrent(
+                    rt,
+                    sh,
+                    std::slice::from_mut(state),
+                    calls,
+                    Limit::GroupByNode,
+                )
+                .await;
+            }
+        }
     }
 }
 
-/// What every run of one `run` or `run_batch` call shares, and how each run's parts are
-/// made from it.
-struct Setup<'a, P: Program> {
-    rt: &'a Runtime,
-    program: Arc<P>,
-    name: Cow<'static, str>,
-    options: &'a RunOptions,
-    mode: ExecutionMode,
-    /// The id of the first input's run (`RunOptions::workflow_id` if set).
-    first_id: Uuid,
-    /// The correlation id set by the options or the enclosing run; otherwise one per run.
-    operation_id: Option<Uuid>,
-    cancel: Arc<CancellationToken>,
+/// Whether plain steps may run back to back ([`RunState::run_direct`]): nothing is told
+/// or captured per step, so nothing but the call and its records happens per step.
+pub(crate) fn direct_allowed(rt: &Runtime, options: &RunOptions) -> bool {
+    options.observer.is_none()
+        && !options.cache_all
+        && !options.capture_inputs
+        && rt.inner.breakers.is_empty()
+        && !tracing::level_enabled!(tracing::Level::DEBUG)
 }
 
-impl<P: Program> Setup<'_, P> {
-    /// The context of input `i`.
-    fn context(&self, i: usize) -> Context {
-        let workflow_id = if i == 0 {
-            self.first_id
-        } else {
-            Uuid::new_v4()
-        };
-        Context::new(
-            self.rt.clone(),
-            self.name.clone(),
-            workflow_id,
-            self.operation_id.unwrap_or_else(Uuid::new_v4),
-            self.cancel.clone(),
-            self.mode,
-        )
-    }
+/// Whether every step of `graph` is plain and synchronous, in one stretch.
+pub(crate) fn all_plain(graph: &Graph) -> bool {
+    graph.direct_stretches().first().map(|&n| n as usize) == Some(graph.order().len())
+}
 
-    /// What the calls of the runs with these slots and contexts share.
-    fn shared(
-        &self,
-        slots: Vec<P::Slots>,
-        contexts: Vec<Context>,
-        direct: bool,
-        start: clock::Start,
-    ) -> Shared<P> {
-        let options = self.options;
-        Shared {
-            program: Arc::clone(&self.program),
-            slots,
-            direct,
-            abort: (0..contexts.len())
-                .map(|_| AtomicBool::new(false))
-                .collect(),
-            effects: (0..contexts.len()).map(|_| Mutex::default()).collect(),
-            contexts,
-            mode: self.mode,
-            cache_all: options.cache_all,
-            capture: options.capture_inputs,
-            observer: options.observer.clone(),
-            timing: !options.records_off,
-            start,
-            deadline: options.timeout,
+/// Runs many inputs in lock-step, step by step: the calls of one step across every input
+/// form one rayon job.
+pub(crate) async fn run_lockstep<P: Program>(
+    rt: &Runtime,
+    sh: &Arc<Shared<P>>,
+    states: &mut [RunState],
+) {
+    let graph = sh.program.graph();
+    for &step in graph.order() {
+        let mut calls = Vec::new();
+        let now = sh.stamp();
+        for state in states.iter_mut() {
+            if state.stopped {
+                continue;
+            }
+            state.set_clock(now);
+            let width = state.begin_step(sh, step);
+            calls.extend((0..width).map(|item| CallRef {
+                run: state.run,
+                step,
+                item,
+            }));
         }
-    }
-
-    /// Run `run` (an index into its `Shared`), not started, started at `started_at` (one
-    /// clock reading for every input of a batch: they start together).
-    fn run_state(&self, run: usize, started_at: std::time::SystemTime) -> RunState {
-        RunState::new(
-            &*self.program,
-            run,
-            self.options.failure_strategy,
-            !self.options.records_off,
-            started_at,
-        )
+        for c in &calls {
+            states[c.run].load_balanced_operations += 1;
+        }
+        run_concurrent(rt, sh, states, calls, Limit::GroupByNode).await;
     }
 }
 
-/// The report of a finished run, traced and told to the observer.
-fn report<P: Program>(
-    sh: &Shared<P>,
+/// Runs one step's calls on this thread, one after the other, with their policies.
+async fn run_step_inline<P: Program>(
+    rt: &Runtime,
+    sh: &Arc<Shared<P>>,
     state: &mut RunState,
-    options: &RunOptions,
-    processing_time: Duration,
-    span: &tracing::Span,
-) -> crate::WorkflowReport {
-    let report = state.report(sh, options, processing_time);
-    tracing::info!(
-        parent: span,
-        state = ?report.state,
-        completed = report.steps_completed,
-        failed = report.steps_failed,
-        skipped = report.steps_skipped,
-        elapsed_ms = report.processing_time.as_secs_f64() * 1000.0,
-        "workflow finished"
-    );
-    if let Some(observer) = sh.observer() {
-        observer.on_event(&crate::RunEvent::RunFinished {
-            workflow: sh.program.graph().name(),
-            state: report.state,
-            elapsed: report.processing_time,
-        });
-    }
-    report
-}
-
-/// A run's result: its output with its report, or why there is no output.
-fn result<O>(
-    graph: &crate::Graph,
-    state: RunState,
-    report: crate::WorkflowReport,
-    output: Option<O>,
-) -> Result<WorkflowRun<O>, WorkflowError> {
-    let output_step = graph.output();
-    if !state.final_state(output_step).has_output() {
-        return Err(failure(graph, state, report));
-    }
-    match output {
-        Some(output) => Ok(WorkflowRun { output, report }),
-        None => Err(WorkflowError::StepFailed {
-            step: graph.step(output_step).name.to_string(),
-            error: NodeError::internal("the output step completed but its value is gone"),
-            report: Box::new(report),
-        }),
-    }
-}
-
-/// Why a run produced no output, as a [`WorkflowError`].
-fn failure(graph: &crate::Graph, state: RunState, report: crate::WorkflowReport) -> WorkflowError {
-    let report = Box::new(report);
-    if let Some(error) = state.interrupted {
-        return WorkflowError::Cancelled { error, report };
-    }
-    // Named from the graph: with records off the report has no step records.
-    let step_name = |i: usize| graph.step(i).name.to_string();
-    if let Some((step, error)) = state.first_failure {
-        return WorkflowError::StepFailed {
-            step: step_name(step),
-            error,
-            report,
+    step: usize,
+) {
+    let width = state.begin_step(sh, step);
+    for item in 0..width {
+        let c = CallRef {
+            run: state.run,
+            step,
+            item,
         };
-    }
-    let output_step = graph.output();
-    match state.states[output_step] {
-        StepState::Skipped => WorkflowError::OutputSkipped {
-            step: step_name(output_step),
-            report,
-        },
-        _ => WorkflowError::StepFailed {
-            step: step_name(output_step),
-            error: NodeError::internal("the run ended without its output and without a failure"),
-            report,
-        },
-    }
-}
-
-/// Takes the runs' outputs out of the shared slots. Every straggler has returned (the runs
-/// wait for theirs when one produced its output), so nothing else holds them.
-fn take_outputs<P: Program>(sh: Arc<Shared<P>>, produced: &[bool]) -> Vec<Option<P::Output>> {
-    if !produced.iter().any(|&p| p) {
-        return Vec::new();
-    }
-    let Ok(shared) = Arc::try_unwrap(sh) else {
-        return Vec::new();
-    };
-    let program = shared.program;
-    shared
-        .slots
-        .into_iter()
-        .zip(produced)
-        .map(|(slots, &p)| if p { program.output(slots) } else { None })
-        .collect()
-}
-
-/// Runs `work` until it ends, the token is cancelled, or the deadline passes.
-async fn interruptible(
-    work: impl Future<Output = ()>,
-    cancel: &CancellationToken,
-    timeout: Option<Duration>,
-) -> Option<NodeError> {
-    let deadline = async {
-        match timeout {
-            Some(limit) => {
-                tokio::time::sleep(limit).await;
-                limit
-            }
-            None => std::future::pending().await,
+        let outcome = match settle_plain(rt, sh, c) {
+            Some(settled) => settled,
+            None => settle_inline(rt, sh, c).await,
+        };
+        state.apply(sh, outcome);
+        if state.stopped {
+            break;
         }
-    };
-    tokio::select! {
-        biased;
-        () = work => None,
-        () = cancel.cancelled() => Some(NodeError::cancelled()),
-        limit = deadline => Some(deadline_passed(limit)),
     }
 }
 
-/// The error of a run whose `RunOptions::timeout` passed.
-fn deadline_passed(limit: Duration) -> NodeError {
-    NodeError::new(
-        ErrorCode::Timeout,
-        format!("the run's deadline of {limit:?} passed"),
-    )
-}
-
-fn internal_failure(message: &'static str) -> WorkflowError {
-    WorkflowError::StepFailed {
-        step: String::new(),
-        error: NodeError::internal(message),
-        report: Box::new(crate::WorkflowReport::empty("")),
+/// A call made on this thread with its policies: circuit, cache, retries, timeout.
+async fn settle_inline<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, c: CallRef) -> Outcome {
+    match precheck(rt, sh, c) {
+        Some(settled) => settled,
+        None => drive(rt, sh, c, None, Place::Inline).await,
     }
 }
 
-/// Runs a nested workflow as one step of an enclosing run: same runtime, no extra run slot
-/// (the enclosing run holds one), the enclosing run's mode and correlation id, cancelled
-/// with the enclosing run. Used by the code `workflow!` generates for a workflow used as a
-/// node, with its input cloned from the step's arguments ([`nested_input`]); a missing
-/// argument fails the step without a run.
-///
-/// # Errors
-///
-/// The future's: the missing argument, or the nested run's failure as a [`NodeError`]
-/// naming the nested workflow.
-#[doc(hidden)]
-pub fn run_nested<P: Program>(
-    ctx: &Context,
-    program: Arc<P>,
-    input: Result<P::Input, NodeError>,
-) -> NestedFuture<'_, P::Output> {
-    NestedFuture::new(input.map(|input| run_nested_any(ctx, Erased::new(program), Box::new(input))))
+fn begin_wave<P: Program>(sh: &Shared<P>, state: &mut RunState, wave: &[usize]) -> Vec<CallRef> {
+    state.tick(sh);
+    let mut calls = Vec::new();
+    for &step in wave {
+        let width = state.begin_step(sh, step);
+        calls.extend((0..width).map(|item| CallRef {
+            run: state.run,
+            step,
+            item,
+        }));
+    }
+    calls
 }
 
-/// [`run_nested`] of an erased program, compiled once, here (see
-/// `Runtime::run_batch_any`).
-fn run_nested_any(
-    ctx: &Context,
-    program: Arc<Erased>,
-    input: AnyInput,
-) -> BoxFuture<'_, Result<AnyOutput, NodeError>> {
-    Box::pin(run_nested_erased(ctx, program, input))
+/// Calls one at a time on this thread.
+async fn run_inline<P: Program>(
+    rt: &Runtime,
+    sh: &Arc<Shared<P>>,
+    states: &mut [RunState],
+    calls: Vec<CallRef>,
+) {
+    for c in calls {
+        if states[c.run].stopped {
+            // The run stopped in this wave: the call never starts.
+            continue;
+        }
+        states[c.run].call_starts_now(sh, c);
+        let outcome = match settle_plain(rt, sh, c) {
+            Some(settled) => settled,
+            None => settle_inline(rt, sh, c).await,
+        };
+        states[c.run].apply(sh, outcome);
+    }
 }
 
-/// The body of [`run_nested_any`], kept apart so the boxing reads at a glance.
-async fn run_nested_erased(
-    ctx: &Context,
-    program: Arc<Erased>,
-    input: AnyInput,
-) -> Result<AnyOutput, NodeError> {
-    let options = RunOptions::new().records(true);
-    let cancel = ctx.cancellation_token().child_token();
-    let name = program.graph().name().to_string();
-    let result = ctx
-        .runtime()
-        .execute(program, vec![input], &options, cancel, Some(ctx))
-        .await
-        .pop();
-    match result {
-        Some(Ok(run)) => Ok(run.output),
-        Some(Err(e)) => {
-            let code = e.code();
-            let transient = e.node_error().is_some_and(NodeError::is_transient);
-            let message = format!("nested workflow `{name}` failed: {e}");
-            Err(if transient {
-                NodeError::transient(message).with_code(code)
+/// How many calls may be in flight at once.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    /// At most this many calls of the wave at once (Parallel mode).
+    Total(usize),
+    /// Synchronous calls grouped by node type, one rayon job per group; no bound beyond
+    /// the pool's (Batch mode, `run_batch`).
+    GroupByNode,
+}
+
+/// Runs calls concurrently. Synchronous first attempts go to rayon in groups (one job per
+/// group, not per call, so a wave of a thousand trivial steps costs one cross-thread round
+/// trip); asynchronous calls, timed calls and retries are driven as futures on this task.
+async fn run_concurrent<P: Program>(
+    rt: &Runtime,
+    sh: &Arc<Shared<P>>,
+    states: &mut [RunState],
+    calls: Vec<CallRef>,
+    limit: Limit,
+) {
+    let graph = sh.program.graph();
+    let mut grouped: Vec<CallRef> = Vec::new();
+    let mut driven: VecDeque<(CallRef, Option<Attempt>)> = VecDeque::new();
+    for c in calls {
+        if let Some(settled) = precheck(rt, sh, c) {
+            states[c.run].apply(sh, settled);
+            continue;
+        }
+        let spec = graph.step(c.step);
+        if spec.is_async || spec.policy.timeout.is_some() {
+            driven.push_back((c, None));
+        } else {
+            grouped.push(c);
+        }
+    }
+
+    // Split the bound: asynchronous calls (mostly waiting) get up to all but one slot,
+    // synchronous ones the rest.
+    let (driven_cap, groups) = match limit {
+        Limit::Total(total) => {
+            let driven_cap = if grouped.is_empty() {
+                total
             } else {
-                NodeError::permanent(message).with_code(code)
-            })
+                driven.len().min(total.saturating_sub(1))
+            };
+            let workers = total - driven_cap;
+            let groups = if grouped.is_empty() {
+                Vec::new()
+            } else {
+                vec![(grouped, workers)]
+            };
+            (driven_cap, groups)
         }
-        None => Err(NodeError::internal("a nested run produced no result")),
+        Limit::GroupByNode => {
+            let mut by_node: HashMap<&str, Vec<CallRef>> = HashMap::new();
+            let mut order = Vec::new();
+            for c in grouped {
+                let node = &*graph.step(c.step).node_type;
+                by_node.entry(node).or_insert_with(|| {
+                    order.push(node);
+                    Vec::new()
+                });
+                if let Some(group) = by_node.get_mut(node) {
+                    group.push(c);
+                }
+            }
+            let groups = order
+                .into_iter()
+                .filter_map(|node| by_node.remove(node))
+                .map(|group| {
+                    let workers = group.len();
+                    (group, workers)
+                })
+                .collect();
+            (usize::MAX, groups)
+        }
+    };
+    let sync_workers: usize = match limit {
+        Limit::Total(_) => groups.iter().map(|(_, w)| *w).sum(),
+        Limit::GroupByNode => 0,
+    };
+
+    let mut pending_groups: FuturesUnordered<_> = groups
+        .into_iter()
+        .map(|(group, workers)| spawn_group(sh, group, workers))
+        .collect();
+    let mut busy_sync = sync_workers;
+    let mut running = FuturesUnordered::new();
+    loop {
+        // While a group runs, its workers hold their share of the bound.
+        let cap = match limit {
+            Limit::Total(total) => total - busy_sync.min(total),
+            Limit::GroupByNode => usize::MAX,
+        };
+        debug_assert!(busy_sync == 0 || cap <= driven_cap.max(1));
+        while running.len() < cap {
+            let Some((c, first)) = driven.pop_front() else {
+                break;
+            };
+            if states[c.run].stopped && first.is_none() {
+                continue;
+            }
+            running.push(drive(rt, sh, c, first, Place::Pool));
+        }
+        if pending_groups.is_empty() && running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some(results) = pending_groups.next(), if !pending_groups.is_empty() => {
+                let results: Vec<(CallRef, Attempt)> = results;
+                if pending_groups.is_empty() {
+                    busy_sync = 0;
+                }
+                for (c, made) in results {
+                    // Most results settle here; retries, circuits and cache stores go
+                    // through `drive`.
+                    match settle_first(rt, sh, c, made) {
+                        Ok(outcome) => states[c.run].apply(sh, outcome),
+                        Err(made) => driven.push_front((c, Some(made))),
+                    }
+                }
+            }
+            Some(outcome) = running.next(), if !running.is_empty() => {
+                let run = outcome.call.run;
+                states[run].apply(sh, outcome);
+            }
+        }
+        if states.iter().all(|s| s.stopped) && pending_groups.is_empty() {
+            // Everything left belongs to stopped runs: drop it, which cancels it.
+            let still_driven: Vec<_> = driven
+                .drain(..)
+                .filter(|(_, first)| first.is_some())
+                .collect();
+            drop(running);
+            for (c, made) in still_driven {
+                // Calls that already ran must be applied so a saga can undo them.
+                if let Some(made) = made {
+                    let outcome = Outcome {
+                        call: c,
+                        result: made.result,
+                        attempts: 1,
+                        failed: Vec::new(),
+                        cache_hit: false,
+                    };
+                    states[c.run].apply(sh, outcome);
+                }
+            }
+            return;
+        }
     }
+}
+
+type GroupResult = Vec<(CallRef, Attempt)>;
+
+/// Runs one group of synchronous first attempts on rayon with at most `workers` in flight.
+fn spawn_group<P: Program>(
+    sh: &Arc<Shared<P>>,
+    group: Vec<CallRef>,
+    workers: usize,
+) -> impl std::future::Future<Output = GroupResult> + use<P> {
+    let (tx, rx) = oneshot::channel::<GroupResult>();
+    let job = Arc::clone(sh);
+    rayon::spawn(move || {
+        let results: GroupResult = if workers >= group.len() {
+            group
+                .par_iter()
+                .map(|&c| (c, attempt_sync(&job, c, 1, Place::Pool)))
+                .collect()
+        } else {
+            // A bounded number of workers pulling the next call: never more than
+            // `workers` calls in flight, and no idle worker while calls remain.
+            let next = AtomicUsize::new(0);
+            // Write-once cells: `OnceLock::set` went through `Once` and cost ~80
+            // instructions per call here.
+            let done: Vec<crate::store::Slot<Attempt>> =
+                (0..group.len()).map(|_| Default::default()).collect();
+            rayon::scope(|s| {
+                for _ in 0..workers.max(1) {
+                    s.spawn(|_| {
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(&c) = group.get(i) else { break };
+                            done[i].put(attempt_sync(&job, c, 1, Place::Pool));
+                        }
+                    });
+                }
+            });
+            group
+                .iter()
+                .zip(done)
+                .filter_map(|(&c, made)| Some((c, made.into_inner()?)))
+                .collect()
+        };
+        drop(job);
+        let _ = tx.send(results);
+    });
+    async move { rx.await.unwrap_or_default() }
 }
