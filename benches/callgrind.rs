@@ -76,17 +76,21 @@ async fn once(rt: &Runtime, workload: &str) -> u64 {
             ExecutionMode::Parallel { max_parallel: 8 },
             workload.ends_with("_on"),
         ),
-        "fanout_batch_on" | "fanout_batch_off" => {
-            (ExecutionMode::Batch, workload.ends_with("_on"))
-        }
+        "fanout_batch_on" | "fanout_batch_off" => (ExecutionMode::Batch, workload.ends_with("_on")),
         "batch_on" | "batch_off" => (ExecutionMode::Sequential, workload == "batch_on"),
         other => panic!("unknown workload `{other}`"),
     };
     let opts = RunOptions::new().mode(mode).records(records);
     if workload.starts_with("chain") {
-        chain::Chain1000::run(rt, black_box(0), opts).await.expect("chain").output
+        chain::Chain1000::run(rt, black_box(0), opts)
+            .await
+            .expect("chain")
+            .output
     } else if workload.starts_with("fanout") {
-        fanout::Fanout1000::run(rt, black_box(0), opts).await.expect("fanout").output
+        fanout::Fanout1000::run(rt, black_box(0), opts)
+            .await
+            .expect("fanout")
+            .output
     } else {
         let inputs = (0..BATCH)
             .map(|i| Reading {
@@ -105,7 +109,10 @@ async fn once(rt: &Runtime, workload: &str) -> u64 {
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let workload = args.next().expect("usage: callgrind WORKLOAD RUNS");
-    let runs: usize = args.next().and_then(|n| n.parse().ok()).expect("RUNS, a number");
+    let runs: usize = args
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("RUNS, a number");
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -9,15 +9,17 @@
 // `unsafe` lives in `slot.rs` and `slots.rs` only; every block says why it is sound.
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
+mod call;
 mod context;
 mod exec;
 mod model;
 mod program;
-mod store;
 #[cfg(feature = "progress")]
 mod progress;
 mod render;
+mod run;
 mod runtime;
+mod store;
 
 pub mod dynamic;
 pub mod journal;
@@ -31,38 +33,43 @@ pub use context::Context;
 pub use dynamic::{
     DynamicWorkflow, NodeRegistry, SpecError, SpecErrors, SpecProgram, WorkflowSpec,
 };
-pub use model::{ErrorCode, GraphError, NodeError, WorkflowError};
-pub use exec::{BatchFuture, RunFuture};
 pub use model::NodeKind;
-pub use policy::StepPolicy;
-pub use program::{Graph, StepSpec};
-pub use model::{ExecutionMode, FailureStrategy};
-pub use model::{ObserverSet, RunEvent, RunObserver};
 pub use model::RunOptions;
-pub use program::plan;
-pub use policy::{Backoff, BackoffKind, CacheEntry, CacheKey, CachePolicy, CacheWeight, KeyHasher};
-pub use program::{Call, Program, StepFuture};
-#[cfg(feature = "progress")]
-pub use progress::ProgressObserver;
-pub use render::{ReportSummary, chrome_trace};
 pub use model::{
     AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
     WorkflowRun,
 };
-pub use runtime::{Runtime, RuntimeBuilder};
+pub use model::{ErrorCode, GraphError, NodeError, WorkflowError};
+pub use model::{ExecutionMode, FailureStrategy};
+pub use model::{ObserverSet, RunEvent, RunObserver};
 pub use model::{StepState, WorkflowState};
 pub use model::{Thunk, ThunkIds, ThunkType};
+pub use policy::StepPolicy;
+pub use policy::{Backoff, BackoffKind, CacheEntry, CacheKey, CachePolicy, CacheWeight, KeyHasher};
+pub use program::plan;
+pub use program::{Call, Program, StepFuture};
+pub use program::{Graph, StepSpec};
+#[cfg(feature = "progress")]
+pub use progress::ProgressObserver;
+pub use render::{ReportSummary, chrome_trace};
+pub use runtime::{BatchFuture, RunFuture};
+pub use runtime::{Runtime, RuntimeBuilder};
 
 /// Items the `workflow!` and `#[node]` macros expand to. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__onex_slots as slots;
+    pub use crate::policy::cache::key::{
+        CacheInput, CacheInputKey, CacheOutput, CacheOutputCopy, CacheProbe, NotCacheInputKey,
+        NotCacheOutputCopy, ProbeCacheKey, ProbeCacheOutput, ProbeNotCacheKey, ProbeNotCacheOutput,
+        StoredInput,
+    };
+    pub use crate::policy::cache::weight::{Weigh, WeighExact, WeighSerialized, WeighShallow};
     pub use crate::program::capture::{Capture, CaptureFallback, CaptureSerialize};
     pub use crate::program::compensation::{CompensateAsync, CompensateSync, Compensation};
     pub use crate::program::feed::{
         Feed, FromInput, FromStep, MapInput, MapStep, feed_item, feed_same, feed_slice, feed_str,
     };
-    pub use crate::exec::{NestedFuture, run_nested};
     pub use crate::program::fold::{fold_items, fold_items_merge};
     pub use crate::program::glue::{
         Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,
@@ -76,17 +83,12 @@ pub mod __private {
         NestedInput, Node, Param, Takes, internal_error, missing_input, missing_item, nested_input,
         wrong_shim,
     };
-    pub use crate::policy::cache::key::{
-        CacheInput, CacheInputKey, CacheOutput, CacheOutputCopy, CacheProbe, NotCacheInputKey,
-        NotCacheOutputCopy, ProbeCacheKey, ProbeCacheOutput, ProbeNotCacheKey, ProbeNotCacheOutput,
-        StoredInput,
-    };
-    pub use crate::policy::cache::weight::{Weigh, WeighExact, WeighSerialized, WeighShallow};
-    pub use crate::store::{MapSlot, Slot};
-    pub use crate::store::table::{DropSlot, SlotDrop, SlotTable, Slots};
     pub use crate::program::static_graph::{
         NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities, same_order,
     };
+    pub use crate::runtime::{NestedFuture, run_nested};
+    pub use crate::store::table::{DropSlot, SlotDrop, SlotTable, Slots};
+    pub use crate::store::{MapSlot, Slot};
     pub use linkme;
     pub use serde_json;
     pub use uuid;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::model::{RunEvent, RunObserver};
 use crate::model::StepState;
+use crate::model::{RunEvent, RunObserver};
 
 const STEPS_TEMPLATE: &str =
     "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} steps  {wide_msg}";

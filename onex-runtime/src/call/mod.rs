@@ -1,65 +1,26 @@
 //! One call, start to end: the policies composed around a node call, outermost first —
 //! circuit breaker, cache, retry with backoff, timeout, panic containment.
 
+mod off_thread;
+
 use std::ops::Not;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::Instrument;
 
-use super::shared::{CallRef, Shared};
-use crate::model::{ErrorCode, NodeError};
+use crate::context::Runtime;
+use crate::model::AttemptRecord;
 use crate::model::NodeKind;
 use crate::model::RunEvent;
+use crate::model::{ErrorCode, NodeError};
 use crate::policy::circuit::Circuit;
 use crate::policy::panic::{contain, contain_async};
 use crate::policy::retry::next_delay;
 use crate::policy::timeout::within;
 use crate::program::Program;
-use crate::model::AttemptRecord;
-use crate::runtime::Runtime;
-
-/// The result of one attempt and when it ran.
-#[derive(Debug)]
-pub(crate) struct Attempt {
-    pub(crate) result: Result<(), NodeError>,
-    pub(crate) started: Duration,
-    pub(crate) finished: Duration,
-}
-
-/// Everything a call did, applied to the run's state by the executor.
-#[derive(Debug)]
-pub(crate) struct Outcome {
-    pub(crate) call: CallRef,
-    pub(crate) result: Result<(), NodeError>,
-    pub(crate) attempts: u32,
-    pub(crate) failed: Vec<AttemptRecord>,
-    pub(crate) cache_hit: bool,
-}
-
-impl Outcome {
-    /// A call settled by its first and only attempt.
-    pub(crate) fn from_first(call: CallRef, made: Attempt) -> Self {
-        let failed = match &made.result {
-            Ok(()) => Vec::new(),
-            Err(error) => vec![AttemptRecord {
-                attempt: 1,
-                item: call.item,
-                started: made.started,
-                finished: made.finished,
-                error: error.clone(),
-                straggler: None,
-            }],
-        };
-        Outcome {
-            call,
-            result: made.result,
-            attempts: 1,
-            failed,
-            cache_hit: false,
-        }
-    }
-}
+use crate::run::outcome::{Attempt, Outcome};
+use crate::run::shared::{CallRef, Shared};
 
 /// Where a synchronous attempt runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -413,9 +374,5 @@ async fn make_attempt<P: Program>(
     if timeout.is_none() && place == Place::Inline {
         return attempt_sync(sh, c, attempt, place);
     }
-    super::off_thread::attempt(rt, sh, c, attempt, timeout).await
-}
-
-pub(crate) fn lost_worker() -> NodeError {
-    NodeError::internal("a rayon worker ended without reporting its result")
+    off_thread::attempt(rt, sh, c, attempt, timeout).await
 }

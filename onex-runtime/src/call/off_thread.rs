@@ -13,14 +13,15 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
-use super::call::{Attempt, lost_worker, started_event, step_span};
-use crate::program::gate::{Abandon, Gate};
-use super::shared::{CallRef, Shared};
-use super::straggler::{Straggler, returned_late};
+use super::{started_event, step_span};
+use crate::context::Runtime;
 use crate::model::{ErrorCode, NodeError};
 use crate::policy::panic::contain;
+use crate::program::gate::{Abandon, Gate};
 use crate::program::{Call, Program};
-use crate::runtime::Runtime;
+use crate::run::outcome::{Attempt, lost_worker};
+use crate::run::shared::{CallRef, Shared};
+use crate::run::straggler::{Straggler, returned_late};
 
 /// Makes attempt `attempt` of call `c` on another thread and waits for it, at most
 /// `timeout` (on the blocking pool) or until it ends (on rayon).

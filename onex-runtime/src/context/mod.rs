@@ -1,4 +1,10 @@
-//! [`Context`]: what an effect node can reach during a run (the ONEX container).
+//! What a call can reach: its run's [`Context`] (the ONEX container), and through it the
+//! [`Runtime`] handle and the services its runs share.
+
+mod services;
+
+pub use services::Runtime;
+pub(crate) use services::Services;
 
 use std::any::{Any, type_name};
 use std::borrow::Cow;
@@ -7,9 +13,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::model::{ErrorCode, NodeError};
-use crate::model::ExecutionMode;
-use crate::runtime::Runtime;
+use crate::model::{ErrorCode, ExecutionMode, NodeError};
 
 /// The run's container: resources registered on the [`Runtime`], the run's ids and its
 /// cancellation token. Effect nodes take it as `ctx: &Context`.
@@ -82,7 +86,7 @@ impl Context {
     /// A permanent [`ErrorCode::ResourceUnavailable`] error when no such resource was
     /// registered: a configuration mistake that retrying cannot fix.
     pub fn resource<T: Any + Send + Sync>(&self) -> Result<&T, NodeError> {
-        self.runtime.resource::<T>().ok_or_else(|| {
+        self.runtime.inner.resource::<T>().ok_or_else(|| {
             NodeError::permanent(format!(
                 "no resource of type `{}` is registered on the runtime",
                 type_name::<T>()

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use crate::dynamic::error::{SpecError, SpecErrorKind, SpecErrors};
 use crate::dynamic::spec::{SpecStep, SpecThunk, WorkflowSpec};
-use crate::program::Graph;
 use crate::model::Thunk;
+use crate::program::Graph;
 
 impl WorkflowSpec {
     /// The spec of a plan: one spec step with one thunk per graph step, named by the step

@@ -8,16 +8,16 @@ use serde_json::Value;
 use crate::dynamic::registry::Invoke;
 use crate::dynamic::spec::WorkflowSpec;
 use crate::dynamic::validate::{Resolved, ResolvedThunk, Source};
-use crate::model::{NodeError, WorkflowError};
-use crate::program::Graph;
 use crate::model::NodeKind;
 use crate::model::RunOptions;
-use crate::policy::{CacheEntry, CacheWeight, KeyHasher};
-use crate::program::{Call, Program, StepFuture};
+use crate::model::Thunk;
 use crate::model::WorkflowRun;
+use crate::model::{NodeError, WorkflowError};
+use crate::policy::{CacheEntry, CacheWeight, KeyHasher};
+use crate::program::Graph;
+use crate::program::{Call, Program, StepFuture};
 use crate::runtime::Runtime;
 use crate::store::Slot;
-use crate::model::Thunk;
 
 /// A validated spec as a [`Program`]: one graph step per thunk (named by its `thunk_id`,
 /// in document order), values passed between steps as `serde_json::Value`s.

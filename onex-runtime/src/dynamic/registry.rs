@@ -17,8 +17,8 @@ use crate::dynamic::parse::{self, Unreadable};
 use crate::dynamic::program::DynamicWorkflow;
 use crate::dynamic::spec::WorkflowSpec;
 use crate::dynamic::validate;
-use crate::model::{ErrorCode, NodeError};
 use crate::model::NodeKind;
+use crate::model::{ErrorCode, NodeError};
 use crate::policy::panic::{contain, contain_async};
 
 pub(crate) type SyncCall = dyn Fn(Value) -> Result<Value, NodeError> + Send + Sync;

@@ -9,9 +9,9 @@ use serde_json::Value;
 use crate::dynamic::condition::Condition;
 use crate::dynamic::error::SpecErrors;
 use crate::dynamic::parse;
-use crate::model::{ExecutionMode, FailureStrategy};
 use crate::model::RunOptions;
 use crate::model::ThunkType;
+use crate::model::{ExecutionMode, FailureStrategy};
 
 /// The execution mode as a spec writes it: `sequential`, `parallel` or `batch`.
 ///

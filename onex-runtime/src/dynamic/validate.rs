@@ -16,10 +16,10 @@ use crate::dynamic::error::{SpecError, SpecErrorKind, SpecErrors};
 use crate::dynamic::parse::Unreadable;
 use crate::dynamic::registry::{NodeRegistry, RegisteredNode, short_type_name};
 use crate::dynamic::spec::WorkflowSpec;
-use crate::program::{Graph, StepSpec};
 use crate::model::NodeKind;
-use crate::policy::StepPolicy;
 use crate::model::ThunkType;
+use crate::policy::StepPolicy;
+use crate::program::{Graph, StepSpec};
 use onex_graph::suggest::did_you_mean;
 
 /// How many "did you mean" searches over thunk ids one validation makes at most.

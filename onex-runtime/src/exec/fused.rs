@@ -12,12 +12,14 @@ use std::time::SystemTime;
 use rayon::prelude::*;
 use tracing::Span;
 
-use super::shared::Shared;
-use super::{Setup, clock, report, result};
+use crate::model::StepState;
+use crate::model::WorkflowRun;
 use crate::model::{NodeError, WorkflowError};
 use crate::program::Program;
-use crate::model::WorkflowRun;
-use crate::model::StepState;
+use crate::run::clock;
+use crate::run::result::{report, result};
+use crate::run::setup::Setup;
+use crate::run::shared::Shared;
 
 /// The fewest inputs a rayon job takes, so a job's setup is shared by at least that many
 /// (256 amortise it) while every worker still gets several jobs to steal (inputs may
@@ -27,7 +29,7 @@ fn min_job_len(inputs: usize, workers: usize) -> usize {
 }
 
 /// Runs every input of `setup`'s batch; results in input order.
-pub(super) fn execute<P: Program>(
+pub(crate) fn execute<P: Program>(
     setup: &Setup<'_, P>,
     inputs: Vec<P::Input>,
     span: &Span,
@@ -64,7 +66,7 @@ fn run_one<P: Program>(
     let graph = program.graph();
     let mut state = setup.run_state(0, started_at);
     let slots = program.slots(input);
-    state.run_plain_graph(sh, &slots);
+    super::direct::run_plain_graph(&mut state, sh, &slots);
     state.load_balanced_operations += state
         .states
         .iter()

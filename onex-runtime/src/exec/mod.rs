@@ -1,5 +1,8 @@
 //! Scheduling: which calls run when, and where. The three execution modes differ only here.
 
+mod direct;
+pub(crate) mod fused;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,17 +12,16 @@ use futures_util::stream::FuturesUnordered;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use super::call::{
-    Attempt, Outcome, Place, attempt_sync, drive, precheck, settle_first, settle_plain,
-};
-use super::shared::{CallRef, Shared};
-use super::state::RunState;
-use crate::program::Graph;
+use crate::call::{Place, attempt_sync, drive, precheck, settle_first, settle_plain};
+use crate::context::Runtime;
 use crate::model::ExecutionMode;
 use crate::model::RunOptions;
-use crate::program::Program;
-use crate::runtime::Runtime;
 use crate::model::StepState;
+use crate::program::Graph;
+use crate::program::Program;
+use crate::run::outcome::{Attempt, Outcome};
+use crate::run::shared::{CallRef, Shared};
+use crate::run::state::RunState;
 
 /// Runs one workflow run to its end (or until it stops), in the run's mode.
 pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state: &mut RunState) {
@@ -36,7 +38,8 @@ pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state
                     break;
                 }
                 if direct {
-                    let next = state.run_direct(sh, &sh.slots[state.run], order, at, clean);
+                    let next =
+                        direct::run_direct(state, sh, &sh.slots[state.run], order, at, clean);
                     if next > at {
                         clean &= state.states[order[next - 1]] == StepState::Completed;
                         at = next;

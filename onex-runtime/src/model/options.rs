@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::model::{ExecutionMode, FailureStrategy};
 use crate::model::RunObserver;
+use crate::model::{ExecutionMode, FailureStrategy};
 
 /// Settings for one run: mode, failure strategy, deadline, records, cancellation.
 ///

@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use crate::model::NodeError;
 use crate::model::NodeKind;
+use crate::model::Thunk;
 use crate::model::{ExecutionMode, FailureStrategy};
 use crate::model::{StepState, WorkflowState};
-use crate::model::Thunk;
 
 /// Why a step was skipped.
 ///
@@ -183,7 +183,11 @@ pub struct StepRecord {
     /// Calls answered from the cache.
     pub cache_hits: usize,
     /// When the step started, from the start of the run.
-    #[serde(rename = "started_ms", with = "crate::model::serde_duration::opt_ms", default)]
+    #[serde(
+        rename = "started_ms",
+        with = "crate::model::serde_duration::opt_ms",
+        default
+    )]
     pub started: Option<Duration>,
     /// When the step ended, from the start of the run.
     #[serde(
@@ -314,7 +318,10 @@ pub struct WorkflowReport {
     /// Wall-clock duration of the run. In a `run_batch`, from the batch's start to this
     /// input's end: inputs that advance together end together; inputs that run one by one
     /// on the rayon pool (a batch of plain synchronous steps) end when their last step does.
-    #[serde(rename = "processing_time_ms", with = "crate::model::serde_duration::ms")]
+    #[serde(
+        rename = "processing_time_ms",
+        with = "crate::model::serde_duration::ms"
+    )]
     pub processing_time: Duration,
     /// Whether thunk and step records were kept (`RunOptions::records`).
     pub records: bool,

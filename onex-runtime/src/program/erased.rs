@@ -12,10 +12,10 @@ use std::any::Any;
 use std::sync::Arc;
 
 use crate::model::{NodeError, WorkflowError};
-use crate::program::Graph;
-use crate::policy::{CacheEntry, KeyHasher};
-use crate::program::{Call, Program, StepFuture};
 use crate::model::{WorkflowReport, WorkflowRun};
+use crate::policy::{CacheEntry, KeyHasher};
+use crate::program::Graph;
+use crate::program::{Call, Program, StepFuture};
 
 /// A run's input, boxed.
 pub(crate) type AnyInput = Box<dyn Any + Send>;

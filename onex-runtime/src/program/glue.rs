@@ -13,8 +13,8 @@ use std::future::Future;
 use std::hash::Hasher;
 
 use crate::model::NodeError;
-use crate::program::node::{Node, wrong_shim};
 use crate::policy::{CacheEntry, KeyHasher};
+use crate::program::node::{Node, wrong_shim};
 use crate::program::{Call, StepFuture};
 use crate::store::{MapSlot, Slot};
 
@@ -294,7 +294,9 @@ impl<'s> Visit<'s> for CallSync<'_> {
     }
     #[cold]
     fn missing(self) -> Self::Out {
-        Err(crate::program::node::internal_error("step index out of range"))
+        Err(crate::program::node::internal_error(
+            "step index out of range",
+        ))
     }
 }
 
@@ -554,7 +556,10 @@ where
 {
     match call.gate {
         Some(gate) if !gate.claim() => gate.orphan(if N::COMPENSATED {
-            Some(crate::program::gate::Orphan::new(Box::new(out), undo_kept::<N>))
+            Some(crate::program::gate::Orphan::new(
+                Box::new(out),
+                undo_kept::<N>,
+            ))
         } else {
             None
         }),

@@ -29,8 +29,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::context::Context;
-use crate::model::NodeError;
 use crate::model::ExecutionMode;
+use crate::model::NodeError;
 use crate::policy::{CacheEntry, KeyHasher};
 
 /// The future of one asynchronous call.

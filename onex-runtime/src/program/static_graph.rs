@@ -17,10 +17,10 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
-use crate::program::{Graph, StepSpec};
 use crate::model::NodeKind;
 use crate::policy::StepPolicy;
 use crate::program::node::Node;
+use crate::program::{Graph, StepSpec};
 
 /// Sorts each wave of `order` by `(priority, index)`, exactly as [`Graph::new`](crate::Graph::new) does.
 ///

@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value, json};
 
-use crate::model::{StepRecord, WorkflowReport};
 use crate::model::StepState;
+use crate::model::{StepRecord, WorkflowReport};
 
 /// The pid of a lone report; [`chrome_trace`] numbers several reports from 1 too.
 const FIRST_PID: usize = 1;
@@ -411,9 +411,9 @@ mod tests {
     use super::{Span, pack};
     use crate::model::NodeError;
     use crate::model::NodeKind;
-    use crate::render::fixtures::etl_report;
-    use crate::model::{AttemptRecord, CompensationRecord, StepRecord};
     use crate::model::StepState;
+    use crate::model::{AttemptRecord, CompensationRecord, StepRecord};
+    use crate::render::fixtures::etl_report;
 
     fn events(json: &str) -> Vec<Value> {
         let trace: Value = serde_json::from_str(json).expect("the trace is valid JSON");

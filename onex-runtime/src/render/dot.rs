@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::StepLook;
-use crate::program::{Graph, StepSpec};
 use crate::model::NodeKind;
+use crate::program::{Graph, StepSpec};
 
 impl Graph {
     /// The graph in [Graphviz](https://graphviz.org) DOT, left to right (`dot -Tsvg`).

@@ -74,12 +74,12 @@ pub(crate) mod fixtures {
     use uuid::Uuid;
 
     use crate::model::NodeError;
-    use crate::program::{Graph, StepSpec};
     use crate::model::NodeKind;
-    use crate::policy::StepPolicy;
     use crate::model::{AttemptRecord, SkipReason, StepRecord, WorkflowReport};
     use crate::model::{StepState, WorkflowState};
     use crate::model::{Thunk, ThunkType};
+    use crate::policy::StepPolicy;
+    use crate::program::{Graph, StepSpec};
 
     fn step(name: &'static str, node: &'static str, kind: NodeKind, deps: &[usize]) -> StepSpec {
         StepSpec::new(name, node, kind).with_deps(deps.to_vec())

@@ -326,9 +326,9 @@ mod tests {
 
     use crate::model::NodeError;
     use crate::model::NodeKind;
-    use crate::render::fixtures::etl_report;
     use crate::model::{CompensationRecord, StepRecord};
     use crate::model::{StepState, WorkflowState};
+    use crate::render::fixtures::etl_report;
 
     #[test]
     fn etl_table_is_exact() {

@@ -8,12 +8,12 @@ use std::time::SystemTime;
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
 use super::straggler::{Done, settle, undo_orphan};
-use crate::model::NodeError;
+use crate::model::CompensationRecord;
 use crate::model::FailureStrategy;
+use crate::model::NodeError;
+use crate::model::StepState;
 use crate::policy::panic::contain_async;
 use crate::program::Program;
-use crate::model::CompensationRecord;
-use crate::model::StepState;
 
 /// Runs the compensations of `done` (from [`settle`]), newest
 /// first, and records them: the orphan of every straggler, and when `saga` the completed

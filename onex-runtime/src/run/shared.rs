@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::straggler::{Done, Effects};
 use crate::context::Context;
 use crate::model::ExecutionMode;
+use crate::model::{ErrorCode, NodeError};
 use crate::program::{Call, Program};
 
 /// Identifies one call: run (input) index, step, `map` element.
@@ -105,7 +106,7 @@ impl<P: Program> Shared<P> {
             return Some(crate::NodeError::cancelled());
         }
         match self.deadline {
-            Some(limit) if self.start.elapsed() >= limit => Some(super::deadline_passed(limit)),
+            Some(limit) if self.start.elapsed() >= limit => Some(deadline_passed(limit)),
             _ => None,
         }
     }
@@ -117,4 +118,12 @@ impl<P: Program> Shared<P> {
     pub(crate) fn abort(&self, run: usize) {
         self.abort[run].store(true, Ordering::Relaxed);
     }
+}
+
+/// The error of a run whose `RunOptions::timeout` passed.
+pub(crate) fn deadline_passed(limit: Duration) -> NodeError {
+    NodeError::new(
+        ErrorCode::Timeout,
+        format!("the run's deadline of {limit:?} passed"),
+    )
 }

@@ -2,85 +2,28 @@
 //! they become.
 
 use std::collections::BTreeMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};
 
-use super::call::{Attempt, Outcome, Place, attempt_sync_on};
+use super::outcome::Outcome;
+use super::records::Records;
 use super::shared::{CallRef, Shared};
 use super::straggler::Straggler;
-use crate::model::NodeError;
-use crate::program::StepSpec;
-use crate::model::NodeKind;
 use crate::model::FailureStrategy;
-use crate::policy::panic::{contain, panicked};
-use crate::program::{Call, Program};
+use crate::model::NodeError;
+use crate::model::NodeKind;
 use crate::model::{
-    AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
+    AttemptRecord, CompensationRecord, SkipReason, StragglerOutcome, WorkflowReport,
 };
 use crate::model::{StepState, WorkflowState};
-use crate::model::{Thunk, thunk_id};
-use crate::model::ThunkIds;
-
-/// Thunks and step records, kept unless `RunOptions::records(false)`.
-pub(crate) struct Records {
-    pub(crate) steps: Vec<StepRecord>,
-    pub(crate) thunks: Vec<Thunk>,
-    /// Where each step's thunks sit in `thunks` (they are emitted together).
-    thunk_range: Vec<(u32, u32)>,
-}
-
-impl Records {
-    /// Emits the thunk of one call of `spec`. It depends on every thunk of the steps the
-    /// step reads.
-    fn push_thunk(
-        &mut self,
-        spec: &StepSpec,
-        operation_data: serde_json::Value,
-        metadata: BTreeMap<String, serde_json::Value>,
-        created_at: SystemTime,
-    ) {
-        let mut dependencies = ThunkIds::new();
-        for &d in spec.deps.iter() {
-            let (from, to) = self.thunk_range[d];
-            // Pushed one by one: `SmallVec::extend` reserves first, which cost more than the
-            // usual single id.
-            for t in &self.thunks[from as usize..to as usize] {
-                dependencies.push(t.thunk_id);
-            }
-        }
-        // Built in place in the vector: a `Thunk` is ~150 bytes.
-        self.thunks.push(Thunk {
-            thunk_id: thunk_id(),
-            thunk_type: spec.kind.thunk_type(),
-            target_node_type: spec.node_type.clone(),
-            operation_data,
-            dependencies,
-            priority: spec.policy.priority,
-            timeout: spec.policy.timeout,
-            retry_count: spec.policy.retries,
-            metadata,
-            created_at,
-        });
-    }
-
-    /// Marks `step` running since `elapsed`, with `calls` calls whose thunks are those
-    /// emitted from `first` on.
-    fn start_step(&mut self, step: usize, first: usize, elapsed: Duration, calls: usize) {
-        let last = self.thunks.len();
-        self.thunk_range[step] = (first as u32, last as u32);
-        let record = &mut self.steps[step];
-        record.state = StepState::Running;
-        record.started = Some(elapsed);
-        record.calls = calls;
-        record.thunks = first..last;
-    }
-}
+use crate::policy::panic::contain;
+use crate::program::Program;
 
 pub(crate) struct RunState {
     pub(crate) run: usize,
     pub(crate) strategy: FailureStrategy,
     pub(crate) states: Vec<StepState>,
-    remaining: Vec<usize>,
+    /// Calls of each running step not yet applied.
+    pub(crate) remaining: Vec<usize>,
     pub(crate) records: Option<Records>,
     pub(crate) first_failure: Option<(usize, NodeError)>,
     /// No new steps start: a failure under fail-fast or compensate, or an interruption.
@@ -94,7 +37,7 @@ pub(crate) struct RunState {
     pub(crate) stuck_calls: usize,
     pub(crate) started_at: SystemTime,
     /// The last clock reading, as an offset from the run's start (records only).
-    clock: Duration,
+    pub(crate) clock: Duration,
 }
 
 impl RunState {
@@ -114,23 +57,7 @@ impl RunState {
             strategy,
             states: vec![StepState::Pending; n],
             remaining: vec![0; n],
-            records: records.then(|| Records {
-                steps: graph
-                    .steps()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| {
-                        StepRecord::new(
-                            s.name.clone(),
-                            s.node_type.clone(),
-                            s.kind,
-                            graph.wave_of(i),
-                        )
-                    })
-                    .collect(),
-                thunks: Vec::with_capacity(n),
-                thunk_range: vec![(0, 0); n],
-            }),
+            records: records.then(|| Records::new(graph)),
             first_failure: None,
             stopped: false,
             interrupted: None,
@@ -154,210 +81,6 @@ impl RunState {
     /// Sets the clock to a reading shared by several runs (lock-step batches).
     pub(crate) fn set_clock(&mut self, now: Duration) {
         self.clock = now;
-    }
-
-    /// Runs the steps of `order[at..]` back to back for as long as each is plain and
-    /// synchronous (see [`Graph::direct_stretches`](crate::Graph)) with every input
-    /// completed, and returns the position of the first step it did not run. `clean` says
-    /// every step before `at` completed, so no dependency needs checking. The caller
-    /// guarantees there is nothing to tell or capture per step: no observer, no circuit
-    /// breaker, no cache-everything option, no input capture, and no subscriber for the
-    /// per-step `debug` span.
-    ///
-    /// This is the sequential hot loop: one panic guard around the whole stretch instead of
-    /// one per call, no `Outcome` round trip, and per step only the call, its state and,
-    /// when records are on, its thunk and record, exactly as [`begin_step`](Self::begin_step)
-    /// and [`end_step`](Self::end_step) write them. A failing or panicking step fails as it
-    /// would on the general path and ends the stretch.
-    pub(crate) fn run_direct<P: Program>(
-        &mut self,
-        sh: &Shared<P>,
-        slots: &P::Slots,
-        order: &[usize],
-        mut at: usize,
-        clean: bool,
-    ) -> usize {
-        debug_assert!(sh.observer().is_none() && !sh.cache_all && !sh.capture);
-        let program = &*sh.program;
-        let graph = program.graph();
-        let end = at + graph.direct_stretches().get(at).map_or(0, |&n| n as usize);
-        if at == 0
-            && end == order.len()
-            && self.records.is_none()
-            && let Some(next) = self.run_straight(sh, slots)
-        {
-            return next;
-        }
-        let run = self.run;
-        let ctx = &sh.contexts[run];
-        let mode = sh.mode;
-        let started_at = self.started_at;
-        let RunState {
-            states,
-            records,
-            clock,
-            ..
-        } = self;
-        let mut failure = None;
-        let caught = catch_unwind(AssertUnwindSafe(|| {
-            while at < end {
-                let step = order[at];
-                if !clean
-                    && graph
-                        .step(step)
-                        .deps
-                        .iter()
-                        .any(|&d| states[d] != StepState::Completed)
-                {
-                    return;
-                }
-                if let Some(records) = records.as_mut() {
-                    // A step starts when the one before it ended: no clock read here.
-                    let first = records.thunks.len();
-                    records.push_thunk(
-                        graph.step(step),
-                        serde_json::Value::Null,
-                        BTreeMap::new(),
-                        started_at + *clock,
-                    );
-                    records.start_step(step, first, *clock, 1);
-                }
-                let call = Call {
-                    ctx,
-                    step,
-                    item: 0,
-                    attempt: 1,
-                    mode,
-                    gate: None,
-                };
-                let result = program.call_sync(slots, call);
-                at += 1;
-                if let Err(error) = result {
-                    failure = Some((step, error));
-                    return;
-                }
-                states[step] = StepState::Completed;
-                if let Some(records) = records.as_mut() {
-                    *clock = sh.elapsed();
-                    let record = &mut records.steps[step];
-                    record.state = StepState::Completed;
-                    record.finished = Some(*clock);
-                    record.attempts += 1;
-                    record.max_attempts = 1;
-                    record.output_attempt = Some(1);
-                }
-            }
-        }));
-        if let Err(payload) = caught {
-            // `at` still points at the step that panicked: it moves on after the call.
-            let step = order[at];
-            failure = Some((step, panicked(&graph.step(step).name, payload)));
-            at += 1;
-        }
-        if let Some((step, error)) = failure {
-            if self.records.is_some() {
-                // Its thunk and record were written: end it as the general path does.
-                self.states[step] = StepState::Running;
-                self.remaining[step] = 1;
-                let c = CallRef { run, step, item: 0 };
-                let made = Attempt {
-                    result: Err(error),
-                    started: Duration::ZERO,
-                    finished: sh.stamp(),
-                };
-                self.apply(sh, Outcome::from_first(c, made));
-            } else {
-                self.fail_step(sh, step, error);
-            }
-        }
-        at
-    }
-
-    /// Runs a fresh run of an all-plain graph through the program's straight line
-    /// ([`Program::run_straight`]), with nothing recorded: the steps' calls back to back with
-    /// no dispatch between them, under one `catch_unwind`. Returns the position in the order
-    /// after the last step it ran, or `None` when the program has no straight line.
-    fn run_straight<P: Program>(&mut self, sh: &Shared<P>, slots: &P::Slots) -> Option<usize> {
-        let program = &*sh.program;
-        let order = program.graph().order();
-        let first = CallRef {
-            run: self.run,
-            step: 0, // set by the line before each call
-            item: 0,
-        };
-        let call = sh.call(first, 1);
-        let mut at = 0;
-        let caught = catch_unwind(AssertUnwindSafe(|| {
-            program.run_straight(slots, call, &mut at)
-        }));
-        let failure = match caught {
-            Ok(None) => return None,
-            Ok(Some(Ok(()))) => None,
-            Ok(Some(Err(error))) => Some(error),
-            Err(payload) => Some(panicked(&program.graph().step(order[at]).name, payload)),
-        };
-        // Every step before `at` completed; with no failure, every step did.
-        let done = if failure.is_some() { at } else { order.len() };
-        for &step in &order[..done] {
-            self.states[step] = StepState::Completed;
-        }
-        Some(match failure {
-            Some(error) => {
-                self.fail_step(sh, order[at], error);
-                at + 1
-            }
-            None => done,
-        })
-    }
-
-    /// Runs a graph whose steps are all plain and synchronous, start to end, on this
-    /// thread: stretches back to back ([`run_direct`](Self::run_direct)), and a step whose
-    /// input failed or was skipped through the general bookkeeping, which skips it or (for
-    /// an optional input) runs it. Stops early when the run stops, and at a stretch's end when
-    /// its token is cancelled or its deadline passed.
-    /// Same preconditions as `run_direct`.
-    pub(crate) fn run_plain_graph<P: Program>(&mut self, sh: &Shared<P>, slots: &P::Slots) {
-        let order = sh.program.graph().order();
-        self.clock = sh.stamp();
-        let mut clean = true;
-        let mut at = 0;
-        while let Some(&step) = order.get(at) {
-            if self.stopped {
-                break;
-            }
-            if let Some(why) = sh.interruption(self.run) {
-                self.interrupted = Some(why);
-                self.stopped = true;
-                break;
-            }
-            let next = self.run_direct(sh, slots, order, at, clean);
-            if next > at {
-                clean &= self.states[order[next - 1]] == StepState::Completed;
-                at = next;
-                continue;
-            }
-            at += 1;
-            self.run_plain_step(sh, slots, step);
-            clean &= self.states[step] == StepState::Completed;
-        }
-    }
-
-    /// Runs one plain synchronous step through the general bookkeeping: begin it (which may
-    /// skip it), make its calls, apply their outcomes.
-    fn run_plain_step<P: Program>(&mut self, sh: &Shared<P>, slots: &P::Slots, step: usize) {
-        let width = self.begin_step(sh, step);
-        for item in 0..width {
-            let c = CallRef {
-                run: self.run,
-                step,
-                item,
-            };
-            let made = attempt_sync_on(sh, slots, c, 1, Place::Inline);
-            self.apply(sh, Outcome::from_first(c, made));
-            if self.stopped {
-                break;
-            }
-        }
     }
 
     /// Decides whether `step` runs, and if so emits its thunks and marks it running.

@@ -17,15 +17,15 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
-use super::call::lost_worker;
-use crate::program::gate::Orphan;
+use super::outcome::lost_worker;
 use super::shared::{CallRef, Shared};
 use super::state::RunState;
 use crate::model::NodeError;
 use crate::model::NodeKind;
+use crate::model::StragglerOutcome;
 use crate::policy::panic::contain_async;
 use crate::program::Program;
-use crate::model::StragglerOutcome;
+use crate::program::gate::Orphan;
 
 /// Per run: what its effects leave behind.
 #[derive(Default)]

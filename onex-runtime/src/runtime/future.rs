@@ -18,10 +18,9 @@ use std::task::{Context, Poll};
 
 use futures_util::future::BoxFuture;
 
-use crate::program::erased::{AnyOutput, unerase};
-use super::internal_failure;
-use crate::model::{NodeError, WorkflowError};
 use crate::model::WorkflowRun;
+use crate::model::{NodeError, WorkflowError};
+use crate::program::erased::{AnyOutput, unerase};
 
 /// The erased runs of a batch, in input order.
 type Runs<'a> = BoxFuture<'a, Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>>>;
@@ -184,5 +183,13 @@ fn poll_nested(
         Err(e) => Poll::Ready(Err(e.take().unwrap_or_else(|| {
             NodeError::internal("a nested run polled after it failed")
         }))),
+    }
+}
+
+fn internal_failure(message: &'static str) -> WorkflowError {
+    WorkflowError::StepFailed {
+        step: String::new(),
+        error: NodeError::internal(message),
+        report: Box::new(crate::WorkflowReport::empty("")),
     }
 }
