@@ -1,10 +1,11 @@
 //! Fixed runs for instruction counts (`scripts/callgrind.sh`), which stay stable on a loaded
 //! machine where wall-clock times do not.
 //!
-//! `callgrind WORKLOAD RUNS` builds a runtime, makes one warm-up run of `WORKLOAD`, then
-//! `RUNS` more. Run it under `valgrind --tool=callgrind` with `RUNS` = 0 and `RUNS` = N: the
-//! difference of the two totals, divided by N, is the cost of one run, without the
-//! process's start-up and the warm-up.
+//! `callgrind WORKLOAD RUNS` builds a runtime, makes one warm-up run of `WORKLOAD`, waits
+//! for the end of the runtime's clock calibration (a loop bounded by time, whose
+//! instruction count varies), then starts callgrind's instrumentation (valgrind runs with
+//! `--instr-atstart=no`), makes `RUNS` runs and dumps the counts: the dump divided by
+//! `RUNS` is the cost of one run, on every thread. Outside valgrind the requests do nothing.
 //!
 //! Workloads: the criterion benches' onex rows — `chain_on`, `chain_off` (1,000 steps,
 //! Sequential, current-thread), `fanout_parallel_on`, `fanout_parallel_off`,
@@ -106,6 +107,34 @@ async fn once(rt: &Runtime, workload: &str) -> u64 {
     }
 }
 
+/// Callgrind's client requests, as `valgrind/callgrind.h` makes them: a no-op sequence of
+/// instructions that valgrind recognises.
+#[cfg(target_arch = "x86_64")]
+fn callgrind_request(request: u64) {
+    let args: [u64; 6] = [request, 0, 0, 0, 0, 0];
+    let mut result: u64 = 0;
+    // SAFETY: the sequence only rotates `rdi` by 3 + 13 + 61 + 51 = 128 bits (back to its
+    // value) and swaps `rbx` with itself; under valgrind it is a request reading `args`.
+    unsafe {
+        std::arch::asm!(
+            "rol rdi, 3", "rol rdi, 13", "rol rdi, 61", "rol rdi, 51",
+            "xchg rbx, rbx",
+            inout("rdx") result,
+            in("rax") args.as_ptr(),
+            options(nostack),
+        );
+    }
+    let _ = result;
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn callgrind_request(_: u64) {}
+
+/// `VG_USERREQ_TOOL_BASE('C', 'T')`.
+const CALLGRIND: u64 = (b'C' as u64) << 24 | (b'T' as u64) << 16;
+const DUMP_STATS: u64 = CALLGRIND;
+const START_INSTRUMENTATION: u64 = CALLGRIND + 4;
+
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let workload = args.next().expect("usage: callgrind WORKLOAD RUNS");
@@ -119,7 +148,12 @@ fn main() {
         .expect("a current-thread runtime");
     let rt = Runtime::default();
     let first = tokio.block_on(once(&rt, &workload));
+    // The runtime calibrates its clock on a thread of its own; quanta's calibration is
+    // global, so this waits for it to end.
+    drop(quanta::Clock::new());
+    callgrind_request(START_INSTRUMENTATION);
     for _ in 0..runs {
         assert_eq!(tokio.block_on(once(&rt, &workload)), first);
     }
+    callgrind_request(DUMP_STATS);
 }

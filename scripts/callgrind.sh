@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per run of the benches' onex workloads, counted by callgrind: stable on a
-# loaded machine, where wall-clock times are not. Each workload runs under valgrind twice,
-# with 0 and with RUNS runs after one warm-up run; the difference divided by RUNS is one
-# run's cost, without start-up and warm-up.
+# loaded machine, where wall-clock times are not. Each workload runs under valgrind once:
+# a warm-up run, then RUNS runs between the start of the instrumentation and a dump of the
+# counts (on every thread); the dump divided by RUNS is one run's cost.
 #
 #   scripts/callgrind.sh                       # every workload, RUNS=5
 #   RUNS=10 scripts/callgrind.sh chain_on      # some of them
@@ -29,15 +29,15 @@ fi
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-total() {
-  RAYON_NUM_THREADS=2 valgrind --tool=callgrind --callgrind-out-file="$scratch/out" \
+# The counts of the runs: the first dump (the binary asks for it after the runs).
+measured() {
+  rm -f "$scratch"/out*
+  RAYON_NUM_THREADS=2 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$scratch/out" \
     "$binary" "$1" "$2" >/dev/null 2>"$scratch/log"
-  sed -n 's/^summary: //p; s/^totals: //p' "$scratch/out" | head -1
+  sed -n 's/^summary: //p; s/^totals: //p' "$scratch/out.1" | head -1
 }
 
 printf '%-22s %16s\n' workload "Ir per run"
 for w in "${workloads[@]}"; do
-  base=$(total "$w" 0)
-  more=$(total "$w" "$runs")
-  printf '%-22s %16d\n' "$w" $(( (more - base) / runs ))
+  printf '%-22s %16d\n' "$w" $(( $(measured "$w" "$runs") / runs ))
 done
