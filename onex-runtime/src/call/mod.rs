@@ -18,7 +18,7 @@ use crate::policy::circuit::Circuit;
 use crate::policy::panic::{contain, contain_async};
 use crate::policy::retry::next_delay;
 use crate::policy::timeout::within;
-use crate::program::Program;
+use crate::program::erased::AnySlots;
 use crate::run::outcome::{Attempt, Outcome};
 use crate::run::shared::{CallRef, Shared};
 
@@ -36,20 +36,15 @@ pub(crate) enum Place {
 /// Clocks are read only when they tell something: a first attempt made inline starts when
 /// its step started (`started` stays zero and the step's start is used), and a success
 /// needs no end time of its own (the step's end is recorded).
-pub(crate) fn attempt_sync<P: Program>(
-    sh: &Shared<P>,
-    c: CallRef,
-    attempt: u32,
-    place: Place,
-) -> Attempt {
+pub(crate) fn attempt_sync(sh: &Shared, c: CallRef, attempt: u32, place: Place) -> Attempt {
     attempt_sync_on(sh, &sh.slots[c.run], c, attempt, place)
 }
 
 /// [`attempt_sync`] on the given slots of the call's run (a fused batch keeps each run's
 /// slots out of [`Shared`] so it can drop them when the run ends).
-pub(crate) fn attempt_sync_on<P: Program>(
-    sh: &Shared<P>,
-    slots: &P::Slots,
+pub(crate) fn attempt_sync_on(
+    sh: &Shared,
+    slots: &AnySlots,
     c: CallRef,
     attempt: u32,
     place: Place,
@@ -83,7 +78,7 @@ pub(crate) fn attempt_sync_on<P: Program>(
 
 /// The tracing span of one attempt: free when no subscriber listens.
 #[inline]
-pub(crate) fn step_span<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32) -> tracing::Span {
+pub(crate) fn step_span(sh: &Shared, c: CallRef, attempt: u32) -> tracing::Span {
     let spec = sh.program.graph().step(c.step);
     tracing::debug_span!(
         "step",
@@ -97,7 +92,7 @@ pub(crate) fn step_span<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32) ->
 
 /// Tells the observer an attempt starts.
 #[inline]
-pub(crate) fn started_event<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32) {
+pub(crate) fn started_event(sh: &Shared, c: CallRef, attempt: u32) {
     if let Some(observer) = sh.observer() {
         let graph = sh.program.graph();
         let spec = graph.step(c.step);
@@ -113,7 +108,7 @@ pub(crate) fn started_event<P: Program>(sh: &Shared<P>, c: CallRef, attempt: u32
 
 /// Whether a step's calls are plain: synchronous, with no timeout, retries, cache or circuit.
 #[inline]
-pub(crate) fn is_plain<P: Program>(rt: &Runtime, sh: &Shared<P>, step: usize) -> bool {
+pub(crate) fn is_plain(rt: &Runtime, sh: &Shared, step: usize) -> bool {
     let spec = sh.program.graph().step(step);
     spec.is_plain_sync()
         && !(sh.cache_all && spec.kind == NodeKind::Compute)
@@ -123,11 +118,7 @@ pub(crate) fn is_plain<P: Program>(rt: &Runtime, sh: &Shared<P>, step: usize) ->
 /// Settles a plain synchronous call on this thread without the policy machinery: no
 /// timeout, no retries, no circuit, no cache. `None` when the call needs more than that.
 #[inline]
-pub(crate) fn settle_plain<P: Program>(
-    rt: &Runtime,
-    sh: &Shared<P>,
-    c: CallRef,
-) -> Option<Outcome> {
+pub(crate) fn settle_plain(rt: &Runtime, sh: &Shared, c: CallRef) -> Option<Outcome> {
     if !is_plain(rt, sh, c.step) {
         return None;
     }
@@ -136,11 +127,7 @@ pub(crate) fn settle_plain<P: Program>(
 }
 
 /// The circuit of the call's node type, if the runtime guards it.
-pub(crate) fn circuit_of<'r, P: Program>(
-    rt: &'r Runtime,
-    sh: &Shared<P>,
-    step: usize,
-) -> Option<&'r Circuit> {
+pub(crate) fn circuit_of<'r>(rt: &'r Runtime, sh: &Shared, step: usize) -> Option<&'r Circuit> {
     if rt.inner.breakers.is_empty() {
         return None;
     }
@@ -153,9 +140,9 @@ pub(crate) fn circuit_of<'r, P: Program>(
 /// is needed: it succeeded or failed for good, and no circuit or cache has to hear of it.
 /// Gives the attempt back when the call must go through [`drive`] (a retry, a circuit, a
 /// cache store).
-pub(crate) fn settle_first<P: Program>(
+pub(crate) fn settle_first(
     rt: &Runtime,
-    sh: &Shared<P>,
+    sh: &Shared,
     c: CallRef,
     made: Attempt,
 ) -> Result<Outcome, Attempt> {
@@ -171,7 +158,7 @@ pub(crate) fn settle_first<P: Program>(
     Ok(Outcome::from_first(c, made))
 }
 
-fn cache_key_wanted<P: Program>(rt: &Runtime, sh: &Shared<P>, step: usize) -> bool {
+fn cache_key_wanted(rt: &Runtime, sh: &Shared, step: usize) -> bool {
     let spec = sh.program.graph().step(step);
     (spec.policy.cache || (sh.cache_all && spec.kind == NodeKind::Compute))
         && rt.inner.cache.is_on(&spec.node_type)
@@ -179,7 +166,7 @@ fn cache_key_wanted<P: Program>(rt: &Runtime, sh: &Shared<P>, step: usize) -> bo
 
 /// Checks that a first attempt may be made: the circuit admits it, or the cache answers it.
 /// `Some(outcome)` means the call is settled without calling the node.
-pub(crate) fn precheck<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> Option<Outcome> {
+pub(crate) fn precheck(rt: &Runtime, sh: &Shared, c: CallRef) -> Option<Outcome> {
     if let Some(circuit) = circuit_of(rt, sh, c.step)
         && let Err(e) = circuit.admit(&sh.program.graph().step(c.step).node_type)
     {
@@ -214,7 +201,7 @@ pub(crate) fn precheck<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> 
     })
 }
 
-fn cache_key<P: Program>(rt: &Runtime, sh: &Shared<P>, c: CallRef) -> Option<u64> {
+fn cache_key(rt: &Runtime, sh: &Shared, c: CallRef) -> Option<u64> {
     if !cache_key_wanted(rt, sh, c.step) {
         return None;
     }
@@ -241,9 +228,9 @@ fn cache_op<T>(step: &str, op: impl FnOnce() -> Option<T>) -> Option<T> {
 
 /// Drives a call through its attempts. `first` is a first attempt already made elsewhere
 /// (in a rayon group); otherwise the call must have passed [`precheck`].
-pub(crate) async fn drive<P: Program>(
+pub(crate) async fn drive(
     rt: &Runtime,
-    sh: &Arc<Shared<P>>,
+    sh: &Arc<Shared>,
     c: CallRef,
     mut first: Option<Attempt>,
     place: Place,
@@ -345,9 +332,9 @@ pub(crate) async fn drive<P: Program>(
 /// its deadline. A synchronous one with a timeout runs on the runtime's blocking pool, and
 /// one in a concurrent wave on the rayon pool; either is abandoned, not stopped, when its
 /// driver stops waiting (see [`off_thread`](super::off_thread)).
-async fn make_attempt<P: Program>(
+async fn make_attempt(
     rt: &Runtime,
-    sh: &Arc<Shared<P>>,
+    sh: &Arc<Shared>,
     c: CallRef,
     attempt: u32,
     place: Place,

@@ -17,17 +17,17 @@ use super::{started_event, step_span};
 use crate::context::Runtime;
 use crate::model::{ErrorCode, NodeError};
 use crate::policy::panic::contain;
+use crate::program::Call;
 use crate::program::gate::{Abandon, Gate};
-use crate::program::{Call, Program};
 use crate::run::outcome::{Attempt, lost_worker};
 use crate::run::shared::{CallRef, Shared};
 use crate::run::straggler::{Straggler, returned_late};
 
 /// Makes attempt `attempt` of call `c` on another thread and waits for it, at most
 /// `timeout` (on the blocking pool) or until it ends (on rayon).
-pub(crate) async fn attempt<P: Program>(
+pub(crate) async fn attempt(
     rt: &Runtime,
-    sh: &Arc<Shared<P>>,
+    sh: &Arc<Shared>,
     c: CallRef,
     attempt: u32,
     timeout: Option<Duration>,
@@ -67,8 +67,8 @@ pub(crate) async fn attempt<P: Program>(
 
 /// What the thread that makes the attempt needs. It holds its run's shared part weakly, so
 /// an attempt abandoned in the pool's queue keeps nothing of the run alive.
-struct Job<P: Program> {
-    shared: Weak<Shared<P>>,
+struct Job {
+    shared: Weak<Shared>,
     gate: Arc<Gate>,
     call: CallRef,
     attempt: u32,
@@ -76,7 +76,7 @@ struct Job<P: Program> {
     handle: Option<tokio::runtime::Handle>,
 }
 
-impl<P: Program> Job<P> {
+impl Job {
     fn run(self, report: oneshot::Sender<Result<(), NodeError>>) {
         if !self.gate.start() {
             // Abandoned before it started: it never runs.
@@ -118,8 +118,8 @@ impl<P: Program> Job<P> {
 
 /// The driver's wait for an attempt. Dropped before the attempt reported, it abandons the
 /// attempt and leaves it to its run to settle.
-struct Waiting<'a, P: Program> {
-    sh: &'a Shared<P>,
+struct Waiting<'a> {
+    sh: &'a Shared,
     call: CallRef,
     attempt: u32,
     started: Duration,
@@ -128,7 +128,7 @@ struct Waiting<'a, P: Program> {
     done: Option<oneshot::Receiver<Result<(), NodeError>>>,
 }
 
-impl<P: Program> Waiting<'_, P> {
+impl Waiting<'_> {
     async fn until_done(&mut self) -> Result<(), NodeError> {
         let Some(done) = self.done.as_mut() else {
             return Err(lost_worker());
@@ -188,7 +188,7 @@ impl<P: Program> Waiting<'_, P> {
     }
 }
 
-impl<P: Program> Drop for Waiting<'_, P> {
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         if self.done.is_none() {
             return;

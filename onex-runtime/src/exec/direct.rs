@@ -15,7 +15,8 @@ use std::time::Duration;
 use crate::call::{Place, attempt_sync_on};
 use crate::model::StepState;
 use crate::policy::panic::panicked;
-use crate::program::{Call, Program};
+use crate::program::Call;
+use crate::program::erased::AnySlots;
 use crate::run::outcome::{Attempt, Outcome};
 use crate::run::shared::{CallRef, Shared};
 use crate::run::state::RunState;
@@ -33,10 +34,10 @@ use crate::run::state::RunState;
 /// when records are on, its thunk and record, exactly as [`begin_step`](RunState::begin_step)
 /// and [`end_step`](RunState::end_step) write them. A failing or panicking step fails as it
 /// would on the general path and ends the stretch.
-pub(crate) fn run_direct<P: Program>(
+pub(crate) fn run_direct(
     state: &mut RunState,
-    sh: &Shared<P>,
-    slots: &P::Slots,
+    sh: &Shared,
+    slots: &AnySlots,
     order: &[usize],
     mut at: usize,
     clean: bool,
@@ -141,11 +142,7 @@ pub(crate) fn run_direct<P: Program>(
 /// ([`Program::run_straight`]), with nothing recorded: the steps' calls back to back with
 /// no dispatch between them, under one `catch_unwind`. Returns the position in the order
 /// after the last step it ran, or `None` when the program has no straight line.
-fn run_straight<P: Program>(
-    state: &mut RunState,
-    sh: &Shared<P>,
-    slots: &P::Slots,
-) -> Option<usize> {
+fn run_straight(state: &mut RunState, sh: &Shared, slots: &AnySlots) -> Option<usize> {
     let program = &*sh.program;
     let order = program.graph().order();
     let first = CallRef {
@@ -184,7 +181,7 @@ fn run_straight<P: Program>(
 /// an optional input) runs it. Stops early when the run stops, and at a stretch's end when
 /// its token is cancelled or its deadline passed.
 /// Same preconditions as `run_direct`.
-pub(crate) fn run_plain_graph<P: Program>(state: &mut RunState, sh: &Shared<P>, slots: &P::Slots) {
+pub(crate) fn run_plain_graph(state: &mut RunState, sh: &Shared, slots: &AnySlots) {
     let order = sh.program.graph().order();
     state.clock = sh.stamp();
     let mut clean = true;
@@ -212,7 +209,7 @@ pub(crate) fn run_plain_graph<P: Program>(state: &mut RunState, sh: &Shared<P>, 
 
 /// Runs one plain synchronous step through the general bookkeeping: begin it (which may
 /// skip it), make its calls, apply their outcomes.
-fn run_plain_step<P: Program>(state: &mut RunState, sh: &Shared<P>, slots: &P::Slots, step: usize) {
+fn run_plain_step(state: &mut RunState, sh: &Shared, slots: &AnySlots, step: usize) {
     let width = state.begin_step(sh, step);
     for item in 0..width {
         let c = CallRef {

@@ -15,7 +15,7 @@ use tracing::Span;
 use crate::model::StepState;
 use crate::model::WorkflowRun;
 use crate::model::{NodeError, WorkflowError};
-use crate::program::Program;
+use crate::program::erased::{AnyInput, AnyOutput};
 use crate::run::clock;
 use crate::run::result::{report, result};
 use crate::run::setup::Setup;
@@ -29,11 +29,11 @@ fn min_job_len(inputs: usize, workers: usize) -> usize {
 }
 
 /// Runs every input of `setup`'s batch; results in input order.
-pub(crate) fn execute<P: Program>(
-    setup: &Setup<'_, P>,
-    inputs: Vec<P::Input>,
+pub(crate) fn execute(
+    setup: &Setup<'_>,
+    inputs: Vec<AnyInput>,
     span: &Span,
-) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
+) -> Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>> {
     let min_len = min_job_len(inputs.len(), rayon::current_num_threads());
     // One start for the whole batch: every record's offsets count from it.
     let start = clock::Start::now();
@@ -52,16 +52,16 @@ pub(crate) fn execute<P: Program>(
 }
 
 /// Runs input `i` with `sh`, a job's shared part made over for this one run.
-fn run_one<P: Program>(
-    setup: &Setup<'_, P>,
-    sh: &mut Shared<P>,
+fn run_one(
+    setup: &Setup<'_>,
+    sh: &mut Shared,
     i: usize,
-    input: P::Input,
+    input: AnyInput,
     started_at: SystemTime,
     span: &Span,
-) -> Result<WorkflowRun<P::Output>, WorkflowError> {
+) -> Result<WorkflowRun<AnyOutput>, WorkflowError> {
     sh.reuse_for(setup.context(i));
-    let sh: &Shared<P> = sh;
+    let sh: &Shared = sh;
     let program = &*sh.program;
     let graph = program.graph();
     let mut state = setup.run_state(0, started_at);

@@ -18,13 +18,12 @@ use crate::model::ExecutionMode;
 use crate::model::RunOptions;
 use crate::model::StepState;
 use crate::program::Graph;
-use crate::program::Program;
 use crate::run::outcome::{Attempt, Outcome};
 use crate::run::shared::{CallRef, Shared};
 use crate::run::state::RunState;
 
 /// Runs one workflow run to its end (or until it stops), in the run's mode.
-pub(crate) async fn run_all<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, state: &mut RunState) {
+pub(crate) async fn run_all(rt: &Runtime, sh: &Arc<Shared>, state: &mut RunState) {
     let graph = sh.program.graph();
     match sh.mode {
         ExecutionMode::Sequential => {
@@ -113,11 +112,7 @@ pub(crate) fn all_plain(graph: &Graph) -> bool {
 
 /// Runs many inputs in lock-step, step by step: the calls of one step across every input
 /// form one rayon job.
-pub(crate) async fn run_lockstep<P: Program>(
-    rt: &Runtime,
-    sh: &Arc<Shared<P>>,
-    states: &mut [RunState],
-) {
+pub(crate) async fn run_lockstep(rt: &Runtime, sh: &Arc<Shared>, states: &mut [RunState]) {
     let graph = sh.program.graph();
     for &step in graph.order() {
         let mut calls = Vec::new();
@@ -142,12 +137,7 @@ pub(crate) async fn run_lockstep<P: Program>(
 }
 
 /// Runs one step's calls on this thread, one after the other, with their policies.
-async fn run_step_inline<P: Program>(
-    rt: &Runtime,
-    sh: &Arc<Shared<P>>,
-    state: &mut RunState,
-    step: usize,
-) {
+async fn run_step_inline(rt: &Runtime, sh: &Arc<Shared>, state: &mut RunState, step: usize) {
     let width = state.begin_step(sh, step);
     for item in 0..width {
         let c = CallRef {
@@ -167,14 +157,14 @@ async fn run_step_inline<P: Program>(
 }
 
 /// A call made on this thread with its policies: circuit, cache, retries, timeout.
-async fn settle_inline<P: Program>(rt: &Runtime, sh: &Arc<Shared<P>>, c: CallRef) -> Outcome {
+async fn settle_inline(rt: &Runtime, sh: &Arc<Shared>, c: CallRef) -> Outcome {
     match precheck(rt, sh, c) {
         Some(settled) => settled,
         None => drive(rt, sh, c, None, Place::Inline).await,
     }
 }
 
-fn begin_wave<P: Program>(sh: &Shared<P>, state: &mut RunState, wave: &[usize]) -> Vec<CallRef> {
+fn begin_wave(sh: &Shared, state: &mut RunState, wave: &[usize]) -> Vec<CallRef> {
     state.tick(sh);
     let mut calls = Vec::new();
     for &step in wave {
@@ -189,12 +179,7 @@ fn begin_wave<P: Program>(sh: &Shared<P>, state: &mut RunState, wave: &[usize]) 
 }
 
 /// Calls one at a time on this thread.
-async fn run_inline<P: Program>(
-    rt: &Runtime,
-    sh: &Arc<Shared<P>>,
-    states: &mut [RunState],
-    calls: Vec<CallRef>,
-) {
+async fn run_inline(rt: &Runtime, sh: &Arc<Shared>, states: &mut [RunState], calls: Vec<CallRef>) {
     for c in calls {
         if states[c.run].stopped {
             // The run stopped in this wave: the call never starts.
@@ -222,9 +207,9 @@ enum Limit {
 /// Runs calls concurrently. Synchronous first attempts go to rayon in groups (one job per
 /// group, not per call, so a wave of a thousand trivial steps costs one cross-thread round
 /// trip); asynchronous calls, timed calls and retries are driven as futures on this task.
-async fn run_concurrent<P: Program>(
+async fn run_concurrent(
     rt: &Runtime,
-    sh: &Arc<Shared<P>>,
+    sh: &Arc<Shared>,
     states: &mut [RunState],
     calls: Vec<CallRef>,
     limit: Limit,
@@ -364,11 +349,11 @@ async fn run_concurrent<P: Program>(
 type GroupResult = Vec<(CallRef, Attempt)>;
 
 /// Runs one group of synchronous first attempts on rayon with at most `workers` in flight.
-fn spawn_group<P: Program>(
-    sh: &Arc<Shared<P>>,
+fn spawn_group(
+    sh: &Arc<Shared>,
     group: Vec<CallRef>,
     workers: usize,
-) -> impl std::future::Future<Output = GroupResult> + use<P> {
+) -> impl std::future::Future<Output = GroupResult> {
     let (tx, rx) = oneshot::channel::<GroupResult>();
     let job = Arc::clone(sh);
     rayon::spawn(move || {

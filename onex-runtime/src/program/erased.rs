@@ -197,36 +197,33 @@ impl Erased {
     }
 }
 
-impl Program for Erased {
-    type Input = AnyInput;
-    type Output = AnyOutput;
-    type Slots = AnySlots;
-
-    fn graph(&self) -> &Graph {
+/// The operations of [`Program`], on the erased program's boxed values.
+impl Erased {
+    pub(crate) fn graph(&self) -> &Graph {
         self.0.graph()
     }
 
-    fn slots(&self, input: AnyInput) -> AnySlots {
+    pub(crate) fn slots(&self, input: AnyInput) -> AnySlots {
         self.0.slots(input)
     }
 
-    fn output(&self, slots: AnySlots) -> Option<AnyOutput> {
+    pub(crate) fn output(&self, slots: AnySlots) -> Option<AnyOutput> {
         self.0.output(slots)
     }
 
-    fn condition(&self, slots: &AnySlots, step: usize) -> Result<bool, NodeError> {
+    pub(crate) fn condition(&self, slots: &AnySlots, step: usize) -> Result<bool, NodeError> {
         self.0.condition(&**slots, step)
     }
 
-    fn width(&self, slots: &AnySlots, step: usize) -> Result<usize, NodeError> {
+    pub(crate) fn width(&self, slots: &AnySlots, step: usize) -> Result<usize, NodeError> {
         self.0.width(&**slots, step)
     }
 
-    fn call_sync(&self, slots: &AnySlots, call: Call<'_>) -> Result<(), NodeError> {
+    pub(crate) fn call_sync(&self, slots: &AnySlots, call: Call<'_>) -> Result<(), NodeError> {
         self.0.call_sync(&**slots, call)
     }
 
-    fn run_straight(
+    pub(crate) fn run_straight(
         &self,
         slots: &AnySlots,
         call: Call<'_>,
@@ -235,31 +232,40 @@ impl Program for Erased {
         self.0.run_straight(&**slots, call, at)
     }
 
-    fn call_async<'a>(&'a self, slots: &'a AnySlots, call: Call<'a>) -> StepFuture<'a> {
+    pub(crate) fn call_async<'a>(&'a self, slots: &'a AnySlots, call: Call<'a>) -> StepFuture<'a> {
         self.0.call_async(&**slots, call)
     }
 
-    fn finish(&self, slots: &AnySlots, step: usize) -> Result<(), NodeError> {
+    pub(crate) fn finish(&self, slots: &AnySlots, step: usize) -> Result<(), NodeError> {
         self.0.finish(&**slots, step)
     }
 
-    fn compensate<'a>(&'a self, slots: &'a AnySlots, call: Call<'a>) -> Option<StepFuture<'a>> {
+    pub(crate) fn compensate<'a>(
+        &'a self,
+        slots: &'a AnySlots,
+        call: Call<'a>,
+    ) -> Option<StepFuture<'a>> {
         self.0.compensate(&**slots, call)
     }
 
-    fn input_hash(&self, slots: &AnySlots, call: Call<'_>, hasher: KeyHasher<'_>) -> Option<u64> {
+    pub(crate) fn input_hash(
+        &self,
+        slots: &AnySlots,
+        call: Call<'_>,
+        hasher: KeyHasher<'_>,
+    ) -> Option<u64> {
         self.0.input_hash(&**slots, call, hasher)
     }
 
-    fn cache_store(&self, slots: &AnySlots, call: Call<'_>) -> Option<CacheEntry> {
+    pub(crate) fn cache_store(&self, slots: &AnySlots, call: Call<'_>) -> Option<CacheEntry> {
         self.0.cache_store(&**slots, call)
     }
 
-    fn cache_load(&self, slots: &AnySlots, call: Call<'_>, entry: &CacheEntry) -> bool {
+    pub(crate) fn cache_load(&self, slots: &AnySlots, call: Call<'_>, entry: &CacheEntry) -> bool {
         self.0.cache_load(&**slots, call, entry)
     }
 
-    fn operation_data(&self, slots: &AnySlots, call: Call<'_>) -> serde_json::Value {
+    pub(crate) fn operation_data(&self, slots: &AnySlots, call: Call<'_>) -> serde_json::Value {
         self.0.operation_data(&**slots, call)
     }
 }
@@ -295,10 +301,31 @@ fn foreign_output(report: WorkflowReport) -> WorkflowError {
 mod tests {
     use super::*;
 
+    /// A program whose slots are a `u16`.
+    struct Counter;
+    impl Program for Counter {
+        type Input = ();
+        type Output = ();
+        type Slots = u16;
+        fn graph(&self) -> &Graph {
+            unreachable!("not asked")
+        }
+        fn slots(&self, (): ()) -> u16 {
+            0
+        }
+        fn output(&self, _: u16) -> Option<()> {
+            None
+        }
+        fn call_sync(&self, _: &u16, _: Call<'_>) -> Result<(), NodeError> {
+            Ok(())
+        }
+    }
+
     #[test]
     fn slots_of_another_program_fail_each_call_instead_of_misreading() {
         let wrong: AnySlots = Box::new(0_u8);
-        assert!(typed::<Erased>(&*wrong).is_none());
+        assert!(typed::<Counter>(&*wrong).is_none());
+        assert!(typed::<Counter>(&(7_u16)).is_some());
         assert!(foreign_slots().to_string().contains("another program"));
     }
 

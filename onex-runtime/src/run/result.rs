@@ -6,11 +6,11 @@ use std::time::Duration;
 use super::shared::Shared;
 use super::state::RunState;
 use crate::model::{NodeError, RunOptions, StepState, WorkflowError, WorkflowRun};
-use crate::program::Program;
+use crate::program::erased::AnyOutput;
 
 /// The report of a finished run, traced and told to the observer.
-pub(crate) fn report<P: Program>(
-    sh: &Shared<P>,
+pub(crate) fn report(
+    sh: &Shared,
     state: &mut RunState,
     options: &RunOptions,
     processing_time: Duration,
@@ -88,10 +88,7 @@ fn failure(graph: &crate::Graph, state: RunState, report: crate::WorkflowReport)
 
 /// Takes the runs' outputs out of the shared slots. Every straggler has returned (the runs
 /// wait for theirs when one produced its output), so nothing else holds them.
-pub(crate) fn take_outputs<P: Program>(
-    sh: Arc<Shared<P>>,
-    produced: &[bool],
-) -> Vec<Option<P::Output>> {
+pub(crate) fn take_outputs(sh: Arc<Shared>, produced: &[bool]) -> Vec<Option<AnyOutput>> {
     if !produced.iter().any(|&p| p) {
         return Vec::new();
     }

@@ -13,18 +13,12 @@ use crate::model::FailureStrategy;
 use crate::model::NodeError;
 use crate::model::StepState;
 use crate::policy::panic::contain_async;
-use crate::program::Program;
 
 /// Runs the compensations of `done` (from [`settle`]), newest
 /// first, and records them: the orphan of every straggler, and when `saga` the completed
 /// calls of compensated effect steps. Each runs at most once (the list is consumed); one
 /// that fails is recorded and the others still run.
-pub(crate) async fn compensate<P: Program>(
-    sh: &Shared<P>,
-    state: &mut RunState,
-    done: Vec<Done>,
-    saga: bool,
-) {
+pub(crate) async fn compensate(sh: &Shared, state: &mut RunState, done: Vec<Done>, saga: bool) {
     for entry in done.into_iter().rev() {
         match entry {
             Done::Output(c) if saga => {
@@ -49,7 +43,7 @@ pub(crate) async fn compensate<P: Program>(
 }
 
 /// Runs the compensation of completed call `c`, if its node declares one.
-async fn undo_output<P: Program>(sh: &Shared<P>, c: CallRef) -> Option<CompensationRecord> {
+async fn undo_output(sh: &Shared, c: CallRef) -> Option<CompensationRecord> {
     let undo = sh.program.compensate(&sh.slots[c.run], sh.call(c, 1))?;
     let spec = sh.program.graph().step(c.step);
     let started = sh.elapsed();
@@ -74,20 +68,20 @@ async fn undo_output<P: Program>(sh: &Shared<P>, c: CallRef) -> Option<Compensat
 /// Settles a run whose future is dropped before it ends, on a task of its own: a saga's
 /// promise holds even when the caller walks away, and a straggler's output is compensated
 /// under every strategy. Stragglers still running then compensate their own output.
-pub(crate) struct CompensateOnDrop<P: Program> {
-    pub(crate) shared: Option<Arc<Shared<P>>>,
+pub(crate) struct CompensateOnDrop {
+    pub(crate) shared: Option<Arc<Shared>>,
     /// Whether the run compensates its completed effects (`FailureStrategy::Compensate`).
     pub(crate) strategy: FailureStrategy,
 }
 
-impl<P: Program> CompensateOnDrop<P> {
+impl CompensateOnDrop {
     /// The run ended normally: nothing to do on drop.
     pub(crate) fn disarm(&mut self) {
         self.shared = None;
     }
 }
 
-impl<P: Program> Drop for CompensateOnDrop<P> {
+impl Drop for CompensateOnDrop {
     fn drop(&mut self) {
         let Some(sh) = self.shared.take() else { return };
         let strategy = self.strategy;

@@ -12,13 +12,13 @@ use super::shared::Shared;
 use super::state::RunState;
 use crate::context::{Context, Runtime};
 use crate::model::{ExecutionMode, RunOptions};
-use crate::program::Program;
+use crate::program::erased::{AnySlots, Erased};
 
 /// What every run of one `run` or `run_batch` call shares, and how each run's parts are
 /// made from it.
-pub(crate) struct Setup<'a, P: Program> {
+pub(crate) struct Setup<'a> {
     pub(crate) rt: &'a Runtime,
-    pub(crate) program: Arc<P>,
+    pub(crate) program: Arc<Erased>,
     pub(crate) name: Cow<'static, str>,
     pub(crate) options: &'a RunOptions,
     pub(crate) mode: ExecutionMode,
@@ -29,7 +29,7 @@ pub(crate) struct Setup<'a, P: Program> {
     pub(crate) cancel: Arc<CancellationToken>,
 }
 
-impl<P: Program> Setup<'_, P> {
+impl Setup<'_> {
     /// The context of input `i`.
     pub(crate) fn context(&self, i: usize) -> Context {
         let workflow_id = if i == 0 {
@@ -50,11 +50,11 @@ impl<P: Program> Setup<'_, P> {
     /// What the calls of the runs with these slots and contexts share.
     pub(crate) fn shared(
         &self,
-        slots: Vec<P::Slots>,
+        slots: Vec<AnySlots>,
         contexts: Vec<Context>,
         direct: bool,
         start: clock::Start,
-    ) -> Shared<P> {
+    ) -> Shared {
         let options = self.options;
         Shared {
             program: Arc::clone(&self.program),

@@ -9,7 +9,8 @@ use super::straggler::{Done, Effects};
 use crate::context::Context;
 use crate::model::ExecutionMode;
 use crate::model::{ErrorCode, NodeError};
-use crate::program::{Call, Program};
+use crate::program::Call;
+use crate::program::erased::{AnySlots, Erased};
 
 /// Identifies one call: run (input) index, step, `map` element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,11 +20,11 @@ pub(crate) struct CallRef {
     pub(crate) item: usize,
 }
 
-pub(crate) struct Shared<P: Program> {
-    pub(crate) program: std::sync::Arc<P>,
+pub(crate) struct Shared {
+    pub(crate) program: std::sync::Arc<Erased>,
     /// One entry per run: a single run has one, `run_batch` has one per input (none when
     /// the batch is fused: its runs' slots are owned by their workers).
-    pub(crate) slots: Vec<P::Slots>,
+    pub(crate) slots: Vec<AnySlots>,
     pub(crate) contexts: Vec<Context>,
     /// Set when a run must not start more calls (fail fast, cancellation).
     pub(crate) abort: Vec<AtomicBool>,
@@ -44,7 +45,7 @@ pub(crate) struct Shared<P: Program> {
     pub(crate) effects: Vec<Mutex<Effects>>,
 }
 
-impl<P: Program> Shared<P> {
+impl Shared {
     pub(crate) fn call(&self, c: CallRef, attempt: u32) -> Call<'_> {
         Call {
             ctx: &self.contexts[c.run],

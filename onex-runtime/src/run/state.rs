@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::model::{StepState, WorkflowState};
 use crate::policy::panic::contain;
-use crate::program::Program;
+use crate::program::erased::Erased;
 
 pub(crate) struct RunState {
     pub(crate) run: usize,
@@ -43,8 +43,8 @@ pub(crate) struct RunState {
 impl RunState {
     /// A run that has not started a step, started at `started_at` (one clock reading for
     /// every input of a batch: they start together).
-    pub(crate) fn new<P: Program>(
-        program: &P,
+    pub(crate) fn new(
+        program: &Erased,
         run: usize,
         strategy: FailureStrategy,
         records: bool,
@@ -72,7 +72,7 @@ impl RunState {
     }
 
     /// Reads the clock: what follows starts now.
-    pub(crate) fn tick<P: Program>(&mut self, sh: &Shared<P>) {
+    pub(crate) fn tick(&mut self, sh: &Shared) {
         if self.records.is_some() {
             self.clock = sh.elapsed();
         }
@@ -85,7 +85,7 @@ impl RunState {
 
     /// Decides whether `step` runs, and if so emits its thunks and marks it running.
     /// Returns the number of calls to make (0 when it does not run).
-    pub(crate) fn begin_step<P: Program>(&mut self, sh: &Shared<P>, step: usize) -> usize {
+    pub(crate) fn begin_step(&mut self, sh: &Shared, step: usize) -> usize {
         let graph = sh.program.graph();
         let spec = graph.step(step);
         for &d in spec.deps.iter() {
@@ -164,7 +164,7 @@ impl RunState {
     }
 
     /// Applies a finished call.
-    pub(crate) fn apply<P: Program>(&mut self, sh: &Shared<P>, outcome: Outcome) {
+    pub(crate) fn apply(&mut self, sh: &Shared, outcome: Outcome) {
         let step = outcome.call.step;
         if outcome.cache_hit {
             self.cache_hits += 1;
@@ -215,7 +215,7 @@ impl RunState {
         }
     }
 
-    fn finish_step<P: Program>(&mut self, sh: &Shared<P>, step: usize) {
+    fn finish_step(&mut self, sh: &Shared, step: usize) {
         let spec = sh.program.graph().step(step);
         let finished = if spec.map {
             contain(&spec.name, || sh.program.finish(&sh.slots[self.run], step))
@@ -228,7 +228,7 @@ impl RunState {
         }
     }
 
-    pub(crate) fn fail_step<P: Program>(&mut self, sh: &Shared<P>, step: usize, error: NodeError) {
+    pub(crate) fn fail_step(&mut self, sh: &Shared, step: usize, error: NodeError) {
         let spec = sh.program.graph().step(step);
         tracing::warn!(step = %spec.name, node_type = %spec.node_type, error = %error, "step failed");
         if self.first_failure.is_none() {
@@ -241,7 +241,7 @@ impl RunState {
         }
     }
 
-    fn skip<P: Program>(&mut self, sh: &Shared<P>, step: usize, reason: SkipReason) {
+    fn skip(&mut self, sh: &Shared, step: usize, reason: SkipReason) {
         tracing::debug!(step = %sh.program.graph().step(step).name, reason = %reason, "step skipped");
         self.states[step] = StepState::Skipped;
         if let Some(observer) = sh.observer() {
@@ -257,13 +257,7 @@ impl RunState {
         }
     }
 
-    fn end_step<P: Program>(
-        &mut self,
-        sh: &Shared<P>,
-        step: usize,
-        state: StepState,
-        error: Option<NodeError>,
-    ) {
+    fn end_step(&mut self, sh: &Shared, step: usize, state: StepState, error: Option<NodeError>) {
         self.states[step] = state;
         let mut elapsed = Duration::ZERO;
         if let Some(records) = &mut self.records {
@@ -288,7 +282,7 @@ impl RunState {
 
     /// Restarts `step`'s clock: its first call starts now, not when its wave began (calls
     /// of a wave made one after another on the executor's thread).
-    pub(crate) fn call_starts_now<P: Program>(&mut self, sh: &Shared<P>, c: CallRef) {
+    pub(crate) fn call_starts_now(&mut self, sh: &Shared, c: CallRef) {
         if let Some(records) = &mut self.records
             && c.item == 0
         {
@@ -362,7 +356,7 @@ impl RunState {
     }
 
     /// Marks every step that did not reach a final state as cancelled.
-    pub(crate) fn cancel_unfinished<P: Program>(&mut self, sh: &Shared<P>, why: &NodeError) {
+    pub(crate) fn cancel_unfinished(&mut self, sh: &Shared, why: &NodeError) {
         for step in 0..self.states.len() {
             match self.states[step] {
                 StepState::Running => {
@@ -403,9 +397,9 @@ impl RunState {
     }
 
     /// The report of the run, which took `processing_time` (see `WorkflowReport`).
-    pub(crate) fn report<P: Program>(
+    pub(crate) fn report(
         &mut self,
-        sh: &Shared<P>,
+        sh: &Shared,
         options: &crate::RunOptions,
         processing_time: Duration,
     ) -> WorkflowReport {

@@ -24,7 +24,6 @@ use crate::model::NodeError;
 use crate::model::NodeKind;
 use crate::model::StragglerOutcome;
 use crate::policy::panic::contain_async;
-use crate::program::Program;
 use crate::program::gate::Orphan;
 
 /// Per run: what its effects leave behind.
@@ -81,11 +80,7 @@ pub(crate) struct Returned {
 /// when `wait` (otherwise records those still running as stuck) and records what each
 /// returned. Returns the outputs to undo, in completion order, for
 /// [`compensate`](super::compensate::compensate).
-pub(crate) async fn settle<P: Program>(
-    sh: &Shared<P>,
-    state: &mut RunState,
-    wait: bool,
-) -> Vec<Done> {
+pub(crate) async fn settle(sh: &Shared, state: &mut RunState, wait: bool) -> Vec<Done> {
     let mut waited = Vec::new();
     if wait {
         let late = std::mem::take(&mut sh.effects(state.run).late);
@@ -151,8 +146,8 @@ pub(crate) async fn settle<P: Program>(
 /// the orphan its gate kept. While the run settles, leaves both with the run and reports;
 /// otherwise compensates the orphan on a task of its own (on `handle`'s runtime). Lets go
 /// of the run's shared part before it reports, so whoever waits can take the slots back.
-pub(crate) fn returned_late<P: Program>(
-    sh: Arc<Shared<P>>,
+pub(crate) fn returned_late(
+    sh: Arc<Shared>,
     c: CallRef,
     attempt: u32,
     result: Result<(), NodeError>,
@@ -212,8 +207,8 @@ pub(crate) fn returned_late<P: Program>(
 
 /// Runs the compensation of the orphan of attempt `attempt` of call `c`, traced.
 /// `None` when the node has none.
-pub(crate) async fn undo_orphan<P: Program>(
-    sh: &Shared<P>,
+pub(crate) async fn undo_orphan(
+    sh: &Shared,
     c: CallRef,
     attempt: u32,
     value: &Orphan,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::context::{Context, Runtime};
 use crate::exec;
 use crate::model::{FailureStrategy, NodeError, RunOptions, WorkflowError, WorkflowRun};
-use crate::program::Program;
+use crate::program::erased::{AnyInput, AnyOutput, AnySlots, Erased};
 use crate::run::result::{report, result, take_outputs};
 use crate::run::saga::{CompensateOnDrop, compensate};
 use crate::run::setup::Setup;
@@ -23,14 +23,14 @@ use crate::run::{clock, straggler};
 
 /// Executes `inputs` through `program`, each input its own run; results in input order.
 /// `parent` is the context of the step this is nested in, if it is.
-pub(crate) async fn execute<P: Program>(
+pub(crate) async fn execute(
     rt: &Runtime,
-    program: Arc<P>,
-    inputs: Vec<P::Input>,
+    program: Arc<Erased>,
+    inputs: Vec<AnyInput>,
     options: &RunOptions,
     cancel: CancellationToken,
     parent: Option<&Context>,
-) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
+) -> Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>> {
     let n = inputs.len();
     let lockstep = n > 1;
     let setup = Setup {
@@ -59,7 +59,7 @@ pub(crate) async fn execute<P: Program>(
     let contexts = (0..n).map(|i| setup.context(i)).collect();
     // A plain loop: the slots struct is one typed slot per step (16 KB for 1,000 steps),
     // and collecting through iterator adapters moved each one twice more.
-    let mut slots: Vec<P::Slots> = Vec::with_capacity(n);
+    let mut slots: Vec<AnySlots> = Vec::with_capacity(n);
     for input in inputs {
         slots.push(setup.program.slots(input));
     }
