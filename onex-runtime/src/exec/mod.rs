@@ -1,101 +1,46 @@
-//! Scheduling: which calls run when, and where. The three execution modes differ only here.
+//! Scheduling: which calls run when, and where. The execution modes differ only here.
+//!
+//! - [`sequential`]: one step after another, on the executor's thread (stretches of plain
+//!   steps back to back, [`direct`]).
+//! - [`waves`]: `Parallel` and `Batch`, wave by wave; the calls of a wave run together
+//!   ([`concurrent`]).
+//! - [`lockstep`]: `run_batch`, every input step by step, one rayon job per node type.
+//! - [`fused`]: `run_batch` of an all-plain graph, each input start to end on a worker.
+//!
+//! A call itself, with its policies, is [`crate::call`]'s; what it did is applied to its
+//! run's [`RunState`].
 
+mod concurrent;
 mod direct;
 pub(crate) mod fused;
+mod lockstep;
+mod sequential;
+mod waves;
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
-use rayon::prelude::*;
-use tokio::sync::oneshot;
-
-use crate::call::{Place, attempt_sync, drive, precheck, settle_first, settle_plain};
 use crate::context::Runtime;
-use crate::model::ExecutionMode;
-use crate::model::RunOptions;
-use crate::model::StepState;
+use crate::model::{ExecutionMode, RunOptions};
 use crate::program::Graph;
-use crate::run::outcome::{Attempt, Outcome};
-use crate::run::shared::{CallRef, Shared};
+use crate::run::shared::Shared;
 use crate::run::state::RunState;
 
-/// Runs one workflow run to its end (or until it stops), in the run's mode.
-pub(crate) async fn run_all(rt: &Runtime, sh: &Arc<Shared>, state: &mut RunState) {
-    let graph = sh.program.graph();
-    match sh.mode {
-        ExecutionMode::Sequential => {
-            let order = graph.order();
-            let direct = sh.direct;
-            // Every step before `at` completed: the next ones need no dependency check.
-            let mut clean = true;
-            let mut at = 0;
-            while let Some(&step) = order.get(at) {
-                if state.stopped {
-                    break;
-                }
-                if direct {
-                    let next =
-                        direct::run_direct(state, sh, &sh.slots[state.run], order, at, clean);
-                    if next > at {
-                        clean &= state.states[order[next - 1]] == StepState::Completed;
-                        at = next;
-                        continue;
-                    }
-                }
-                at += 1;
-                run_step_inline(rt, sh, state, step).await;
-                clean &= state.states[step] == StepState::Completed;
+/// Runs the runs of `states` to their end (or until each stops): one run in its mode, or
+/// several (a `run_batch`) in lock-step.
+pub(crate) async fn schedule(rt: &Runtime, sh: &Arc<Shared>, states: &mut [RunState]) {
+    match states {
+        [state] => match sh.mode {
+            ExecutionMode::Sequential => sequential::run(rt, sh, state).await,
+            ExecutionMode::Parallel { max_parallel } => {
+                waves::run_parallel(rt, sh, state, max_parallel).await
             }
-        }
-        ExecutionMode::Parallel { max_parallel } => {
-            for wave in graph.waves() {
-                if state.stopped {
-                    break;
-                }
-                let calls = begin_wave(sh, state, wave);
-                let limit = max_parallel.max(1);
-                if calls.len() <= 1 || limit == 1 {
-                    run_inline(rt, sh, std::slice::from_mut(state), calls).await;
-                } else {
-                    state.parallel_executions += calls.len();
-                    run_concurrent(
-                        rt,
-                        sh,
-                        std::slice::from_mut(state),
-                        calls,
-                        Limit::Total(limit),
-                    )
-                    .await;
-                }
-            }
-        }
-        ExecutionMode::Batch => {
-            for wave in graph.waves() {
-                if state.stopped {
-                    break;
-                }
-                let calls = begin_wave(sh, state, wave);
-                state.load_balanced_operations += calls.len();
-                if calls.len() > 1 {
-                    state.parallel_executions += calls.len();
-                }
-                run_concurrent(
-                    rt,
-                    sh,
-                    std::slice::from_mut(state),
-                    calls,
-                    Limit::GroupByNode,
-                )
-                .await;
-            }
-        }
+            ExecutionMode::Batch => waves::run_batch(rt, sh, state).await,
+        },
+        states => lockstep::run(rt, sh, states).await,
     }
 }
 
-/// Whether plain steps may run back to back ([`RunState::run_direct`]): nothing is told
+/// Whether plain steps may run back to back ([`direct::run_direct`]): nothing is told
 /// or captured per step, so nothing but the call and its records happens per step.
 pub(crate) fn direct_allowed(rt: &Runtime, options: &RunOptions) -> bool {
     options.observer.is_none()
@@ -108,287 +53,4 @@ pub(crate) fn direct_allowed(rt: &Runtime, options: &RunOptions) -> bool {
 /// Whether every step of `graph` is plain and synchronous, in one stretch.
 pub(crate) fn all_plain(graph: &Graph) -> bool {
     graph.direct_stretches().first().map(|&n| n as usize) == Some(graph.order().len())
-}
-
-/// Runs many inputs in lock-step, step by step: the calls of one step across every input
-/// form one rayon job.
-pub(crate) async fn run_lockstep(rt: &Runtime, sh: &Arc<Shared>, states: &mut [RunState]) {
-    let graph = sh.program.graph();
-    for &step in graph.order() {
-        let mut calls = Vec::new();
-        let now = sh.stamp();
-        for state in states.iter_mut() {
-            if state.stopped {
-                continue;
-            }
-            state.set_clock(now);
-            let width = state.begin_step(sh, step);
-            calls.extend((0..width).map(|item| CallRef {
-                run: state.run,
-                step,
-                item,
-            }));
-        }
-        for c in &calls {
-            states[c.run].load_balanced_operations += 1;
-        }
-        run_concurrent(rt, sh, states, calls, Limit::GroupByNode).await;
-    }
-}
-
-/// Runs one step's calls on this thread, one after the other, with their policies.
-async fn run_step_inline(rt: &Runtime, sh: &Arc<Shared>, state: &mut RunState, step: usize) {
-    let width = state.begin_step(sh, step);
-    for item in 0..width {
-        let c = CallRef {
-            run: state.run,
-            step,
-            item,
-        };
-        let outcome = match settle_plain(rt, sh, c) {
-            Some(settled) => settled,
-            None => settle_inline(rt, sh, c).await,
-        };
-        state.apply(sh, outcome);
-        if state.stopped {
-            break;
-        }
-    }
-}
-
-/// A call made on this thread with its policies: circuit, cache, retries, timeout.
-async fn settle_inline(rt: &Runtime, sh: &Arc<Shared>, c: CallRef) -> Outcome {
-    match precheck(rt, sh, c) {
-        Some(settled) => settled,
-        None => drive(rt, sh, c, None, Place::Inline).await,
-    }
-}
-
-fn begin_wave(sh: &Shared, state: &mut RunState, wave: &[usize]) -> Vec<CallRef> {
-    state.tick(sh);
-    let mut calls = Vec::new();
-    for &step in wave {
-        let width = state.begin_step(sh, step);
-        calls.extend((0..width).map(|item| CallRef {
-            run: state.run,
-            step,
-            item,
-        }));
-    }
-    calls
-}
-
-/// Calls one at a time on this thread.
-async fn run_inline(rt: &Runtime, sh: &Arc<Shared>, states: &mut [RunState], calls: Vec<CallRef>) {
-    for c in calls {
-        if states[c.run].stopped {
-            // The run stopped in this wave: the call never starts.
-            continue;
-        }
-        states[c.run].call_starts_now(sh, c);
-        let outcome = match settle_plain(rt, sh, c) {
-            Some(settled) => settled,
-            None => settle_inline(rt, sh, c).await,
-        };
-        states[c.run].apply(sh, outcome);
-    }
-}
-
-/// How many calls may be in flight at once.
-#[derive(Debug, Clone, Copy)]
-enum Limit {
-    /// At most this many calls of the wave at once (Parallel mode).
-    Total(usize),
-    /// Synchronous calls grouped by node type, one rayon job per group; no bound beyond
-    /// the pool's (Batch mode, `run_batch`).
-    GroupByNode,
-}
-
-/// Runs calls concurrently. Synchronous first attempts go to rayon in groups (one job per
-/// group, not per call, so a wave of a thousand trivial steps costs one cross-thread round
-/// trip); asynchronous calls, timed calls and retries are driven as futures on this task.
-async fn run_concurrent(
-    rt: &Runtime,
-    sh: &Arc<Shared>,
-    states: &mut [RunState],
-    calls: Vec<CallRef>,
-    limit: Limit,
-) {
-    let graph = sh.program.graph();
-    let mut grouped: Vec<CallRef> = Vec::new();
-    let mut driven: VecDeque<(CallRef, Option<Attempt>)> = VecDeque::new();
-    for c in calls {
-        if let Some(settled) = precheck(rt, sh, c) {
-            states[c.run].apply(sh, settled);
-            continue;
-        }
-        let spec = graph.step(c.step);
-        if spec.is_async || spec.policy.timeout.is_some() {
-            driven.push_back((c, None));
-        } else {
-            grouped.push(c);
-        }
-    }
-
-    // Split the bound: asynchronous calls (mostly waiting) get up to all but one slot,
-    // synchronous ones the rest.
-    let (driven_cap, groups) = match limit {
-        Limit::Total(total) => {
-            let driven_cap = if grouped.is_empty() {
-                total
-            } else {
-                driven.len().min(total.saturating_sub(1))
-            };
-            let workers = total - driven_cap;
-            let groups = if grouped.is_empty() {
-                Vec::new()
-            } else {
-                vec![(grouped, workers)]
-            };
-            (driven_cap, groups)
-        }
-        Limit::GroupByNode => {
-            let mut by_node: HashMap<&str, Vec<CallRef>> = HashMap::new();
-            let mut order = Vec::new();
-            for c in grouped {
-                let node = &*graph.step(c.step).node_type;
-                by_node.entry(node).or_insert_with(|| {
-                    order.push(node);
-                    Vec::new()
-                });
-                if let Some(group) = by_node.get_mut(node) {
-                    group.push(c);
-                }
-            }
-            let groups = order
-                .into_iter()
-                .filter_map(|node| by_node.remove(node))
-                .map(|group| {
-                    let workers = group.len();
-                    (group, workers)
-                })
-                .collect();
-            (usize::MAX, groups)
-        }
-    };
-    let sync_workers: usize = match limit {
-        Limit::Total(_) => groups.iter().map(|(_, w)| *w).sum(),
-        Limit::GroupByNode => 0,
-    };
-
-    let mut pending_groups: FuturesUnordered<_> = groups
-        .into_iter()
-        .map(|(group, workers)| spawn_group(sh, group, workers))
-        .collect();
-    let mut busy_sync = sync_workers;
-    let mut running = FuturesUnordered::new();
-    loop {
-        // While a group runs, its workers hold their share of the bound.
-        let cap = match limit {
-            Limit::Total(total) => total - busy_sync.min(total),
-            Limit::GroupByNode => usize::MAX,
-        };
-        debug_assert!(busy_sync == 0 || cap <= driven_cap.max(1));
-        while running.len() < cap {
-            let Some((c, first)) = driven.pop_front() else {
-                break;
-            };
-            if states[c.run].stopped && first.is_none() {
-                continue;
-            }
-            running.push(drive(rt, sh, c, first, Place::Pool));
-        }
-        if pending_groups.is_empty() && running.is_empty() {
-            break;
-        }
-        tokio::select! {
-            Some(results) = pending_groups.next(), if !pending_groups.is_empty() => {
-                let results: Vec<(CallRef, Attempt)> = results;
-                if pending_groups.is_empty() {
-                    busy_sync = 0;
-                }
-                for (c, made) in results {
-                    // Most results settle here; retries, circuits and cache stores go
-                    // through `drive`.
-                    match settle_first(rt, sh, c, made) {
-                        Ok(outcome) => states[c.run].apply(sh, outcome),
-                        Err(made) => driven.push_front((c, Some(made))),
-                    }
-                }
-            }
-            Some(outcome) = running.next(), if !running.is_empty() => {
-                let run = outcome.call.run;
-                states[run].apply(sh, outcome);
-            }
-        }
-        if states.iter().all(|s| s.stopped) && pending_groups.is_empty() {
-            // Everything left belongs to stopped runs: drop it, which cancels it.
-            let still_driven: Vec<_> = driven
-                .drain(..)
-                .filter(|(_, first)| first.is_some())
-                .collect();
-            drop(running);
-            for (c, made) in still_driven {
-                // Calls that already ran must be applied so a saga can undo them.
-                if let Some(made) = made {
-                    let outcome = Outcome {
-                        call: c,
-                        result: made.result,
-                        attempts: 1,
-                        failed: Vec::new(),
-                        cache_hit: false,
-                    };
-                    states[c.run].apply(sh, outcome);
-                }
-            }
-            return;
-        }
-    }
-}
-
-type GroupResult = Vec<(CallRef, Attempt)>;
-
-/// Runs one group of synchronous first attempts on rayon with at most `workers` in flight.
-fn spawn_group(
-    sh: &Arc<Shared>,
-    group: Vec<CallRef>,
-    workers: usize,
-) -> impl std::future::Future<Output = GroupResult> {
-    let (tx, rx) = oneshot::channel::<GroupResult>();
-    let job = Arc::clone(sh);
-    rayon::spawn(move || {
-        let results: GroupResult = if workers >= group.len() {
-            group
-                .par_iter()
-                .map(|&c| (c, attempt_sync(&job, c, 1, Place::Pool)))
-                .collect()
-        } else {
-            // A bounded number of workers pulling the next call: never more than
-            // `workers` calls in flight, and no idle worker while calls remain.
-            let next = AtomicUsize::new(0);
-            // Write-once cells: `OnceLock::set` went through `Once` and cost ~80
-            // instructions per call here.
-            let done: Vec<crate::store::Slot<Attempt>> =
-                (0..group.len()).map(|_| Default::default()).collect();
-            rayon::scope(|s| {
-                for _ in 0..workers.max(1) {
-                    s.spawn(|_| {
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(&c) = group.get(i) else { break };
-                            done[i].put(attempt_sync(&job, c, 1, Place::Pool));
-                        }
-                    });
-                }
-            });
-            group
-                .iter()
-                .zip(done)
-                .filter_map(|(&c, made)| Some((c, made.into_inner()?)))
-                .collect()
-        };
-        drop(job);
-        let _ = tx.send(results);
-    });
-    async move { rx.await.unwrap_or_default() }
 }

@@ -81,13 +81,7 @@ pub(crate) async fn execute(
         }
     }
     let interruption = {
-        let work = async {
-            if lockstep {
-                exec::run_lockstep(rt, &sh, &mut states).await;
-            } else {
-                exec::run_all(rt, &sh, &mut states[0]).await;
-            }
-        };
+        let work = exec::schedule(rt, &sh, &mut states);
         interruptible(work, &setup.cancel, options.timeout)
             .instrument(span.clone())
             .await

@@ -1,0 +1,96 @@
+//! `Parallel` and `Batch` of one run: wave by wave, the calls of a wave together.
+
+use std::sync::Arc;
+
+use super::concurrent::{Limit, run_concurrent};
+use super::sequential::settle_inline;
+use crate::call::settle_plain;
+use crate::context::Runtime;
+use crate::run::shared::{CallRef, Shared};
+use crate::run::state::RunState;
+
+/// `Parallel { max_parallel }`: at most `max_parallel` calls of a wave at once.
+pub(super) async fn run_parallel(
+    rt: &Runtime,
+    sh: &Arc<Shared>,
+    state: &mut RunState,
+    max_parallel: usize,
+) {
+    let graph = sh.program.graph();
+
+    for wave in graph.waves() {
+        if state.stopped {
+            break;
+        }
+        let calls = begin_wave(sh, state, wave);
+        let limit = max_parallel.max(1);
+        if calls.len() <= 1 || limit == 1 {
+            run_inline(rt, sh, std::slice::from_mut(state), calls).await;
+        } else {
+            state.parallel_executions += calls.len();
+            run_concurrent(
+                rt,
+                sh,
+                std::slice::from_mut(state),
+                calls,
+                Limit::Total(limit),
+            )
+            .await;
+        }
+    }
+}
+
+/// `Batch`: the synchronous calls of a wave grouped by node type, one rayon job a group.
+pub(super) async fn run_batch(rt: &Runtime, sh: &Arc<Shared>, state: &mut RunState) {
+    let graph = sh.program.graph();
+
+    for wave in graph.waves() {
+        if state.stopped {
+            break;
+        }
+        let calls = begin_wave(sh, state, wave);
+        state.load_balanced_operations += calls.len();
+        if calls.len() > 1 {
+            state.parallel_executions += calls.len();
+        }
+        run_concurrent(
+            rt,
+            sh,
+            std::slice::from_mut(state),
+            calls,
+            Limit::GroupByNode,
+        )
+        .await;
+    }
+}
+
+/// Begins the steps of `wave`; returns their calls.
+fn begin_wave(sh: &Shared, state: &mut RunState, wave: &[usize]) -> Vec<CallRef> {
+    state.tick(sh);
+    let mut calls = Vec::new();
+    for &step in wave {
+        let width = state.begin_step(sh, step);
+        calls.extend((0..width).map(|item| CallRef {
+            run: state.run,
+            step,
+            item,
+        }));
+    }
+    calls
+}
+
+/// Calls one at a time on this thread.
+async fn run_inline(rt: &Runtime, sh: &Arc<Shared>, states: &mut [RunState], calls: Vec<CallRef>) {
+    for c in calls {
+        if states[c.run].stopped {
+            // The run stopped in this wave: the call never starts.
+            continue;
+        }
+        states[c.run].call_starts_now(sh, c);
+        let outcome = match settle_plain(rt, sh, c) {
+            Some(settled) => settled,
+            None => settle_inline(rt, sh, c).await,
+        };
+        states[c.run].apply(sh, outcome);
+    }
+}
