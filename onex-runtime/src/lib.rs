@@ -21,7 +21,6 @@ mod run;
 mod runtime;
 mod store;
 
-pub mod dynamic;
 pub mod journal;
 pub mod policy;
 
@@ -30,9 +29,6 @@ pub mod policy;
 pub use indicatif;
 
 pub use context::Context;
-pub use dynamic::{
-    DynamicWorkflow, NodeRegistry, SpecError, SpecErrors, SpecProgram, WorkflowSpec,
-};
 pub use model::NodeKind;
 pub use model::RunOptions;
 pub use model::{
@@ -54,6 +50,13 @@ pub use progress::ProgressObserver;
 pub use render::{ReportSummary, chrome_trace};
 pub use runtime::{BatchFuture, RunFuture};
 pub use runtime::{Runtime, RuntimeBuilder};
+
+/// What the `onex-spec` crate needs of the runtime beyond its public API. Not part of the
+/// public API.
+#[doc(hidden)]
+pub mod __spec {
+    pub use crate::program::known_nodes::note_registered as note_node_type;
+}
 
 /// Items the `workflow!` and `#[node]` macros expand to. Not part of the public API.
 #[doc(hidden)]

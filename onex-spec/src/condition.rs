@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{ErrorCode, NodeError};
+use onex_runtime::{ErrorCode, NodeError};
 
 /// A comparison operator of a [`Condition`].
 ///

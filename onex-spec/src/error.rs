@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::model::{ErrorCode, NodeError};
+use onex_runtime::{ErrorCode, NodeError};
 
 /// The kind of mistake a [`SpecError`] reports, for programs that react to it.
 ///

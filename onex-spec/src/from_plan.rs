@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
-use crate::dynamic::error::{SpecError, SpecErrorKind, SpecErrors};
-use crate::dynamic::spec::{SpecStep, SpecThunk, WorkflowSpec};
-use crate::model::Thunk;
-use crate::program::Graph;
+use crate::error::{SpecError, SpecErrorKind, SpecErrors};
+use crate::spec::{SpecStep, SpecThunk, WorkflowSpec};
+use onex_runtime::Graph;
+use onex_runtime::Thunk;
 
 impl WorkflowSpec {
     /// The spec of a plan: one spec step with one thunk per graph step, named by the step
@@ -14,7 +14,7 @@ impl WorkflowSpec {
     /// `operation_data`, dependencies, priorities, timeouts and retry budgets; the output
     /// is the graph's output step.
     ///
-    /// Run against a [`NodeRegistry`](crate::dynamic::NodeRegistry) holding the same nodes
+    /// Run against a [`NodeRegistry`](crate::NodeRegistry) holding the same nodes
     /// under the same `target_node_type`s, it gives the same output as the static workflow.
     /// A node of several parameters is registered with a tuple input: its arguments arrive
     /// as an array, the plan's `operation_data` (the workflow input it reads; an object

@@ -1,7 +1,7 @@
 //! Workflows as data: a [`WorkflowSpec`] (JSON or YAML) whose thunks call nodes of a
 //! [`NodeRegistry`], validated as a whole before anything runs, then run by the same
-//! [`Runtime`](crate::Runtime) — every execution mode, every failure strategy, the same
-//! [`WorkflowReport`](crate::WorkflowReport) — as a workflow written with `workflow!`.
+//! [`Runtime`](onex_runtime::Runtime) — every execution mode, every failure strategy, the same
+//! [`WorkflowReport`](onex_runtime::WorkflowReport) — as a workflow written with `workflow!`.
 //!
 //! - **Nodes** register once, by `target_node_type`: [`NodeRegistry::compute`],
 //!   [`compute_infallible`](NodeRegistry::compute_infallible),

@@ -19,9 +19,9 @@ use serde::de::{
 };
 use serde_json::{Map, Value};
 
-use crate::dynamic::condition::Condition;
-use crate::dynamic::error::{SpecError, SpecErrorKind};
-use crate::dynamic::spec::{SpecStep, SpecThunk, WorkflowSpec};
+use crate::condition::Condition;
+use crate::error::{SpecError, SpecErrorKind};
+use crate::spec::{SpecStep, SpecThunk, WorkflowSpec};
 use onex_graph::suggest::did_you_mean;
 
 mod limits;

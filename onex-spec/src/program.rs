@@ -1,28 +1,27 @@
 //! [`SpecProgram`] and [`DynamicWorkflow`]: a validated spec as a [`Program`], run by the
 //! same executors, modes and failure strategies as a static workflow.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
-use crate::dynamic::registry::Invoke;
-use crate::dynamic::spec::WorkflowSpec;
-use crate::dynamic::validate::{Resolved, ResolvedThunk, Source};
-use crate::model::NodeKind;
-use crate::model::RunOptions;
-use crate::model::Thunk;
-use crate::model::WorkflowRun;
-use crate::model::{NodeError, WorkflowError};
-use crate::policy::{CacheEntry, CacheWeight, KeyHasher};
-use crate::program::Graph;
-use crate::program::{Call, Program, StepFuture};
-use crate::runtime::Runtime;
-use crate::store::Slot;
+use crate::registry::Invoke;
+use crate::spec::WorkflowSpec;
+use crate::validate::{Resolved, ResolvedThunk, Source};
+use onex_runtime::Graph;
+use onex_runtime::NodeKind;
+use onex_runtime::RunOptions;
+use onex_runtime::Runtime;
+use onex_runtime::Thunk;
+use onex_runtime::WorkflowRun;
+use onex_runtime::{CacheEntry, CacheWeight, KeyHasher};
+use onex_runtime::{Call, Program, StepFuture};
+use onex_runtime::{NodeError, WorkflowError};
 
 /// A validated spec as a [`Program`]: one graph step per thunk (named by its `thunk_id`,
 /// in document order), values passed between steps as `serde_json::Value`s.
 ///
-/// Made by [`NodeRegistry::load`](crate::dynamic::NodeRegistry::load); most code uses it
+/// Made by [`NodeRegistry::load`](crate::NodeRegistry::load); most code uses it
 /// through [`DynamicWorkflow`]. Its input is a JSON value that thunks take by listing
 /// `$input` among their dependencies (`null` when a spec carries all its data in
 /// `operation_data`); its output is the output thunk's JSON value.
@@ -83,8 +82,12 @@ impl SpecProgram {
             .ok_or_else(|| NodeError::internal(format!("no step #{step} in a spec program")))
     }
 
-    fn output_of<'s>(&self, slots: &'s [Slot<Value>], step: usize) -> Result<&'s Value, NodeError> {
-        slots.get(step).and_then(Slot::get).ok_or_else(|| {
+    fn output_of<'s>(
+        &self,
+        slots: &'s [OnceLock<Value>],
+        step: usize,
+    ) -> Result<&'s Value, NodeError> {
+        slots.get(step).and_then(OnceLock::get).ok_or_else(|| {
             let name = self
                 .graph
                 .steps()
@@ -105,9 +108,10 @@ impl SpecProgram {
             .outputs
             .get(step)
             .ok_or_else(|| NodeError::internal(format!("no slot #{step} in a spec program")))?;
-        match call.gate {
-            Some(gate) if !gate.claim() => gate.orphan(None),
-            _ => slot.put(value),
+        if call.claim_output() {
+            // A second value for the slot can only come from a late attempt of a pure
+            // step: the first one stays.
+            let _ = slot.set(value);
         }
         Ok(())
     }
@@ -118,7 +122,7 @@ impl SpecProgram {
 /// Made by [`Program::slots`]; opaque otherwise.
 pub struct SpecSlots {
     input: Value,
-    outputs: Vec<Slot<Value>>,
+    outputs: Vec<OnceLock<Value>>,
 }
 
 impl std::fmt::Debug for SpecSlots {
@@ -142,7 +146,7 @@ impl Program for SpecProgram {
     fn slots(&self, input: Value) -> Self::Slots {
         SpecSlots {
             input,
-            outputs: self.thunks.iter().map(|_| Slot::new()).collect(),
+            outputs: self.thunks.iter().map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -230,7 +234,7 @@ impl Program for SpecProgram {
         };
         match self.input(slots, call.step) {
             Ok(input) if input == *kept => {
-                slot.put(output.clone());
+                let _ = slot.set(output.clone());
                 true
             }
             _ => false,
@@ -357,7 +361,7 @@ impl DynamicWorkflow {
     /// first, each carrying its own `operation_data` (downstream thunks refer to their
     /// inputs through their dependencies) and `"step": thunk_id` in its metadata.
     pub fn plan(&self) -> Vec<Thunk> {
-        crate::program::plan(&self.program.graph, |step| {
+        onex_runtime::plan(&self.program.graph, |step| {
             self.program
                 .thunks
                 .get(step)

@@ -11,15 +11,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::context::Context;
-use crate::dynamic::error::{SpecError, SpecErrors};
-use crate::dynamic::parse::{self, Unreadable};
-use crate::dynamic::program::DynamicWorkflow;
-use crate::dynamic::spec::WorkflowSpec;
-use crate::dynamic::validate;
-use crate::model::NodeKind;
-use crate::model::{ErrorCode, NodeError};
-use crate::policy::panic::{contain, contain_async};
+use crate::error::{SpecError, SpecErrors};
+use crate::parse::{self, Unreadable};
+use crate::program::DynamicWorkflow;
+use crate::spec::WorkflowSpec;
+use crate::validate;
+use onex_runtime::Context;
+use onex_runtime::NodeKind;
+use onex_runtime::policy::{contain, contain_async};
+use onex_runtime::{ErrorCode, NodeError};
 
 pub(crate) type SyncCall = dyn Fn(Value) -> Result<Value, NodeError> + Send + Sync;
 pub(crate) type AsyncCall =
@@ -297,7 +297,7 @@ impl NodeRegistry {
             check_input: check::<I>,
             compensate,
         };
-        crate::program::known_nodes::note_registered(&name);
+        onex_runtime::__spec::note_node_type(&name);
         self.nodes.insert(name.to_string(), Arc::new(node));
         self
     }
@@ -337,7 +337,7 @@ impl NodeRegistry {
     /// permanent [`ErrorCode::Panicked`] error, as it does in a run.
     ///
     /// ```
-    /// use onex_runtime::dynamic::NodeRegistry;
+    /// use onex_spec::NodeRegistry;
     /// use onex_runtime::{Context, Runtime};
     /// use serde_json::json;
     ///
@@ -631,7 +631,7 @@ mod tests {
             .effect("Echo", |_ctx: Context, s: String| async move {
                 Ok::<_, NodeError>(s)
             });
-        let ctx = Context::detached(&crate::Runtime::default(), "t");
+        let ctx = Context::detached(&onex_runtime::Runtime::default(), "t");
         let echo = registry.invoke(&ctx, "Echo", json!("hi")).unwrap().await;
         assert_eq!(echo.unwrap(), json!("hi"));
         let e = registry

@@ -6,12 +6,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::dynamic::condition::Condition;
-use crate::dynamic::error::SpecErrors;
-use crate::dynamic::parse;
-use crate::model::RunOptions;
-use crate::model::ThunkType;
-use crate::model::{ExecutionMode, FailureStrategy};
+use crate::condition::Condition;
+use crate::error::SpecErrors;
+use crate::parse;
+use onex_runtime::RunOptions;
+use onex_runtime::ThunkType;
+use onex_runtime::{ExecutionMode, FailureStrategy};
 
 /// The execution mode as a spec writes it: `sequential`, `parallel` or `batch`.
 ///
@@ -72,7 +72,7 @@ impl From<ExecutionMode> for SpecMode {
 /// - `operation_data: cfg` and `dependencies: [a]`: the node gets `[cfg, output of a]`.
 ///
 /// The dependency `$input` stands for the run's input
-/// ([`DynamicWorkflow::run_on`](crate::dynamic::DynamicWorkflow::run_on)), so one spec can
+/// ([`DynamicWorkflow::run_on`](crate::DynamicWorkflow::run_on)), so one spec can
 /// process many inputs; ids starting with `$` are reserved for such names.
 ///
 /// # Examples
@@ -161,7 +161,7 @@ pub struct SpecStep {
 
 /// A workflow as data: thunks calling registered nodes, after ONEX's
 /// `ModelOrchestratorInput`. Load it with a
-/// [`NodeRegistry`](crate::dynamic::NodeRegistry) to validate it and run it.
+/// [`NodeRegistry`](crate::NodeRegistry) to validate it and run it.
 ///
 /// Unknown fields are rejected (a misspelt `dependecies` must not be silently ignored);
 /// free-form data goes in `metadata`.
@@ -248,10 +248,10 @@ impl WorkflowSpec {
     /// # Errors
     ///
     /// A syntax error, with its line and column; or, for a document of the wrong shape,
-    /// one [`SpecErrorKind::Parse`](crate::dynamic::SpecErrorKind::Parse) error per bad field (an unknown or misspelt field, a
+    /// one [`SpecErrorKind::Parse`](crate::SpecErrorKind::Parse) error per bad field (an unknown or misspelt field, a
     /// missing one, an unknown execution mode or failure strategy, a value of the wrong
     /// type), each located by its path, e.g. `steps[0].thunks[1].retry_count`.
-    /// [`NodeRegistry::load_json`](crate::dynamic::NodeRegistry::load_json) also runs the
+    /// [`NodeRegistry::load_json`](crate::NodeRegistry::load_json) also runs the
     /// checks against the registry on whatever parsed, and reports both together.
     ///
     /// ```
@@ -363,7 +363,7 @@ mod tests {
         )
         .unwrap_err();
         let first = &e.errors()[0];
-        assert_eq!(first.kind, crate::dynamic::SpecErrorKind::Parse);
+        assert_eq!(first.kind, crate::SpecErrorKind::Parse);
         assert_eq!(first.location, "steps[0].thunks[0].dependecies");
         assert!(first.message.contains("unknown field `dependecies`"), "{e}");
     }
@@ -390,6 +390,6 @@ mod tests {
     fn uuid_workflow_ids_become_the_run_id() {
         let id = uuid::Uuid::new_v4();
         let spec = WorkflowSpec::new(id.to_string());
-        assert_eq!(spec.run_options().workflow_id, Some(id));
+        assert_eq!(spec.run_options().get_workflow_id(), Some(id));
     }
 }

@@ -11,16 +11,16 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::dynamic::condition::Condition;
-use crate::dynamic::error::{SpecError, SpecErrorKind, SpecErrors};
-use crate::dynamic::parse::Unreadable;
-use crate::dynamic::registry::{NodeRegistry, RegisteredNode, short_type_name};
-use crate::dynamic::spec::WorkflowSpec;
-use crate::model::NodeKind;
-use crate::model::ThunkType;
-use crate::policy::StepPolicy;
-use crate::program::{Graph, StepSpec};
+use crate::condition::Condition;
+use crate::error::{SpecError, SpecErrorKind, SpecErrors};
+use crate::parse::Unreadable;
+use crate::registry::{NodeRegistry, RegisteredNode, short_type_name};
+use crate::spec::WorkflowSpec;
 use onex_graph::suggest::did_you_mean;
+use onex_runtime::NodeKind;
+use onex_runtime::StepPolicy;
+use onex_runtime::ThunkType;
+use onex_runtime::{Graph, StepSpec};
 
 /// How many "did you mean" searches over thunk ids one validation makes at most.
 const SUGGESTION_BUDGET: usize = 64;

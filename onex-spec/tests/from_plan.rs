@@ -3,8 +3,8 @@
 mod common;
 
 use common::drive;
-use onex_runtime::dynamic::{NodeRegistry, SpecErrorKind, WorkflowSpec};
 use onex_runtime::{Graph, NodeKind, Runtime, StepPolicy, StepSpec, ThunkType, plan};
+use onex_spec::{NodeRegistry, SpecErrorKind, WorkflowSpec};
 use serde_json::{Value, json};
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{ETL_YAML, etl};
-use onex_runtime::dynamic::{NodeRegistry, SpecErrorKind, WorkflowSpec};
+use onex_spec::{NodeRegistry, SpecErrorKind, WorkflowSpec};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -282,7 +282,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 
 /// The one error a document gets, as JSON and as YAML (`None` for a format it is not).
 fn only_error(text: &str) -> (Option<String>, String) {
-    let one = |e: onex_runtime::dynamic::SpecErrors| {
+    let one = |e: onex_spec::SpecErrors| {
         assert_eq!(e.len(), 1, "{e}");
         let error = &e.errors()[0];
         assert_eq!(error.kind, SpecErrorKind::Parse, "{error}");

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use common::{ETL_INPUT_YAML, ETL_YAML, SALES_JSON, TWO_SOURCES_JSON, etl};
-use onex_runtime::dynamic::{NodeRegistry, WorkflowSpec};
 use onex_runtime::{
     Context, ErrorCode, ExecutionMode, FailureStrategy, NodeError, Runtime, StepState,
     WorkflowState,
 };
+use onex_spec::{NodeRegistry, WorkflowSpec};
 use serde_json::{Value, json};
 
 const MODES: [ExecutionMode; 3] = [

@@ -3,8 +3,8 @@
 mod common;
 
 use common::{ETL_INPUT_YAML, ETL_YAML, SALES_JSON, TWO_SOURCES_JSON, drive, drive_on, etl};
-use onex_runtime::dynamic::{NodeRegistry, SpecErrorKind, SpecMode, WorkflowSpec};
 use onex_runtime::{ErrorCode, ExecutionMode, FailureStrategy, NodeKind, Program};
+use onex_spec::{NodeRegistry, SpecErrorKind, SpecMode, WorkflowSpec};
 use serde_json::json;
 
 /// A spec with one mistake of (almost) every kind.

@@ -174,7 +174,8 @@ impl NodeError {
         NodeError::new(ErrorCode::Cancelled, "cancelled")
     }
 
-    pub(crate) fn internal(message: impl Into<Cow<'static, str>>) -> Self {
+    #[doc(hidden)]
+    pub fn internal(message: impl Into<Cow<'static, str>>) -> Self {
         NodeError::new(
             ErrorCode::Internal,
             format!(

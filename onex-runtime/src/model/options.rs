@@ -131,6 +131,18 @@ impl RunOptions {
         self.observer.as_ref()
     }
 
+    /// The run id set, if any.
+    ///
+    /// ```
+    /// use onex::RunOptions;
+    /// let id = uuid::Uuid::new_v4();
+    /// assert_eq!(RunOptions::new().workflow_id(id).get_workflow_id(), Some(id));
+    /// assert_eq!(RunOptions::new().get_workflow_id(), None);
+    /// ```
+    pub fn get_workflow_id(&self) -> Option<Uuid> {
+        self.workflow_id
+    }
+
     /// The execution mode set.
     pub fn get_mode(&self) -> ExecutionMode {
         self.mode

@@ -53,4 +53,5 @@ pub use cache::key::{
     CachedInput, CachedOutput, Cloneable, HashEqClone, NoAnswer, NotCloneable, NotHashEqClone,
 };
 pub use circuit::{CircuitBreaker, CircuitState};
+pub use panic::{contain, contain_async};
 pub use step::StepPolicy;

@@ -59,8 +59,9 @@ pub static NODES: [NodeEntry];
 /// Types registered in any [`NodeRegistry`] of this process so far.
 static REGISTERED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
-/// Notes a type a [`NodeRegistry`] registers.
-pub(crate) fn note_registered(node_type: &str) {
+/// Notes a node type a spec `NodeRegistry` registers, so that names typed as strings are
+/// checked against it too.
+pub fn note_registered(node_type: &str) {
     let mut registered = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
     if !registered.contains(node_type) {
         registered.insert(node_type.to_owned());

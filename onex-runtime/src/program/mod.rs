@@ -67,6 +67,22 @@ pub struct Call<'a> {
     pub(crate) gate: Option<&'a crate::program::gate::Gate>,
 }
 
+impl Call<'_> {
+    /// Whether this attempt may store its output: `false` once the executor abandoned it at
+    /// its timeout (see [`Program::call_async`]), when the output belongs to a later
+    /// attempt or to nobody; the caller then drops it.
+    ///
+    /// For programs made outside this crate (specs); `workflow!`'s hand an abandoned
+    /// attempt's output to the node's compensation instead.
+    #[doc(hidden)]
+    pub fn claim_output(&self) -> bool {
+        match self.gate {
+            Some(gate) => gate.claim(),
+            None => true,
+        }
+    }
+}
+
 /// The executable form of a workflow.
 ///
 /// Executors guarantee the order of calls for one run: `condition` and `width` only after

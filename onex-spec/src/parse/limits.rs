@@ -15,7 +15,7 @@
 //! counts rather than skips: an invalid document may be rejected here for its depth
 //! instead of by the parser, never let through to be slow.
 
-use crate::dynamic::error::{SpecError, SpecErrorKind};
+use crate::error::{SpecError, SpecErrorKind};
 
 /// How deep collections may nest: serde_json's and serde_yaml's own recursion limit, so
 /// every document they would accept passes.
