@@ -1,12 +1,17 @@
-//! [`ProgressObserver`]: a terminal progress bar driven by run events (feature `progress`).
+//! [`ProgressObserver`]: a terminal progress bar driven by run events (the facade's
+//! `progress` feature).
+
+#![warn(missing_docs)]
+
+/// The progress bar crate [`ProgressObserver`] draws with, for [`ProgressObserver::with_bar`].
+pub use indicatif;
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::model::StepState;
-use crate::model::{RunEvent, RunObserver};
+use onex_runtime::{RunEvent, RunObserver, StepState};
 
 const STEPS_TEMPLATE: &str =
     "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} steps  {wide_msg}";
@@ -275,7 +280,7 @@ impl RunObserver for ProgressObserver {
                     let message = format!(
                         "{workflow} {} in {}",
                         state_word(state),
-                        crate::render::human_duration(elapsed)
+                        onex_runtime::__internal::human_duration(elapsed)
                     );
                     if state.has_output() {
                         self.bar.finish_with_message(message);
@@ -361,8 +366,8 @@ fn runs_message(tally: &Tally) -> String {
     }
 }
 
-fn state_word(state: crate::model::WorkflowState) -> &'static str {
-    use crate::model::WorkflowState::*;
+fn state_word(state: onex_runtime::WorkflowState) -> &'static str {
+    use onex_runtime::WorkflowState::*;
     match state {
         Pending => "pending",
         Running => "running",
@@ -383,11 +388,11 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::model::NodeError;
-    use crate::model::ObserverSet;
-    use crate::model::RunOptions;
-    use crate::model::SkipReason;
-    use crate::model::WorkflowState;
+    use onex_runtime::NodeError;
+    use onex_runtime::ObserverSet;
+    use onex_runtime::RunOptions;
+    use onex_runtime::SkipReason;
+    use onex_runtime::WorkflowState;
 
     fn started(step: &str, attempt: u32) -> RunEvent<'_> {
         RunEvent::StepStarted {

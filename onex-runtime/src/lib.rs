@@ -14,8 +14,6 @@ mod context;
 mod exec;
 mod model;
 mod program;
-#[cfg(feature = "progress")]
-mod progress;
 mod render;
 mod run;
 mod runtime;
@@ -23,10 +21,6 @@ mod store;
 
 pub mod journal;
 pub mod policy;
-
-/// The progress bar crate [`ProgressObserver`] draws with, for [`ProgressObserver::with_bar`].
-#[cfg(feature = "progress")]
-pub use indicatif;
 
 pub use context::Context;
 pub use model::NodeKind;
@@ -45,17 +39,16 @@ pub use policy::{Backoff, BackoffKind, CacheEntry, CacheKey, CachePolicy, CacheW
 pub use program::plan;
 pub use program::{Call, Program, StepFuture};
 pub use program::{Graph, StepSpec};
-#[cfg(feature = "progress")]
-pub use progress::ProgressObserver;
 pub use render::{ReportSummary, chrome_trace};
 pub use runtime::{BatchFuture, RunFuture};
 pub use runtime::{Runtime, RuntimeBuilder};
 
-/// What the `onex-spec` crate needs of the runtime beyond its public API. Not part of the
-/// public API.
+/// What the crates split from this one (`onex-spec`, `onex-progress`) need of it beyond
+/// its public API. Not part of the public API.
 #[doc(hidden)]
-pub mod __spec {
+pub mod __internal {
     pub use crate::program::known_nodes::note_registered as note_node_type;
+    pub use crate::render::human_duration;
 }
 
 /// Items the `workflow!` and `#[node]` macros expand to. Not part of the public API.

@@ -297,7 +297,7 @@ impl NodeRegistry {
             check_input: check::<I>,
             compensate,
         };
-        onex_runtime::__spec::note_node_type(&name);
+        onex_runtime::__internal::note_node_type(&name);
         self.nodes.insert(name.to_string(), Arc::new(node));
         self
     }

@@ -16,8 +16,7 @@ mod table;
 
 pub use chrome_trace::chrome_trace;
 pub use table::ReportSummary;
-#[cfg(feature = "progress")]
-pub(crate) use table::duration as human_duration;
+pub use table::duration as human_duration;
 
 use crate::program::{Graph, StepSpec};
 

@@ -283,7 +283,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// A duration as people read it: `420ns`, `850µs`, `12.35ms`, `3.20s`, `2m05s`.
-pub(crate) fn duration(d: Duration) -> String {
+pub fn duration(d: Duration) -> String {
     if d < Duration::from_micros(1) {
         format!("{}ns", d.as_nanos())
     } else if d < Duration::from_millis(1) {
