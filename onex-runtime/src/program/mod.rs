@@ -155,7 +155,7 @@ pub trait Program: Send + Sync + 'static {
     /// this method (its future is ready at once), with a gate on the call that decides
     /// whether the output may be stored: an attempt abandoned at its timeout must not
     /// overwrite a later attempt's output. Programs made by `workflow!` and by a
-    /// [`NodeRegistry`](crate::NodeRegistry) honour it; this default, which calls
+    /// spec `NodeRegistry` honour it; this default, which calls
     /// [`call_sync`](Self::call_sync), does not.
     fn call_async<'a>(&'a self, slots: &'a Self::Slots, call: Call<'a>) -> StepFuture<'a> {
         let result = self.call_sync(slots, call);

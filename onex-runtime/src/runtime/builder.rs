@@ -96,7 +96,7 @@ impl RuntimeBuilder {
 
     /// Guards calls to nodes of type `node_type` (their `target_node_type`) with a circuit
     /// breaker shared by all runs: for node types known only by name, such as those of a
-    /// [`NodeRegistry`](crate::NodeRegistry). A name that no `#[node]` compiled into the
+    /// spec `NodeRegistry` (`onex::dynamic`). A name that no `#[node]` compiled into the
     /// program and no `NodeRegistry` made so far has is logged as a `tracing` warning when
     /// the runtime is built, with the closest known name: such a breaker guards nothing.
     /// [`circuit_breaker_for`](Self::circuit_breaker_for) cannot be misspelt.

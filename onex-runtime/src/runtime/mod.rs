@@ -205,7 +205,7 @@ impl Drop for RunSlot<'_> {
 
 impl Default for Runtime {
     /// A runtime with no bound on concurrent runs, no resources or circuit breakers, and
-    /// the default cache bounds ([`CachePolicy::DEFAULT`]).
+    /// the default cache bounds ([`CachePolicy::DEFAULT`](crate::CachePolicy::DEFAULT)).
     fn default() -> Self {
         Runtime::builder().build()
     }
