@@ -19,8 +19,8 @@ use crate::policy::panic::{contain, contain_async};
 use crate::policy::retry::next_delay;
 use crate::policy::timeout::within;
 use crate::program::erased::AnySlots;
+use crate::run::execution::{CallRef, Shared};
 use crate::run::outcome::{Attempt, Outcome};
-use crate::run::shared::{CallRef, Shared};
 
 /// Where a synchronous attempt runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

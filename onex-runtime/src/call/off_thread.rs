@@ -19,8 +19,8 @@ use crate::model::{ErrorCode, NodeError};
 use crate::policy::panic::contain;
 use crate::program::Call;
 use crate::program::gate::{Abandon, Gate};
+use crate::run::execution::{CallRef, Shared};
 use crate::run::outcome::{Attempt, lost_worker};
-use crate::run::shared::{CallRef, Shared};
 use crate::run::straggler::{Straggler, returned_late};
 
 /// Makes attempt `attempt` of call `c` on another thread and waits for it, at most

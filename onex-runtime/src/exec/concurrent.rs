@@ -12,8 +12,8 @@ use tokio::sync::oneshot;
 
 use crate::call::{Place, attempt_sync, drive, precheck, settle_first};
 use crate::context::Runtime;
+use crate::run::execution::{CallRef, Shared};
 use crate::run::outcome::{Attempt, Outcome};
-use crate::run::shared::{CallRef, Shared};
 use crate::run::state::RunState;
 
 /// How many calls may be in flight at once.

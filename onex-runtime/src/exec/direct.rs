@@ -17,8 +17,8 @@ use crate::model::StepState;
 use crate::policy::panic::panicked;
 use crate::program::Call;
 use crate::program::erased::AnySlots;
+use crate::run::execution::{CallRef, Shared};
 use crate::run::outcome::{Attempt, Outcome};
-use crate::run::shared::{CallRef, Shared};
 use crate::run::state::RunState;
 
 /// Runs the steps of `order[at..]` back to back for as long as each is plain and

@@ -17,9 +17,9 @@ use crate::model::WorkflowRun;
 use crate::model::{NodeError, WorkflowError};
 use crate::program::erased::{AnyInput, AnyOutput};
 use crate::run::clock;
+use crate::run::execution::Shared;
 use crate::run::result::{report, result};
 use crate::run::setup::Setup;
-use crate::run::shared::Shared;
 
 /// The fewest inputs a rayon job takes, so a job's setup is shared by at least that many
 /// (256 amortise it) while every worker still gets several jobs to steal (inputs may

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::concurrent::{Limit, run_concurrent};
 use crate::context::Runtime;
-use crate::run::shared::{CallRef, Shared};
+use crate::run::execution::{CallRef, Shared};
 use crate::run::state::RunState;
 
 /// Runs many inputs in lock-step, step by step: the calls of one step across every input

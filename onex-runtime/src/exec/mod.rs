@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::context::Runtime;
 use crate::model::{ExecutionMode, RunOptions};
 use crate::program::Graph;
-use crate::run::shared::Shared;
+use crate::run::execution::Shared;
 use crate::run::state::RunState;
 
 /// Runs the runs of `states` to their end (or until each stops): one run in its mode, or

@@ -6,8 +6,8 @@ use super::direct;
 use crate::call::{Place, drive, precheck, settle_plain};
 use crate::context::Runtime;
 use crate::model::StepState;
+use crate::run::execution::{CallRef, Shared};
 use crate::run::outcome::Outcome;
-use crate::run::shared::{CallRef, Shared};
 use crate::run::state::RunState;
 
 /// Runs one run's steps in order.

@@ -6,7 +6,7 @@ use super::concurrent::{Limit, run_concurrent};
 use super::sequential::settle_inline;
 use crate::call::settle_plain;
 use crate::context::Runtime;
-use crate::run::shared::{CallRef, Shared};
+use crate::run::execution::{CallRef, Shared};
 use crate::run::state::RunState;
 
 /// `Parallel { max_parallel }`: at most `max_parallel` calls of a wave at once.

@@ -3,11 +3,11 @@
 //! at its end, and the report it becomes.
 
 pub(crate) mod clock;
+pub(crate) mod execution;
 pub(crate) mod outcome;
 pub(crate) mod records;
 pub(crate) mod result;
 pub(crate) mod saga;
 pub(crate) mod setup;
-pub(crate) mod shared;
 pub(crate) mod state;
 pub(crate) mod straggler;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::shared::CallRef;
+use super::execution::CallRef;
 use crate::model::{AttemptRecord, NodeError};
 
 /// The result of one attempt and when it ran.

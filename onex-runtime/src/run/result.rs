@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::shared::Shared;
+use super::execution::Shared;
 use super::state::RunState;
 use crate::model::{NodeError, RunOptions, StepState, WorkflowError, WorkflowRun};
 use crate::program::erased::AnyOutput;

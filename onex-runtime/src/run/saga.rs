@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::shared::{CallRef, Shared};
+use super::execution::{CallRef, Shared};
 use super::state::RunState;
 use super::straggler::{Done, settle, undo_orphan};
 use crate::model::CompensationRecord;

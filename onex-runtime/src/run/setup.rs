@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::clock;
-use super::shared::Shared;
+use super::execution::Shared;
 use super::state::RunState;
 use crate::context::{Context, Runtime};
 use crate::model::{ExecutionMode, RunOptions};

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use super::execution::{CallRef, Shared};
 use super::outcome::Outcome;
 use super::records::Records;
-use super::shared::{CallRef, Shared};
 use super::straggler::Straggler;
 use crate::model::FailureStrategy;
 use crate::model::NodeError;

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
+use super::execution::{CallRef, Shared};
 use super::outcome::lost_worker;
-use super::shared::{CallRef, Shared};
 use super::state::RunState;
 use crate::model::NodeError;
 use crate::model::NodeKind;

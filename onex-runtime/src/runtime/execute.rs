@@ -14,10 +14,10 @@ use crate::context::{Context, Runtime};
 use crate::exec;
 use crate::model::{FailureStrategy, NodeError, RunOptions, WorkflowError, WorkflowRun};
 use crate::program::erased::{AnyInput, AnyOutput, AnySlots, Erased};
+use crate::run::execution::deadline_passed;
 use crate::run::result::{report, result, take_outputs};
 use crate::run::saga::{CompensateOnDrop, compensate};
 use crate::run::setup::Setup;
-use crate::run::shared::deadline_passed;
 use crate::run::state::RunState;
 use crate::run::{clock, straggler};
 
