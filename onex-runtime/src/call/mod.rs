@@ -19,7 +19,7 @@ use crate::policy::panic::{contain, contain_async};
 use crate::policy::retry::next_delay;
 use crate::policy::timeout::within;
 use crate::program::erased::AnySlots;
-use crate::run::execution::{CallRef, Shared};
+use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::{Attempt, Outcome};
 
 /// Where a synchronous attempt runs.
@@ -36,16 +36,16 @@ pub(crate) enum Place {
 /// Clocks are read only when they tell something: a first attempt made inline starts when
 /// its step started (`started` stays zero and the step's start is used), and a success
 /// needs no end time of its own (the step's end is recorded).
-pub(crate) fn attempt_sync(sh: &Shared, c: CallRef, attempt: u32, place: Place) -> Attempt {
+pub(crate) fn attempt_sync(sh: &Execution, c: CallId, attempt: u32, place: Place) -> Attempt {
     attempt_sync_on(sh, &sh.slots[c.run], c, attempt, place)
 }
 
 /// [`attempt_sync`] on the given slots of the call's run (a fused batch keeps each run's
-/// slots out of [`Shared`] so it can drop them when the run ends).
+/// slots out of [`Execution`] so it can drop them when the run ends).
 pub(crate) fn attempt_sync_on(
-    sh: &Shared,
+    sh: &Execution,
     slots: &AnySlots,
-    c: CallRef,
+    c: CallId,
     attempt: u32,
     place: Place,
 ) -> Attempt {
@@ -78,7 +78,7 @@ pub(crate) fn attempt_sync_on(
 
 /// The tracing span of one attempt: free when no subscriber listens.
 #[inline]
-pub(crate) fn step_span(sh: &Shared, c: CallRef, attempt: u32) -> tracing::Span {
+pub(crate) fn step_span(sh: &Execution, c: CallId, attempt: u32) -> tracing::Span {
     let spec = sh.program.graph().step(c.step);
     tracing::debug_span!(
         "step",
@@ -92,7 +92,7 @@ pub(crate) fn step_span(sh: &Shared, c: CallRef, attempt: u32) -> tracing::Span 
 
 /// Tells the observer an attempt starts.
 #[inline]
-pub(crate) fn started_event(sh: &Shared, c: CallRef, attempt: u32) {
+pub(crate) fn started_event(sh: &Execution, c: CallId, attempt: u32) {
     if let Some(observer) = sh.observer() {
         let graph = sh.program.graph();
         let spec = graph.step(c.step);
@@ -108,7 +108,7 @@ pub(crate) fn started_event(sh: &Shared, c: CallRef, attempt: u32) {
 
 /// Whether a step's calls are plain: synchronous, with no timeout, retries, cache or circuit.
 #[inline]
-pub(crate) fn is_plain(rt: &Runtime, sh: &Shared, step: usize) -> bool {
+pub(crate) fn is_plain(rt: &Runtime, sh: &Execution, step: usize) -> bool {
     let spec = sh.program.graph().step(step);
     spec.is_plain_sync()
         && !(sh.cache_all && spec.kind == NodeKind::Compute)
@@ -118,7 +118,7 @@ pub(crate) fn is_plain(rt: &Runtime, sh: &Shared, step: usize) -> bool {
 /// Settles a plain synchronous call on this thread without the policy machinery: no
 /// timeout, no retries, no circuit, no cache. `None` when the call needs more than that.
 #[inline]
-pub(crate) fn settle_plain(rt: &Runtime, sh: &Shared, c: CallRef) -> Option<Outcome> {
+pub(crate) fn settle_plain(rt: &Runtime, sh: &Execution, c: CallId) -> Option<Outcome> {
     if !is_plain(rt, sh, c.step) {
         return None;
     }
@@ -127,7 +127,7 @@ pub(crate) fn settle_plain(rt: &Runtime, sh: &Shared, c: CallRef) -> Option<Outc
 }
 
 /// The circuit of the call's node type, if the runtime guards it.
-pub(crate) fn circuit_of<'r>(rt: &'r Runtime, sh: &Shared, step: usize) -> Option<&'r Circuit> {
+pub(crate) fn circuit_of<'r>(rt: &'r Runtime, sh: &Execution, step: usize) -> Option<&'r Circuit> {
     if rt.inner.breakers.is_empty() {
         return None;
     }
@@ -142,8 +142,8 @@ pub(crate) fn circuit_of<'r>(rt: &'r Runtime, sh: &Shared, step: usize) -> Optio
 /// cache store).
 pub(crate) fn settle_first(
     rt: &Runtime,
-    sh: &Shared,
-    c: CallRef,
+    sh: &Execution,
+    c: CallId,
     made: Attempt,
 ) -> Result<Outcome, Attempt> {
     let spec = sh.program.graph().step(c.step);
@@ -158,7 +158,7 @@ pub(crate) fn settle_first(
     Ok(Outcome::from_first(c, made))
 }
 
-fn cache_key_wanted(rt: &Runtime, sh: &Shared, step: usize) -> bool {
+fn cache_key_wanted(rt: &Runtime, sh: &Execution, step: usize) -> bool {
     let spec = sh.program.graph().step(step);
     (spec.policy.cache || (sh.cache_all && spec.kind == NodeKind::Compute))
         && rt.inner.cache.is_on(&spec.node_type)
@@ -166,7 +166,7 @@ fn cache_key_wanted(rt: &Runtime, sh: &Shared, step: usize) -> bool {
 
 /// Checks that a first attempt may be made: the circuit admits it, or the cache answers it.
 /// `Some(outcome)` means the call is settled without calling the node.
-pub(crate) fn precheck(rt: &Runtime, sh: &Shared, c: CallRef) -> Option<Outcome> {
+pub(crate) fn precheck(rt: &Runtime, sh: &Execution, c: CallId) -> Option<Outcome> {
     if let Some(circuit) = circuit_of(rt, sh, c.step)
         && let Err(e) = circuit.admit(&sh.program.graph().step(c.step).node_type)
     {
@@ -201,7 +201,7 @@ pub(crate) fn precheck(rt: &Runtime, sh: &Shared, c: CallRef) -> Option<Outcome>
     })
 }
 
-fn cache_key(rt: &Runtime, sh: &Shared, c: CallRef) -> Option<u64> {
+fn cache_key(rt: &Runtime, sh: &Execution, c: CallId) -> Option<u64> {
     if !cache_key_wanted(rt, sh, c.step) {
         return None;
     }
@@ -230,8 +230,8 @@ fn cache_op<T>(step: &str, op: impl FnOnce() -> Option<T>) -> Option<T> {
 /// (in a rayon group); otherwise the call must have passed [`precheck`].
 pub(crate) async fn drive(
     rt: &Runtime,
-    sh: &Arc<Shared>,
-    c: CallRef,
+    sh: &Arc<Execution>,
+    c: CallId,
     mut first: Option<Attempt>,
     place: Place,
 ) -> Outcome {
@@ -334,8 +334,8 @@ pub(crate) async fn drive(
 /// driver stops waiting (see [`off_thread`](super::off_thread)).
 async fn make_attempt(
     rt: &Runtime,
-    sh: &Arc<Shared>,
-    c: CallRef,
+    sh: &Arc<Execution>,
+    c: CallId,
     attempt: u32,
     place: Place,
 ) -> Attempt {

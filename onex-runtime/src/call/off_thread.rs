@@ -19,7 +19,7 @@ use crate::model::{ErrorCode, NodeError};
 use crate::policy::panic::contain;
 use crate::program::Call;
 use crate::program::gate::{Abandon, Gate};
-use crate::run::execution::{CallRef, Shared};
+use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::{Attempt, lost_worker};
 use crate::run::straggler::{Straggler, returned_late};
 
@@ -27,8 +27,8 @@ use crate::run::straggler::{Straggler, returned_late};
 /// `timeout` (on the blocking pool) or until it ends (on rayon).
 pub(crate) async fn attempt(
     rt: &Runtime,
-    sh: &Arc<Shared>,
-    c: CallRef,
+    sh: &Arc<Execution>,
+    c: CallId,
     attempt: u32,
     timeout: Option<Duration>,
 ) -> Attempt {
@@ -68,9 +68,9 @@ pub(crate) async fn attempt(
 /// What the thread that makes the attempt needs. It holds its run's shared part weakly, so
 /// an attempt abandoned in the pool's queue keeps nothing of the run alive.
 struct Job {
-    shared: Weak<Shared>,
+    shared: Weak<Execution>,
     gate: Arc<Gate>,
-    call: CallRef,
+    call: CallId,
     attempt: u32,
     /// Where to compensate a late output once its run has ended.
     handle: Option<tokio::runtime::Handle>,
@@ -119,8 +119,8 @@ impl Job {
 /// The driver's wait for an attempt. Dropped before the attempt reported, it abandons the
 /// attempt and leaves it to its run to settle.
 struct Waiting<'a> {
-    sh: &'a Shared,
-    call: CallRef,
+    sh: &'a Execution,
+    call: CallId,
     attempt: u32,
     started: Duration,
     gate: Arc<Gate>,
@@ -173,9 +173,9 @@ impl Waiting<'_> {
             return;
         };
         let abandoned = self.sh.stamp();
-        let mut effects = self.sh.effects(self.call.run);
-        if !effects.closed {
-            effects.late.push(Straggler {
+        let mut leftovers = self.sh.leftovers(self.call.run);
+        if !leftovers.closed {
+            leftovers.late.push(Straggler {
                 call: self.call,
                 attempt: self.attempt,
                 started: self.started,

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::call::{Place, attempt_sync, drive, precheck, settle_first};
 use crate::context::Runtime;
-use crate::run::execution::{CallRef, Shared};
+use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::{Attempt, Outcome};
 use crate::run::state::RunState;
 
@@ -31,14 +31,14 @@ pub(super) enum Limit {
 /// trip); asynchronous calls, timed calls and retries are driven as futures on this task.
 pub(super) async fn run_concurrent(
     rt: &Runtime,
-    sh: &Arc<Shared>,
+    sh: &Arc<Execution>,
     states: &mut [RunState],
-    calls: Vec<CallRef>,
+    calls: Vec<CallId>,
     limit: Limit,
 ) {
     let graph = sh.program.graph();
-    let mut grouped: Vec<CallRef> = Vec::new();
-    let mut driven: VecDeque<(CallRef, Option<Attempt>)> = VecDeque::new();
+    let mut grouped: Vec<CallId> = Vec::new();
+    let mut driven: VecDeque<(CallId, Option<Attempt>)> = VecDeque::new();
     for c in calls {
         if let Some(settled) = precheck(rt, sh, c) {
             states[c.run].apply(sh, settled);
@@ -70,7 +70,7 @@ pub(super) async fn run_concurrent(
             (driven_cap, groups)
         }
         Limit::GroupByNode => {
-            let mut by_node: HashMap<&str, Vec<CallRef>> = HashMap::new();
+            let mut by_node: HashMap<&str, Vec<CallId>> = HashMap::new();
             let mut order = Vec::new();
             for c in grouped {
                 let node = &*graph.step(c.step).node_type;
@@ -125,7 +125,7 @@ pub(super) async fn run_concurrent(
         }
         tokio::select! {
             Some(results) = pending_groups.next(), if !pending_groups.is_empty() => {
-                let results: Vec<(CallRef, Attempt)> = results;
+                let results: Vec<(CallId, Attempt)> = results;
                 if pending_groups.is_empty() {
                     busy_sync = 0;
                 }
@@ -168,12 +168,12 @@ pub(super) async fn run_concurrent(
     }
 }
 
-type GroupResult = Vec<(CallRef, Attempt)>;
+type GroupResult = Vec<(CallId, Attempt)>;
 
 /// Runs one group of synchronous first attempts on rayon with at most `workers` in flight.
 fn spawn_group(
-    sh: &Arc<Shared>,
-    group: Vec<CallRef>,
+    sh: &Arc<Execution>,
+    group: Vec<CallId>,
     workers: usize,
 ) -> impl std::future::Future<Output = GroupResult> {
     let (tx, rx) = oneshot::channel::<GroupResult>();

@@ -17,7 +17,7 @@ use crate::model::StepState;
 use crate::policy::panic::panicked;
 use crate::program::Call;
 use crate::program::erased::AnySlots;
-use crate::run::execution::{CallRef, Shared};
+use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::{Attempt, Outcome};
 use crate::run::state::RunState;
 
@@ -36,7 +36,7 @@ use crate::run::state::RunState;
 /// would on the general path and ends the stretch.
 pub(crate) fn run_direct(
     state: &mut RunState,
-    sh: &Shared,
+    sh: &Execution,
     slots: &AnySlots,
     order: &[usize],
     mut at: usize,
@@ -124,7 +124,7 @@ pub(crate) fn run_direct(
             // Its thunk and record were written: end it as the general path does.
             state.states[step] = StepState::Running;
             state.remaining[step] = 1;
-            let c = CallRef { run, step, item: 0 };
+            let c = CallId { run, step, item: 0 };
             let made = Attempt {
                 result: Err(error),
                 started: Duration::ZERO,
@@ -142,10 +142,10 @@ pub(crate) fn run_direct(
 /// ([`Program::run_straight`]), with nothing recorded: the steps' calls back to back with
 /// no dispatch between them, under one `catch_unwind`. Returns the position in the order
 /// after the last step it ran, or `None` when the program has no straight line.
-fn run_straight(state: &mut RunState, sh: &Shared, slots: &AnySlots) -> Option<usize> {
+fn run_straight(state: &mut RunState, sh: &Execution, slots: &AnySlots) -> Option<usize> {
     let program = &*sh.program;
     let order = program.graph().order();
-    let first = CallRef {
+    let first = CallId {
         run: state.run,
         step: 0, // set by the line before each call
         item: 0,
@@ -181,7 +181,7 @@ fn run_straight(state: &mut RunState, sh: &Shared, slots: &AnySlots) -> Option<u
 /// an optional input) runs it. Stops early when the run stops, and at a stretch's end when
 /// its token is cancelled or its deadline passed.
 /// Same preconditions as `run_direct`.
-pub(crate) fn run_plain_graph(state: &mut RunState, sh: &Shared, slots: &AnySlots) {
+pub(crate) fn run_plain_graph(state: &mut RunState, sh: &Execution, slots: &AnySlots) {
     let order = sh.program.graph().order();
     state.clock = sh.stamp();
     let mut clean = true;
@@ -209,10 +209,10 @@ pub(crate) fn run_plain_graph(state: &mut RunState, sh: &Shared, slots: &AnySlot
 
 /// Runs one plain synchronous step through the general bookkeeping: begin it (which may
 /// skip it), make its calls, apply their outcomes.
-fn run_plain_step(state: &mut RunState, sh: &Shared, slots: &AnySlots, step: usize) {
+fn run_plain_step(state: &mut RunState, sh: &Execution, slots: &AnySlots, step: usize) {
     let width = state.begin_step(sh, step);
     for item in 0..width {
-        let c = CallRef {
+        let c = CallId {
             run: state.run,
             step,
             item,

@@ -17,7 +17,7 @@ use crate::model::WorkflowRun;
 use crate::model::{NodeError, WorkflowError};
 use crate::program::erased::{AnyInput, AnyOutput};
 use crate::run::clock;
-use crate::run::execution::Shared;
+use crate::run::execution::Execution;
 use crate::run::result::{report, result};
 use crate::run::setup::Setup;
 
@@ -54,14 +54,14 @@ pub(crate) fn execute(
 /// Runs input `i` with `sh`, a job's shared part made over for this one run.
 fn run_one(
     setup: &Setup<'_>,
-    sh: &mut Shared,
+    sh: &mut Execution,
     i: usize,
     input: AnyInput,
     started_at: SystemTime,
     span: &Span,
 ) -> Result<WorkflowRun<AnyOutput>, WorkflowError> {
     sh.reuse_for(setup.context(i));
-    let sh: &Shared = sh;
+    let sh: &Execution = sh;
     let program = &*sh.program;
     let graph = program.graph();
     let mut state = setup.run_state(0, started_at);

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use super::concurrent::{Limit, run_concurrent};
 use crate::context::Runtime;
-use crate::run::execution::{CallRef, Shared};
+use crate::run::execution::{CallId, Execution};
 use crate::run::state::RunState;
 
 /// Runs many inputs in lock-step, step by step: the calls of one step across every input
 /// form one rayon job.
-pub(super) async fn run(rt: &Runtime, sh: &Arc<Shared>, states: &mut [RunState]) {
+pub(super) async fn run(rt: &Runtime, sh: &Arc<Execution>, states: &mut [RunState]) {
     let graph = sh.program.graph();
     for &step in graph.order() {
         let mut calls = Vec::new();
@@ -20,7 +20,7 @@ pub(super) async fn run(rt: &Runtime, sh: &Arc<Shared>, states: &mut [RunState])
             }
             state.set_clock(now);
             let width = state.begin_step(sh, step);
-            calls.extend((0..width).map(|item| CallRef {
+            calls.extend((0..width).map(|item| CallId {
                 run: state.run,
                 step,
                 item,

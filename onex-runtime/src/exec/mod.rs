@@ -22,12 +22,12 @@ use std::sync::Arc;
 use crate::context::Runtime;
 use crate::model::{ExecutionMode, RunOptions};
 use crate::program::Graph;
-use crate::run::execution::Shared;
+use crate::run::execution::Execution;
 use crate::run::state::RunState;
 
 /// Runs the runs of `states` to their end (or until each stops): one run in its mode, or
 /// several (a `run_batch`) in lock-step.
-pub(crate) async fn schedule(rt: &Runtime, sh: &Arc<Shared>, states: &mut [RunState]) {
+pub(crate) async fn schedule(rt: &Runtime, sh: &Arc<Execution>, states: &mut [RunState]) {
     match states {
         [state] => match sh.mode {
             ExecutionMode::Sequential => sequential::run(rt, sh, state).await,

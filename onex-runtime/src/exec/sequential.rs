@@ -6,12 +6,12 @@ use super::direct;
 use crate::call::{Place, drive, precheck, settle_plain};
 use crate::context::Runtime;
 use crate::model::StepState;
-use crate::run::execution::{CallRef, Shared};
+use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::Outcome;
 use crate::run::state::RunState;
 
 /// Runs one run's steps in order.
-pub(super) async fn run(rt: &Runtime, sh: &Arc<Shared>, state: &mut RunState) {
+pub(super) async fn run(rt: &Runtime, sh: &Arc<Execution>, state: &mut RunState) {
     let graph = sh.program.graph();
 
     let order = graph.order();
@@ -38,10 +38,10 @@ pub(super) async fn run(rt: &Runtime, sh: &Arc<Shared>, state: &mut RunState) {
 }
 
 /// Runs one step's calls on this thread, one after the other, with their policies.
-async fn run_step_inline(rt: &Runtime, sh: &Arc<Shared>, state: &mut RunState, step: usize) {
+async fn run_step_inline(rt: &Runtime, sh: &Arc<Execution>, state: &mut RunState, step: usize) {
     let width = state.begin_step(sh, step);
     for item in 0..width {
-        let c = CallRef {
+        let c = CallId {
             run: state.run,
             step,
             item,
@@ -58,7 +58,7 @@ async fn run_step_inline(rt: &Runtime, sh: &Arc<Shared>, state: &mut RunState, s
 }
 
 /// A call made on this thread with its policies: circuit, cache, retries, timeout.
-pub(super) async fn settle_inline(rt: &Runtime, sh: &Arc<Shared>, c: CallRef) -> Outcome {
+pub(super) async fn settle_inline(rt: &Runtime, sh: &Arc<Execution>, c: CallId) -> Outcome {
     match precheck(rt, sh, c) {
         Some(settled) => settled,
         None => drive(rt, sh, c, None, Place::Inline).await,

@@ -6,13 +6,13 @@ use super::concurrent::{Limit, run_concurrent};
 use super::sequential::settle_inline;
 use crate::call::settle_plain;
 use crate::context::Runtime;
-use crate::run::execution::{CallRef, Shared};
+use crate::run::execution::{CallId, Execution};
 use crate::run::state::RunState;
 
 /// `Parallel { max_parallel }`: at most `max_parallel` calls of a wave at once.
 pub(super) async fn run_parallel(
     rt: &Runtime,
-    sh: &Arc<Shared>,
+    sh: &Arc<Execution>,
     state: &mut RunState,
     max_parallel: usize,
 ) {
@@ -41,7 +41,7 @@ pub(super) async fn run_parallel(
 }
 
 /// `Batch`: the synchronous calls of a wave grouped by node type, one rayon job a group.
-pub(super) async fn run_batch(rt: &Runtime, sh: &Arc<Shared>, state: &mut RunState) {
+pub(super) async fn run_batch(rt: &Runtime, sh: &Arc<Execution>, state: &mut RunState) {
     let graph = sh.program.graph();
 
     for wave in graph.waves() {
@@ -65,12 +65,12 @@ pub(super) async fn run_batch(rt: &Runtime, sh: &Arc<Shared>, state: &mut RunSta
 }
 
 /// Begins the steps of `wave`; returns their calls.
-fn begin_wave(sh: &Shared, state: &mut RunState, wave: &[usize]) -> Vec<CallRef> {
+fn begin_wave(sh: &Execution, state: &mut RunState, wave: &[usize]) -> Vec<CallId> {
     state.tick(sh);
     let mut calls = Vec::new();
     for &step in wave {
         let width = state.begin_step(sh, step);
-        calls.extend((0..width).map(|item| CallRef {
+        calls.extend((0..width).map(|item| CallId {
             run: state.run,
             step,
             item,
@@ -80,7 +80,12 @@ fn begin_wave(sh: &Shared, state: &mut RunState, wave: &[usize]) -> Vec<CallRef>
 }
 
 /// Calls one at a time on this thread.
-async fn run_inline(rt: &Runtime, sh: &Arc<Shared>, states: &mut [RunState], calls: Vec<CallRef>) {
+async fn run_inline(
+    rt: &Runtime,
+    sh: &Arc<Execution>,
+    states: &mut [RunState],
+    calls: Vec<CallId>,
+) {
     for c in calls {
         if states[c.run].stopped {
             // The run stopped in this wave: the call never starts.

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::straggler::{Done, Effects};
+use super::straggler::{Leftovers, Undoable};
 use crate::context::Context;
 use crate::model::ExecutionMode;
 use crate::model::{ErrorCode, NodeError};
@@ -14,13 +14,13 @@ use crate::program::erased::{AnySlots, Erased};
 
 /// Identifies one call: run (input) index, step, `map` element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CallRef {
+pub(crate) struct CallId {
     pub(crate) run: usize,
     pub(crate) step: usize,
     pub(crate) item: usize,
 }
 
-pub(crate) struct Shared {
+pub(crate) struct Execution {
     pub(crate) program: std::sync::Arc<Erased>,
     /// One entry per run: a single run has one, `run_batch` has one per input (none when
     /// the batch is fused: its runs' slots are owned by their workers).
@@ -42,11 +42,11 @@ pub(crate) struct Shared {
     /// The run's deadline (`RunOptions::timeout`), as an offset from `start`.
     pub(crate) deadline: Option<Duration>,
     /// Per run: what its effects leave to undo, and its stragglers.
-    pub(crate) effects: Vec<Mutex<Effects>>,
+    pub(crate) leftovers: Vec<Mutex<Leftovers>>,
 }
 
-impl Shared {
-    pub(crate) fn call(&self, c: CallRef, attempt: u32) -> Call<'_> {
+impl Execution {
+    pub(crate) fn call(&self, c: CallId, attempt: u32) -> Call<'_> {
         Call {
             ctx: &self.contexts[c.run],
             step: c.step,
@@ -64,18 +64,20 @@ impl Shared {
         self.contexts.push(ctx);
         self.abort.clear();
         self.abort.push(AtomicBool::new(false));
-        self.effects.clear();
-        self.effects.push(Mutex::default());
+        self.leftovers.clear();
+        self.leftovers.push(Mutex::default());
     }
 
     /// The effects of `run`, locked.
-    pub(crate) fn effects(&self, run: usize) -> MutexGuard<'_, Effects> {
-        self.effects[run].lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn leftovers(&self, run: usize) -> MutexGuard<'_, Leftovers> {
+        self.leftovers[run]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Notes a completed call of a compensated effect step.
-    pub(crate) fn effect_completed(&self, c: CallRef) {
-        self.effects(c.run).done.push(Done::Output(c));
+    pub(crate) fn effect_completed(&self, c: CallId) {
+        self.leftovers(c.run).undo.push(Undoable::Output(c));
     }
 
     pub(crate) fn elapsed(&self) -> Duration {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::execution::CallRef;
+use super::execution::CallId;
 use crate::model::{AttemptRecord, NodeError};
 
 /// The result of one attempt and when it ran.
@@ -16,7 +16,7 @@ pub(crate) struct Attempt {
 /// Everything a call did, applied to the run's state by the executor.
 #[derive(Debug)]
 pub(crate) struct Outcome {
-    pub(crate) call: CallRef,
+    pub(crate) call: CallId,
     pub(crate) result: Result<(), NodeError>,
     pub(crate) attempts: u32,
     pub(crate) failed: Vec<AttemptRecord>,
@@ -25,7 +25,7 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     /// A call settled by its first and only attempt.
-    pub(crate) fn from_first(call: CallRef, made: Attempt) -> Self {
+    pub(crate) fn from_first(call: CallId, made: Attempt) -> Self {
         let failed = match &made.result {
             Ok(()) => Vec::new(),
             Err(error) => vec![AttemptRecord {

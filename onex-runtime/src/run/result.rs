@@ -3,14 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::execution::Shared;
+use super::execution::Execution;
 use super::state::RunState;
 use crate::model::{NodeError, RunOptions, StepState, WorkflowError, WorkflowRun};
 use crate::program::erased::AnyOutput;
 
 /// The report of a finished run, traced and told to the observer.
 pub(crate) fn report(
-    sh: &Shared,
+    sh: &Execution,
     state: &mut RunState,
     options: &RunOptions,
     processing_time: Duration,
@@ -88,7 +88,7 @@ fn failure(graph: &crate::Graph, state: RunState, report: crate::WorkflowReport)
 
 /// Takes the runs' outputs out of the shared slots. Every straggler has returned (the runs
 /// wait for theirs when one produced its output), so nothing else holds them.
-pub(crate) fn take_outputs(sh: Arc<Shared>, produced: &[bool]) -> Vec<Option<AnyOutput>> {
+pub(crate) fn take_outputs(sh: Arc<Execution>, produced: &[bool]) -> Vec<Option<AnyOutput>> {
     if !produced.iter().any(|&p| p) {
         return Vec::new();
     }

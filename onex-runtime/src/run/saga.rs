@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::execution::{CallRef, Shared};
+use super::execution::{CallId, Execution};
 use super::state::RunState;
-use super::straggler::{Done, settle, undo_orphan};
+use super::straggler::{Undoable, settle, undo_orphan};
 use crate::model::CompensationRecord;
 use crate::model::FailureStrategy;
 use crate::model::NodeError;
@@ -18,17 +18,22 @@ use crate::policy::panic::contain_async;
 /// first, and records them: the orphan of every straggler, and when `saga` the completed
 /// calls of compensated effect steps. Each runs at most once (the list is consumed); one
 /// that fails is recorded and the others still run.
-pub(crate) async fn compensate(sh: &Shared, state: &mut RunState, done: Vec<Done>, saga: bool) {
+pub(crate) async fn compensate(
+    sh: &Execution,
+    state: &mut RunState,
+    done: Vec<Undoable>,
+    saga: bool,
+) {
     for entry in done.into_iter().rev() {
         match entry {
-            Done::Output(c) if saga => {
+            Undoable::Output(c) if saga => {
                 if let Some(record) = undo_output(sh, c).await {
                     state.compensations_run += 1;
                     state.record_compensation(c, record);
                 }
             }
-            Done::Output(_) => {}
-            Done::Orphan {
+            Undoable::Output(_) => {}
+            Undoable::Orphan {
                 call,
                 attempt,
                 value,
@@ -43,7 +48,7 @@ pub(crate) async fn compensate(sh: &Shared, state: &mut RunState, done: Vec<Done
 }
 
 /// Runs the compensation of completed call `c`, if its node declares one.
-async fn undo_output(sh: &Shared, c: CallRef) -> Option<CompensationRecord> {
+async fn undo_output(sh: &Execution, c: CallId) -> Option<CompensationRecord> {
     let undo = sh.program.compensate(&sh.slots[c.run], sh.call(c, 1))?;
     let spec = sh.program.graph().step(c.step);
     let started = sh.elapsed();
@@ -69,7 +74,7 @@ async fn undo_output(sh: &Shared, c: CallRef) -> Option<CompensationRecord> {
 /// promise holds even when the caller walks away, and a straggler's output is compensated
 /// under every strategy. Stragglers still running then compensate their own output.
 pub(crate) struct CompensateOnDrop {
-    pub(crate) shared: Option<Arc<Shared>>,
+    pub(crate) shared: Option<Arc<Execution>>,
     /// Whether the run compensates its completed effects (`FailureStrategy::Compensate`).
     pub(crate) strategy: FailureStrategy,
 }
@@ -90,7 +95,7 @@ impl Drop for CompensateOnDrop {
                 "a run was dropped outside a tokio runtime; its compensations did not run"
             );
             for run in 0..sh.contexts.len() {
-                sh.effects(run).closed = true;
+                sh.leftovers(run).closed = true;
             }
             return;
         };

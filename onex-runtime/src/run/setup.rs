@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::clock;
-use super::execution::Shared;
+use super::execution::Execution;
 use super::state::RunState;
 use crate::context::{Context, Runtime};
 use crate::model::{ExecutionMode, RunOptions};
@@ -54,16 +54,16 @@ impl Setup<'_> {
         contexts: Vec<Context>,
         direct: bool,
         start: clock::Start,
-    ) -> Shared {
+    ) -> Execution {
         let options = self.options;
-        Shared {
+        Execution {
             program: Arc::clone(&self.program),
             slots,
             direct,
             abort: (0..contexts.len())
                 .map(|_| AtomicBool::new(false))
                 .collect(),
-            effects: (0..contexts.len()).map(|_| Mutex::default()).collect(),
+            leftovers: (0..contexts.len()).map(|_| Mutex::default()).collect(),
             contexts,
             mode: self.mode,
             cache_all: options.cache_all,
@@ -75,7 +75,7 @@ impl Setup<'_> {
         }
     }
 
-    /// Run `run` (an index into its `Shared`), not started, started at `started_at` (one
+    /// Run `run` (an index into its `Execution`), not started, started at `started_at` (one
     /// clock reading for every input of a batch: they start together).
     pub(crate) fn run_state(&self, run: usize, started_at: std::time::SystemTime) -> RunState {
         RunState::new(

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use super::execution::{CallRef, Shared};
+use super::execution::{CallId, Execution};
 use super::outcome::Outcome;
 use super::records::Records;
 use super::straggler::Straggler;
@@ -72,7 +72,7 @@ impl RunState {
     }
 
     /// Reads the clock: what follows starts now.
-    pub(crate) fn tick(&mut self, sh: &Shared) {
+    pub(crate) fn tick(&mut self, sh: &Execution) {
         if self.records.is_some() {
             self.clock = sh.elapsed();
         }
@@ -85,7 +85,7 @@ impl RunState {
 
     /// Decides whether `step` runs, and if so emits its thunks and marks it running.
     /// Returns the number of calls to make (0 when it does not run).
-    pub(crate) fn begin_step(&mut self, sh: &Shared, step: usize) -> usize {
+    pub(crate) fn begin_step(&mut self, sh: &Execution, step: usize) -> usize {
         let graph = sh.program.graph();
         let spec = graph.step(step);
         for &d in spec.deps.iter() {
@@ -143,7 +143,7 @@ impl RunState {
                     metadata.insert("item".into(), item.into());
                 }
                 let operation_data = if sh.capture {
-                    let c = CallRef {
+                    let c = CallId {
                         run: self.run,
                         step,
                         item,
@@ -164,7 +164,7 @@ impl RunState {
     }
 
     /// Applies a finished call.
-    pub(crate) fn apply(&mut self, sh: &Shared, outcome: Outcome) {
+    pub(crate) fn apply(&mut self, sh: &Execution, outcome: Outcome) {
         let step = outcome.call.step;
         if outcome.cache_hit {
             self.cache_hits += 1;
@@ -215,7 +215,7 @@ impl RunState {
         }
     }
 
-    fn finish_step(&mut self, sh: &Shared, step: usize) {
+    fn finish_step(&mut self, sh: &Execution, step: usize) {
         let spec = sh.program.graph().step(step);
         let finished = if spec.map {
             contain(&spec.name, || sh.program.finish(&sh.slots[self.run], step))
@@ -228,7 +228,7 @@ impl RunState {
         }
     }
 
-    pub(crate) fn fail_step(&mut self, sh: &Shared, step: usize, error: NodeError) {
+    pub(crate) fn fail_step(&mut self, sh: &Execution, step: usize, error: NodeError) {
         let spec = sh.program.graph().step(step);
         tracing::warn!(step = %spec.name, node_type = %spec.node_type, error = %error, "step failed");
         if self.first_failure.is_none() {
@@ -241,7 +241,7 @@ impl RunState {
         }
     }
 
-    fn skip(&mut self, sh: &Shared, step: usize, reason: SkipReason) {
+    fn skip(&mut self, sh: &Execution, step: usize, reason: SkipReason) {
         tracing::debug!(step = %sh.program.graph().step(step).name, reason = %reason, "step skipped");
         self.states[step] = StepState::Skipped;
         if let Some(observer) = sh.observer() {
@@ -257,7 +257,13 @@ impl RunState {
         }
     }
 
-    fn end_step(&mut self, sh: &Shared, step: usize, state: StepState, error: Option<NodeError>) {
+    fn end_step(
+        &mut self,
+        sh: &Execution,
+        step: usize,
+        state: StepState,
+        error: Option<NodeError>,
+    ) {
         self.states[step] = state;
         let mut elapsed = Duration::ZERO;
         if let Some(records) = &mut self.records {
@@ -282,7 +288,7 @@ impl RunState {
 
     /// Restarts `step`'s clock: its first call starts now, not when its wave began (calls
     /// of a wave made one after another on the executor's thread).
-    pub(crate) fn call_starts_now(&mut self, sh: &Shared, c: CallRef) {
+    pub(crate) fn call_starts_now(&mut self, sh: &Execution, c: CallId) {
         if let Some(records) = &mut self.records
             && c.item == 0
         {
@@ -318,7 +324,7 @@ impl RunState {
     /// Records that the compensation of the orphan of straggler `attempt` of `c` ran.
     pub(crate) fn record_orphan_undone(
         &mut self,
-        c: CallRef,
+        c: CallId,
         attempt: u32,
         result: Result<(), NodeError>,
     ) {
@@ -339,7 +345,7 @@ impl RunState {
 
     /// Records the compensation of completed call `c`. A `map` step compensates each
     /// item; its record keeps the first failure.
-    pub(crate) fn record_compensation(&mut self, c: CallRef, record: CompensationRecord) {
+    pub(crate) fn record_compensation(&mut self, c: CallId, record: CompensationRecord) {
         let Some(records) = &mut self.records else {
             return;
         };
@@ -356,7 +362,7 @@ impl RunState {
     }
 
     /// Marks every step that did not reach a final state as cancelled.
-    pub(crate) fn cancel_unfinished(&mut self, sh: &Shared, why: &NodeError) {
+    pub(crate) fn cancel_unfinished(&mut self, sh: &Execution, why: &NodeError) {
         for step in 0..self.states.len() {
             match self.states[step] {
                 StepState::Running => {
@@ -399,7 +405,7 @@ impl RunState {
     /// The report of the run, which took `processing_time` (see `WorkflowReport`).
     pub(crate) fn report(
         &mut self,
-        sh: &Shared,
+        sh: &Execution,
         options: &crate::RunOptions,
         processing_time: Duration,
     ) -> WorkflowReport {

@@ -5,7 +5,7 @@
 //! node's compensation, exactly once, and no attempt's output goes unreported. An abandoned
 //! attempt cannot publish (its [gate](crate::program::gate) says so), so its output, if any, is an
 //! orphan. While its run is still settling, the attempt's job leaves the orphan in the run's
-//! [`Effects`] in completion order, and the run compensates it with the rest (whatever the
+//! [`Leftovers`] in completion order, and the run compensates it with the rest (whatever the
 //! failure strategy: nobody asked for that side effect). A run waits for its stragglers
 //! when it needs them: to hand back its output (they still read its slots) or to compensate
 //! (a saga undoes everything before it reports). Otherwise it ends without them, reports
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
-use super::execution::{CallRef, Shared};
+use super::execution::{CallId, Execution};
 use super::outcome::lost_worker;
 use super::state::RunState;
 use crate::model::NodeError;
@@ -28,10 +28,10 @@ use crate::program::gate::Orphan;
 
 /// Per run: what its effects leave behind.
 #[derive(Default)]
-pub(crate) struct Effects {
+pub(crate) struct Leftovers {
     /// Outputs to undo, in completion order: completed calls of compensated effect steps,
     /// and the orphans of stragglers.
-    pub(crate) done: Vec<Done>,
+    pub(crate) undo: Vec<Undoable>,
     /// Attempts their drivers stopped waiting for: stragglers, and attempts that published
     /// just as their driver went away.
     pub(crate) late: Vec<Straggler>,
@@ -42,12 +42,12 @@ pub(crate) struct Effects {
 }
 
 /// One output to undo.
-pub(crate) enum Done {
+pub(crate) enum Undoable {
     /// The output of a completed call, in its step's slot.
-    Output(CallRef),
+    Output(CallId),
     /// The output of an abandoned attempt, kept by its gate.
     Orphan {
-        call: CallRef,
+        call: CallId,
         attempt: u32,
         value: Orphan,
     },
@@ -55,7 +55,7 @@ pub(crate) enum Done {
 
 /// An attempt whose driver stopped waiting for it before it ended.
 pub(crate) struct Straggler {
-    pub(crate) call: CallRef,
+    pub(crate) call: CallId,
     pub(crate) attempt: u32,
     /// When it started and when it was abandoned, from the start of the run.
     pub(crate) started: std::time::Duration,
@@ -65,13 +65,13 @@ pub(crate) struct Straggler {
     /// It published its output just as its driver went away (dropped, not timed out): its
     /// output is in the slot, its outcome was never applied. Not a straggler to report.
     pub(crate) published: bool,
-    /// Its result, once it returns (a straggler's is also in [`Effects::returned`]).
+    /// Its result, once it returns (a straggler's is also in [`Leftovers::returned`]).
     pub(crate) done: oneshot::Receiver<Result<(), NodeError>>,
 }
 
 /// What a straggler returned.
 pub(crate) struct Returned {
-    call: CallRef,
+    call: CallId,
     attempt: u32,
     result: Result<(), NodeError>,
 }
@@ -80,10 +80,10 @@ pub(crate) struct Returned {
 /// when `wait` (otherwise records those still running as stuck) and records what each
 /// returned. Returns the outputs to undo, in completion order, for
 /// [`compensate`](super::compensate::compensate).
-pub(crate) async fn settle(sh: &Shared, state: &mut RunState, wait: bool) -> Vec<Done> {
+pub(crate) async fn settle(sh: &Execution, state: &mut RunState, wait: bool) -> Vec<Undoable> {
     let mut waited = Vec::new();
     if wait {
-        let late = std::mem::take(&mut sh.effects(state.run).late);
+        let late = std::mem::take(&mut sh.leftovers(state.run).late);
         for mut straggler in late {
             let result = (&mut straggler.done)
                 .await
@@ -95,12 +95,12 @@ pub(crate) async fn settle(sh: &Shared, state: &mut RunState, wait: bool) -> Vec
     // `returned_late`), so each has either returned, its orphan in `done`, or is still
     // running and will handle its own output.
     let (late, returned, mut done) = {
-        let mut effects = sh.effects(state.run);
-        effects.closed = true;
+        let mut leftovers = sh.leftovers(state.run);
+        leftovers.closed = true;
         (
-            std::mem::take(&mut effects.late),
-            std::mem::take(&mut effects.returned),
-            std::mem::take(&mut effects.done),
+            std::mem::take(&mut leftovers.late),
+            std::mem::take(&mut leftovers.returned),
+            std::mem::take(&mut leftovers.undo),
         )
     };
     waited.extend(late.into_iter().map(|straggler| (straggler, None)));
@@ -112,7 +112,7 @@ pub(crate) async fn settle(sh: &Shared, state: &mut RunState, wait: bool) -> Vec
             // step's.
             if matches!(received, Some(Ok(()))) && spec.compensated && spec.kind == NodeKind::Effect
             {
-                done.push(Done::Output(c));
+                done.push(Undoable::Output(c));
             }
             continue;
         }
@@ -147,8 +147,8 @@ pub(crate) async fn settle(sh: &Shared, state: &mut RunState, wait: bool) -> Vec
 /// otherwise compensates the orphan on a task of its own (on `handle`'s runtime). Lets go
 /// of the run's shared part before it reports, so whoever waits can take the slots back.
 pub(crate) fn returned_late(
-    sh: Arc<Shared>,
-    c: CallRef,
+    sh: Arc<Execution>,
+    c: CallId,
     attempt: u32,
     result: Result<(), NodeError>,
     orphan: Option<Orphan>,
@@ -166,26 +166,26 @@ pub(crate) fn returned_late(
              its output is dropped and its side effect stays"
         );
     }
-    let mut effects = sh.effects(c.run);
-    if !effects.closed {
+    let mut leftovers = sh.leftovers(c.run);
+    if !leftovers.closed {
         if let Some(value) = orphan {
-            effects.done.push(Done::Orphan {
+            leftovers.undo.push(Undoable::Orphan {
                 call: c,
                 attempt,
                 value,
             });
         }
-        effects.returned.push(Returned {
+        leftovers.returned.push(Returned {
             call: c,
             attempt,
             result: result.clone(),
         });
-        drop(effects);
+        drop(leftovers);
         drop(sh);
         let _ = report.send(result);
         return;
     }
-    drop(effects);
+    drop(leftovers);
     let _ = report.send(result);
     let Some(value) = orphan else { return };
     let Some(handle) = handle else {
@@ -208,8 +208,8 @@ pub(crate) fn returned_late(
 /// Runs the compensation of the orphan of attempt `attempt` of call `c`, traced.
 /// `None` when the node has none.
 pub(crate) async fn undo_orphan(
-    sh: &Shared,
-    c: CallRef,
+    sh: &Execution,
+    c: CallId,
     attempt: u32,
     value: &Orphan,
 ) -> Option<Result<(), NodeError>> {

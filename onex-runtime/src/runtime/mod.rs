@@ -176,7 +176,7 @@ impl Runtime {
     }
 
     /// Waits for a run slot; the returned guard frees it when dropped.
-    pub(crate) async fn admit(&self) -> RunSlot<'_> {
+    pub(crate) async fn admit(&self) -> Admission<'_> {
         let permit = match &self.inner.permits {
             // The semaphore is never closed, so `acquire` cannot fail.
             Some(semaphore) => semaphore.acquire().await.ok(),
@@ -184,7 +184,7 @@ impl Runtime {
         };
         let now = self.inner.running.fetch_add(1, Ordering::Relaxed) + 1;
         self.inner.peak_running.fetch_max(now, Ordering::Relaxed);
-        RunSlot {
+        Admission {
             runtime: self,
             _permit: permit,
         }
@@ -192,12 +192,12 @@ impl Runtime {
 }
 
 /// A run's claim on the runtime; dropping it lets the next run in.
-pub(crate) struct RunSlot<'a> {
+pub(crate) struct Admission<'a> {
     runtime: &'a Runtime,
     _permit: Option<tokio::sync::SemaphorePermit<'a>>,
 }
 
-impl Drop for RunSlot<'_> {
+impl Drop for Admission<'_> {
     fn drop(&mut self) {
         self.runtime.inner.running.fetch_sub(1, Ordering::Relaxed);
     }
