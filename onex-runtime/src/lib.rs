@@ -67,10 +67,6 @@ pub mod __private {
         Feed, FromInput, FromStep, MapInput, MapStep, feed_item, feed_same, feed_slice, feed_str,
     };
     pub use crate::program::fold::{fold_items, fold_items_merge};
-    pub use crate::program::glue::{
-        Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,
-        sync_of_async,
-    };
     pub use crate::program::known_nodes::{NODES, NodeEntry};
     pub use crate::program::node::{
         Arg, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Arg10, Arg11, Arg12, Arg13,
@@ -78,6 +74,10 @@ pub mod __private {
         Arg27, Arg28, Arg29, Arg30, Arg31, Arg32, NestedArg, NestedArgClone, NestedArgNotClone,
         NestedInput, Node, Param, Takes, internal_error, missing_input, missing_item, nested_input,
         wrong_shim,
+    };
+    pub use crate::program::op::{
+        Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,
+        sync_of_async,
     };
     pub use crate::program::static_graph::{
         NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities, same_order,

@@ -15,10 +15,10 @@ pub(crate) mod erased;
 pub(crate) mod feed;
 pub(crate) mod fold;
 pub(crate) mod gate;
-pub(crate) mod glue;
 mod graph;
 pub(crate) mod known_nodes;
 pub(crate) mod node;
+pub(crate) mod op;
 mod plan;
 pub(crate) mod static_graph;
 
