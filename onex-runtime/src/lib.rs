@@ -63,10 +63,12 @@ pub mod __private {
     pub use crate::policy::cache::weight::{Weigh, WeighExact, WeighSerialized, WeighShallow};
     pub use crate::program::capture::{Capture, CaptureFallback, CaptureSerialize};
     pub use crate::program::compensation::{CompensateAsync, CompensateSync, Compensation};
+    pub use crate::program::dispatch::{CallSync, Visit, line, map_width};
     pub use crate::program::feed::{
         Feed, FromInput, FromStep, MapInput, MapStep, feed_item, feed_same, feed_slice, feed_str,
     };
     pub use crate::program::fold::{fold_items, fold_items_merge};
+    pub use crate::program::invoke::{Out, Shim, SlotOf, sync_of_async};
     pub use crate::program::known_nodes::{NODES, NodeEntry};
     pub use crate::program::node::{
         Arg, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Arg10, Arg11, Arg12, Arg13,
@@ -75,16 +77,13 @@ pub mod __private {
         NestedInput, Node, Param, Takes, internal_error, missing_input, missing_item, nested_input,
         wrong_shim,
     };
-    pub use crate::program::op::{
-        Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,
-        sync_of_async,
-    };
+    pub use crate::program::op::{Answer, Inspect, Op};
     pub use crate::program::static_graph::{
         NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities, same_order,
     };
     pub use crate::runtime::{NestedFuture, run_nested};
     pub use crate::store::table::{DropSlot, SlotDrop, SlotTable, Slots};
-    pub use crate::store::{MapSlot, Slot};
+    pub use crate::store::{MapSlot, Slot, Store};
     pub use linkme;
     pub use serde_json;
     pub use uuid;

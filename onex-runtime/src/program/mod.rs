@@ -11,11 +11,13 @@
 
 pub(crate) mod capture;
 pub(crate) mod compensation;
+pub(crate) mod dispatch;
 pub(crate) mod erased;
 pub(crate) mod feed;
 pub(crate) mod fold;
 pub(crate) mod gate;
 mod graph;
+pub(crate) mod invoke;
 pub(crate) mod known_nodes;
 pub(crate) mod node;
 pub(crate) mod op;
