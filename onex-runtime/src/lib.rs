@@ -25,20 +25,20 @@ pub mod policy;
 pub use context::Context;
 pub use model::NodeKind;
 pub use model::RunOptions;
+pub use model::StepPolicy;
 pub use model::{
     AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
     WorkflowRun,
 };
 pub use model::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use model::{ExecutionMode, FailureStrategy};
+pub use model::{Graph, StepSpec};
 pub use model::{ObserverSet, RunEvent, RunObserver};
 pub use model::{StepState, WorkflowState};
 pub use model::{Thunk, ThunkIds, ThunkType};
-pub use policy::StepPolicy;
 pub use policy::{Backoff, BackoffKind, CacheEntry, CacheKey, CachePolicy, CacheWeight, KeyHasher};
 pub use program::plan;
 pub use program::{Call, Program, StepFuture};
-pub use program::{Graph, StepSpec};
 pub use render::{ReportSummary, chrome_trace};
 pub use runtime::{BatchFuture, RunFuture};
 pub use runtime::{Runtime, RuntimeBuilder};

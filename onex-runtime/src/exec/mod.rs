@@ -20,8 +20,8 @@ mod waves;
 use std::sync::Arc;
 
 use crate::context::Runtime;
+use crate::model::Graph;
 use crate::model::{ExecutionMode, RunOptions};
-use crate::program::Graph;
 use crate::run::execution::Execution;
 use crate::run::state::RunState;
 

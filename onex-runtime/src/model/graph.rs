@@ -5,8 +5,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{GraphError, NodeKind, ThunkType};
-use crate::policy::StepPolicy;
+use super::{GraphError, NodeKind, StepPolicy, ThunkType};
 
 /// One step of a workflow graph.
 ///

@@ -11,10 +11,10 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use crate::model::Graph;
 use crate::model::{NodeError, WorkflowError};
 use crate::model::{WorkflowReport, WorkflowRun};
 use crate::policy::{CacheEntry, KeyHasher};
-use crate::program::Graph;
 use crate::program::{Call, Program, StepFuture};
 
 /// A run's input, boxed.

@@ -16,7 +16,6 @@ pub(crate) mod erased;
 pub(crate) mod feed;
 pub(crate) mod fold;
 pub(crate) mod gate;
-mod graph;
 pub(crate) mod invoke;
 pub(crate) mod known_nodes;
 pub(crate) mod node;
@@ -24,15 +23,14 @@ pub(crate) mod op;
 mod plan;
 pub(crate) mod static_graph;
 
-pub use graph::{Graph, StepSpec};
 pub use plan::plan;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use crate::context::Context;
-use crate::model::ExecutionMode;
 use crate::model::NodeError;
+use crate::model::{ExecutionMode, Graph};
 use crate::policy::{CacheEntry, KeyHasher};
 
 /// The future of one asynchronous call.

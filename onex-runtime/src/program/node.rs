@@ -8,7 +8,7 @@
 
 use crate::model::NodeError;
 use crate::model::NodeKind;
-use crate::policy::StepPolicy;
+use crate::model::StepPolicy;
 
 /// A node's metadata, implemented by the proxy type `#[node]` emits (and by workflow types,
 /// which are orchestrator nodes).

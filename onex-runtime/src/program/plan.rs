@@ -1,7 +1,7 @@
 //! Plans: the thunks a run would emit, without running anything.
 
+use crate::model::Graph;
 use crate::model::Thunk;
-use crate::program::Graph;
 
 /// The thunks of a workflow, one per step, in topological order, with their dependencies
 /// and each step's settings; nothing is executed.

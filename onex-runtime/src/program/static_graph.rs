@@ -17,10 +17,11 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
+use crate::model::Graph;
 use crate::model::NodeKind;
-use crate::policy::StepPolicy;
+use crate::model::StepPolicy;
+use crate::model::StepSpec;
 use crate::program::node::Node;
-use crate::program::{Graph, StepSpec};
 
 /// Sorts each wave of `order` by `(priority, index)`, exactly as [`Graph::new`](crate::Graph::new) does.
 ///

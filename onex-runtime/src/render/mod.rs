@@ -18,7 +18,8 @@ pub use chrome_trace::chrome_trace;
 pub use table::ReportSummary;
 pub use table::duration as human_duration;
 
-use crate::program::{Graph, StepSpec};
+use crate::model::Graph;
+use crate::model::StepSpec;
 
 /// What both graph renderers say about a step, so Mermaid and DOT pictures agree.
 struct StepLook<'a> {
@@ -72,13 +73,14 @@ pub(crate) mod fixtures {
 
     use uuid::Uuid;
 
+    use crate::model::Graph;
     use crate::model::NodeError;
     use crate::model::NodeKind;
+    use crate::model::StepPolicy;
+    use crate::model::StepSpec;
     use crate::model::{AttemptRecord, SkipReason, StepRecord, WorkflowReport};
     use crate::model::{StepState, WorkflowState};
     use crate::model::{Thunk, ThunkType};
-    use crate::policy::StepPolicy;
-    use crate::program::{Graph, StepSpec};
 
     fn step(name: &'static str, node: &'static str, kind: NodeKind, deps: &[usize]) -> StepSpec {
         StepSpec::new(name, node, kind).with_deps(deps.to_vec())

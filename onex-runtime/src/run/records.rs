@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use crate::model::Graph;
+use crate::model::StepSpec;
 use crate::model::{StepRecord, StepState, Thunk, ThunkIds, thunk_id};
-use crate::program::{Graph, StepSpec};
 
 /// Thunks and step records, kept unless `RunOptions::records(false)`.
 pub(crate) struct Records {
