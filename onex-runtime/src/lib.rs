@@ -11,6 +11,7 @@
 
 mod call;
 mod context;
+pub mod driver;
 mod exec;
 mod model;
 mod program;

@@ -241,6 +241,24 @@ impl Program for SpecProgram {
         }
     }
 
+    // Outputs are JSON already: a step driver records them and hands them back as they are.
+    fn serialize_output(
+        &self,
+        slots: &Self::Slots,
+        call: Call<'_>,
+    ) -> Option<Result<Value, NodeError>> {
+        Some(self.output_of(&slots.outputs, call.step).cloned())
+    }
+
+    fn load_output(
+        &self,
+        slots: &Self::Slots,
+        call: Call<'_>,
+        value: Value,
+    ) -> Result<(), NodeError> {
+        self.store(slots, call, value)
+    }
+
     fn operation_data(&self, slots: &Self::Slots, call: Call<'_>) -> Value {
         self.input(slots, call.step).unwrap_or(Value::Null)
     }

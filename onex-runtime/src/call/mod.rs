@@ -10,10 +10,11 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use crate::context::Runtime;
+use crate::driver::{CallStart, Phase};
 use crate::model::AttemptRecord;
 use crate::model::NodeKind;
 use crate::model::RunEvent;
-use crate::model::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError, Thunk};
 use crate::policy::circuit::Circuit;
 use crate::policy::panic::{contain, contain_async};
 use crate::policy::retry::next_delay;
@@ -119,7 +120,7 @@ pub(crate) fn is_plain(rt: &Runtime, sh: &Execution, step: usize) -> bool {
 /// timeout, no retries, no circuit, no cache. `None` when the call needs more than that.
 #[inline]
 pub(crate) fn settle_plain(rt: &Runtime, sh: &Execution, c: CallId) -> Option<Outcome> {
-    if !is_plain(rt, sh, c.step) {
+    if !is_plain(rt, sh, c.step) || sh.by_driver(c) {
         return None;
     }
     let made = attempt_sync(sh, c, 1, Place::Inline);
@@ -176,6 +177,7 @@ pub(crate) fn precheck(rt: &Runtime, sh: &Execution, c: CallId) -> Option<Outcom
             attempts: 0,
             failed: Vec::new(),
             cache_hit: false,
+            recorded: false,
         });
     }
     let key = cache_key(rt, sh, c)?;
@@ -198,6 +200,7 @@ pub(crate) fn precheck(rt: &Runtime, sh: &Execution, c: CallId) -> Option<Outcom
         attempts: 0,
         failed: Vec::new(),
         cache_hit: true,
+        recorded: false,
     })
 }
 
@@ -251,6 +254,7 @@ pub(crate) async fn drive(
                 attempts: attempt - 1,
                 failed,
                 cache_hit: false,
+                recorded: false,
             };
         }
         let made = match first.take() {
@@ -279,6 +283,7 @@ pub(crate) async fn drive(
                     attempts: attempt,
                     failed,
                     cache_hit: false,
+                    recorded: false,
                 };
             }
             Err(error) => {
@@ -302,6 +307,7 @@ pub(crate) async fn drive(
                         attempts: attempt,
                         failed,
                         cache_hit: false,
+                        recorded: false,
                     };
                 };
                 tracing::info!(
@@ -341,6 +347,9 @@ async fn make_attempt(
 ) -> Attempt {
     let spec = sh.program.graph().step(c.step);
     let timeout = spec.policy.timeout;
+    if let Some(thunk) = sh.handoff(c) {
+        return driver_attempt(sh, c, attempt, thunk).await;
+    }
     if spec.is_async {
         let started = sh.stamp();
         started_event(sh, c, attempt);
@@ -362,4 +371,27 @@ async fn make_attempt(
         return attempt_sync(sh, c, attempt, place);
     }
     off_thread::attempt(rt, sh, c, attempt, timeout).await
+}
+
+/// One attempt of a call the run's [step driver](crate::driver) makes: its thunk goes to
+/// the driver, and the serialized output it returns into the step's slot; bounded by the
+/// step's timeout, like any attempt.
+async fn driver_attempt(sh: &Execution, c: CallId, attempt: u32, thunk: Thunk) -> Attempt {
+    let spec = sh.program.graph().step(c.step);
+    let started = sh.stamp();
+    started_event(sh, c, attempt);
+    let start = CallStart::new(c.step, c.item, Phase::Call, spec);
+    let call = async {
+        let value = sh.drivers[c.run].call(&start, thunk).await?;
+        sh.program
+            .load_output(&sh.slots[c.run], sh.call(c, attempt), value)
+    };
+    let result = within(spec.policy.timeout, contain_async(&spec.name, call))
+        .instrument(step_span(sh, c, attempt))
+        .await;
+    Attempt {
+        result,
+        started,
+        finished: sh.stamp(),
+    }
 }

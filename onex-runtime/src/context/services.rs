@@ -12,6 +12,7 @@ use std::sync::atomic::AtomicUsize;
 
 use tokio::sync::Semaphore;
 
+use crate::driver::StepDriver;
 use crate::policy::blocking::BlockingPool;
 use crate::policy::cache::Cache;
 use crate::policy::circuit::Circuit;
@@ -44,6 +45,8 @@ pub(crate) struct Services {
     pub(crate) breakers: HashMap<String, Circuit>,
     pub(crate) cache: Cache,
     pub(crate) blocking: BlockingPool,
+    /// Where step calls run and are recorded, if not only here and nowhere.
+    pub(crate) driver: Option<Arc<dyn StepDriver>>,
 }
 
 impl Services {

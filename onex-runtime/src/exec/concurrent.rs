@@ -45,7 +45,7 @@ pub(super) async fn run_concurrent(
             continue;
         }
         let spec = graph.step(c.step);
-        if spec.is_async || spec.policy.timeout.is_some() {
+        if spec.is_async || spec.policy.timeout.is_some() || sh.by_driver(c) {
             driven.push_back((c, None));
         } else {
             grouped.push(c);
@@ -159,6 +159,7 @@ pub(super) async fn run_concurrent(
                         attempts: 1,
                         failed: Vec::new(),
                         cache_hit: false,
+                        recorded: false,
                     };
                     states[c.run].apply(sh, outcome);
                 }

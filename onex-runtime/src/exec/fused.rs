@@ -44,7 +44,7 @@ pub(crate) fn execute(
         .enumerate()
         .with_min_len(min_len)
         .map_init(
-            || setup.shared(Vec::new(), Vec::new(), true, start),
+            || setup.shared(Vec::new(), Vec::new(), true, start, Vec::new()),
             |sh, (i, input)| run_one(setup, sh, i, input, started_at, span),
         )
         .collect_into_vec(&mut results);

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::concurrent::{Limit, run_concurrent};
 use crate::context::Runtime;
+use crate::run::driven;
 use crate::run::execution::{CallId, Execution};
 use crate::run::state::RunState;
 
@@ -26,6 +27,7 @@ pub(super) async fn run(rt: &Runtime, sh: &Arc<Execution>, states: &mut [RunStat
                 item,
             }));
         }
+        let calls = driven::boundary(sh, states, calls).await;
         for c in &calls {
             states[c.run].load_balanced_operations += 1;
         }

@@ -47,6 +47,7 @@ pub(crate) fn direct_allowed(rt: &Runtime, options: &RunOptions) -> bool {
         && !options.cache_all
         && !options.capture_inputs
         && rt.inner.breakers.is_empty()
+        && rt.inner.driver.is_none()
         && !tracing::level_enabled!(tracing::Level::DEBUG)
 }
 

@@ -6,6 +6,7 @@ use super::direct;
 use crate::call::{Place, drive, precheck, settle_plain};
 use crate::context::Runtime;
 use crate::model::StepState;
+use crate::run::driven;
 use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::Outcome;
 use crate::run::state::RunState;
@@ -40,12 +41,14 @@ pub(super) async fn run(rt: &Runtime, sh: &Arc<Execution>, state: &mut RunState)
 /// Runs one step's calls on this thread, one after the other, with their policies.
 async fn run_step_inline(rt: &Runtime, sh: &Arc<Execution>, state: &mut RunState, step: usize) {
     let width = state.begin_step(sh, step);
-    for item in 0..width {
-        let c = CallId {
+    let calls = (0..width)
+        .map(|item| CallId {
             run: state.run,
             step,
             item,
-        };
+        })
+        .collect();
+    for c in driven::boundary(sh, std::slice::from_mut(state), calls).await {
         let outcome = match settle_plain(rt, sh, c) {
             Some(settled) => settled,
             None => settle_inline(rt, sh, c).await,

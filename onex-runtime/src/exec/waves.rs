@@ -6,6 +6,7 @@ use super::concurrent::{Limit, run_concurrent};
 use super::sequential::settle_inline;
 use crate::call::settle_plain;
 use crate::context::Runtime;
+use crate::run::driven;
 use crate::run::execution::{CallId, Execution};
 use crate::run::state::RunState;
 
@@ -23,6 +24,7 @@ pub(super) async fn run_parallel(
             break;
         }
         let calls = begin_wave(sh, state, wave);
+        let calls = driven::boundary(sh, std::slice::from_mut(state), calls).await;
         let limit = max_parallel.max(1);
         if calls.len() <= 1 || limit == 1 {
             run_inline(rt, sh, std::slice::from_mut(state), calls).await;
@@ -49,6 +51,7 @@ pub(super) async fn run_batch(rt: &Runtime, sh: &Arc<Execution>, state: &mut Run
             break;
         }
         let calls = begin_wave(sh, state, wave);
+        let calls = driven::boundary(sh, std::slice::from_mut(state), calls).await;
         state.load_balanced_operations += calls.len();
         if calls.len() > 1 {
             state.parallel_executions += calls.len();

@@ -45,6 +45,17 @@ trait DynProgram: Send + Sync + 'static {
     fn cache_store(&self, slots: &AnyRef, call: Call<'_>) -> Option<CacheEntry>;
     fn cache_load(&self, slots: &AnyRef, call: Call<'_>, entry: &CacheEntry) -> bool;
     fn operation_data(&self, slots: &AnyRef, call: Call<'_>) -> serde_json::Value;
+    fn serialize_output(
+        &self,
+        slots: &AnyRef,
+        call: Call<'_>,
+    ) -> Option<Result<serde_json::Value, NodeError>>;
+    fn load_output(
+        &self,
+        slots: &AnyRef,
+        call: Call<'_>,
+        value: serde_json::Value,
+    ) -> Result<(), NodeError>;
 }
 
 type AnyRef = dyn Any + Send + Sync;
@@ -180,6 +191,29 @@ impl<P: Program> DynProgram for P {
             None => serde_json::Value::Null,
         }
     }
+
+    fn serialize_output(
+        &self,
+        slots: &AnyRef,
+        call: Call<'_>,
+    ) -> Option<Result<serde_json::Value, NodeError>> {
+        match typed::<P>(slots) {
+            Some(slots) => Program::serialize_output(self, slots, call),
+            None => Some(Err(foreign_slots())),
+        }
+    }
+
+    fn load_output(
+        &self,
+        slots: &AnyRef,
+        call: Call<'_>,
+        value: serde_json::Value,
+    ) -> Result<(), NodeError> {
+        match typed::<P>(slots) {
+            Some(slots) => Program::load_output(self, slots, call, value),
+            None => Err(foreign_slots()),
+        }
+    }
 }
 
 /// A program behind a vtable: what the executors run.
@@ -267,6 +301,23 @@ impl Erased {
 
     pub(crate) fn operation_data(&self, slots: &AnySlots, call: Call<'_>) -> serde_json::Value {
         self.0.operation_data(&**slots, call)
+    }
+
+    pub(crate) fn serialize_output(
+        &self,
+        slots: &AnySlots,
+        call: Call<'_>,
+    ) -> Option<Result<serde_json::Value, NodeError>> {
+        self.0.serialize_output(&**slots, call)
+    }
+
+    pub(crate) fn load_output(
+        &self,
+        slots: &AnySlots,
+        call: Call<'_>,
+        value: serde_json::Value,
+    ) -> Result<(), NodeError> {
+        self.0.load_output(&**slots, call, value)
     }
 }
 

@@ -203,6 +203,44 @@ pub trait Program: Send + Sync + 'static {
         false
     }
 
+    /// The stored output of the completed call, serialized, for a
+    /// [step driver](crate::driver) to record; `None` when the program does not serialize
+    /// its outputs (the default).
+    ///
+    /// # Errors
+    ///
+    /// Inside the `Some`: the output did not serialize.
+    fn serialize_output(
+        &self,
+        slots: &Self::Slots,
+        call: Call<'_>,
+    ) -> Option<Result<serde_json::Value, NodeError>> {
+        let _ = (slots, call);
+        None
+    }
+
+    /// Stores `value`, a serialized output of the call's step, as the call's output: what
+    /// a [step driver](crate::driver) hands back instead of the call (an output journaled
+    /// by an earlier process, or made by a remote worker).
+    ///
+    /// # Errors
+    ///
+    /// The value does not deserialize into the step's output type, or the program does
+    /// not deserialize outputs at all (the default).
+    fn load_output(
+        &self,
+        slots: &Self::Slots,
+        call: Call<'_>,
+        value: serde_json::Value,
+    ) -> Result<(), NodeError> {
+        let _ = (slots, value);
+        Err(NodeError::permanent(format!(
+            "step #{} cannot take a serialized output: its workflow does not deserialize step outputs",
+            call.step
+        ))
+        .with_code(crate::model::ErrorCode::InvalidInput))
+    }
+
     /// The call's input, serialized, for the thunk's `operation_data` when capture is on.
     fn operation_data(&self, slots: &Self::Slots, call: Call<'_>) -> serde_json::Value {
         let _ = (slots, call);

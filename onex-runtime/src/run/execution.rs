@@ -6,9 +6,12 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::straggler::{Leftovers, Undoable};
+use std::collections::HashMap;
+
 use crate::context::Context;
+use crate::driver::RunDriver;
 use crate::model::ExecutionMode;
-use crate::model::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError, Thunk};
 use crate::program::Call;
 use crate::program::erased::{AnySlots, Erased};
 
@@ -43,6 +46,11 @@ pub(crate) struct Execution {
     pub(crate) deadline: Option<Duration>,
     /// Per run: what its effects leave to undo, and its stragglers.
     pub(crate) leftovers: Vec<Mutex<Leftovers>>,
+    /// Per run, its step driver; empty when the runtime has none.
+    pub(crate) drivers: Vec<Box<dyn RunDriver>>,
+    /// Per run (with drivers only): the thunks of the calls routed to the driver, by step
+    /// and item, the same for every attempt.
+    pub(crate) handoffs: Vec<Mutex<HashMap<(usize, usize), Thunk>>>,
 }
 
 impl Execution {
@@ -66,6 +74,27 @@ impl Execution {
         self.abort.push(AtomicBool::new(false));
         self.leftovers.clear();
         self.leftovers.push(Mutex::default());
+    }
+
+    /// The thunk of call `c` if the run's driver makes it ([`crate::driver::Route::Driver`]).
+    pub(crate) fn handoff(&self, c: CallId) -> Option<Thunk> {
+        if self.drivers.is_empty() {
+            return None;
+        }
+        let handoffs = self.handoffs[c.run]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        handoffs.get(&(c.step, c.item)).cloned()
+    }
+
+    /// Whether the run's driver makes call `c`.
+    #[inline]
+    pub(crate) fn by_driver(&self, c: CallId) -> bool {
+        !self.drivers.is_empty()
+            && self.handoffs[c.run]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(&(c.step, c.item))
     }
 
     /// The effects of `run`, locked.

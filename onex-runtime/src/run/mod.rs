@@ -3,6 +3,7 @@
 //! at its end, and the report it becomes.
 
 pub(crate) mod clock;
+pub(crate) mod driven;
 pub(crate) mod execution;
 pub(crate) mod outcome;
 pub(crate) mod records;

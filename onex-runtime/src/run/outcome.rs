@@ -21,6 +21,9 @@ pub(crate) struct Outcome {
     pub(crate) attempts: u32,
     pub(crate) failed: Vec<AttemptRecord>,
     pub(crate) cache_hit: bool,
+    /// Settled by the run's step driver (a known output, a refused call): the driver
+    /// knows how it ended, so it is not reported back at the next boundary.
+    pub(crate) recorded: bool,
 }
 
 impl Outcome {
@@ -43,6 +46,7 @@ impl Outcome {
             attempts: 1,
             failed,
             cache_hit: false,
+            recorded: false,
         }
     }
 }

@@ -72,6 +72,12 @@ impl Records {
         });
     }
 
+    /// The thunk of call `item` of `step`, once the step started.
+    pub(crate) fn thunk_of(&self, step: usize, item: usize) -> Option<&Thunk> {
+        let (from, to) = *self.thunk_range.get(step)?;
+        self.thunks[from as usize..to as usize].get(item)
+    }
+
     /// Marks `step` running since `elapsed`, with `calls` calls whose thunks are those
     /// emitted from `first` on.
     pub(crate) fn start_step(

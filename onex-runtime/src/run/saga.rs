@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::driven;
 use super::execution::{CallId, Execution};
 use super::state::RunState;
 use super::straggler::{Undoable, settle, undo_orphan};
@@ -27,7 +28,16 @@ pub(crate) async fn compensate(
     for entry in done.into_iter().rev() {
         match entry {
             Undoable::Output(c) if saga => {
+                // The run's driver may know it ran already (in an earlier process).
+                if !driven::compensation_starts(sh, state, c).await {
+                    continue;
+                }
                 if let Some(record) = undo_output(sh, c).await {
+                    let result = match &record.error {
+                        Some(error) => Err(error.clone()),
+                        None => Ok(()),
+                    };
+                    driven::compensation_ended(sh, state, c, &result);
                     state.compensations_run += 1;
                     state.record_compensation(c, record);
                 }
@@ -102,8 +112,7 @@ impl Drop for CompensateOnDrop {
         handle.spawn(async move {
             for run in 0..sh.contexts.len() {
                 // Bookkeeping only: a dropped run has no report to write.
-                let mut state =
-                    RunState::new(&*sh.program, run, strategy, false, SystemTime::now());
+                let mut state = RunState::new(&sh.program, run, strategy, false, SystemTime::now());
                 let done = settle(&sh, &mut state, false).await;
                 let saga = strategy == FailureStrategy::Compensate;
                 compensate(&sh, &mut state, done, saga).await;

@@ -11,6 +11,7 @@ use super::clock;
 use super::execution::Execution;
 use super::state::RunState;
 use crate::context::{Context, Runtime};
+use crate::driver::RunDriver;
 use crate::model::{ExecutionMode, RunOptions};
 use crate::program::erased::{AnySlots, Erased};
 
@@ -54,6 +55,7 @@ impl Setup<'_> {
         contexts: Vec<Context>,
         direct: bool,
         start: clock::Start,
+        drivers: Vec<Box<dyn RunDriver>>,
     ) -> Execution {
         let options = self.options;
         Execution {
@@ -72,6 +74,12 @@ impl Setup<'_> {
             timing: !options.records_off,
             start,
             deadline: options.timeout,
+            handoffs: if drivers.is_empty() {
+                Vec::new()
+            } else {
+                drivers.iter().map(|_| Mutex::default()).collect()
+            },
+            drivers,
         }
     }
 
@@ -79,7 +87,7 @@ impl Setup<'_> {
     /// clock reading for every input of a batch: they start together).
     pub(crate) fn run_state(&self, run: usize, started_at: std::time::SystemTime) -> RunState {
         RunState::new(
-            &*self.program,
+            &self.program,
             run,
             self.options.failure_strategy,
             !self.options.records_off,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use super::driven::{Ended, note};
 use super::execution::{CallId, Execution};
 use super::outcome::Outcome;
 use super::records::Records;
@@ -38,6 +39,8 @@ pub(crate) struct RunState {
     pub(crate) started_at: SystemTime,
     /// The last clock reading, as an offset from the run's start (records only).
     pub(crate) clock: Duration,
+    /// Calls that ended since the run's last boundary, for its step driver (if it has one).
+    pub(crate) ended: Vec<Ended>,
 }
 
 impl RunState {
@@ -68,6 +71,7 @@ impl RunState {
             stuck_calls: 0,
             started_at,
             clock: Duration::ZERO,
+            ended: Vec::new(),
         }
     }
 
@@ -165,6 +169,7 @@ impl RunState {
 
     /// Applies a finished call.
     pub(crate) fn apply(&mut self, sh: &Execution, outcome: Outcome) {
+        note(sh, &mut self.ended, &outcome);
         let step = outcome.call.step;
         if outcome.cache_hit {
             self.cache_hits += 1;

@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicUsize;
 use tokio::sync::Semaphore;
 
 use crate::context::{Runtime, Services};
+use crate::driver::StepDriver;
 use crate::policy::blocking::BlockingPool;
 use crate::policy::cache::{BuildKey, Cache};
 use crate::policy::circuit::Circuit;
@@ -33,6 +34,7 @@ pub struct RuntimeBuilder {
     cache_per_node: HashMap<String, CachePolicy>,
     cache_hasher: Option<Box<dyn BuildKey>>,
     blocking_threads: usize,
+    driver: Option<Arc<dyn StepDriver>>,
 }
 
 impl Default for RuntimeBuilder {
@@ -46,6 +48,7 @@ impl Default for RuntimeBuilder {
             cache_per_node: HashMap::new(),
             cache_hasher: None,
             blocking_threads: RuntimeBuilder::DEFAULT_BLOCKING_THREADS,
+            driver: None,
         }
     }
 }
@@ -195,6 +198,25 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Runs every step call of this runtime's runs through `driver`: the seam where a
+    /// journal records calls and a remote backend takes them (see [`crate::driver`]).
+    ///
+    /// ```
+    /// # use onex::driver::{CallEnd, CallStart, DriverFuture, Route, RunDriver, RunInfo, StepDriver};
+    /// # #[derive(Debug)] struct Journal;
+    /// # impl StepDriver for Journal {
+    /// #     fn open<'a>(&'a self, _: &'a RunInfo<'a>) -> DriverFuture<'a, Box<dyn RunDriver>> {
+    /// #         unimplemented!()
+    /// #     }
+    /// # }
+    /// let rt = onex::Runtime::builder().step_driver(Journal).build();
+    /// assert!(rt.has_step_driver());
+    /// ```
+    pub fn step_driver(mut self, driver: impl StepDriver) -> Self {
+        self.driver = Some(Arc::new(driver));
+        self
+    }
+
     /// Builds the runtime.
     pub fn build(self) -> Runtime {
         crate::run::clock::warm_up();
@@ -220,6 +242,7 @@ impl RuntimeBuilder {
                     .collect(),
                 cache: Cache::new(self.cache, self.cache_per_node, self.cache_hasher),
                 blocking: BlockingPool::new(self.blocking_threads),
+                driver: self.driver,
             }),
         }
     }

@@ -19,7 +19,7 @@ use crate::run::result::{report, result, take_outputs};
 use crate::run::saga::{CompensateOnDrop, compensate};
 use crate::run::setup::Setup;
 use crate::run::state::RunState;
-use crate::run::{clock, straggler};
+use crate::run::{clock, driven, straggler};
 
 /// Executes `inputs` through `program`, each input its own run; results in input order.
 /// `parent` is the context of the step this is nested in, if it is.
@@ -56,14 +56,16 @@ pub(crate) async fn execute(
         // its token and deadline between stretches instead.
         return exec::fused::execute(&setup, inputs, &span);
     }
-    let contexts = (0..n).map(|i| setup.context(i)).collect();
+    let contexts: Vec<Context> = (0..n).map(|i| setup.context(i)).collect();
+    let drivers = driven::open(&setup, &contexts, parent.is_some()).await;
     // A plain loop: the slots struct is one typed slot per step (16 KB for 1,000 steps),
     // and collecting through iterator adapters moved each one twice more.
     let mut slots: Vec<AnySlots> = Vec::with_capacity(n);
     for input in inputs {
         slots.push(setup.program.slots(input));
     }
-    let sh = Arc::new(setup.shared(slots, contexts, direct, clock::Start::now()));
+    let start = clock::Start::now();
+    let sh = Arc::new(setup.shared(slots, contexts, direct, start, drivers.unwrap_or_default()));
     let mut on_drop = CompensateOnDrop {
         shared: Some(Arc::clone(&sh)),
         strategy: options.failure_strategy,
@@ -114,8 +116,10 @@ pub(crate) async fn execute(
         let failed = state.first_failure.is_some() || state.interrupted.is_some();
         let saga = options.failure_strategy == FailureStrategy::Compensate && failed;
         let settled = async {
+            driven::flush(&sh, state).await;
             let done = straggler::settle(&sh, state, any_output || saga).await;
             compensate(&sh, state, done, saga).await;
+            driven::close(&sh, state, state.final_state(output_step)).await;
         };
         settled.instrument(span.clone()).await;
     }

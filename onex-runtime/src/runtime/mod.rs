@@ -67,6 +67,16 @@ impl Runtime {
         self.inner.blocking.size()
     }
 
+    /// Whether a [step driver](crate::driver) runs this runtime's step calls
+    /// ([`RuntimeBuilder::step_driver`]).
+    ///
+    /// ```
+    /// assert!(!onex::Runtime::default().has_step_driver());
+    /// ```
+    pub fn has_step_driver(&self) -> bool {
+        self.inner.driver.is_some()
+    }
+
     /// How many outputs the cache holds.
     pub fn cached_outputs(&self) -> usize {
         self.inner.cache.len()
