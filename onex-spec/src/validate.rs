@@ -15,7 +15,7 @@ use crate::condition::Condition;
 use crate::error::{SpecError, SpecErrorKind, SpecErrors};
 use crate::parse::Unreadable;
 use crate::registry::{NodeRegistry, RegisteredNode, short_type_name};
-use crate::spec::WorkflowSpec;
+use crate::spec::{SpecThunk, WorkflowSpec};
 use onex_graph::suggest::did_you_mean;
 use onex_runtime::NodeKind;
 use onex_runtime::StepPolicy;
@@ -54,215 +54,192 @@ pub(crate) struct Resolved {
 }
 
 /// Validates `spec` against `registry`, skipping references to what did not parse.
+///
+/// The passes, in the order their errors are reported: the settings, the ids (pass 1),
+/// each step's condition and each thunk's node, settings and dependencies (pass 2), the
+/// output, the cycles (pass 3). Only a spec without errors becomes a graph.
 pub(crate) fn resolve(
     spec: &WorkflowSpec,
     registry: &NodeRegistry,
     unreadable: &Unreadable,
 ) -> Result<Resolved, SpecErrors> {
-    let mut errors = Vec::new();
-    let mut error = |kind, location: String, message: String| {
-        errors.push(SpecError::new(kind, location, message));
-    };
+    let mut errors = Errors::default();
+    check_settings(spec, unreadable, &mut errors);
+    let ids = Ids::collect(spec, unreadable, &mut errors);
+    let (resolved, graph_deps) = resolve_thunks(spec, registry, unreadable, &ids, &mut errors);
+    let output = resolve_output(spec, unreadable, &ids, &mut errors);
+    check_cycles(spec, &ids, &graph_deps, &mut errors);
+    match (output, errors.0.is_empty()) {
+        (Some(output), true) => build(spec, resolved, graph_deps, output),
+        _ => Err(SpecErrors::new(spec.workflow_id.clone(), errors.0)),
+    }
+}
 
+/// Every mistake found so far, in the order found.
+#[derive(Default)]
+struct Errors(Vec<SpecError>);
+
+impl Errors {
+    fn add(
+        &mut self,
+        kind: SpecErrorKind,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.0
+            .push(SpecError::new(kind, location.into(), message.into()));
+    }
+}
+
+/// The run-wide settings: a named workflow, room for a step to run.
+fn check_settings(spec: &WorkflowSpec, unreadable: &Unreadable, errors: &mut Errors) {
     if spec.workflow_id.trim().is_empty() && !unreadable.workflow_id {
-        error(
+        errors.add(
             SpecErrorKind::InvalidSetting,
-            "workflow_id".into(),
-            "is empty: name the workflow".into(),
+            "workflow_id",
+            "is empty: name the workflow",
         );
     }
     if spec.max_parallel_steps == 0 {
-        error(
+        errors.add(
             SpecErrorKind::InvalidSetting,
-            "max_parallel_steps".into(),
-            "is 0: at least one step must be able to run".into(),
+            "max_parallel_steps",
+            "is 0: at least one step must be able to run",
         );
     }
+}
 
-    // Pass 1: ids. The first occurrence of a thunk id wins, so references still resolve.
-    let mut step_ids: HashMap<&str, usize> = HashMap::new();
-    let mut index_of: HashMap<&str, usize> = HashMap::new();
-    let mut locations = Vec::new();
-    for (s, step) in spec.steps.iter().enumerate() {
-        if step.step_id.is_empty() {
-            error(
+/// Pass 1: the step and thunk ids. The first occurrence of a thunk id wins, so that
+/// references to it still resolve.
+struct Ids<'s> {
+    /// Each valid thunk id's graph index.
+    index_of: HashMap<&'s str, usize>,
+    /// Each thunk's location in the document, by graph index.
+    locations: Vec<String>,
+    /// How many more "did you mean" searches [`missing`](Self::missing) may make: each
+    /// compares a name with every id, and a huge spec with thousands of dangling
+    /// references must not take quadratic time to reject.
+    suggestions: std::cell::Cell<usize>,
+}
+
+impl<'s> Ids<'s> {
+    fn collect(spec: &'s WorkflowSpec, unreadable: &Unreadable, errors: &mut Errors) -> Self {
+        let mut step_ids: HashMap<&str, usize> = HashMap::new();
+        let mut ids = Ids {
+            index_of: HashMap::new(),
+            locations: Vec::new(),
+            suggestions: std::cell::Cell::new(SUGGESTION_BUDGET),
+        };
+        for (s, step) in spec.steps.iter().enumerate() {
+            let at = format!("steps[{}].step_id", unreadable.step(s));
+            if step.step_id.is_empty() {
+                errors.add(SpecErrorKind::DuplicateId, at, "is empty");
+            } else if let Some(first) = step_ids.insert(&step.step_id, s) {
+                step_ids.insert(&step.step_id, first);
+                errors.add(
+                    SpecErrorKind::DuplicateId,
+                    at,
+                    format!(
+                        "duplicate step id `{}` (first used by steps[{}])",
+                        step.step_id,
+                        unreadable.step(first)
+                    ),
+                );
+            }
+            for (t, thunk) in step.thunks.iter().enumerate() {
+                let here = unreadable.thunk(s, t);
+                ids.note_thunk(&thunk.thunk_id, here, errors);
+            }
+        }
+        ids
+    }
+
+    /// Notes the thunk at `here`, the next graph index, unless its id is bad or taken.
+    fn note_thunk(&mut self, id: &'s str, here: String, errors: &mut Errors) {
+        let at = format!("{here}.thunk_id");
+        if id.is_empty() {
+            errors.add(SpecErrorKind::DuplicateId, at, "is empty");
+        } else if id.starts_with('$') {
+            errors.add(
                 SpecErrorKind::DuplicateId,
-                format!("steps[{}].step_id", unreadable.step(s)),
-                "is empty".into(),
-            );
-        } else if let Some(first) = step_ids.insert(&step.step_id, s) {
-            step_ids.insert(&step.step_id, first);
-            error(
-                SpecErrorKind::DuplicateId,
-                format!("steps[{}].step_id", unreadable.step(s)),
+                at,
                 format!(
-                    "duplicate step id `{}` (first used by steps[{}])",
-                    step.step_id,
-                    unreadable.step(first)
+                    "`{id}`: ids starting with `$` are reserved (`{INPUT}` names the run's input)"
                 ),
             );
+        } else if let Some(&first) = self.index_of.get(id) {
+            let first_at = &self.locations[first];
+            errors.add(
+                SpecErrorKind::DuplicateId,
+                at,
+                format!("duplicate thunk id `{id}` (first used by {first_at})"),
+            );
+        } else {
+            self.index_of.insert(id, self.locations.len());
         }
-        for (t, thunk) in step.thunks.iter().enumerate() {
-            let here = unreadable.thunk(s, t);
-            let index = locations.len();
-            if thunk.thunk_id.is_empty() {
-                error(
-                    SpecErrorKind::DuplicateId,
-                    format!("{here}.thunk_id"),
-                    "is empty".into(),
-                );
-            } else if thunk.thunk_id.starts_with('$') {
-                error(
-                    SpecErrorKind::DuplicateId,
-                    format!("{here}.thunk_id"),
-                    format!(
-                        "`{}`: ids starting with `$` are reserved (`{INPUT}` names the run's input)",
-                        thunk.thunk_id
-                    ),
-                );
-            } else if let Some(&first) = index_of.get(thunk.thunk_id.as_str()) {
-                let first_at: &String = &locations[first];
-                error(
-                    SpecErrorKind::DuplicateId,
-                    format!("{here}.thunk_id"),
-                    format!(
-                        "duplicate thunk id `{}` (first used by {first_at})",
-                        thunk.thunk_id
-                    ),
-                );
-            } else {
-                index_of.insert(&thunk.thunk_id, index);
-            }
-            locations.push(here);
+        self.locations.push(here);
+    }
+
+    /// Where `name` comes from: the run's input or a thunk; `Err` with the error's message
+    /// when it names no thunk, `Ok(None)` when it names one that did not parse (its own
+    /// error is reported already).
+    fn source(
+        &self,
+        name: &str,
+        what: &str,
+        unreadable: &Unreadable,
+    ) -> Result<Option<Source>, String> {
+        if name == INPUT {
+            return Ok(Some(Source::Input));
+        }
+        match self.index_of.get(name) {
+            Some(&i) => Ok(Some(Source::Thunk(i))),
+            None if unreadable.thunks.contains(name) => Ok(None),
+            None => Err(self.missing(name, what)),
         }
     }
-    let thunk_ids = || index_of.keys().copied();
-    // Each suggestion compares a name with every id; a budget keeps a huge spec with
-    // thousands of dangling references from taking quadratic time to reject.
-    let suggestions = std::cell::Cell::new(SUGGESTION_BUDGET);
-    let missing = |name: &str, what: &str| {
-        let hint = match suggestions.get().checked_sub(1) {
+
+    /// The message of a reference to no thunk, with the closest id while the budget lasts.
+    fn missing(&self, name: &str, what: &str) -> String {
+        let hint = match self.suggestions.get().checked_sub(1) {
             Some(left) => {
-                suggestions.set(left);
-                did_you_mean(name, thunk_ids())
+                self.suggestions.set(left);
+                did_you_mean(name, self.index_of.keys().copied())
             }
             None => String::new(),
         };
         format!("{what} `{name}` names no thunk of this spec{hint}")
-    };
+    }
+}
 
-    // Pass 2: nodes, settings, references and data, thunk by thunk.
-    let mut resolved: Vec<Option<ResolvedThunk>> = Vec::new();
-    let mut graph_deps: Vec<Vec<usize>> = Vec::new();
+/// Pass 2: each step's condition, and each thunk's node, settings and dependencies.
+/// Returns the thunks that resolved (`None` for one whose node is unknown) and each
+/// thunk's dependencies in the graph, by graph index.
+fn resolve_thunks(
+    spec: &WorkflowSpec,
+    registry: &NodeRegistry,
+    unreadable: &Unreadable,
+    ids: &Ids<'_>,
+    errors: &mut Errors,
+) -> (Vec<Option<ResolvedThunk>>, Vec<Vec<usize>>) {
+    let mut resolved = Vec::new();
+    let mut graph_deps = Vec::new();
     for (s, step) in spec.steps.iter().enumerate() {
         let condition = step.condition.as_ref().and_then(|c| {
             let at = format!("steps[{}].condition", unreadable.step(s));
-            if let Some((field, problem)) = c.static_problem() {
-                error(
-                    SpecErrorKind::InvalidCondition,
-                    format!("{at}.{field}"),
-                    problem,
-                );
-            }
-            if c.thunk == INPUT {
-                return Some((c.clone(), Source::Input));
-            }
-            match index_of.get(c.thunk.as_str()) {
-                Some(&i) => Some((c.clone(), Source::Thunk(i))),
-                None if unreadable.thunks.contains(&c.thunk) => None,
-                None => {
-                    error(
-                        SpecErrorKind::MissingThunk,
-                        format!("{at}.thunk"),
-                        missing(&c.thunk, "condition thunk"),
-                    );
-                    None
-                }
-            }
+            resolve_condition(c, &at, unreadable, ids, errors)
         });
         for (t, thunk) in step.thunks.iter().enumerate() {
             let here = unreadable.thunk(s, t);
-            let node = registry.get(&thunk.target_node_type);
-            match node {
-                None => error(
-                    SpecErrorKind::UnknownNodeType,
-                    format!("{here}.target_node_type"),
-                    format!(
-                        "unknown node type `{}`{}",
-                        thunk.target_node_type,
-                        if registry.node_types().next().is_none() {
-                            " (the registry is empty)".to_string()
-                        } else {
-                            did_you_mean(&thunk.target_node_type, registry.node_types())
-                        }
-                    ),
-                ),
-                Some(node) => {
-                    if let Some(given) = thunk.thunk_type
-                        && given != node.kind.thunk_type()
-                    {
-                        error(
-                            SpecErrorKind::ThunkTypeMismatch,
-                            format!("{here}.thunk_type"),
-                            format!(
-                                "is {}, but `{}` is {} node ({})",
-                                thunk_type_name(given),
-                                thunk.target_node_type,
-                                with_article(node.kind),
-                                thunk_type_name(node.kind.thunk_type())
-                            ),
-                        );
-                    }
-                    // With dependencies the input is only known at run time.
-                    if thunk.dependencies.is_empty()
-                        && let Err(mismatch) = (node.check_input)(&thunk.operation_data)
-                    {
-                        let input = short_type_name(node.input_type);
-                        let (at, message) = if thunk.operation_data.is_null() {
-                            (
-                                here.clone(),
-                                format!(
-                                    "has no operation_data and no dependencies, but `{}` needs \
-                                     an input (`{input}`): {}",
-                                    thunk.target_node_type, mismatch.message
-                                ),
-                            )
-                        } else {
-                            (
-                                join_path(&format!("{here}.operation_data"), &mismatch.path),
-                                format!(
-                                    "does not fit the input of `{}` (`{input}`): {}",
-                                    thunk.target_node_type, mismatch.message
-                                ),
-                            )
-                        };
-                        error(SpecErrorKind::InvalidOperationData, at, message);
-                    }
-                }
-            }
+            let node = check_node(thunk, &here, registry, errors);
             if thunk.timeout_ms == Some(0) {
-                error(
+                errors.add(
                     SpecErrorKind::InvalidSetting,
                     format!("{here}.timeout_ms"),
-                    "is 0: every attempt would time out at once; omit it for no deadline".into(),
+                    "is 0: every attempt would time out at once; omit it for no deadline",
                 );
             }
-            let mut args = Vec::with_capacity(thunk.dependencies.len());
-            for (d, dep) in thunk.dependencies.iter().enumerate() {
-                if dep == INPUT {
-                    args.push(Source::Input);
-                    continue;
-                }
-                match index_of.get(dep.as_str()) {
-                    Some(&i) => args.push(Source::Thunk(i)),
-                    None if unreadable.thunks.contains(dep) => {}
-                    None => error(
-                        SpecErrorKind::MissingThunk,
-                        format!("{here}.dependencies[{d}]"),
-                        missing(dep, "dependency"),
-                    ),
-                }
-            }
+            let args = resolve_args(thunk, &here, unreadable, ids, errors);
             let mut deps: Vec<usize> = Vec::with_capacity(args.len() + 1);
             for source in args.iter().chain(condition.as_ref().map(|(_, c)| c)) {
                 if let Source::Thunk(i) = *source
@@ -280,50 +257,178 @@ pub(crate) fn resolve(
             }));
         }
     }
+    (resolved, graph_deps)
+}
 
-    let output = match &spec.output {
-        None if unreadable.output => None,
-        None => {
-            error(
+/// A step's condition and where the value it tests comes from.
+fn resolve_condition(
+    condition: &Condition,
+    at: &str,
+    unreadable: &Unreadable,
+    ids: &Ids<'_>,
+    errors: &mut Errors,
+) -> Option<(Condition, Source)> {
+    if let Some((field, problem)) = condition.static_problem() {
+        errors.add(
+            SpecErrorKind::InvalidCondition,
+            format!("{at}.{field}"),
+            problem,
+        );
+    }
+    match ids.source(&condition.thunk, "condition thunk", unreadable) {
+        Ok(source) => source.map(|source| (condition.clone(), source)),
+        Err(message) => {
+            errors.add(SpecErrorKind::MissingThunk, format!("{at}.thunk"), message);
+            None
+        }
+    }
+}
+
+/// The thunk's node, if its type is registered: and that its `thunk_type`, if given,
+/// and its `operation_data`, when it is the whole input, fit the node.
+fn check_node<'r>(
+    thunk: &SpecThunk,
+    here: &str,
+    registry: &'r NodeRegistry,
+    errors: &mut Errors,
+) -> Option<&'r Arc<RegisteredNode>> {
+    let Some(node) = registry.get(&thunk.target_node_type) else {
+        let hint = if registry.node_types().next().is_none() {
+            " (the registry is empty)".to_string()
+        } else {
+            did_you_mean(&thunk.target_node_type, registry.node_types())
+        };
+        errors.add(
+            SpecErrorKind::UnknownNodeType,
+            format!("{here}.target_node_type"),
+            format!("unknown node type `{}`{hint}", thunk.target_node_type),
+        );
+        return None;
+    };
+    if let Some(given) = thunk.thunk_type
+        && given != node.kind.thunk_type()
+    {
+        errors.add(
+            SpecErrorKind::ThunkTypeMismatch,
+            format!("{here}.thunk_type"),
+            format!(
+                "is {}, but `{}` is {} node ({})",
+                thunk_type_name(given),
+                thunk.target_node_type,
+                with_article(node.kind),
+                thunk_type_name(node.kind.thunk_type())
+            ),
+        );
+    }
+    // With dependencies the input is only known at run time.
+    if thunk.dependencies.is_empty()
+        && let Err(mismatch) = (node.check_input)(&thunk.operation_data)
+    {
+        let input = short_type_name(node.input_type);
+        let (at, message) = if thunk.operation_data.is_null() {
+            (
+                here.to_string(),
+                format!(
+                    "has no operation_data and no dependencies, but `{}` needs an input \
+                     (`{input}`): {}",
+                    thunk.target_node_type, mismatch.message
+                ),
+            )
+        } else {
+            (
+                join_path(&format!("{here}.operation_data"), &mismatch.path),
+                format!(
+                    "does not fit the input of `{}` (`{input}`): {}",
+                    thunk.target_node_type, mismatch.message
+                ),
+            )
+        };
+        errors.add(SpecErrorKind::InvalidOperationData, at, message);
+    }
+    Some(node)
+}
+
+/// Where each of the thunk's dependencies comes from, in order (those naming a thunk that
+/// did not parse are left out: their error is reported already).
+fn resolve_args(
+    thunk: &SpecThunk,
+    here: &str,
+    unreadable: &Unreadable,
+    ids: &Ids<'_>,
+    errors: &mut Errors,
+) -> Vec<Source> {
+    let mut args = Vec::with_capacity(thunk.dependencies.len());
+    for (d, dep) in thunk.dependencies.iter().enumerate() {
+        match ids.source(dep, "dependency", unreadable) {
+            Ok(source) => args.extend(source),
+            Err(message) => errors.add(
+                SpecErrorKind::MissingThunk,
+                format!("{here}.dependencies[{d}]"),
+                message,
+            ),
+        }
+    }
+    args
+}
+
+/// The output thunk's graph index.
+fn resolve_output(
+    spec: &WorkflowSpec,
+    unreadable: &Unreadable,
+    ids: &Ids<'_>,
+    errors: &mut Errors,
+) -> Option<usize> {
+    let Some(name) = &spec.output else {
+        if !unreadable.output {
+            errors.add(
                 SpecErrorKind::MissingOutput,
-                "output".into(),
-                "missing: name the thunk whose result is the run's output".into(),
+                "output",
+                "missing: name the thunk whose result is the run's output",
+            );
+        }
+        return None;
+    };
+    match ids.index_of.get(name.as_str()) {
+        Some(&i) => Some(i),
+        None if unreadable.thunks.contains(name) => None,
+        None => {
+            errors.add(
+                SpecErrorKind::MissingThunk,
+                "output",
+                ids.missing(name, "output"),
             );
             None
         }
-        Some(name) => match index_of.get(name.as_str()) {
-            Some(&i) => Some(i),
-            None if unreadable.thunks.contains(name) => None,
-            None => {
-                error(
-                    SpecErrorKind::MissingThunk,
-                    "output".into(),
-                    missing(name, "output"),
-                );
-                None
-            }
-        },
-    };
+    }
+}
 
-    // Pass 3: cycles, named by thunk id, one error per cycle.
-    let ids: Vec<&str> = spec.thunks().map(|(_, t)| t.thunk_id.as_str()).collect();
-    for cycle in onex_graph::find_cycles(&graph_deps) {
+/// Pass 3: the cycles, named by thunk id, one error per cycle.
+fn check_cycles(
+    spec: &WorkflowSpec,
+    ids: &Ids<'_>,
+    graph_deps: &[Vec<usize>],
+    errors: &mut Errors,
+) {
+    let names: Vec<&str> = spec.thunks().map(|(_, t)| t.thunk_id.as_str()).collect();
+    for cycle in onex_graph::find_cycles(graph_deps) {
         let first = cycle.nodes()[0];
-        let path: Vec<String> = cycle.nodes().iter().map(|&i| ids[i].to_string()).collect();
-        let mut text = path.join(" -> ");
-        text.push_str(" -> ");
-        text.push_str(&path[0]);
-        error(
+        let path: Vec<&str> = cycle.nodes().iter().map(|&i| names[i]).collect();
+        errors.add(
             SpecErrorKind::Cycle,
-            format!("{}.dependencies", locations[first]),
-            format!("cycle: {text}"),
+            format!("{}.dependencies", ids.locations[first]),
+            format!("cycle: {} -> {}", path.join(" -> "), path[0]),
         );
     }
+}
 
+/// The graph of a spec without errors: one step per thunk, in document order.
+fn build(
+    spec: &WorkflowSpec,
+    resolved: Vec<Option<ResolvedThunk>>,
+    graph_deps: Vec<Vec<usize>>,
+    output: usize,
+) -> Result<Resolved, SpecErrors> {
     let workflow = spec.workflow_id.clone();
-    let (Some(output), true) = (output, errors.is_empty()) else {
-        return Err(SpecErrors::new(workflow, errors));
-    };
     let thunks: Vec<ResolvedThunk> = resolved.into_iter().flatten().collect();
     let steps = spec
         .thunks()
