@@ -189,8 +189,8 @@ fn spawn_group(
             // A bounded number of workers pulling the next call: never more than
             // `workers` calls in flight, and no idle worker while calls remain.
             let next = AtomicUsize::new(0);
-            // Write-once cells: `OnceLock::set` went through `Once` and cost ~80
-            // instructions per call here.
+            // Write-once cells: `Slot`, not `OnceLock`, whose `set` goes through `Once`
+            // (see `Slot`).
             let done: Vec<crate::store::Slot<Attempt>> =
                 (0..group.len()).map(|_| Default::default()).collect();
             rayon::scope(|s| {

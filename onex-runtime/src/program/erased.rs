@@ -1,10 +1,9 @@
 //! A [`Program`] with its types erased, so the executors are compiled once, in this crate.
 //!
-//! The executors are generic over `Program`. Called with each workflow's own type, every
-//! crate that runs a workflow compiled its own copy of all of them (sequential, parallel,
-//! batch, retries, compensation: about three quarters of the code of a crate holding a
-//! 200-step workflow). `Runtime::run` and friends instead hand the executors an
-//! [`Erased`] program: the workflow behind a vtable, its input, slots and output boxed as
+//! Executors generic over `Program` would be compiled again in every crate that runs a
+//! workflow, once per workflow: sequential, parallel, batch, retries, compensation, most of
+//! such a crate's code (BENCHMARKS.md, design notes). `Runtime::run` and friends instead
+//! hand the executors an [`Erased`] program: the workflow behind a vtable, its input, slots and output boxed as
 //! `dyn Any`. A crate then compiles only the small forwarding layer below per workflow; the
 //! cost is one virtual call and one type check per call, and three small allocations per run.
 

@@ -13,9 +13,9 @@
 //! dispatch, one per input and step, named after it: rustc prints a generic parameter by its
 //! name alone, where a type of that name would be printed with a path as soon as two
 //! workflows of a crate share a step name. The traits are shared by every edge of every
-//! workflow, so an edge costs one obligation. A trait of its own per edge, declared with
-//! its message, cost a trait, an impl, a coherence check and a constant: 14% of the
-//! compiler's work on a 200-step workflow's first build.
+//! workflow, so an argument costs one obligation, where a trait of its own per argument,
+//! declared with its message, would cost a trait, an impl, a coherence check and a
+//! constant.
 
 /// The conversions an edge may make from a step's output `Self` to a parameter `&P`: as
 /// is, `&Vec<T>` as `&[T]`, `&String` as `&str`.

@@ -1,9 +1,9 @@
 //! The clock record offsets are read from.
 //!
 //! Records read a clock at every step's end, so its cost is per step: a calibrated TSC
-//! clock (`quanta`) reads in 21 ns on the benchmark VM against 48 ns for
-//! `std::time::Instant` (the vDSO `clock_gettime`). Calibrating it takes 0.6–2.4 ms,
-//! though, which a process running one workflow should not wait for: it is calibrated on a
+//! clock (`quanta`) reads in about half the time of `std::time::Instant` (BENCHMARKS.md,
+//! design notes). Calibrating it takes milliseconds, though, which a process running one
+//! workflow should not wait for: it is calibrated on a
 //! thread of its own, started when the first [`Runtime`](crate::Runtime) is built, and
 //! runs use the system's monotonic clock until it is ready.
 

@@ -57,7 +57,7 @@ impl Records {
                 dependencies.push(t.thunk_id);
             }
         }
-        // Built in place in the vector: a `Thunk` is ~150 bytes.
+        // Built in place in the vector: a `Thunk` is large, and a move is a copy of it.
         self.thunks.push(Thunk {
             thunk_id: thunk_id(),
             thunk_type: spec.kind.thunk_type(),

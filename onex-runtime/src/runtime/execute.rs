@@ -58,7 +58,7 @@ pub(crate) async fn execute(
     }
     let contexts: Vec<Context> = (0..n).map(|i| setup.context(i)).collect();
     let drivers = driven::open(&setup, &contexts, parent.is_some()).await;
-    // A plain loop: the slots struct is one typed slot per step (16 KB for 1,000 steps),
+    // A plain loop: the slots struct is one typed slot per step (large for a long workflow),
     // and collecting through iterator adapters moved each one twice more.
     let mut slots: Vec<AnySlots> = Vec::with_capacity(n);
     for input in inputs {

@@ -13,8 +13,9 @@ use crate::model::NodeError;
 /// The output of one step in one run: written once, then read by reference.
 ///
 /// A write-once cell: one compare-and-swap to claim it, one release store to publish the
-/// value, one acquire load to read it. (`OnceLock` does the same through `Once`, whose
-/// out-of-line closure call cost about a third of a sequential run of trivial steps.)
+/// value, one acquire load to read it. (`OnceLock` does the same through `Once`, an
+/// out-of-line closure call per store, which a run of trivial steps feels: BENCHMARKS.md,
+/// design notes.)
 ///
 /// # Examples
 ///

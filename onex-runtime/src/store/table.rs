@@ -2,12 +2,12 @@
 //! dropped through a table of its fields instead of drop code per field.
 //!
 //! The compiler's drop glue for a struct calls each field's drop in turn and, should one
-//! panic, drops the rest from a cleanup block of its own: a dozen lines of code per step in
-//! a debug build, a seventh of a long workflow's generated code. A table of each field's
+//! panic, drops the rest from a cleanup block of its own: code per step, in every crate that
+//! declares a workflow. A table of each field's
 //! size, alignment and drop function is data instead, read by one loop compiled once in
 //! this crate. The struct is `#[repr(C)]`, so the loop finds each field from the sizes and
 //! alignments before it: a table of offsets (`offset_of!`) would cost a constant
-//! evaluation per field, a tenth of a long workflow's compile.
+//! evaluation per field at compile time.
 
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
