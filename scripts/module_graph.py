@@ -102,12 +102,12 @@ def use_tree_leaves(tree):
 class Crate:
     def __init__(self, src):
         self.src = Path(src)
-        self.groups = sorted(
+        self.groups = sorted(set(
             p.stem if p.is_file() else p.name
             for p in self.src.iterdir()
             if (p.is_dir() and ((p / "mod.rs").exists() or any(p.glob("*.rs"))))
             or (p.suffix == ".rs" and p.name != "lib.rs")
-        )
+        ))
         self.reexports = self._reexports()
 
     def _reexports(self):

@@ -66,8 +66,11 @@
 mod condition;
 mod error;
 mod from_plan;
+mod json;
+mod load;
 mod parse;
 mod program;
+mod read;
 mod registry;
 mod spec;
 mod validate;

@@ -11,15 +11,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{SpecError, SpecErrors};
-use crate::parse::{self, Unreadable};
-use crate::program::DynamicWorkflow;
-use crate::spec::WorkflowSpec;
-use crate::validate;
+use crate::json::{InputMismatch, check, decode, encode};
 use onex_runtime::Context;
+use onex_runtime::NodeError;
 use onex_runtime::NodeKind;
 use onex_runtime::policy::{contain, contain_async};
-use onex_runtime::{ErrorCode, NodeError};
 
 pub(crate) type SyncCall = dyn Fn(Value) -> Result<Value, NodeError> + Send + Sync;
 pub(crate) type AsyncCall =
@@ -33,14 +29,6 @@ pub(crate) enum Invoke {
     Sync(Arc<SyncCall>),
     /// As a future: effect nodes.
     Async(Arc<AsyncCall>),
-}
-
-/// Where in a value a deserialization failed, and why.
-pub(crate) struct InputMismatch {
-    /// A path into the value (`records[0].id`), empty for the value itself.
-    pub(crate) path: String,
-    /// serde's message.
-    pub(crate) message: String,
 }
 
 /// One node, its types erased to JSON.
@@ -61,7 +49,7 @@ impl RegisteredNode {
     }
 }
 
-/// The nodes a [`WorkflowSpec`] can call, each under its `target_node_type`.
+/// The nodes a [`WorkflowSpec`](crate::WorkflowSpec) can call, each under its `target_node_type`.
 ///
 /// A node's input and output are serde types; between thunks they travel as
 /// `serde_json::Value`s. Register each node in one line, then
@@ -208,7 +196,7 @@ impl NodeRegistry {
     /// reference: `async fn save(ctx: &Context, rows: &Rows) -> Result<Saved, NodeError>`.
     ///
     /// The same function can be a `#[node(effect)]` of a static workflow and a node of a
-    /// registry, so a plan converted with [`WorkflowSpec::from_plan`] runs the same code.
+    /// registry, so a plan converted with [`WorkflowSpec::from_plan`](crate::WorkflowSpec::from_plan) runs the same code.
     ///
     /// ```
     /// # use onex::{dynamic::NodeRegistry, Context, NodeError};
@@ -334,7 +322,7 @@ impl NodeRegistry {
     /// composes those (a remote worker runs each delivered thunk through it). Effect nodes
     /// run in the returned future; compute and reducer nodes run on the rayon pool, so a
     /// CPU-heavy node does not hold up the async threads that await it. A panic becomes a
-    /// permanent [`ErrorCode::Panicked`] error, as it does in a run.
+    /// permanent [`ErrorCode::Panicked`](onex_runtime::ErrorCode::Panicked) error, as it does in a run.
     ///
     /// ```
     /// use onex_spec::NodeRegistry;
@@ -380,96 +368,6 @@ impl NodeRegistry {
 
     pub(crate) fn get(&self, node_type: &str) -> Option<&Arc<RegisteredNode>> {
         self.nodes.get(node_type)
-    }
-
-    /// Checks `spec` against this registry without building anything to run.
-    ///
-    /// # Errors
-    ///
-    /// Every mistake found, as [`load`](Self::load) reports them.
-    pub fn validate(&self, spec: &WorkflowSpec) -> Result<(), SpecErrors> {
-        validate::resolve(spec, self, &Unreadable::default()).map(|_| ())
-    }
-
-    /// Validates `spec` and makes it runnable.
-    ///
-    /// # Errors
-    ///
-    /// Every mistake found, all together: a cycle (with its path), an unknown node type
-    /// (with the closest registered name), a duplicate id, a dependency, condition or output
-    /// naming a missing thunk, `operation_data` that does not deserialize into the node's
-    /// input type, a `thunk_type` that disagrees with the node, a `max_parallel_steps` or
-    /// `timeout_ms` of 0, a missing output.
-    ///
-    /// ```
-    /// use onex::dynamic::{NodeRegistry, SpecErrorKind, WorkflowSpec};
-    /// let mut registry = NodeRegistry::new();
-    /// registry.compute_infallible("Double", |n: &i64| n * 2);
-    /// let spec = WorkflowSpec::from_json(r#"{
-    ///   "workflow_id": "w", "max_parallel_steps": 0,
-    ///   "steps": [{"step_id": "s", "thunks": [
-    ///     {"thunk_id": "a", "target_node_type": "Doubel", "operation_data": 1},
-    ///     {"thunk_id": "b", "target_node_type": "Double", "operation_data": "two"}]}],
-    ///   "output": "c"
-    /// }"#).unwrap();
-    /// let errors = registry.load(spec).unwrap_err();
-    /// let kinds: Vec<_> = errors.iter().map(|e| e.kind).collect();
-    /// assert_eq!(kinds, [
-    ///     SpecErrorKind::InvalidSetting,
-    ///     SpecErrorKind::UnknownNodeType,
-    ///     SpecErrorKind::InvalidOperationData,
-    ///     SpecErrorKind::MissingThunk,
-    /// ]);
-    /// assert!(errors.to_string().contains("did you mean `Double`?"));
-    /// ```
-    pub fn load(&self, spec: WorkflowSpec) -> Result<DynamicWorkflow, SpecErrors> {
-        let resolved = validate::resolve(&spec, self, &Unreadable::default())?;
-        Ok(DynamicWorkflow::from_resolved(spec, resolved))
-    }
-
-    /// Loads a spec document: shape mistakes and registry checks on whatever parsed,
-    /// reported together.
-    fn load_value(&self, doc: Result<Value, SpecError>) -> Result<DynamicWorkflow, SpecErrors> {
-        let doc = doc.map_err(|e| SpecErrors::single("", e))?;
-        let parsed = parse::spec(&doc);
-        if parsed.errors.is_empty() {
-            return self.load(parsed.spec);
-        }
-        let mut errors = parsed.errors;
-        if let Err(more) = validate::resolve(&parsed.spec, self, &parsed.unreadable) {
-            errors.extend(more);
-        }
-        Err(SpecErrors::new(parsed.spec.workflow_id, errors))
-    }
-
-    /// Parses a JSON spec and [`load`](Self::load)s it.
-    ///
-    /// # Errors
-    ///
-    /// A syntax error; or every mistake in the spec's shape together with every error of
-    /// [`load`](Self::load)'s checks on the parts that did parse.
-    ///
-    /// ```
-    /// use onex::dynamic::NodeRegistry;
-    /// let mut registry = NodeRegistry::new();
-    /// registry.compute_infallible("Double", |n: &i64| n * 2);
-    /// let e = registry.load_json(r#"{"workflow_id": "w", "execution_mode": "fast",
-    ///   "steps": [{"step_id": "s", "thunks": [{"thunk_id": "a", "target_node_type": "Dubble"}]}],
-    ///   "output": "a"}"#).unwrap_err();
-    /// let locations: Vec<&str> = e.iter().map(|e| e.location.as_str()).collect();
-    /// assert_eq!(locations, ["execution_mode", "steps[0].thunks[0].target_node_type"]);
-    /// ```
-    pub fn load_json(&self, text: &str) -> Result<DynamicWorkflow, SpecErrors> {
-        self.load_value(parse::json_value(text))
-    }
-
-    /// Parses a YAML spec and [`load`](Self::load)s it.
-    ///
-    /// # Errors
-    ///
-    /// As [`load_json`](Self::load_json).
-    pub fn load_yaml(&self, text: &str) -> Result<DynamicWorkflow, SpecErrors> {
-        self.load_value(parse::yaml_value(text))
     }
 }
 
@@ -524,104 +422,11 @@ where
     }))
 }
 
-/// The node's input from JSON; a mismatch is a permanent `InvalidInput` error naming the
-/// node, the type, and the path inside the value.
-fn decode<I: DeserializeOwned>(node: &str, value: Value) -> Result<I, NodeError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let mismatch = mismatch(e);
-        NodeError::permanent(format!(
-            "input of `{node}` does not fit `{}`{}",
-            short_type_name(type_name::<I>()),
-            describe(&mismatch)
-        ))
-        .with_code(ErrorCode::InvalidInput)
-    })
-}
-
-fn encode<O: Serialize>(node: &str, output: &O) -> Result<Value, NodeError> {
-    serde_json::to_value(output).map_err(|e| {
-        NodeError::permanent(format!(
-            "output of `{node}` (`{}`) cannot be represented as JSON: {e}",
-            short_type_name(type_name::<O>())
-        ))
-    })
-}
-
-fn check<I: DeserializeOwned>(value: &Value) -> Result<(), InputMismatch> {
-    serde_path_to_error::deserialize::<_, I>(value)
-        .map(drop)
-        .map_err(mismatch)
-}
-
-fn mismatch(e: serde_path_to_error::Error<serde_json::Error>) -> InputMismatch {
-    let path = e.path().to_string();
-    InputMismatch {
-        path: if path == "." { String::new() } else { path },
-        message: e.into_inner().to_string(),
-    }
-}
-
-/// A type name without its module paths: `Vec<RawRow>` for
-/// `alloc::vec::Vec<my_crate::etl::RawRow>`, as a user would write it.
-pub(crate) fn short_type_name(full: &str) -> String {
-    let mut out = String::with_capacity(full.len());
-    let mut segment = String::new();
-    let mut chars = full.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_alphanumeric() || c == '_' {
-            segment.push(c);
-        } else if c == ':' && chars.peek() == Some(&':') {
-            chars.next();
-            segment.clear();
-        } else {
-            out.push_str(&segment);
-            segment.clear();
-            out.push(c);
-        }
-    }
-    out.push_str(&segment);
-    out
-}
-
-/// `": at `path`: message"` or `": message"`.
-fn describe(mismatch: &InputMismatch) -> String {
-    if mismatch.path.is_empty() {
-        format!(": {}", mismatch.message)
-    } else {
-        format!(": at `{}`: {}", mismatch.path, mismatch.message)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use onex_runtime::ErrorCode;
     use serde_json::json;
-
-    #[test]
-    fn decode_errors_name_node_type_and_path() {
-        #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
-        struct Row {
-            id: u64,
-        }
-        let e = decode::<Vec<Row>>("NodeX", json!([{ "id": 1 }, { "id": "two" }])).unwrap_err();
-        assert_eq!(e.code(), ErrorCode::InvalidInput);
-        assert!(
-            e.message()
-                .starts_with("input of `NodeX` does not fit `Vec<Row>`"),
-            "{e}"
-        );
-        assert!(e.message().contains("at `[1].id`"), "{e}");
-    }
-
-    #[test]
-    fn short_type_names() {
-        assert_eq!(short_type_name("alloc::vec::Vec<my::etl::Row>"), "Vec<Row>");
-        assert_eq!(
-            short_type_name("(i64, core::option::Option<u8>)"),
-            "(i64, Option<u8>)"
-        );
-    }
 
     #[tokio::test]
     async fn invoke_calls_effects_and_contains_panics() {

@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use crate::condition::Condition;
 use crate::error::{SpecError, SpecErrorKind, SpecErrors};
+use crate::json::short_type_name;
 use crate::parse::Unreadable;
-use crate::registry::{NodeRegistry, RegisteredNode, short_type_name};
+use crate::registry::{NodeRegistry, RegisteredNode};
 use crate::spec::{SpecThunk, WorkflowSpec};
 use onex_graph::suggest::did_you_mean;
 use onex_runtime::NodeKind;
