@@ -7,6 +7,9 @@
 //! with its path, and whatever did parse is kept so that the semantic checks can still run
 //! on it. Thunks that did not parse are remembered by id, so references to them are not
 //! reported again as "missing".
+//!
+//! Over 500 lines with its tests; the walk is one piece, since each field's check needs the
+//! path of every object around it.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashSet};

@@ -5,7 +5,8 @@ use std::time::SystemTime;
 
 use super::error::JournalError;
 use super::lease::Lease;
-use super::run::{RunRecord, RunStatus};
+use super::run::RunRecord;
+use super::status::RunStatus;
 use super::step::{Resolution, StepChange, StepEntry, StepKey};
 use crate::model::NodeError;
 

@@ -8,6 +8,9 @@
 //! this crate. The struct is `#[repr(C)]`, so the loop finds each field from the sizes and
 //! alignments before it: a table of offsets (`offset_of!`) would cost a constant
 //! evaluation per field at compile time.
+//!
+//! Over 500 lines with its tests (the unsafe drop loop is checked under valgrind for
+//! zero-sized, over-aligned and panicking fields); the code is about 300.
 
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
