@@ -1,9 +1,8 @@
-//! The edges of a workflow: how an argument of a step reaches its node's parameter, and
-//! the error on the user's argument when it cannot.
+//! Feeding arguments: how an argument of a step reaches its node's parameter, and the
+//! error on the user's argument when it cannot.
 //!
-//! An edge is one argument of a step: a step's output or a workflow input, passed by
-//! reference to a parameter of the step's node. `workflow!` names one of four traits per
-//! edge ([`FromStep`], [`FromInput`], and for the list of a `map` step [`MapStep`],
+//! An argument is a step's output or a workflow input, passed by reference to a parameter
+//! of the step's node. `workflow!` names one of four *feed* traits per argument ([`FromStep`], [`FromInput`], and for the list of a `map` step [`MapStep`],
 //! [`MapInput`]) with the producer's type, the parameter's type, the producer's name, the
 //! node and the parameter's position, and takes the conversion the trait hands out. Their
 //! `on_unimplemented` messages spell those out, so a mismatch reads "output of step `valid`
@@ -12,12 +11,12 @@
 //! The producer's name is a generic parameter of the `impl` block that holds a workflow's
 //! dispatch, one per input and step, named after it: rustc prints a generic parameter by its
 //! name alone, where a type of that name would be printed with a path as soon as two
-//! workflows of a crate share a step name. The traits are shared by every edge of every
+//! workflows of a crate share a step name. The traits are shared by every argument of every
 //! workflow, so an argument costs one obligation, where a trait of its own per argument,
 //! declared with its message, would cost a trait, an impl, a coherence check and a
 //! constant.
 
-/// The conversions an edge may make from a step's output `Self` to a parameter `&P`: as
+/// The conversions a feed may make from a step's output `Self` to a parameter `&P`: as
 /// is, `&Vec<T>` as `&[T]`, `&String` as `&str`.
 ///
 /// [`FromStep`] and [`FromInput`] hold for exactly the pairs this trait does (a blanket impl
@@ -49,10 +48,10 @@ impl Feed<str> for String {
 
 /// Passes a step's output to a parameter of the same type.
 ///
-/// The conversions an edge may make (this one, [`feed_slice`], [`feed_str`]) are plain
-/// generic fns, instantiated once per type. The edge traits hand out one of them as a
+/// The conversions a feed may make (this one, [`feed_slice`], [`feed_str`]) are plain
+/// generic fns, instantiated once per type. The feed traits hand out one of them as a
 /// constant fn pointer, so the check and the conversion are one obligation (one error when
-/// the types do not fit) while the code is shared by every edge of the same types. A
+/// the types do not fit) while the code is shared by every argument of the same types. A
 /// constant fn pointer is a direct call once optimized.
 ///
 /// # Examples
@@ -106,7 +105,7 @@ pub fn feed_item<T>(list: Option<&Vec<T>>, item: usize) -> Option<&T> {
     list.and_then(|l| l.get(item))
 }
 
-/// Declares an edge trait over a conversion: the message names the producer `{S}`, the
+/// Declares a feed trait over a conversion: the message names the producer `{S}`, the
 /// node `{N}` and the parameter `{I}`.
 macro_rules! feed_trait {
     ($(#[$doc:meta])* $name:ident, $message:literal, $label:literal) => {
@@ -129,7 +128,7 @@ macro_rules! feed_trait {
 }
 
 feed_trait!(
-    /// An edge from the output of step `S` to parameter `I` (1-based) of node `N`.
+    /// A feed from the output of step `S` to parameter `I` (1-based) of node `N`.
     ///
     /// # Examples
     ///
@@ -145,7 +144,7 @@ feed_trait!(
 );
 
 feed_trait!(
-    /// An edge from workflow input `S` to parameter `I` (1-based) of node `N`.
+    /// A feed from workflow input `S` to parameter `I` (1-based) of node `N`.
     ///
     /// # Examples
     ///
@@ -159,7 +158,7 @@ feed_trait!(
     "this is `{Self}`; parameter {I} of `{N}` takes `&{P}`"
 );
 
-/// Declares an edge trait for the list of a `map` step: a `Vec<P>`, one element per item.
+/// Declares a feed trait for the list of a `map` step: a `Vec<P>`, one element per item.
 macro_rules! map_trait {
     ($(#[$doc:meta])* $name:ident, $message:literal) => {
         $(#[$doc])*
