@@ -32,9 +32,9 @@ pub(crate) async fn schedule(rt: &Runtime, sh: &Arc<Execution>, states: &mut [Ru
         [state] => match sh.mode {
             ExecutionMode::Sequential => sequential::run(rt, sh, state).await,
             ExecutionMode::Parallel { max_parallel } => {
-                waves::run_parallel(rt, sh, state, max_parallel).await
+                waves::run(rt, sh, state, Some(max_parallel)).await
             }
-            ExecutionMode::Batch => waves::run_batch(rt, sh, state).await,
+            ExecutionMode::Batch => waves::run(rt, sh, state, None).await,
         },
         states => lockstep::run(rt, sh, states).await,
     }

@@ -10,60 +10,39 @@ use crate::run::driven;
 use crate::run::execution::{CallId, Execution};
 use crate::run::state::RunState;
 
-/// `Parallel { max_parallel }`: at most `max_parallel` calls of a wave at once.
-pub(super) async fn run_parallel(
+/// Runs one run wave by wave: with `Some(max_parallel)` (`Parallel`) at most that many
+/// calls of a wave at once; with `None` (`Batch`) the synchronous calls of a wave grouped
+/// by node type, one rayon job a group.
+pub(super) async fn run(
     rt: &Runtime,
     sh: &Arc<Execution>,
     state: &mut RunState,
-    max_parallel: usize,
+    max_parallel: Option<usize>,
 ) {
     let graph = sh.program.graph();
-
     for wave in graph.waves() {
         if state.stopped {
             break;
         }
         let calls = begin_wave(sh, state, wave);
         let calls = driven::boundary(sh, std::slice::from_mut(state), calls).await;
-        let limit = max_parallel.max(1);
-        if calls.len() <= 1 || limit == 1 {
-            run_inline(rt, sh, std::slice::from_mut(state), calls).await;
-        } else {
-            state.parallel_executions += calls.len();
-            run_concurrent(
-                rt,
-                sh,
-                std::slice::from_mut(state),
-                calls,
-                Limit::Total(limit),
-            )
-            .await;
+        let states = std::slice::from_mut(state);
+        match max_parallel.map(|n| n.max(1)) {
+            Some(limit) if calls.len() <= 1 || limit == 1 => {
+                run_inline(rt, sh, states, calls).await;
+            }
+            Some(limit) => {
+                states[0].parallel_executions += calls.len();
+                run_concurrent(rt, sh, states, calls, Limit::Total(limit)).await;
+            }
+            None => {
+                states[0].load_balanced_operations += calls.len();
+                if calls.len() > 1 {
+                    states[0].parallel_executions += calls.len();
+                }
+                run_concurrent(rt, sh, states, calls, Limit::GroupByNode).await;
+            }
         }
-    }
-}
-
-/// `Batch`: the synchronous calls of a wave grouped by node type, one rayon job a group.
-pub(super) async fn run_batch(rt: &Runtime, sh: &Arc<Execution>, state: &mut RunState) {
-    let graph = sh.program.graph();
-
-    for wave in graph.waves() {
-        if state.stopped {
-            break;
-        }
-        let calls = begin_wave(sh, state, wave);
-        let calls = driven::boundary(sh, std::slice::from_mut(state), calls).await;
-        state.load_balanced_operations += calls.len();
-        if calls.len() > 1 {
-            state.parallel_executions += calls.len();
-        }
-        run_concurrent(
-            rt,
-            sh,
-            std::slice::from_mut(state),
-            calls,
-            Limit::GroupByNode,
-        )
-        .await;
     }
 }
 
