@@ -128,6 +128,7 @@ pub(crate) fn settle_plain(rt: &Runtime, sh: &Execution, c: CallId) -> Option<Ou
 }
 
 /// The circuit of the call's node type, if the runtime guards it.
+#[inline]
 pub(crate) fn circuit_of<'r>(rt: &'r Runtime, sh: &Execution, step: usize) -> Option<&'r Circuit> {
     if rt.inner.breakers.is_empty() {
         return None;
@@ -141,6 +142,7 @@ pub(crate) fn circuit_of<'r>(rt: &'r Runtime, sh: &Execution, step: usize) -> Op
 /// is needed: it succeeded or failed for good, and no circuit or cache has to hear of it.
 /// Gives the attempt back when the call must go through [`drive`] (a retry, a circuit, a
 /// cache store).
+#[inline]
 pub(crate) fn settle_first(
     rt: &Runtime,
     sh: &Execution,
@@ -159,6 +161,7 @@ pub(crate) fn settle_first(
     Ok(Outcome::from_first(c, made))
 }
 
+#[inline]
 fn cache_key_wanted(rt: &Runtime, sh: &Execution, step: usize) -> bool {
     let spec = sh.program.graph().step(step);
     (spec.policy.cache || (sh.cache_all && spec.kind == NodeKind::Compute))
@@ -348,7 +351,7 @@ async fn make_attempt(
     let spec = sh.program.graph().step(c.step);
     let timeout = spec.policy.timeout;
     if let Some(thunk) = sh.handoff(c) {
-        return driver_attempt(sh, c, attempt, thunk).await;
+        return Box::pin(driver_attempt(sh, c, attempt, thunk)).await;
     }
     if spec.is_async {
         let started = sh.stamp();

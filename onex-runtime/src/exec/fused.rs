@@ -52,6 +52,9 @@ pub(crate) fn execute(
 }
 
 /// Runs input `i` with `sh`, a job's shared part made over for this one run.
+// Out of line: inlined into rayon's fold, the result (a few hundred bytes) was copied
+// once more per layer of it.
+#[inline(never)]
 fn run_one(
     setup: &Setup<'_>,
     sh: &mut Execution,

@@ -2,7 +2,8 @@
 //! a boundary before calls start, the compensations, the close.
 //!
 //! Every function here returns at once when the execution has no driver, so an executor
-//! calls them unconditionally at its boundaries.
+//! calls them unconditionally at its boundaries. What they do with a driver is boxed, so
+//! that the executors' futures, which hold theirs, do not grow by it.
 
 use serde_json::Value;
 
@@ -11,7 +12,7 @@ use super::outcome::Outcome;
 use super::setup::Setup;
 use super::state::RunState;
 use crate::context::Context;
-use crate::driver::{CallEnd, CallStart, Phase, Route, RunDriver, RunInfo};
+use crate::driver::{CallEnd, CallStart, Phase, Route, RunDriver, RunInfo, StepDriver};
 use crate::model::{NodeError, Thunk, WorkflowState};
 use crate::policy::panic::contain;
 
@@ -48,6 +49,14 @@ pub(crate) async fn open(
     nested: bool,
 ) -> Option<Vec<Box<dyn RunDriver>>> {
     let driver = setup.rt.inner.driver.as_ref().filter(|_| !nested)?;
+    Some(Box::pin(open_each(setup, contexts, driver.as_ref())).await)
+}
+
+async fn open_each(
+    setup: &Setup<'_>,
+    contexts: &[Context],
+    driver: &dyn StepDriver,
+) -> Vec<Box<dyn RunDriver>> {
     let mut drivers = Vec::with_capacity(contexts.len());
     for ctx in contexts {
         let run = RunInfo {
@@ -61,7 +70,7 @@ pub(crate) async fn open(
             Err(error) => Box::new(Refused(error)) as Box<dyn RunDriver>,
         });
     }
-    Some(drivers)
+    drivers
 }
 
 /// The driver of a run whose driver failed to open.
@@ -78,11 +87,17 @@ impl RunDriver for Refused {
     }
 }
 
-/// Notes how a call ended, for its run's next boundary (with a driver only).
+/// Notes how a call ended, for its run's next boundary (with a driver only: without one
+/// this is a check of an empty list, inlined into `RunState::apply`).
+#[inline]
 pub(crate) fn note(sh: &Execution, ended: &mut Vec<Ended>, outcome: &Outcome) {
-    if sh.drivers.is_empty() || outcome.recorded {
-        return;
+    if !sh.drivers.is_empty() && !outcome.recorded {
+        note_ended(sh, ended, outcome);
     }
+}
+
+#[inline(never)]
+fn note_ended(sh: &Execution, ended: &mut Vec<Ended>, outcome: &Outcome) {
     let c = outcome.call;
     let output = match outcome.result {
         Ok(()) => sh
@@ -110,6 +125,15 @@ pub(crate) async fn boundary(
     if sh.drivers.is_empty() || calls.is_empty() {
         return calls;
     }
+    Box::pin(checkpoint_runs(sh, states, calls)).await
+}
+
+/// [`boundary`] with drivers: one checkpoint per run with calls.
+async fn checkpoint_runs(
+    sh: &Execution,
+    states: &mut [RunState],
+    calls: Vec<CallId>,
+) -> Vec<CallId> {
     let mut make = Vec::with_capacity(calls.len());
     let mut at = 0;
     while at < calls.len() {
@@ -250,7 +274,7 @@ pub(crate) async fn compensation_starts(sh: &Execution, state: &mut RunState, c:
     if sh.drivers.is_empty() {
         return true;
     }
-    !checkpoint(sh, state, &[c], Phase::Compensation)
+    !Box::pin(checkpoint(sh, state, &[c], Phase::Compensation))
         .await
         .is_empty()
 }
@@ -279,7 +303,7 @@ pub(crate) async fn flush(sh: &Execution, state: &mut RunState) {
     if sh.drivers.is_empty() || state.ended.is_empty() {
         return;
     }
-    checkpoint(sh, state, &[], Phase::Call).await;
+    Box::pin(checkpoint(sh, state, &[], Phase::Call)).await;
 }
 
 /// The run ended in `final_state`: what is left goes to the driver, then the close.
@@ -287,7 +311,7 @@ pub(crate) async fn close(sh: &Execution, state: &mut RunState, final_state: Wor
     if sh.drivers.is_empty() {
         return;
     }
-    flush(sh, state).await;
+    Box::pin(flush(sh, state)).await;
     if let Err(error) = sh.drivers[state.run].close(final_state).await {
         tracing::error!(error = %error, "the step driver failed to close the run");
     }

@@ -54,6 +54,7 @@ pub(crate) struct Execution {
 }
 
 impl Execution {
+    #[inline]
     pub(crate) fn call(&self, c: CallId, attempt: u32) -> Call<'_> {
         Call {
             ctx: &self.contexts[c.run],
@@ -87,17 +88,23 @@ impl Execution {
         handoffs.get(&(c.step, c.item)).cloned()
     }
 
-    /// Whether the run's driver makes call `c`.
+    /// Whether the run's driver makes call `c`: one check of an empty list without a
+    /// driver, inlined into every caller.
     #[inline]
     pub(crate) fn by_driver(&self, c: CallId) -> bool {
-        !self.drivers.is_empty()
-            && self.handoffs[c.run]
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains_key(&(c.step, c.item))
+        !self.drivers.is_empty() && self.handed_off(c)
     }
 
-    /// The effects of `run`, locked.
+    /// [`by_driver`](Self::by_driver) with a driver.
+    #[inline(never)]
+    fn handed_off(&self, c: CallId) -> bool {
+        let handoffs = self.handoffs[c.run]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        handoffs.contains_key(&(c.step, c.item))
+    }
+
+    /// What `run`'s calls leave for its end, locked.
     pub(crate) fn leftovers(&self, run: usize) -> MutexGuard<'_, Leftovers> {
         self.leftovers[run]
             .lock()
@@ -143,6 +150,7 @@ impl Execution {
         }
     }
 
+    #[inline]
     pub(crate) fn aborted(&self, run: usize) -> bool {
         self.abort[run].load(Ordering::Relaxed)
     }

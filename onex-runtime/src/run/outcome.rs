@@ -28,6 +28,7 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     /// A call settled by its first and only attempt.
+    #[inline]
     pub(crate) fn from_first(call: CallId, made: Attempt) -> Self {
         let failed = match &made.result {
             Ok(()) => Vec::new(),
