@@ -541,6 +541,37 @@ async fn a_failing_driver_stops_the_run_before_any_call() {
     }
 }
 
+workflow! {
+    /// The diamond, nested as a step.
+    pub workflow Outer(x: u64) -> u64 {
+        inner = Diamond(x);
+        last = source(inner);
+        return last;
+    }
+}
+
+#[tokio::test]
+async fn a_nested_workflow_is_one_call_of_its_enclosing_runs_driver() {
+    for mode in [ExecutionMode::Sequential, ExecutionMode::Batch] {
+        let driver = Recorder::new();
+        let run = Outer::run(&runtime(&driver), 1, RunOptions::new().mode(mode))
+            .await
+            .unwrap();
+        assert_eq!(run.output, 221);
+        assert_eq!(
+            driver.log(),
+            [
+                "r0 open Outer",
+                "r0 [] -> [inner]",
+                "r0 [inner ok] -> [last]",
+                "r0 [last ok] -> []",
+                "r0 close Completed",
+            ],
+            "{mode:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn without_a_driver_nothing_changes() {
     let rt = Runtime::default();

@@ -40,14 +40,15 @@ pub(crate) async fn schedule(rt: &Runtime, sh: &Arc<Execution>, states: &mut [Ru
     }
 }
 
-/// Whether plain steps may run back to back ([`direct::run_direct`]): nothing is told
-/// or captured per step, so nothing but the call and its records happens per step.
-pub(crate) fn direct_allowed(rt: &Runtime, options: &RunOptions) -> bool {
+/// Whether plain steps may run back to back ([`direct::run_direct`]): nothing is told,
+/// captured or handed to a step driver (`driven`) per step, so nothing but the call and
+/// its records happens per step.
+pub(crate) fn direct_allowed(rt: &Runtime, options: &RunOptions, driven: bool) -> bool {
     options.observer.is_none()
         && !options.cache_all
         && !options.capture_inputs
         && rt.inner.breakers.is_empty()
-        && rt.inner.driver.is_none()
+        && !driven
         && !tracing::level_enabled!(tracing::Level::DEBUG)
 }
 

@@ -33,7 +33,7 @@ pub(crate) struct Execution {
     pub(crate) abort: Vec<AtomicBool>,
     pub(crate) mode: ExecutionMode,
     pub(crate) cache_all: bool,
-    /// Whether plain steps may run back to back (`dispatch::direct_allowed`).
+    /// Whether plain steps may run back to back (`exec::direct_allowed`).
     pub(crate) direct: bool,
     pub(crate) capture: bool,
     /// Who is told of the run's events.

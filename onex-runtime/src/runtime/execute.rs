@@ -50,7 +50,9 @@ pub(crate) async fn execute(
         workflow_id = %setup.first_id,
         runs = n,
     );
-    let direct = exec::direct_allowed(rt, options);
+    // A nested run is one call of its enclosing run's driver, and has none of its own.
+    let driven = rt.inner.driver.is_some() && parent.is_none();
+    let direct = exec::direct_allowed(rt, options, driven);
     if lockstep && direct && exec::all_plain(setup.program.graph()) {
         // Synchronous, so nothing can interrupt it at an `.await`: each input checks
         // its token and deadline between stretches instead.
