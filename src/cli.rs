@@ -35,8 +35,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use onex_runtime::dynamic::{DynamicWorkflow, NodeRegistry, SpecErrors};
 use onex_runtime::{ExecutionMode, FailureStrategy, WorkflowError};
+use onex_spec::{DynamicWorkflow, NodeRegistry, SpecErrors};
 
 #[derive(Parser)]
 #[command(about = "Validate, plan, run and draw onex workflow specs")]

@@ -109,10 +109,14 @@ pub use onex_nats as nats;
 pub use onex_sqlite as sqlite;
 
 pub use onex_macros::{node, workflow};
-pub use onex_runtime::*;
-// Named (the glob has it too) so that the docs show the feature it needs.
 #[cfg(feature = "progress")]
-pub use onex_runtime::{ProgressObserver, indicatif};
+pub use onex_progress::{ProgressObserver, indicatif};
+pub use onex_runtime::*;
+/// Workflows as data: specs over a registry of serde nodes (the `onex-spec` crate).
+pub use onex_spec as dynamic;
+pub use onex_spec::{
+    DynamicWorkflow, NodeRegistry, SpecError, SpecErrors, SpecProgram, WorkflowSpec,
+};
 
 /// The names most workflows use: `use onex::prelude::*;`.
 pub mod prelude {

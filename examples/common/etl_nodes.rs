@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use onex_runtime::dynamic::NodeRegistry;
 use onex_runtime::{Context, ErrorCode, NodeError};
+use onex_spec::NodeRegistry;
 use serde::{Deserialize, Serialize};
 
 /// A row as it arrives.

@@ -3,13 +3,13 @@
 //! A [`Dispatcher`] publishes a [`Thunk`](onex_runtime::Thunk) — one call of one node, its
 //! input in `operation_data` — to a work-queue stream; any number of [`Worker`] processes,
 //! on any machine reaching the server, pull thunks, run them on the nodes of their
-//! [`NodeRegistry`](onex_runtime::dynamic::NodeRegistry), and write each result once to a
+//! [`NodeRegistry`](onex_spec::NodeRegistry), and write each result once to a
 //! KV bucket, where the dispatcher picks it up. Nothing is lost when a worker dies: the
 //! server delivers its thunk again after the ack wait, and the first result written wins.
 //!
 //! ```no_run
 //! use onex_nats::{Dispatcher, Worker};
-//! use onex_runtime::dynamic::NodeRegistry;
+//! use onex_spec::NodeRegistry;
 //! use onex_runtime::{Thunk, ThunkType};
 //! use serde_json::json;
 //!

@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::{self, AckKind};
 use futures_util::FutureExt;
-use onex_runtime::dynamic::NodeRegistry;
 use onex_runtime::{Backoff, Context, ErrorCode, NodeError, Runtime, Thunk};
+use onex_spec::NodeRegistry;
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -47,7 +47,7 @@ use crate::wire::{self, BACKOFF_KEY, WORKFLOW_KEY};
 ///
 /// ```no_run
 /// use onex_nats::Worker;
-/// use onex_runtime::dynamic::NodeRegistry;
+/// use onex_spec::NodeRegistry;
 ///
 /// # #[tokio::main] async fn main() -> Result<(), onex_nats::Error> {
 /// let mut registry = NodeRegistry::new();

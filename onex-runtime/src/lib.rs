@@ -9,101 +9,82 @@
 // `unsafe` lives in `slot.rs` and `slots.rs` only; every block says why it is sound.
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
-mod capture;
-mod compensation;
+mod call;
 mod context;
-mod edge;
-mod error;
+pub mod driver;
 mod exec;
-mod fold;
-mod glue;
-mod graph;
-mod known_nodes;
-mod mode;
-mod node;
-mod observer;
-mod options;
-mod plan;
+mod model;
 mod program;
-#[cfg(feature = "progress")]
-mod progress;
 mod render;
-mod report;
+mod run;
 mod runtime;
-mod serde_duration;
-mod slot;
-mod slots;
-mod state;
-mod static_graph;
-mod thunk;
-mod thunk_ids;
+mod store;
 
-pub mod dynamic;
 pub mod journal;
 pub mod policy;
 
-/// The progress bar crate [`ProgressObserver`] draws with, for [`ProgressObserver::with_bar`].
-#[cfg(feature = "progress")]
-pub use indicatif;
-
 pub use context::Context;
-pub use dynamic::{
-    DynamicWorkflow, NodeRegistry, SpecError, SpecErrors, SpecProgram, WorkflowSpec,
-};
-pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
-pub use exec::{BatchFuture, RunFuture};
-pub use graph::{Graph, NodeKind, StepPolicy, StepSpec};
-pub use mode::{ExecutionMode, FailureStrategy};
-pub use observer::{ObserverSet, RunEvent, RunObserver};
-pub use options::RunOptions;
-pub use plan::plan;
-pub use policy::{Backoff, BackoffKind, CacheEntry, CacheKey, CachePolicy, CacheWeight, KeyHasher};
-pub use program::{Call, Program, StepFuture};
-#[cfg(feature = "progress")]
-pub use progress::ProgressObserver;
-pub use render::{ReportSummary, chrome_trace};
-pub use report::{
+pub use model::NodeKind;
+pub use model::RunOptions;
+pub use model::StepPolicy;
+pub use model::{
     AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
     WorkflowRun,
 };
+pub use model::{ErrorCode, GraphError, NodeError, WorkflowError};
+pub use model::{ExecutionMode, FailureStrategy};
+pub use model::{Graph, StepSpec};
+pub use model::{ObserverSet, RunEvent, RunObserver};
+pub use model::{StepState, WorkflowState};
+pub use model::{Thunk, ThunkIds, ThunkType};
+pub use policy::{Backoff, BackoffKind, CacheEntry, CacheKey, CachePolicy, CacheWeight, KeyHasher};
+pub use program::plan;
+pub use program::{Call, Program, StepFuture};
+pub use render::{ReportSummary, chrome_trace};
+pub use runtime::{BatchFuture, RunFuture};
 pub use runtime::{Runtime, RuntimeBuilder};
-pub use state::{StepState, WorkflowState};
-pub use thunk::{Thunk, ThunkType};
-pub use thunk_ids::ThunkIds;
+
+/// What the crates split from this one (`onex-spec`, `onex-progress`) need of it beyond
+/// its public API. Not part of the public API.
+#[doc(hidden)]
+pub mod __internal {
+    pub use crate::program::known_nodes::note_registered as note_node_type;
+    pub use crate::render::human_duration;
+}
 
 /// Items the `workflow!` and `#[node]` macros expand to. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__onex_slots as slots;
-    pub use crate::capture::{Capture, CaptureFallback, CaptureSerialize};
-    pub use crate::compensation::{CompensateAsync, CompensateSync, Compensation};
-    pub use crate::edge::{
-        Feed, FromInput, FromStep, MapInput, MapStep, feed_item, feed_same, feed_slice, feed_str,
-    };
-    pub use crate::exec::{NestedFuture, nested_input, run_nested};
-    pub use crate::fold::{fold_items, fold_items_merge};
-    pub use crate::glue::{
-        Answer, CallSync, Inspect, Op, Out, Shim, SlotOf, Store, Visit, line, map_width,
-        sync_of_async,
-    };
-    pub use crate::known_nodes::{NODES, NodeEntry};
-    pub use crate::node::{
-        Arg, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Arg10, Arg11, Arg12, Arg13,
-        Arg14, Arg15, Arg16, Arg17, Arg18, Arg19, Arg20, Arg21, Arg22, Arg23, Arg24, Arg25, Arg26,
-        Arg27, Arg28, Arg29, Arg30, Arg31, Arg32, NestedArg, NestedArgClone, NestedArgNotClone,
-        NestedInput, Node, Param, Takes, internal_error, missing_input, missing_item, wrong_shim,
-    };
     pub use crate::policy::cache::key::{
         CacheInput, CacheInputKey, CacheOutput, CacheOutputCopy, CacheProbe, NotCacheInputKey,
         NotCacheOutputCopy, ProbeCacheKey, ProbeCacheOutput, ProbeNotCacheKey, ProbeNotCacheOutput,
         StoredInput,
     };
     pub use crate::policy::cache::weight::{Weigh, WeighExact, WeighSerialized, WeighShallow};
-    pub use crate::slot::{MapSlot, Slot};
-    pub use crate::slots::{DropSlot, SlotDrop, SlotTable, Slots};
-    pub use crate::static_graph::{
+    pub use crate::program::capture::{Capture, CaptureFallback, CaptureSerialize};
+    pub use crate::program::compensation::{CompensateAsync, CompensateSync, Compensation};
+    pub use crate::program::dispatch::{CallSync, Visit, line, map_width};
+    pub use crate::program::feed::{
+        Feed, FromInput, FromStep, MapInput, MapStep, feed_item, feed_same, feed_slice, feed_str,
+    };
+    pub use crate::program::fold::{fold_items, fold_items_merge};
+    pub use crate::program::invoke::{Out, Shim, SlotOf, sync_of_async};
+    pub use crate::program::known_nodes::{NODES, NodeEntry};
+    pub use crate::program::node::{
+        Arg, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Arg10, Arg11, Arg12, Arg13,
+        Arg14, Arg15, Arg16, Arg17, Arg18, Arg19, Arg20, Arg21, Arg22, Arg23, Arg24, Arg25, Arg26,
+        Arg27, Arg28, Arg29, Arg30, Arg31, Arg32, NestedArg, NestedArgClone, NestedArgNotClone,
+        NestedInput, Node, Param, Takes, internal_error, missing_input, missing_item, nested_input,
+        wrong_shim,
+    };
+    pub use crate::program::op::{Answer, Inspect, Op};
+    pub use crate::program::static_graph::{
         NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities,
     };
+    pub use crate::runtime::{NestedFuture, run_nested};
+    pub use crate::store::table::{DropSlot, SlotDrop, SlotTable, Slots};
+    pub use crate::store::{MapSlot, Slot, Store};
     pub use linkme;
     pub use serde_json;
     pub use uuid;

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onex_nats::{Layout, Worker};
-use onex_runtime::dynamic::NodeRegistry;
 use onex_runtime::{Context, NodeError};
+use onex_spec::NodeRegistry;
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -12,12 +12,14 @@ use std::time::SystemTime;
 use rayon::prelude::*;
 use tracing::Span;
 
-use super::shared::Shared;
-use super::{Setup, clock, report, result};
-use crate::error::{NodeError, WorkflowError};
-use crate::program::Program;
-use crate::report::WorkflowRun;
-use crate::state::StepState;
+use crate::model::StepState;
+use crate::model::WorkflowRun;
+use crate::model::{NodeError, WorkflowError};
+use crate::program::erased::{AnyInput, AnyOutput};
+use crate::run::clock;
+use crate::run::execution::Execution;
+use crate::run::result::{report, result};
+use crate::run::setup::Setup;
 
 /// The fewest inputs a rayon job takes, so a job's setup is shared by at least that many
 /// (256 amortise it) while every worker still gets several jobs to steal (inputs may
@@ -27,11 +29,11 @@ fn min_job_len(inputs: usize, workers: usize) -> usize {
 }
 
 /// Runs every input of `setup`'s batch; results in input order.
-pub(super) fn execute<P: Program>(
-    setup: &Setup<'_, P>,
-    inputs: Vec<P::Input>,
+pub(crate) fn execute(
+    setup: &Setup<'_>,
+    inputs: Vec<AnyInput>,
     span: &Span,
-) -> Vec<Result<WorkflowRun<P::Output>, WorkflowError>> {
+) -> Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>> {
     let min_len = min_job_len(inputs.len(), rayon::current_num_threads());
     // One start for the whole batch: every record's offsets count from it.
     let start = clock::Start::now();
@@ -42,7 +44,7 @@ pub(super) fn execute<P: Program>(
         .enumerate()
         .with_min_len(min_len)
         .map_init(
-            || setup.shared(Vec::new(), Vec::new(), true, start),
+            || setup.shared(Vec::new(), Vec::new(), true, start, Vec::new()),
             |sh, (i, input)| run_one(setup, sh, i, input, started_at, span),
         )
         .collect_into_vec(&mut results);
@@ -50,21 +52,24 @@ pub(super) fn execute<P: Program>(
 }
 
 /// Runs input `i` with `sh`, a job's shared part made over for this one run.
-fn run_one<P: Program>(
-    setup: &Setup<'_, P>,
-    sh: &mut Shared<P>,
+// Out of line: inlined into rayon's fold, the result (a few hundred bytes) was copied
+// once more per layer of it.
+#[inline(never)]
+fn run_one(
+    setup: &Setup<'_>,
+    sh: &mut Execution,
     i: usize,
-    input: P::Input,
+    input: AnyInput,
     started_at: SystemTime,
     span: &Span,
-) -> Result<WorkflowRun<P::Output>, WorkflowError> {
+) -> Result<WorkflowRun<AnyOutput>, WorkflowError> {
     sh.reuse_for(setup.context(i));
-    let sh: &Shared<P> = sh;
+    let sh: &Execution = sh;
     let program = &*sh.program;
     let graph = program.graph();
     let mut state = setup.run_state(0, started_at);
     let slots = program.slots(input);
-    state.run_plain_graph(sh, &slots);
+    super::direct::run_plain_graph(&mut state, sh, &slots);
     state.load_balanced_operations += state
         .states
         .iter()

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::clock::utc;
-use super::run::RunStatus;
+use super::status::RunStatus;
 use super::step::{StepConflict, StepKey};
 
 /// A journal refused or failed an operation. Nothing of a failed operation is written.

@@ -9,8 +9,9 @@ use futures_util::FutureExt;
 
 use super::clock::{Clock, SystemClock};
 use super::error::JournalError;
+use super::filter::{Retention, RunFilter};
 use super::lease::Lease;
-use super::run::{GraphFingerprint, NewRun, Retention, RunFilter, RunRecord, RunSnapshot, Started};
+use super::run::{GraphFingerprint, NewRun, RunRecord, RunSnapshot, Started};
 use super::step::StepEntry;
 use super::write::Write;
 use super::{Journal, JournalFuture};

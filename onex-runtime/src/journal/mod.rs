@@ -82,9 +82,11 @@
 
 mod clock;
 mod error;
+mod filter;
 mod lease;
 mod memory;
 mod run;
+mod status;
 mod step;
 mod write;
 
@@ -98,16 +100,15 @@ use futures_util::future::BoxFuture;
 
 pub use clock::{Clock, ManualClock, SystemClock, from_unix_millis, unix_millis};
 pub use error::JournalError;
+pub use filter::{Retention, RunFilter};
 pub use lease::{Lease, LeaseState};
 pub use memory::MemoryJournal;
-pub use run::{
-    GraphFingerprint, NewRun, Retention, RunFilter, RunRecord, RunSnapshot, RunStatus, Started,
-    UnknownStatus,
-};
+pub use run::{GraphFingerprint, NewRun, RunRecord, RunSnapshot, Started};
+pub use status::{RunStatus, UnknownStatus};
 pub use step::{Intent, Outcome, Resolution, StepChange, StepConflict, StepEntry, StepKey};
 pub use write::Write;
 
-use crate::error::NodeError;
+use crate::model::NodeError;
 
 /// The future a [`Journal`] operation returns: boxed, so the trait is usable as
 /// `Arc<dyn Journal>`.

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError};
 
 /// Which step call an entry is about: the step's index in the workflow, its name, and for
 /// a `map` step the element.

@@ -5,9 +5,10 @@ use std::time::SystemTime;
 
 use super::error::JournalError;
 use super::lease::Lease;
-use super::run::{RunRecord, RunStatus};
+use super::run::RunRecord;
+use super::status::RunStatus;
 use super::step::{Resolution, StepChange, StepEntry, StepKey};
-use crate::error::NodeError;
+use crate::model::NodeError;
 
 /// One change of a [`Journal::write`](super::Journal::write) batch.
 ///

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::error::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError};
 
 /// A circuit breaker policy: open after `failure_threshold` consecutive failures, stay open
 /// for `cool_down`, then let one probe call through (half-open); a successful probe closes

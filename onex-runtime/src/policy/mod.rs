@@ -35,14 +35,14 @@
 //!   timeout counts while it waits: one whose timeout passes first fails with `Timeout`
 //!   without running.
 
-mod backoff;
+pub(crate) mod blocking;
 pub(crate) mod cache;
 pub(crate) mod circuit;
 pub(crate) mod panic;
 pub(crate) mod retry;
 pub(crate) mod timeout;
 
-pub use backoff::{Backoff, BackoffKind};
+pub use crate::model::{Backoff, BackoffKind, StepPolicy};
 pub use cache::{CacheEntry, CacheKey, CachePolicy, CacheWeight, KeyHasher};
 // The checks `#[node(compute, cache)]` emits. Here rather than in `__private` so that their
 // error names them without that path (rustc prints a public item by its name alone).
@@ -51,3 +51,4 @@ pub use cache::key::{
     CachedInput, CachedOutput, Cloneable, HashEqClone, NoAnswer, NotCloneable, NotHashEqClone,
 };
 pub use circuit::{CircuitBreaker, CircuitState};
+pub use panic::{contain, contain_async};

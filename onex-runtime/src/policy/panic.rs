@@ -7,20 +7,46 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use futures_util::FutureExt;
 
-use crate::error::{ErrorCode, NodeError};
+use crate::model::{ErrorCode, NodeError};
 
 /// Runs `f`, turning a panic into a permanent [`ErrorCode::Panicked`] error naming `step`.
-pub(crate) fn contain<T>(
-    step: &str,
-    f: impl FnOnce() -> Result<T, NodeError>,
-) -> Result<T, NodeError> {
+///
+/// What the executors wrap every call in; code that calls nodes outside a run (a worker
+/// running delivered thunks) does the same.
+///
+/// # Examples
+///
+/// ```
+/// use onex::policy::contain;
+/// use onex::{ErrorCode, NodeError};
+///
+/// assert_eq!(contain("double", || Ok::<_, NodeError>(42)).unwrap(), 42);
+/// let e = contain::<u8>("boom", || panic!("no")).unwrap_err();
+/// assert_eq!(e.code(), ErrorCode::Panicked);
+/// assert!(e.to_string().contains("step `boom` panicked: no"));
+/// ```
+pub fn contain<T>(step: &str, f: impl FnOnce() -> Result<T, NodeError>) -> Result<T, NodeError> {
     // The call's state is either fully written to its slot or not at all, so observing it
     // after a panic is sound.
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(panicked(step, payload)))
 }
 
-/// Awaits `fut`, turning a panic while polling it into an error naming `step`.
-pub(crate) async fn contain_async<T>(
+/// Awaits `fut`, turning a panic while polling it into an error naming `step`, as
+/// [`contain`] does for a synchronous call.
+///
+/// # Examples
+///
+/// ```
+/// use onex::policy::contain_async;
+/// use onex::{ErrorCode, NodeError};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let fut = async { panic!("mid-flight") };
+/// let e = contain_async::<u8>("fetch", fut).await.unwrap_err();
+/// assert_eq!(e.code(), ErrorCode::Panicked);
+/// # }
+/// ```
+pub async fn contain_async<T>(
     step: &str,
     fut: impl Future<Output = Result<T, NodeError>>,
 ) -> Result<T, NodeError> {

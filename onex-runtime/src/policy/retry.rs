@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::error::NodeError;
-use crate::graph::StepPolicy;
+use crate::model::NodeError;
+use crate::model::StepPolicy;
 
 /// The delay before attempt `attempt + 1`, or `None` when the failure is final: the error
 /// is permanent (only transient errors, such as `Timeout` and `ResourceUnavailable`, are
@@ -24,7 +24,7 @@ pub(crate) fn next_delay(policy: &StepPolicy, error: &NodeError, attempt: u32) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Backoff;
+    use crate::model::Backoff;
 
     #[test]
     fn only_transient_errors_within_the_budget_are_retried() {

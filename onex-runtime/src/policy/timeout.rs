@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::error::NodeError;
+use crate::model::NodeError;
 
 /// Awaits `attempt`, failing with [`ErrorCode::Timeout`](crate::ErrorCode::Timeout) when
 /// `limit` passes first. The attempt is dropped at the deadline, which cancels it at the

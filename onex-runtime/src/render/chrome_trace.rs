@@ -1,12 +1,15 @@
 //! [`WorkflowReport::to_chrome_trace`]: a run's timeline in the Trace Event format that
 //! Perfetto (<https://ui.perfetto.dev>) and `chrome://tracing` open.
+//!
+//! Over 500 lines with its tests, which draw whole timelines and are most of the rest;
+//! the renderer is about 400.
 
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value, json};
 
-use crate::report::{StepRecord, WorkflowReport};
-use crate::state::StepState;
+use crate::model::StepState;
+use crate::model::{StepRecord, WorkflowReport};
 
 /// The pid of a lone report; [`chrome_trace`] numbers several reports from 1 too.
 const FIRST_PID: usize = 1;
@@ -409,11 +412,11 @@ mod tests {
     use serde_json::Value;
 
     use super::{Span, pack};
-    use crate::error::NodeError;
-    use crate::graph::NodeKind;
+    use crate::model::NodeError;
+    use crate::model::NodeKind;
+    use crate::model::StepState;
+    use crate::model::{AttemptRecord, CompensationRecord, StepRecord};
     use crate::render::fixtures::etl_report;
-    use crate::report::{AttemptRecord, CompensationRecord, StepRecord};
-    use crate::state::StepState;
 
     fn events(json: &str) -> Vec<Value> {
         let trace: Value = serde_json::from_str(json).expect("the trace is valid JSON");

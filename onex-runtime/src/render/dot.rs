@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use super::StepLook;
-use crate::graph::{Graph, NodeKind, StepSpec};
+use crate::model::Graph;
+use crate::model::NodeKind;
+use crate::model::StepSpec;
 
 impl Graph {
     /// The graph in [Graphviz](https://graphviz.org) DOT, left to right (`dot -Tsvg`).

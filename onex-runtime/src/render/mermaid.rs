@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use super::StepLook;
-use crate::graph::{Graph, NodeKind, StepSpec};
+use crate::model::Graph;
+use crate::model::NodeKind;
+use crate::model::StepSpec;
 
 /// Colors per node kind, and marks for inputs, the output and conditional steps. Emitted
 /// whole every time so the text does not depend on which kinds a graph happens to use.

@@ -16,10 +16,10 @@ mod table;
 
 pub use chrome_trace::chrome_trace;
 pub use table::ReportSummary;
-#[cfg(feature = "progress")]
-pub(crate) use table::duration as human_duration;
+pub use table::duration as human_duration;
 
-use crate::graph::{Graph, StepSpec};
+use crate::model::Graph;
+use crate::model::StepSpec;
 
 /// What both graph renderers say about a step, so Mermaid and DOT pictures agree.
 struct StepLook<'a> {
@@ -73,11 +73,14 @@ pub(crate) mod fixtures {
 
     use uuid::Uuid;
 
-    use crate::error::NodeError;
-    use crate::graph::{Graph, NodeKind, StepPolicy, StepSpec};
-    use crate::report::{AttemptRecord, SkipReason, StepRecord, WorkflowReport};
-    use crate::state::{StepState, WorkflowState};
-    use crate::thunk::{Thunk, ThunkType};
+    use crate::model::Graph;
+    use crate::model::NodeError;
+    use crate::model::NodeKind;
+    use crate::model::StepPolicy;
+    use crate::model::StepSpec;
+    use crate::model::{AttemptRecord, SkipReason, StepRecord, WorkflowReport};
+    use crate::model::{StepState, WorkflowState};
+    use crate::model::{Thunk, ThunkType};
 
     fn step(name: &'static str, node: &'static str, kind: NodeKind, deps: &[usize]) -> StepSpec {
         StepSpec::new(name, node, kind).with_deps(deps.to_vec())

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::report::{StepRecord, StragglerOutcome, WorkflowReport};
-use crate::state::{StepState, WorkflowState};
+use crate::model::{StepRecord, StragglerOutcome, WorkflowReport};
+use crate::model::{StepState, WorkflowState};
 
 /// The one-line summary of a run, from [`WorkflowReport::summary`].
 ///
@@ -283,7 +283,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// A duration as people read it: `420ns`, `850µs`, `12.35ms`, `3.20s`, `2m05s`.
-pub(crate) fn duration(d: Duration) -> String {
+pub fn duration(d: Duration) -> String {
     if d < Duration::from_micros(1) {
         format!("{}ns", d.as_nanos())
     } else if d < Duration::from_millis(1) {
@@ -324,11 +324,11 @@ fn workflow_state(state: WorkflowState) -> &'static str {
 mod tests {
     use std::time::Duration;
 
-    use crate::error::NodeError;
-    use crate::graph::NodeKind;
+    use crate::model::NodeError;
+    use crate::model::NodeKind;
+    use crate::model::{CompensationRecord, StepRecord};
+    use crate::model::{StepState, WorkflowState};
     use crate::render::fixtures::etl_report;
-    use crate::report::{CompensationRecord, StepRecord};
-    use crate::state::{StepState, WorkflowState};
 
     #[test]
     fn etl_table_is_exact() {
@@ -446,8 +446,8 @@ etl failed in 1m15s: 4 steps completed, 1 failed, 1 skipped, 2 cancelled; \
 
     #[test]
     fn stragglers_and_stuck_calls_are_noted() {
-        use crate::error::ErrorCode;
-        use crate::report::StragglerOutcome;
+        use crate::model::ErrorCode;
+        use crate::model::StragglerOutcome;
         let mut report = etl_report();
         report.stuck_calls = 1;
         report.load_balanced_operations = 5;

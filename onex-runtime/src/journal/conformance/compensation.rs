@@ -1,8 +1,8 @@
 //! Compensations, and operators resolving in-doubt calls.
 
 use super::{JournalFactory, Setup, complete, create, key};
-use crate::error::{ErrorCode, NodeError};
 use crate::journal::{JournalError, Resolution, StepConflict};
+use crate::model::{ErrorCode, NodeError};
 
 fn conflict(result: Result<(), JournalError>) -> StepConflict {
     match result {

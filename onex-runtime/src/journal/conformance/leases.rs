@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::{JournalFactory, Setup, TTL, complete, create, key};
-use crate::error::NodeError;
 use crate::journal::{Clock, Journal, JournalError, Resolution, RunStatus, Write};
+use crate::model::NodeError;
 
 /// Two handles (two processes) racing for the same free run: exactly one gets the lease,
 /// the other `RunLeased` naming the winner.

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::{JournalFactory, Setup, TTL, complete, create, key};
-use crate::error::{ErrorCode, NodeError};
 use crate::journal::{Clock, Journal, JournalError, RunStatus, StepConflict, StepKey, Write};
+use crate::model::{ErrorCode, NodeError};
 
 /// Intent then outcome: the step's output, attempts and times are journaled, and it is
 /// not in doubt.

@@ -1,0 +1,83 @@
+//! `Parallel` and `Batch` of one run: wave by wave, the calls of a wave together.
+
+use std::sync::Arc;
+
+use super::concurrent::{Limit, run_concurrent};
+use super::sequential::settle_inline;
+use crate::call::settle_plain;
+use crate::context::Runtime;
+use crate::run::driven;
+use crate::run::execution::{CallId, Execution};
+use crate::run::state::RunState;
+
+/// Runs one run wave by wave: with `Some(max_parallel)` (`Parallel`) at most that many
+/// calls of a wave at once; with `None` (`Batch`) the synchronous calls of a wave grouped
+/// by node type, one rayon job a group.
+pub(super) async fn run(
+    rt: &Runtime,
+    sh: &Arc<Execution>,
+    state: &mut RunState,
+    max_parallel: Option<usize>,
+) {
+    let graph = sh.program.graph();
+    for wave in graph.waves() {
+        if state.stopped {
+            break;
+        }
+        let calls = begin_wave(sh, state, wave);
+        let calls = driven::boundary(sh, std::slice::from_mut(state), calls).await;
+        let states = std::slice::from_mut(state);
+        match max_parallel.map(|n| n.max(1)) {
+            Some(limit) if calls.len() <= 1 || limit == 1 => {
+                run_inline(rt, sh, states, calls).await;
+            }
+            Some(limit) => {
+                states[0].parallel_executions += calls.len();
+                run_concurrent(rt, sh, states, calls, Limit::Total(limit)).await;
+            }
+            None => {
+                states[0].load_balanced_operations += calls.len();
+                if calls.len() > 1 {
+                    states[0].parallel_executions += calls.len();
+                }
+                run_concurrent(rt, sh, states, calls, Limit::GroupByNode).await;
+            }
+        }
+    }
+}
+
+/// Begins the steps of `wave`; returns their calls.
+fn begin_wave(sh: &Execution, state: &mut RunState, wave: &[usize]) -> Vec<CallId> {
+    state.tick(sh);
+    let mut calls = Vec::new();
+    for &step in wave {
+        let width = state.begin_step(sh, step);
+        calls.extend((0..width).map(|item| CallId {
+            run: state.run,
+            step,
+            item,
+        }));
+    }
+    calls
+}
+
+/// Calls one at a time on this thread.
+async fn run_inline(
+    rt: &Runtime,
+    sh: &Arc<Execution>,
+    states: &mut [RunState],
+    calls: Vec<CallId>,
+) {
+    for c in calls {
+        if states[c.run].stopped {
+            // The run stopped in this wave: the call never starts.
+            continue;
+        }
+        states[c.run].call_starts_now(sh, c);
+        let outcome = match settle_plain(rt, sh, c) {
+            Some(settled) => settled,
+            None => settle_inline(rt, sh, c).await,
+        };
+        states[c.run].apply(sh, outcome);
+    }
+}

@@ -1,0 +1,35 @@
+//! The data of workflows and runs: the graph and each step's policy, what a run is asked
+//! to do (options, modes), what it emits (thunks, events) and what it reports (states,
+//! records, errors). Plain values, serde where they leave the process; no behaviour
+//! beyond reading them.
+
+mod backoff;
+mod error;
+mod event;
+mod graph;
+mod kind;
+mod mode;
+mod options;
+mod report;
+pub(crate) mod serde_duration;
+mod states;
+mod step_policy;
+mod thunk;
+mod thunk_ids;
+
+pub use backoff::{Backoff, BackoffKind};
+pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
+pub use event::{ObserverSet, RunEvent, RunObserver};
+pub use graph::{Graph, StepSpec};
+pub use kind::NodeKind;
+pub use mode::{ExecutionMode, FailureStrategy};
+pub use options::RunOptions;
+pub use report::{
+    AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
+    WorkflowRun,
+};
+pub use states::{StepState, WorkflowState};
+pub use step_policy::StepPolicy;
+pub(crate) use thunk::thunk_id;
+pub use thunk::{Thunk, ThunkType};
+pub use thunk_ids::ThunkIds;
