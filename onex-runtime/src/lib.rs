@@ -24,6 +24,7 @@ pub mod journal;
 pub mod policy;
 
 pub use context::Context;
+pub use model::Delivery;
 pub use model::NodeKind;
 pub use model::RunOptions;
 pub use model::StepPolicy;

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::{GraphError, NodeKind, StepPolicy, ThunkType};
+use super::{Delivery, GraphError, NodeKind, StepPolicy, ThunkType};
 
 /// One step of a workflow graph.
 ///
@@ -44,6 +44,9 @@ pub struct StepSpec {
     pub map: bool,
     /// Whether the node declares a compensation.
     pub compensated: bool,
+    /// What the node promises about being called twice (effects).
+    #[serde(default)]
+    pub delivery: Delivery,
 }
 
 impl StepSpec {
@@ -65,6 +68,7 @@ impl StepSpec {
             conditional: false,
             map: false,
             compensated: false,
+            delivery: Delivery::Unspecified,
         }
     }
 
@@ -83,6 +87,12 @@ impl StepSpec {
     /// The same step with another policy.
     pub fn with_policy(mut self, policy: StepPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// The same step with another [`Delivery`].
+    pub fn with_delivery(mut self, delivery: Delivery) -> Self {
+        self.delivery = delivery;
         self
     }
 

@@ -4,6 +4,7 @@
 //! beyond reading them.
 
 mod backoff;
+mod delivery;
 mod error;
 mod event;
 mod graph;
@@ -18,6 +19,7 @@ mod thunk;
 mod thunk_ids;
 
 pub use backoff::{Backoff, BackoffKind};
+pub use delivery::Delivery;
 pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use event::{ObserverSet, RunEvent, RunObserver};
 pub use graph::{Graph, StepSpec};

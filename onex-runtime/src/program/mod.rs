@@ -241,6 +241,32 @@ pub trait Program: Send + Sync + 'static {
         .with_code(crate::model::ErrorCode::InvalidInput))
     }
 
+    /// The run's input, serialized, for a durable run's journal; `None` when the program
+    /// does not serialize its input (the default: a workflow not declared `#[durable]`).
+    ///
+    /// # Errors
+    ///
+    /// Inside the `Some`: the input did not serialize.
+    fn serialize_input(&self, input: &Self::Input) -> Option<Result<serde_json::Value, NodeError>> {
+        let _ = input;
+        None
+    }
+
+    /// The run's input from its serialized form, for resuming a journaled run in a new
+    /// process.
+    ///
+    /// # Errors
+    ///
+    /// The value does not deserialize into the input type, or the program does not
+    /// deserialize inputs at all (the default).
+    fn load_input(&self, value: serde_json::Value) -> Result<Self::Input, NodeError> {
+        let _ = value;
+        Err(NodeError::permanent(
+            "this workflow cannot take a serialized input: it is not declared `#[durable]`",
+        )
+        .with_code(crate::model::ErrorCode::InvalidInput))
+    }
+
     /// The call's input, serialized, for the thunk's `operation_data` when capture is on.
     fn operation_data(&self, slots: &Self::Slots, call: Call<'_>) -> serde_json::Value {
         let _ = (slots, call);

@@ -6,6 +6,7 @@
 //! so everything it needs (output type, kind, policy, parameter types, arity) comes through
 //! these traits.
 
+use crate::model::Delivery;
 use crate::model::NodeError;
 use crate::model::NodeKind;
 use crate::model::StepPolicy;
@@ -26,6 +27,9 @@ pub trait Node {
     const POLICY: StepPolicy;
     /// Whether the node declares a compensation.
     const COMPENSATED: bool;
+    /// What the node promises about being called twice: `#[node(effect, idempotent)]`,
+    /// `#[node(effect, at_most_once)]`.
+    const DELIVERY: Delivery = Delivery::Unspecified;
     /// How many arguments a step passes (the `&Context` parameter does not count).
     const ARITY: usize;
     /// Whether an unused output is dead work worth a warning (compute and reducer nodes).

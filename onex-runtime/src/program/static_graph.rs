@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
+use crate::model::Delivery;
 use crate::model::Graph;
 use crate::model::NodeKind;
 use crate::model::StepPolicy;
@@ -97,6 +98,8 @@ pub struct NodeInfo {
     pub is_async: bool,
     /// Whether the node declares a compensation.
     pub compensated: bool,
+    /// What the node promises about being called twice.
+    pub delivery: Delivery,
     /// The node's policy.
     pub policy: StepPolicy,
 }
@@ -115,6 +118,7 @@ impl<N: Node> NodeStep<N> {
         kind: N::KIND,
         is_async: N::IS_ASYNC,
         compensated: N::COMPENSATED,
+        delivery: N::DELIVERY,
         policy: N::POLICY,
     };
 }
@@ -317,6 +321,7 @@ impl StaticParts {
             conditional: self.conditional.contains(&i),
             map: self.maps.contains(&i),
             compensated: node.compensated,
+            delivery: node.delivery,
         }
     }
 }
