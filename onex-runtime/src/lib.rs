@@ -84,7 +84,8 @@ pub mod __private {
     };
     pub use crate::program::op::{Answer, Inspect, Op};
     pub use crate::program::static_graph::{
-        NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities,
+        NodeInfo, NodeStep, StaticGraph, StaticParts, nested_delivery, order_by_priority,
+        priorities,
     };
     pub use crate::runtime::{NestedFuture, run_nested};
     pub use crate::store::table::{DropSlot, SlotDrop, SlotTable, Slots};
