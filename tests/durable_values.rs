@@ -311,9 +311,18 @@ fn delivery_is_declared_on_the_node_and_carried_to_the_step() {
 #[test]
 fn a_nested_workflow_promises_what_its_effects_promise() {
     // `Checkout` has an `at_most_once` effect: run again whole, it could send twice.
-    assert_eq!(<Checkout as onex::__private::Node>::DELIVERY, Delivery::AtMostOnce);
-    assert_eq!(<Reserve as onex::__private::Node>::DELIVERY, Delivery::Idempotent);
-    assert_eq!(<Single as onex::__private::Node>::DELIVERY, Delivery::Idempotent);
+    assert_eq!(
+        <Checkout as onex::__private::Node>::DELIVERY,
+        Delivery::AtMostOnce
+    );
+    assert_eq!(
+        <Reserve as onex::__private::Node>::DELIVERY,
+        Delivery::Idempotent
+    );
+    assert_eq!(
+        <Single as onex::__private::Node>::DELIVERY,
+        Delivery::Idempotent
+    );
     assert_eq!(Outer.graph().step(0).delivery, Delivery::AtMostOnce);
 }
 
