@@ -45,12 +45,7 @@ fn items(m: &Model) -> TokenStream {
     let note = format!(
         "derive `serde::Serialize` and `serde::Deserialize` for `{{Self}}` (or wrap it in a type that does), or drop `#[durable]` from `{name}`"
     );
-    let params: Vec<&syn::Ident> = m
-        .inputs
-        .iter()
-        .map(|i| i.name)
-        .chain(m.steps.iter().map(|s| &s.step.name))
-        .collect();
+    let params = super::dispatch::producers(m);
     let input_checks = m.inputs.iter().map(|i| {
         let sp = i.name.span();
         let (alias, param) = (at(&i.alias, sp), at(i.name, sp));
