@@ -10,6 +10,9 @@
 //! error, not one more per call.
 //!
 //! Several inputs are journaled as a JSON array, in order: what serde makes of their tuple.
+//!
+//! And, per step, the delivery check: an effect (or a nested workflow holding one) that
+//! says nothing of being called twice fails a constant on the step (see `delivery_check`).
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -18,10 +21,11 @@ use super::super::model::{Model, StepModel};
 use super::private;
 use crate::respan::at;
 
-/// The check trait, the journal's functions on the dispatch block, and the `Program`
-/// methods calling them; nothing when the workflow is not durable.
+/// The checks, the journal's functions on the dispatch block, and the `Program` methods
+/// calling them.
 pub struct Durable {
-    /// `__Journaled` and the `impl __Edges` block holding the checks and conversions.
+    /// `__Journaled`, the delivery checks and the `impl __Edges` block holding the type
+    /// checks and conversions.
     pub items: TokenStream,
     /// The four `Program` methods.
     pub methods: TokenStream,
