@@ -81,15 +81,19 @@ impl fmt::Display for StepKey {
 /// ```
 /// use onex::journal::{Clock, Intent, ManualClock};
 ///
-/// let intent = Intent { attempt: 1, at: ManualClock::new().now() };
+/// let intent = Intent { attempt: 1, at: ManualClock::new().now(), holder: Some("host-a:7".into()) };
 /// assert_eq!(intent.attempt, 1);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intent {
     /// The attempt about to be made, from 1; each retry writes a newer one.
     pub attempt: u32,
-    /// When the intent was written.
+    /// When the intent was written: when the call started.
     pub at: SystemTime,
+    /// Who wrote it: the holder of the run's lease, i.e. the process that made the call.
+    /// `None` when written through [`StepEntry::apply`] without a holder, or read from a
+    /// journal kept before holders were recorded.
+    pub holder: Option<Arc<str>>,
 }
 
 /// How a call ended: its serialized output (`T = ()` for a compensation) or its error.
@@ -181,14 +185,45 @@ impl StepEntry {
     /// intent (a completed step is never called again); attempts only grow; only a
     /// successful output is compensated, once; a resolution settles an in-doubt call
     /// (the forward call first, else its compensation).
+    ///
+    /// The intents it writes name no holder; [`apply_by`](Self::apply_by) names one.
     pub fn apply(&mut self, change: StepChange, now: SystemTime) -> Result<(), StepConflict> {
+        self.apply_by(change, now, None)
+    }
+
+    /// [`apply`](Self::apply), with the intents it writes naming `holder` as the process
+    /// that makes the call: what a timeline of the run across processes is drawn from.
+    /// [`RunRecord::apply`](super::RunRecord::apply) passes the lease's holder.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex::journal::{Clock, ManualClock, StepChange, StepEntry, StepKey};
+    /// use std::sync::Arc;
+    ///
+    /// let mut entry = StepEntry::new(StepKey::new(0, "charge"));
+    /// let holder: Arc<str> = Arc::from("host-a:7");
+    /// entry.apply_by(StepChange::Intent { attempt: 1 }, ManualClock::new().now(), Some(&holder)).unwrap();
+    /// assert_eq!(entry.intent.unwrap().holder.as_deref(), Some("host-a:7"));
+    /// ```
+    pub fn apply_by(
+        &mut self,
+        change: StepChange,
+        now: SystemTime,
+        holder: Option<&Arc<str>>,
+    ) -> Result<(), StepConflict> {
+        let intent = |attempt| Intent {
+            attempt,
+            at: now,
+            holder: holder.cloned(),
+        };
         match change {
             StepChange::Intent { attempt } => {
                 if self.outcome.is_some() {
                     return Err(StepConflict::HasOutcome);
                 }
                 newer(self.intent.as_ref(), attempt)?;
-                self.intent = Some(Intent { attempt, at: now });
+                self.intent = Some(intent(attempt));
             }
             StepChange::Outcome { result, attempts } => {
                 if self.outcome.is_some() {
@@ -211,7 +246,7 @@ impl StepEntry {
                     return Err(StepConflict::Compensated);
                 }
                 newer(self.compensation_intent.as_ref(), attempt)?;
-                self.compensation_intent = Some(Intent { attempt, at: now });
+                self.compensation_intent = Some(intent(attempt));
             }
             StepChange::CompensationOutcome { result, attempts } => {
                 if self.compensation_outcome.is_some() {
