@@ -11,6 +11,7 @@
 
 mod chrome_trace;
 mod dot;
+mod journal;
 mod mermaid;
 mod table;
 
