@@ -18,6 +18,7 @@ mod table;
 pub use chrome_trace::chrome_trace;
 pub use table::ReportSummary;
 pub use table::duration as human_duration;
+pub use table::write_columns;
 
 use crate::model::Graph;
 use crate::model::StepSpec;

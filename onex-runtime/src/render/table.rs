@@ -175,7 +175,16 @@ impl fmt::Display for WorkflowReport {
 /// column `c` right-aligned when `right[c]`: numbers right, words left, as in `ls -l` and
 /// `cargo` tables. The last column is not padded, and no line ends in spaces. Every table
 /// onex prints is laid out by this, so they read alike.
-pub(crate) fn write_columns<C: AsRef<[String]>>(
+///
+/// # Examples
+///
+/// ```
+/// let mut out = String::new();
+/// let lines = [["run", "steps"].map(String::from), ["order-42", "3/4"].map(String::from)];
+/// onex::__internal::write_columns(&mut out, &lines, &[false, true]).unwrap();
+/// assert_eq!(out, "run       steps\norder-42    3/4\n");
+/// ```
+pub fn write_columns<C: AsRef<[String]>>(
     f: &mut dyn fmt::Write,
     lines: &[C],
     right: &[bool],
