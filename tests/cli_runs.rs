@@ -281,6 +281,44 @@ fn resolve_retry_and_abort() {
 }
 
 #[test]
+fn resolve_settles_a_compensation_in_doubt() {
+    let (_dir, path) = fixture();
+    let journal = SqliteJournal::open(&path).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(async {
+            // order-2 is aborted instead; its completed `parse` is being undone when the
+            // process dies.
+            let a = journal
+                .acquire_lease("order-2", "host-a", TTL)
+                .await
+                .unwrap();
+            let charge = StepKey::new(1, "charge");
+            let abort = Resolution::Abort("declined".into());
+            journal.resolve(&a, charge, abort).await.unwrap();
+            journal
+                .set_status(&a, RunStatus::Compensating)
+                .await
+                .unwrap();
+            let parse = StepKey::new(0, "parse");
+            journal
+                .record_compensation_intent(&a, parse, 1)
+                .await
+                .unwrap();
+            journal.release_lease(&a).await.unwrap();
+        });
+    drop(journal);
+    assert!(ok(&path, &["show", "order-2"]).contains("compensation in doubt"));
+    assert_eq!(
+        ok(&path, &["resolve", "order-2", "parse", "--done", "null"]),
+        "run `order-2`: the compensation of step 0 `parse` marked done\n"
+    );
+    let entry = load(&path, "order-2").steps[0].clone();
+    assert_eq!(entry.compensation_outcome.map(|o| o.result), Some(Ok(())));
+}
+
+#[test]
 fn resolve_refuses_bad_input_clearly() {
     let (_dir, path) = fixture();
     let usage = |args: &[&str]| {

@@ -141,10 +141,10 @@ impl fmt::Display for RunSnapshot {
             utc(record.created_at),
             utc(record.updated_at),
         )?;
-        if let Some(holder) = record.lease.holder.as_deref() {
-            if !record.status.is_finished() {
-                write!(f, "; leased to {holder} until {}", utc(record.lease.until))?;
-            }
+        if let Some(holder) = record.lease.holder.as_deref()
+            && !record.status.is_finished()
+        {
+            write!(f, "; leased to {holder} until {}", utc(record.lease.until))?;
         }
         Ok(())
     }

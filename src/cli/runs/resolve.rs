@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use clap::Args;
-use onex_runtime::journal::{Journal, Resolution, RunSnapshot, StepEntry, StepKey};
+use onex_runtime::journal::{Journal, Resolution, RunSnapshot, StepEntry};
 
 use super::Opened;
 use crate::cli::CliError;
@@ -45,31 +45,46 @@ fn parse_json(s: &str) -> Result<serde_json::Value, String> {
 /// gives the lease back.
 pub(super) fn execute(journal: &Opened, args: &ResolveArgs) -> Result<String, CliError> {
     let run = journal.run(&args.id)?;
-    let step = find_step(&run, &args.step)?;
+    let entry = find_step(&run, &args.step)?;
+    // The journal settles the forward call if it is in doubt, else its compensation.
+    let compensation = !entry.is_in_doubt() && entry.is_compensation_in_doubt();
     let (resolution, said) = match (&args.done, args.retry, &args.abort) {
         (Some(output), _, _) => (
             Resolution::Done(serde_json::to_vec(output).unwrap_or_default()),
-            "marked done with the given output",
+            if compensation {
+                "marked done"
+            } else {
+                "marked done with the given output"
+            },
         ),
         (None, true, _) => (Resolution::Retry, "cleared: it is made again on resume"),
         (None, false, Some(reason)) => (
             Resolution::Abort(reason.clone()),
-            "aborted: it fails on resume",
+            if compensation {
+                "aborted: journaled as failed"
+            } else {
+                "aborted: it fails on resume"
+            },
         ),
         (None, false, None) => unreachable!("clap requires one resolution"),
     };
+    let what = if compensation {
+        format!("the compensation of {}", entry.step)
+    } else {
+        entry.step.to_string()
+    };
     let holder = format!("onex-cli:{}", std::process::id());
     let lease = journal.wait(|j| j.acquire_lease(&args.id, &holder, LEASE))?;
-    let resolved = journal.wait(|j| j.resolve(&lease, step.clone(), resolution));
+    let resolved = journal.wait(|j| j.resolve(&lease, entry.step.clone(), resolution));
     // Give the run back either way, so an executor may resume it at once.
     let released = journal.wait(|j| j.release_lease(&lease));
     resolved?;
     released?;
-    Ok(format!("run `{}`: {step} {said}\n", args.id))
+    Ok(format!("run `{}`: {what} {said}\n", args.id))
 }
 
 /// The journaled call `given` names: `charge`, `2`, `fetch[3]` or `1[3]`.
-fn find_step(run: &RunSnapshot, given: &str) -> Result<StepKey, CliError> {
+fn find_step<'r>(run: &'r RunSnapshot, given: &str) -> Result<&'r StepEntry, CliError> {
     let unknown = |why: String| CliError::UnknownStep {
         run_id: run.record.run_id.clone(),
         step: given.to_owned(),
@@ -116,7 +131,7 @@ fn find_step(run: &RunSnapshot, given: &str) -> Result<StepKey, CliError> {
         None => matching,
     };
     match calls.as_slice() {
-        [one] => Ok(one.step.clone()),
+        [one] => Ok(one),
         [] => Err(unknown("no such item is journaled".to_owned())),
         many => {
             let names: Vec<String> = many.iter().map(|e| e.step.to_string()).collect();
