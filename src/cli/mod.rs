@@ -1,4 +1,5 @@
-//! A command line for workflow specs over a registry of your nodes (feature `cli`).
+//! A command line for workflow specs over a registry of your nodes, and for the durable
+//! runs in a journal (feature `cli`).
 //!
 //! Your binary registers its nodes and hands over:
 //!
@@ -57,14 +58,14 @@ use onex_runtime::journal::JournalError;
 use onex_runtime::{ExecutionMode, FailureStrategy, WorkflowError};
 use onex_spec::{DynamicWorkflow, NodeRegistry, SpecErrors};
 
+mod runs;
+
 #[derive(Parser)]
-#[command(about = "Validate, plan, run and draw onex workflow specs")]
+#[command(about = "Validate, plan, run and draw onex workflow specs; inspect durable runs")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
-
-mod runs;
 
 #[derive(Subcommand)]
 enum Command {

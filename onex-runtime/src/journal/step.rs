@@ -54,6 +54,24 @@ impl StepKey {
         self
     }
 
+    /// The call as people name it: the step's name, with `[item]` for an element of a
+    /// `map` step.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex::journal::StepKey;
+    ///
+    /// assert_eq!(StepKey::new(2, "fetch").call_name(), "fetch");
+    /// assert_eq!(StepKey::new(2, "fetch").item(7).call_name(), "fetch[7]");
+    /// ```
+    pub fn call_name(&self) -> String {
+        match self.item {
+            Some(item) => format!("{}[{item}]", self.name),
+            None => self.name.to_string(),
+        }
+    }
+
     /// A key for external systems, the same across every attempt and resume of this call
     /// in run `run_id`: `run/index` or `run/index/item`.
     pub fn idempotency_key(&self, run_id: &str) -> String {
@@ -123,6 +141,43 @@ impl Outcome {
     }
 }
 
+/// Where a step call stands in the journal ([`StepEntry::state`]); its compensation is
+/// apart.
+///
+/// # Examples
+///
+/// ```
+/// use onex::journal::CallState;
+///
+/// assert_eq!(CallState::InDoubt.as_str(), "IN_DOUBT");
+/// assert_eq!(serde_json::to_value(CallState::ToRetry).unwrap(), "TO_RETRY");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CallState {
+    /// The call's output is journaled.
+    Completed,
+    /// The call's error is journaled.
+    Failed,
+    /// Its intent is journaled and its outcome is not: it may or may not have happened.
+    InDoubt,
+    /// Nothing is journaled about the call but its key: an operator's `Retry` resolution
+    /// cleared its intent, so it is made again on resume.
+    ToRetry,
+}
+
+impl CallState {
+    /// The state as printed in JSON, e.g. `"IN_DOUBT"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CallState::Completed => "COMPLETED",
+            CallState::Failed => "FAILED",
+            CallState::InDoubt => "IN_DOUBT",
+            CallState::ToRetry => "TO_RETRY",
+        }
+    }
+}
+
 /// Everything journaled about one step call.
 ///
 /// # Examples
@@ -176,6 +231,26 @@ impl StepEntry {
     /// The serialized output, if the call completed.
     pub fn output(&self) -> Option<&[u8]> {
         self.outcome.as_ref().and_then(Outcome::output)
+    }
+
+    /// Where the call stands, from its intent and outcome.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex::journal::{CallState, Clock, ManualClock, StepChange, StepEntry, StepKey};
+    ///
+    /// let mut entry = StepEntry::new(StepKey::new(0, "charge"));
+    /// entry.apply(StepChange::Intent { attempt: 1 }, ManualClock::new().now()).unwrap();
+    /// assert_eq!(entry.state(), CallState::InDoubt);
+    /// ```
+    pub fn state(&self) -> CallState {
+        match (&self.intent, &self.outcome) {
+            (_, Some(outcome)) if outcome.result.is_ok() => CallState::Completed,
+            (_, Some(_)) => CallState::Failed,
+            (Some(_), None) => CallState::InDoubt,
+            (None, None) => CallState::ToRetry,
+        }
     }
 
     /// Applies `change` at time `now`, or says why it does not fit what is journaled

@@ -11,25 +11,15 @@ use serde_json::{Map, Value};
 
 use super::chrome_trace::{Span, pack, push_process, push_spans, trace_document};
 use super::table::{duration, write_columns};
-use crate::journal::{Intent, RunSnapshot, StepEntry};
+use crate::journal::{CallState, Intent, RunSnapshot, StepEntry};
 
-/// What the journal says of a step call, in the table's words.
+/// The call's state in the table's words, lower case like the report's.
 fn state(entry: &StepEntry) -> &'static str {
-    match (&entry.intent, &entry.outcome) {
-        (_, Some(outcome)) if outcome.result.is_ok() => "completed",
-        (_, Some(_)) => "failed",
-        (Some(_), None) => "in doubt",
-        // A `Retry` resolution cleared the intent: the call is made again on resume.
-        (None, None) => "to retry",
-    }
-}
-
-/// A step call as the table and the timeline name it: `fetch`, or `fetch[3]` for an
-/// element of a `map` step.
-fn call_name(entry: &StepEntry) -> String {
-    match entry.step.item {
-        Some(item) => format!("{}[{item}]", entry.step.name),
-        None => entry.step.name.to_string(),
+    match entry.state() {
+        CallState::Completed => "completed",
+        CallState::Failed => "failed",
+        CallState::InDoubt => "in doubt",
+        CallState::ToRetry => "to retry",
     }
 }
 
@@ -110,7 +100,7 @@ impl fmt::Display for RunSnapshot {
             };
             lines.push(vec![
                 entry.step.index.to_string(),
-                call_name(entry),
+                entry.step.call_name(),
                 state(entry).to_owned(),
                 attempts.map_or_else(|| "-".to_owned(), |a| a.to_string()),
                 took,
@@ -125,8 +115,8 @@ impl fmt::Display for RunSnapshot {
         }
         write_columns(f, &lines, &[true, false, false, true, true, false, false])?;
 
-        let count = |s: &str| self.steps.iter().filter(|e| state(e) == s).count();
-        let completed = count("completed");
+        let count = |s: CallState| self.steps.iter().filter(|e| e.state() == s).count();
+        let completed = count(CallState::Completed);
         let record = &self.record;
         write!(
             f,
@@ -136,8 +126,8 @@ impl fmt::Display for RunSnapshot {
             record.status,
             completed,
             if completed == 1 { "step" } else { "steps" },
-            count("failed"),
-            count("in doubt"),
+            count(CallState::Failed),
+            count(CallState::InDoubt),
             utc(record.created_at),
             utc(record.updated_at),
         )?;
@@ -215,16 +205,16 @@ impl RunSnapshot {
                     Some(outcome) => {
                         args.insert("attempts".into(), outcome.attempts.into());
                         match &outcome.result {
-                            Ok(_) => (call_name(entry), Some(at(outcome.at)), None),
+                            Ok(_) => (entry.step.call_name(), Some(at(outcome.at)), None),
                             Err(error) => {
                                 args.insert("error".into(), error.to_string().into());
-                                let name = format!("{} failed", call_name(entry));
+                                let name = format!("{} failed", entry.step.call_name());
                                 (name, Some(at(outcome.at)), Some("terrible"))
                             }
                         }
                     }
                     None => (
-                        format!("{} in doubt", call_name(entry)),
+                        format!("{} in doubt", entry.step.call_name()),
                         None,
                         Some("yellow"),
                     ),
@@ -256,7 +246,7 @@ impl RunSnapshot {
                 };
                 let start = at(intent.at);
                 let span = Span {
-                    name: format!("{} compensation", call_name(entry)),
+                    name: format!("{} compensation", entry.step.call_name()),
                     cat: "compensation",
                     start,
                     end: end.map(|e| e.max(start)),

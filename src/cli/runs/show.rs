@@ -33,7 +33,7 @@ pub(super) fn execute(journal: &Opened, args: &ShowArgs) -> Result<String, CliEr
         text.push_str("outputs:\n");
         for entry in outputs {
             let output = payload(entry.output().unwrap_or_default());
-            let _ = writeln!(text, "  {}: {}", call(entry), compact(&output));
+            let _ = writeln!(text, "  {}: {}", entry.step.call_name(), compact(&output));
         }
     }
     Ok(text)
@@ -41,14 +41,6 @@ pub(super) fn execute(journal: &Opened, args: &ShowArgs) -> Result<String, CliEr
 
 fn compact(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| format!("<not JSON: {e}>"))
-}
-
-/// `fetch`, or `fetch[3]` for an element of a `map` step.
-fn call(entry: &StepEntry) -> String {
-    match entry.step.item {
-        Some(item) => format!("{}[{item}]", entry.step.name),
-        None => entry.step.name.to_string(),
-    }
 }
 
 /// Everything journaled about the run, as JSON.
@@ -71,17 +63,11 @@ fn document(run: &RunSnapshot) -> Value {
 }
 
 fn step(entry: &StepEntry) -> Value {
-    let state = match (&entry.intent, &entry.outcome) {
-        (_, Some(o)) if o.result.is_ok() => "COMPLETED",
-        (_, Some(_)) => "FAILED",
-        (Some(_), None) => "IN_DOUBT",
-        (None, None) => "TO_RETRY",
-    };
     let mut value = json!({
         "index": entry.step.index,
         "step": entry.step.name.as_ref(),
         "item": entry.step.item,
-        "state": state,
+        "state": entry.state(),
         "intent": entry.intent.as_ref().map(intent),
         "outcome": entry.outcome.as_ref().map(|o| outcome(o, o.result.as_ref().ok().map(|b| payload(b)))),
     });
