@@ -158,7 +158,9 @@ fn utc(t: std::time::SystemTime) -> String {
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use super::journal_path;
+    use serde_json::json;
+
+    use super::{journal_path, payload};
 
     #[test]
     fn the_journal_is_the_flag_else_the_environment_else_the_default() {
@@ -171,5 +173,13 @@ mod tests {
             journal_path(None, Some("".into())),
             PathBuf::from("onex-runs.db")
         );
+    }
+
+    #[test]
+    fn payloads_that_are_not_json_are_shown_not_refused() {
+        assert_eq!(payload(br#"{"a":1}"#), json!({"a": 1}));
+        assert_eq!(payload(b""), json!(null));
+        assert_eq!(payload(b"plain text"), json!("plain text"));
+        assert_eq!(payload(&[0xff, 0xfe, 0x00]), json!("<3 bytes, not JSON>"));
     }
 }
