@@ -14,6 +14,14 @@ use serde_json::Value;
 
 const TTL: Duration = Duration::from_secs(30);
 
+/// Waits for a journal operation, as a test outside any runtime.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -30,59 +38,56 @@ fn fixture() -> (tempfile::TempDir, PathBuf) {
     let journal =
         SqliteJournal::open_with(&path, SqliteOptions::new().clock(clock.clone())).unwrap();
     let (parse, charge) = (StepKey::new(0, "parse"), StepKey::new(1, "charge"));
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let start = |id: &str, wf: &str, holder: &str| {
-                let run = NewRun::new(id, wf, br#"{"sku":"A1"}"#.to_vec());
-                let holder = holder.to_owned();
-                let journal = &journal;
-                async move {
-                    let started = journal.start_run(run, &holder, TTL).await.unwrap();
-                    started.lease().unwrap().clone()
-                }
-            };
-            let done = |lease, step: StepKey, output: &'static [u8], took| {
-                let journal = &journal;
-                let clock = clock.clone();
-                async move {
-                    journal.record_intent(lease, step.clone(), 1).await.unwrap();
-                    clock.advance(took);
-                    journal
-                        .record_outcome(lease, step, Ok(output.to_vec()), 1)
-                        .await
-                        .unwrap();
-                }
-            };
+    block_on(async {
+        let start = |id: &str, wf: &str, holder: &str| {
+            let run = NewRun::new(id, wf, br#"{"sku":"A1"}"#.to_vec());
+            let holder = holder.to_owned();
+            let journal = &journal;
+            async move {
+                let started = journal.start_run(run, &holder, TTL).await.unwrap();
+                started.lease().unwrap().clone()
+            }
+        };
+        let done = |lease, step: StepKey, output: &'static [u8], took| {
+            let journal = &journal;
+            let clock = clock.clone();
+            async move {
+                journal.record_intent(lease, step.clone(), 1).await.unwrap();
+                clock.advance(took);
+                journal
+                    .record_outcome(lease, step, Ok(output.to_vec()), 1)
+                    .await
+                    .unwrap();
+            }
+        };
 
-            let a = start("order-1", "Orders", "host-a").await;
-            done(&a, parse.clone(), b"21", ms(2)).await;
-            done(&a, charge.clone(), br#""ch_1""#, ms(5)).await;
-            journal.set_status(&a, RunStatus::Completed).await.unwrap();
+        let a = start("order-1", "Orders", "host-a").await;
+        done(&a, parse.clone(), b"21", ms(2)).await;
+        done(&a, charge.clone(), br#""ch_1""#, ms(5)).await;
+        journal.set_status(&a, RunStatus::Completed).await.unwrap();
 
-            clock.advance(Duration::from_secs(60));
-            let a = start("order-2", "Orders", "host-a").await;
-            done(&a, parse.clone(), b"22", ms(3)).await;
-            journal.record_intent(&a, charge.clone(), 1).await.unwrap();
-            journal.set_status(&a, RunStatus::InDoubt).await.unwrap();
-            journal.release_lease(&a).await.unwrap();
+        clock.advance(Duration::from_secs(60));
+        let a = start("order-2", "Orders", "host-a").await;
+        done(&a, parse.clone(), b"22", ms(3)).await;
+        journal.record_intent(&a, charge.clone(), 1).await.unwrap();
+        journal.set_status(&a, RunStatus::InDoubt).await.unwrap();
+        journal.release_lease(&a).await.unwrap();
 
-            clock.advance(Duration::from_secs(60));
-            let b = start("etl-1", "Etl", "host-b").await;
-            let fetch = StepKey::new(0, "fetch");
-            done(&b, fetch.clone().item(0), b"[1]", ms(1)).await;
-            done(&b, fetch.item(1), b"[2]", ms(1)).await;
-            let load = StepKey::new(1, "load");
-            journal.record_intent(&b, load.clone(), 1).await.unwrap();
-            clock.advance(ms(4));
-            let error = NodeError::permanent("table locked");
-            journal
-                .record_outcome(&b, load, Err(error), 1)
-                .await
-                .unwrap();
-            journal.set_status(&b, RunStatus::Failed).await.unwrap();
-        });
+        clock.advance(Duration::from_secs(60));
+        let b = start("etl-1", "Etl", "host-b").await;
+        let fetch = StepKey::new(0, "fetch");
+        done(&b, fetch.clone().item(0), b"[1]", ms(1)).await;
+        done(&b, fetch.item(1), b"[2]", ms(1)).await;
+        let load = StepKey::new(1, "load");
+        journal.record_intent(&b, load.clone(), 1).await.unwrap();
+        clock.advance(ms(4));
+        let error = NodeError::permanent("table locked");
+        journal
+            .record_outcome(&b, load, Err(error), 1)
+            .await
+            .unwrap();
+        journal.set_status(&b, RunStatus::Failed).await.unwrap();
+    });
     (dir, path)
 }
 
@@ -114,12 +119,7 @@ fn fails(path: &Path, args: &[&str]) -> (u8, String) {
 
 fn load(path: &Path, id: &str) -> onex::journal::RunSnapshot {
     let journal = SqliteJournal::open(path).unwrap();
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(journal.load_run(id))
-        .unwrap()
-        .unwrap()
+    block_on(journal.load_run(id)).unwrap().unwrap()
 }
 
 #[test]
@@ -284,30 +284,27 @@ fn resolve_retry_and_abort() {
 fn resolve_settles_a_compensation_in_doubt() {
     let (_dir, path) = fixture();
     let journal = SqliteJournal::open(&path).unwrap();
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(async {
-            // order-2 is aborted instead; its completed `parse` is being undone when the
-            // process dies.
-            let a = journal
-                .acquire_lease("order-2", "host-a", TTL)
-                .await
-                .unwrap();
-            let charge = StepKey::new(1, "charge");
-            let abort = Resolution::Abort("declined".into());
-            journal.resolve(&a, charge, abort).await.unwrap();
-            journal
-                .set_status(&a, RunStatus::Compensating)
-                .await
-                .unwrap();
-            let parse = StepKey::new(0, "parse");
-            journal
-                .record_compensation_intent(&a, parse, 1)
-                .await
-                .unwrap();
-            journal.release_lease(&a).await.unwrap();
-        });
+    block_on(async {
+        // order-2 is aborted instead; its completed `parse` is being undone when the
+        // process dies.
+        let a = journal
+            .acquire_lease("order-2", "host-a", TTL)
+            .await
+            .unwrap();
+        let charge = StepKey::new(1, "charge");
+        let abort = Resolution::Abort("declined".into());
+        journal.resolve(&a, charge, abort).await.unwrap();
+        journal
+            .set_status(&a, RunStatus::Compensating)
+            .await
+            .unwrap();
+        let parse = StepKey::new(0, "parse");
+        journal
+            .record_compensation_intent(&a, parse, 1)
+            .await
+            .unwrap();
+        journal.release_lease(&a).await.unwrap();
+    });
     drop(journal);
     assert!(ok(&path, &["show", "order-2"]).contains("compensation in doubt"));
     assert_eq!(
@@ -358,16 +355,12 @@ fn resolve_refuses_bad_input_clearly() {
 fn resolve_waits_for_no_one_but_refuses_a_live_holder() {
     let (_dir, path) = fixture();
     let journal = SqliteJournal::open(&path).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let lease = rt
-        .block_on(journal.acquire_lease("order-2", "host-c", Duration::from_secs(600)))
-        .unwrap();
+    let lease =
+        block_on(journal.acquire_lease("order-2", "host-c", Duration::from_secs(600))).unwrap();
     let (code, message) = fails(&path, &["resolve", "order-2", "charge", "--retry"]);
     assert_eq!(code, 1);
     assert!(message.contains("host-c"), "names the holder: {message}");
-    rt.block_on(journal.release_lease(&lease)).unwrap();
+    block_on(journal.release_lease(&lease)).unwrap();
     ok(&path, &["resolve", "order-2", "charge", "--retry"]);
 }
 
@@ -410,26 +403,23 @@ fn trace_writes_one_process_per_holder() {
     let (dir, path) = fixture();
     // host-b takes order-2 over and retries the call host-a left in doubt.
     let journal = SqliteJournal::open(&path).unwrap();
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let b = journal
-                .acquire_lease("order-2", "host-b", TTL)
-                .await
-                .unwrap();
-            let charge = StepKey::new(1, "charge");
-            journal
-                .resolve(&b, charge.clone(), Resolution::Retry)
-                .await
-                .unwrap();
-            journal.record_intent(&b, charge.clone(), 2).await.unwrap();
-            journal
-                .record_outcome(&b, charge, Ok(b"1".to_vec()), 2)
-                .await
-                .unwrap();
-            journal.set_status(&b, RunStatus::Completed).await.unwrap();
-        });
+    block_on(async {
+        let b = journal
+            .acquire_lease("order-2", "host-b", TTL)
+            .await
+            .unwrap();
+        let charge = StepKey::new(1, "charge");
+        journal
+            .resolve(&b, charge.clone(), Resolution::Retry)
+            .await
+            .unwrap();
+        journal.record_intent(&b, charge.clone(), 2).await.unwrap();
+        journal
+            .record_outcome(&b, charge, Ok(b"1".to_vec()), 2)
+            .await
+            .unwrap();
+        journal.set_status(&b, RunStatus::Completed).await.unwrap();
+    });
     drop(journal);
 
     let file = dir.path().join("order-2.json");
