@@ -149,7 +149,8 @@
 //!
 //! - `progress` (default): [`ProgressObserver`], a terminal progress bar driven by run events.
 //! - `cli`: `onex::cli`, a command line (validate, plan, run, graph) for workflow specs over a
-//!   registry of your nodes.
+//!   registry of your nodes, and `runs` for the durable runs in a SQLite journal (enables
+//!   `sqlite`).
 //! - `sqlite`: `onex::sqlite`, the embedded SQLite journal for durable runs.
 //! - `nats`: `onex::nats`, workers and remote steps over NATS JetStream.
 
