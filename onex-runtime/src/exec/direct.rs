@@ -8,7 +8,6 @@
 //! thunk and record, exactly as the general path writes them. A fresh run of a graph that is
 //! one such stretch, with records off, goes through the program's straight line instead.
 
-use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
@@ -56,7 +55,6 @@ pub(crate) fn run_direct(
     let run = state.run;
     let ctx = &sh.contexts[run];
     let mode = sh.mode;
-    let started_at = state.started_at;
     let RunState {
         states,
         records,
@@ -78,13 +76,8 @@ pub(crate) fn run_direct(
             }
             if let Some(records) = records.as_mut() {
                 // A step starts when the one before it ended: no clock read here.
-                let first = records.thunks.len();
-                records.push_thunk(
-                    graph.step(step),
-                    serde_json::Value::Null,
-                    BTreeMap::new(),
-                    started_at + *clock,
-                );
+                let first = records.thunk_count();
+                records.push_thunk(step, 0, None, *clock);
                 records.start_step(step, first, *clock, 1);
             }
             let call = Call {

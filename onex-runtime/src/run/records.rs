@@ -1,85 +1,160 @@
-//! A run's records: the thunks it emitted and one record per step, kept unless
-//! `RunOptions::records(false)`.
+//! A run's records, kept unless `RunOptions::records(false)`: a compact log written on the
+//! hot path, which the report's [`RecordList`]s build thunks and step records from when
+//! they are first read.
+//!
+//! Per call the log holds its step, item and clock reading; per step its state, counts and
+//! clock readings, with what is rare (an error, a skip reason, failed attempts, a
+//! compensation) behind one box. Names, node types, policies and dependencies come from
+//! the graph, and thunk ids from one random base per run, when the values are built: a
+//! report dropped unread never builds them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::model::Graph;
-use crate::model::StepSpec;
-use crate::model::{StepRecord, StepState, Thunk, ThunkIds, thunk_id};
+use uuid::Uuid;
 
-/// Thunks and step records, kept unless `RunOptions::records(false)`.
+use crate::model::{
+    AttemptRecord, BuildRecords, CompensationRecord, NodeError, RecordList, SkipReason,
+    StepRecord, StepState, Thunk, ThunkIds,
+};
+use crate::program::erased::Erased;
+
+/// Thunks and step records of one run, as a compact log.
 pub(crate) struct Records {
-    pub(crate) steps: Vec<StepRecord>,
-    pub(crate) thunks: Vec<Thunk>,
-    /// Where each step's thunks sit in `thunks` (they are emitted together).
-    thunk_range: Vec<(u32, u32)>,
+    pub(crate) steps: Vec<StepLog>,
+    thunks: Vec<ThunkLog>,
+    /// The captured input of a call, by thunk index, in emission order (input capture).
+    captured: Vec<(u32, serde_json::Value)>,
+    program: Arc<Erased>,
+    started_at: SystemTime,
+    /// Thunk `i`'s id is this plus `i`, as a uuid v4 (see [`Records::thunk_id`]).
+    id_base: u128,
 }
 
-impl Records {
-    /// Empty records of a run of `graph`: one pending record per step, no thunk.
-    pub(crate) fn new(graph: &Graph) -> Self {
-        let n = graph.steps().len();
-        Records {
-            steps: graph
-                .steps()
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    StepRecord::new(
-                        s.name.clone(),
-                        s.node_type.clone(),
-                        s.kind,
-                        graph.wave_of(i),
-                    )
-                })
-                .collect(),
-            thunks: Vec::with_capacity(n),
-            thunk_range: vec![(0, 0); n],
+/// One step's record, as the run writes it.
+pub(crate) struct StepLog {
+    pub(crate) state: StepState,
+    pub(crate) attempts: u32,
+    pub(crate) max_attempts: u32,
+    pub(crate) output_attempt: Option<u32>,
+    pub(crate) calls: u32,
+    pub(crate) cache_hits: u32,
+    pub(crate) started: Option<Duration>,
+    pub(crate) finished: Option<Duration>,
+    /// Where its calls' thunks are in the run's thunks.
+    thunks: (u32, u32),
+    rare: Option<Box<Rare>>,
+}
+
+/// What most steps never have.
+#[derive(Default)]
+pub(crate) struct Rare {
+    pub(crate) error: Option<NodeError>,
+    pub(crate) skip_reason: Option<SkipReason>,
+    pub(crate) failed_attempts: Vec<AttemptRecord>,
+    pub(crate) compensation: Option<CompensationRecord>,
+}
+
+/// One call's thunk, as the run writes it.
+struct ThunkLog {
+    step: u32,
+    item: u32,
+    /// When it was emitted, from the start of the run.
+    created: Duration,
+}
+
+impl StepLog {
+    const PENDING: StepLog = StepLog {
+        state: StepState::Pending,
+        attempts: 0,
+        max_attempts: 0,
+        output_attempt: None,
+        calls: 0,
+        cache_hits: 0,
+        started: None,
+        finished: None,
+        thunks: (0, 0),
+        rare: None,
+    };
+
+    /// Its rare parts, made on first use.
+    pub(crate) fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Its rare parts, if it has any.
+    pub(crate) fn rare_mut(&mut self) -> Option<&mut Rare> {
+        self.rare.as_deref_mut()
+    }
+
+    /// Sets its final error (or none).
+    pub(crate) fn set_error(&mut self, error: Option<NodeError>) {
+        if error.is_some() || self.rare.is_some() {
+            self.rare().error = error;
         }
     }
 
-    /// Emits the thunk of one call of `spec`. It depends on every thunk of the steps the
-    /// step reads.
+    /// How long it ran (see [`StepRecord::duration`]).
+    pub(crate) fn duration(&self) -> Option<Duration> {
+        Some(self.finished?.saturating_sub(self.started?))
+    }
+}
+
+impl Records {
+    /// Empty records of a run of `program` started at `started_at`: every step pending, no
+    /// thunk.
+    pub(crate) fn new(program: &Arc<Erased>, started_at: SystemTime) -> Self {
+        let n = program.graph().steps().len();
+        let mut steps = Vec::with_capacity(n);
+        steps.resize_with(n, || StepLog::PENDING);
+        Records {
+            steps,
+            thunks: Vec::with_capacity(n),
+            captured: Vec::new(),
+            program: program.clone(),
+            started_at,
+            id_base: fastrand::u128(..),
+        }
+    }
+
+    /// The number of thunks emitted so far.
+    #[inline]
+    pub(crate) fn thunk_count(&self) -> usize {
+        self.thunks.len()
+    }
+
+    /// Emits the thunk of call `item` of `step`, at `created` from the run's start, with
+    /// the call's captured input if there is one. It depends on every thunk of the steps
+    /// the step reads (derived from the graph when built).
+    #[inline]
     pub(crate) fn push_thunk(
         &mut self,
-        spec: &StepSpec,
-        operation_data: serde_json::Value,
-        metadata: BTreeMap<String, serde_json::Value>,
-        created_at: SystemTime,
+        step: usize,
+        item: usize,
+        operation_data: Option<serde_json::Value>,
+        created: Duration,
     ) {
-        let mut dependencies = ThunkIds::new();
-        for &d in spec.deps.iter() {
-            let (from, to) = self.thunk_range[d];
-            // Pushed one by one: `SmallVec::extend` reserves first, which cost more than the
-            // usual single id.
-            for t in &self.thunks[from as usize..to as usize] {
-                dependencies.push(t.thunk_id);
-            }
+        if let Some(data) = operation_data {
+            self.captured.push((self.thunks.len() as u32, data));
         }
-        // Built in place in the vector: a `Thunk` is large, and a move is a copy of it.
-        self.thunks.push(Thunk {
-            thunk_id: thunk_id(),
-            thunk_type: spec.kind.thunk_type(),
-            target_node_type: spec.node_type.clone(),
-            operation_data,
-            dependencies,
-            priority: spec.policy.priority,
-            timeout: spec.policy.timeout,
-            retry_count: spec.policy.retries,
-            metadata,
-            created_at,
+        self.thunks.push(ThunkLog {
+            step: step as u32,
+            item: item as u32,
+            created,
         });
     }
 
     /// The thunk of call `item` of `step`, once the step started.
-    pub(crate) fn thunk_of(&self, step: usize, item: usize) -> Option<&Thunk> {
-        let (from, to) = *self.thunk_range.get(step)?;
-        self.thunks[from as usize..to as usize].get(item)
+    pub(crate) fn thunk_of(&self, step: usize, item: usize) -> Option<Thunk> {
+        let (from, to) = self.steps.get(step)?.thunks;
+        let index = from as usize + item;
+        (index < to as usize).then(|| self.thunk(index))
     }
 
     /// Marks `step` running since `elapsed`, with `calls` calls whose thunks are those
     /// emitted from `first` on.
+    #[inline]
     pub(crate) fn start_step(
         &mut self,
         step: usize,
@@ -88,11 +163,95 @@ impl Records {
         calls: usize,
     ) {
         let last = self.thunks.len();
-        self.thunk_range[step] = (first as u32, last as u32);
         let record = &mut self.steps[step];
+        record.thunks = (first as u32, last as u32);
         record.state = StepState::Running;
         record.started = Some(elapsed);
-        record.calls = calls;
-        record.thunks = first..last;
+        record.calls = calls as u32;
+    }
+
+    /// The report's lists, built from these records when first read.
+    pub(crate) fn into_lists(self) -> (RecordList<StepRecord>, RecordList<Thunk>) {
+        let log = Arc::new(self);
+        (RecordList::from_log(log.clone()), RecordList::from_log(log))
+    }
+
+    /// Thunk `i`'s id: the run's random base plus `i`, as a uuid v4. The ids of one run
+    /// are `n < 2^32` consecutive numbers, so any two differ in a bit below 32, which the
+    /// uuid's version and variant bits (48 and up) leave alone: they are unique in the run,
+    /// and across runs as unlikely to meet as random ids.
+    fn thunk_id(&self, i: usize) -> Uuid {
+        let bits = self.id_base.wrapping_add(i as u128);
+        uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid()
+    }
+
+    /// Thunk `i`, built.
+    fn thunk(&self, i: usize) -> Thunk {
+        let log = &self.thunks[i];
+        let spec = self.program.graph().step(log.step as usize);
+        let mut dependencies = ThunkIds::new();
+        for &d in spec.deps.iter() {
+            let (from, to) = self.steps[d].thunks;
+            for t in from..to {
+                dependencies.push(self.thunk_id(t as usize));
+            }
+        }
+        let mut metadata = BTreeMap::new();
+        if spec.map {
+            metadata.insert("item".into(), (log.item as usize).into());
+        }
+        let operation_data = match self.captured.binary_search_by_key(&(i as u32), |c| c.0) {
+            Ok(at) => self.captured[at].1.clone(),
+            Err(_) => serde_json::Value::Null,
+        };
+        Thunk {
+            thunk_id: self.thunk_id(i),
+            thunk_type: spec.kind.thunk_type(),
+            target_node_type: spec.node_type.clone(),
+            operation_data,
+            dependencies,
+            priority: spec.policy.priority,
+            timeout: spec.policy.timeout,
+            retry_count: spec.policy.retries,
+            metadata,
+            created_at: self.started_at + log.created,
+        }
+    }
+}
+
+impl BuildRecords<Thunk> for Records {
+    fn build(&self) -> Vec<Thunk> {
+        (0..self.thunks.len()).map(|i| self.thunk(i)).collect()
+    }
+}
+
+impl BuildRecords<StepRecord> for Records {
+    fn build(&self) -> Vec<StepRecord> {
+        let graph = self.program.graph();
+        self.steps
+            .iter()
+            .enumerate()
+            .map(|(i, log)| {
+                let spec = graph.step(i);
+                let mut record =
+                    StepRecord::new(spec.name.clone(), spec.node_type.clone(), spec.kind, graph.wave_of(i));
+                record.state = log.state;
+                record.attempts = log.attempts;
+                record.max_attempts = log.max_attempts;
+                record.calls = log.calls as usize;
+                record.output_attempt = log.output_attempt;
+                record.cache_hits = log.cache_hits as usize;
+                record.started = log.started;
+                record.finished = log.finished;
+                record.thunks = log.thunks.0 as usize..log.thunks.1 as usize;
+                if let Some(rare) = &log.rare {
+                    record.error = rare.error.clone();
+                    record.skip_reason = rare.skip_reason.clone();
+                    record.failed_attempts = rare.failed_attempts.clone();
+                    record.compensation = rare.compensation.clone();
+                }
+                record
+            })
+            .collect()
     }
 }
