@@ -74,12 +74,6 @@ pub(crate) fn run_direct(
             {
                 return;
             }
-            if let Some(records) = records.as_mut() {
-                // A step starts when the one before it ended: no clock read here.
-                let first = records.thunk_count();
-                records.push_thunk(step, 0, None, *clock);
-                records.start_step(step, first, *clock, 1);
-            }
             let call = Call {
                 ctx,
                 step,
@@ -96,13 +90,10 @@ pub(crate) fn run_direct(
             }
             states[step] = StepState::Completed;
             if let Some(records) = records.as_mut() {
+                // A step starts when the one before it ended: one clock read per step.
+                let started = *clock;
                 *clock = sh.elapsed();
-                let record = &mut records.steps[step];
-                record.state = StepState::Completed;
-                record.finished = Some(*clock);
-                record.attempts += 1;
-                record.max_attempts = 1;
-                record.output_attempt = Some(1);
+                records.completed_inline(step, started, *clock);
             }
         }
     }));
@@ -113,8 +104,12 @@ pub(crate) fn run_direct(
         at += 1;
     }
     if let Some((step, error)) = failure {
-        if state.records.is_some() {
-            // Its thunk and record were written: end it as the general path does.
+        if let Some(records) = state.records.as_mut() {
+            // Its thunk and start are written now, as it started (at the clock's last
+            // reading), and it ends as on the general path.
+            let first = records.thunk_count();
+            records.push_thunk(step, 0, None, state.clock);
+            records.start_step(step, first, state.clock, 1);
             state.states[step] = StepState::Running;
             state.remaining[step] = 1;
             let c = CallId { run, step, item: 0 };

@@ -23,6 +23,8 @@ use crate::program::erased::Erased;
 /// Thunks and step records of one run, as a compact log.
 pub(crate) struct Records {
     pub(crate) steps: Vec<StepLog>,
+    /// The rare parts of the steps that have them (see [`StepLog::rare`]).
+    rares: Vec<Rare>,
     thunks: Vec<ThunkLog>,
     /// The captured input of a call, by thunk index, in emission order (input capture).
     captured: Vec<(u32, serde_json::Value)>,
@@ -32,7 +34,9 @@ pub(crate) struct Records {
     id_base: u128,
 }
 
-/// One step's record, as the run writes it.
+/// One step's record, as the run writes it. Plain data: a run's logs drop as one
+/// allocation.
+#[derive(Clone, Copy)]
 pub(crate) struct StepLog {
     pub(crate) state: StepState,
     pub(crate) attempts: u32,
@@ -44,7 +48,8 @@ pub(crate) struct StepLog {
     pub(crate) finished: Option<Duration>,
     /// Where its calls' thunks are in the run's thunks.
     thunks: (u32, u32),
-    rare: Option<Box<Rare>>,
+    /// Its rare parts: `rares[rare - 1]`, none when 0.
+    rare: u32,
 }
 
 /// What most steps never have.
@@ -75,25 +80,8 @@ impl StepLog {
         started: None,
         finished: None,
         thunks: (0, 0),
-        rare: None,
+        rare: 0,
     };
-
-    /// Its rare parts, made on first use.
-    pub(crate) fn rare(&mut self) -> &mut Rare {
-        self.rare.get_or_insert_with(Box::default)
-    }
-
-    /// Its rare parts, if it has any.
-    pub(crate) fn rare_mut(&mut self) -> Option<&mut Rare> {
-        self.rare.as_deref_mut()
-    }
-
-    /// Sets its final error (or none).
-    pub(crate) fn set_error(&mut self, error: Option<NodeError>) {
-        if error.is_some() || self.rare.is_some() {
-            self.rare().error = error;
-        }
-    }
 
     /// How long it ran (see [`StepRecord::duration`]).
     pub(crate) fn duration(&self) -> Option<Duration> {
@@ -106,16 +94,67 @@ impl Records {
     /// thunk.
     pub(crate) fn new(program: &Arc<Erased>, started_at: SystemTime) -> Self {
         let n = program.graph().steps().len();
-        let mut steps = Vec::with_capacity(n);
-        steps.resize_with(n, || StepLog::PENDING);
         Records {
-            steps,
+            steps: vec![StepLog::PENDING; n],
+            rares: Vec::new(),
             thunks: Vec::with_capacity(n),
             captured: Vec::new(),
             program: program.clone(),
             started_at,
             id_base: fastrand::u128(..),
         }
+    }
+
+    /// The rare parts of `step`, made on first use.
+    pub(crate) fn rare(&mut self, step: usize) -> &mut Rare {
+        let log = &mut self.steps[step];
+        if log.rare == 0 {
+            self.rares.push(Rare::default());
+            log.rare = self.rares.len() as u32;
+        }
+        &mut self.rares[log.rare as usize - 1]
+    }
+
+    /// The rare parts of `step`, if it has any.
+    pub(crate) fn rare_mut(&mut self, step: usize) -> Option<&mut Rare> {
+        match self.steps[step].rare {
+            0 => None,
+            i => self.rares.get_mut(i as usize - 1),
+        }
+    }
+
+    /// Sets the final error of `step` (or none).
+    pub(crate) fn set_error(&mut self, step: usize, error: Option<NodeError>) {
+        match (error, self.rare_mut(step)) {
+            (None, None) => {}
+            (None, Some(rare)) => rare.error = None,
+            (Some(e), _) => self.rare(step).error = Some(e),
+        }
+    }
+
+    /// The record of `step`, a plain synchronous call made inline at `started`, completed
+    /// at `finished` at its first attempt, and its thunk: the sequential hot path's one
+    /// write per step.
+    #[inline]
+    pub(crate) fn completed_inline(&mut self, step: usize, started: Duration, finished: Duration) {
+        let first = self.thunks.len() as u32;
+        self.thunks.push(ThunkLog {
+            step: step as u32,
+            item: 0,
+            created: started,
+        });
+        let log = &mut self.steps[step];
+        *log = StepLog {
+            state: StepState::Completed,
+            attempts: 1,
+            max_attempts: 1,
+            output_attempt: Some(1),
+            calls: 1,
+            started: Some(started),
+            finished: Some(finished),
+            thunks: (first, first + 1),
+            ..*log
+        };
     }
 
     /// The number of thunks emitted so far.
@@ -244,7 +283,7 @@ impl BuildRecords<StepRecord> for Records {
                 record.started = log.started;
                 record.finished = log.finished;
                 record.thunks = log.thunks.0 as usize..log.thunks.1 as usize;
-                if let Some(rare) = &log.rare {
+                if let Some(rare) = log.rare.checked_sub(1).and_then(|i| self.rares.get(i as usize)) {
                     record.error = rare.error.clone();
                     record.skip_reason = rare.skip_reason.clone();
                     record.failed_attempts = rare.failed_attempts.clone();

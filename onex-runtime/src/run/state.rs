@@ -180,8 +180,8 @@ impl RunState {
             }
             let step_started = record.started.unwrap_or_default();
             if !outcome.failed.is_empty() {
-                record
-                    .rare()
+                records
+                    .rare(step)
                     .failed_attempts
                     .extend(outcome.failed.into_iter().map(|mut a| {
                         // A first attempt made inline starts with its step (see
@@ -256,7 +256,7 @@ impl RunState {
         if let Some(records) = &mut self.records {
             let record = &mut records.steps[step];
             record.state = StepState::Skipped;
-            record.rare().skip_reason = Some(reason);
+            records.rare(step).skip_reason = Some(reason);
         }
     }
 
@@ -278,7 +278,7 @@ impl RunState {
                 record.started = record.finished;
             }
             elapsed = record.duration().unwrap_or_default();
-            record.set_error(error);
+            records.set_error(step, error);
         }
         if let Some(observer) = sh.observer() {
             observer.on_event(&crate::RunEvent::StepFinished {
@@ -307,7 +307,7 @@ impl RunState {
             return;
         };
         let c = late.call;
-        let failed = &mut records.steps[c.step].rare().failed_attempts;
+        let failed = &mut records.rare(c.step).failed_attempts;
         match failed
             .iter_mut()
             .find(|a| a.item == c.item && a.attempt == late.attempt)
@@ -334,7 +334,7 @@ impl RunState {
         let Some(records) = &mut self.records else {
             return;
         };
-        let Some(rare) = records.steps[c.step].rare_mut() else {
+        let Some(rare) = records.rare_mut(c.step) else {
             return;
         };
         if let Some(record) = rare
@@ -355,7 +355,7 @@ impl RunState {
         let Some(records) = &mut self.records else {
             return;
         };
-        let step = records.steps[c.step].rare();
+        let step = records.rare(c.step);
         match &mut step.compensation {
             Some(kept) if kept.state == StepState::Failed => {}
             Some(kept) => {
