@@ -4,26 +4,29 @@
 //!
 //! Per call the log holds its step, item and clock reading; per step its state, counts and
 //! clock readings, with what is rare (an error, a skip reason, failed attempts, a
-//! compensation) behind one box. Names, node types, policies and dependencies come from
-//! the graph, and thunk ids from one random base per run, when the values are built: a
-//! report dropped unread never builds them.
+//! compensation) in a side vector; the steps a straight line ran, as the raw clock readings
+//! it took. Names, node types, policies and dependencies come from the graph, and thunk ids
+//! from one random base per run, when the values are built: a report dropped unread never
+//! builds them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use uuid::Uuid;
 
 use crate::model::{
-    AttemptRecord, BuildRecords, CompensationRecord, NodeError, RecordList, SkipReason,
-    StepRecord, StepState, Thunk, ThunkIds,
+    AttemptRecord, BuildRecords, CompensationRecord, NodeError, RecordList, SkipReason, StepRecord,
+    StepState, Thunk, ThunkIds,
 };
 use crate::program::erased::Erased;
+use crate::run::clock::Start;
 
 /// Thunks and step records of one run, as a compact log.
 pub(crate) struct Records {
     pub(crate) steps: Vec<StepLog>,
-    /// The rare parts of the steps that have them (see [`StepLog::rare`]).
+    /// The rare parts of the steps that have them (see [`Records::rare`]).
     rares: Vec<Rare>,
     thunks: Vec<ThunkLog>,
     /// The captured input of a call, by thunk index, in emission order (input capture).
@@ -32,6 +35,35 @@ pub(crate) struct Records {
     started_at: SystemTime,
     /// Thunk `i`'s id is this plus `i`, as a uuid v4 (see [`Records::thunk_id`]).
     id_base: u128,
+    /// The steps a straight line ran, as it left them.
+    line: Option<Line>,
+}
+
+/// The steps a straight line ran at the start of a fresh run: the first `len` of the order,
+/// completed, one call each, whose thunks are the run's first `len`.
+struct Line {
+    len: usize,
+    /// Raw readings of `start`'s clock at each one's end.
+    ends: Vec<AtomicU64>,
+    start: Start,
+    /// When the first started.
+    begin: Duration,
+}
+
+impl Line {
+    /// When the step at `position` in the order started and ended.
+    fn span(&self, position: usize) -> (Duration, Duration) {
+        let end = |i: usize| {
+            self.ends
+                .get(i)
+                .map_or(self.begin, |e| self.start.offset(e.load(Ordering::Relaxed)))
+        };
+        let started = match position {
+            0 => self.begin,
+            p => end(p - 1),
+        };
+        (started, end(position))
+    }
 }
 
 /// One step's record, as the run writes it. Plain data: a run's logs drop as one
@@ -62,6 +94,7 @@ pub(crate) struct Rare {
 }
 
 /// One call's thunk, as the run writes it.
+#[derive(Clone, Copy)]
 struct ThunkLog {
     step: u32,
     item: u32,
@@ -97,11 +130,13 @@ impl Records {
         Records {
             steps: vec![StepLog::PENDING; n],
             rares: Vec::new(),
-            thunks: Vec::with_capacity(n),
+            // Grown as calls start: a straight line's thunks are not pushed here.
+            thunks: Vec::new(),
             captured: Vec::new(),
             program: program.clone(),
             started_at,
             id_base: fastrand::u128(..),
+            line: None,
         }
     }
 
@@ -137,7 +172,7 @@ impl Records {
     /// write per step.
     #[inline]
     pub(crate) fn completed_inline(&mut self, step: usize, started: Duration, finished: Duration) {
-        let first = self.thunks.len() as u32;
+        let first = self.thunk_count() as u32;
         self.thunks.push(ThunkLog {
             step: step as u32,
             item: 0,
@@ -157,10 +192,41 @@ impl Records {
         };
     }
 
+    /// Records the steps a straight line ran at the start of a fresh run: the first
+    /// `len` steps of the order, all completed, their calls plain and inline, the first
+    /// started at `begin`, each ending at its raw reading in `ends` (`start`'s clock) and
+    /// the next starting then; their thunks are the run's first. Kept as the line left
+    /// them, turned into records when the report is read. Returns the last step's end.
+    pub(crate) fn completed_line(
+        &mut self,
+        len: usize,
+        ends: Vec<AtomicU64>,
+        start: Start,
+        begin: Duration,
+    ) -> Duration {
+        debug_assert!(self.thunks.is_empty() && self.line.is_none());
+        let last = match len.checked_sub(1).and_then(|i| ends.get(i)) {
+            Some(end) => start.offset(end.load(Ordering::Relaxed)),
+            None => begin,
+        };
+        self.line = Some(Line {
+            len,
+            ends,
+            start,
+            begin,
+        });
+        last
+    }
+
     /// The number of thunks emitted so far.
     #[inline]
     pub(crate) fn thunk_count(&self) -> usize {
-        self.thunks.len()
+        self.line_len() + self.thunks.len()
+    }
+
+    /// How many steps (and thunks) the straight line recorded.
+    fn line_len(&self) -> usize {
+        self.line.as_ref().map_or(0, |l| l.len)
     }
 
     /// Emits the thunk of call `item` of `step`, at `created` from the run's start, with
@@ -175,7 +241,7 @@ impl Records {
         created: Duration,
     ) {
         if let Some(data) = operation_data {
-            self.captured.push((self.thunks.len() as u32, data));
+            self.captured.push((self.thunk_count() as u32, data));
         }
         self.thunks.push(ThunkLog {
             step: step as u32,
@@ -186,9 +252,36 @@ impl Records {
 
     /// The thunk of call `item` of `step`, once the step started.
     pub(crate) fn thunk_of(&self, step: usize, item: usize) -> Option<Thunk> {
-        let (from, to) = self.steps.get(step)?.thunks;
+        let (from, to) = self.thunk_range(step)?;
         let index = from as usize + item;
         (index < to as usize).then(|| self.thunk(index))
+    }
+
+    /// The position in the order of `step` if the straight line ran it.
+    fn line_position(&self, step: usize) -> Option<usize> {
+        let len = self.line_len();
+        let order = self.program.graph().order();
+        order[..len.min(order.len())]
+            .iter()
+            .position(|&s| s == step)
+    }
+
+    /// Where the thunks of `step` are.
+    fn thunk_range(&self, step: usize) -> Option<(u32, u32)> {
+        match self.line_position(step) {
+            Some(p) => Some((p as u32, p as u32 + 1)),
+            None => Some(self.steps.get(step)?.thunks),
+        }
+    }
+
+    /// Every step's thunk range, the straight line's included.
+    fn thunk_ranges(&self) -> Vec<(u32, u32)> {
+        let mut ranges: Vec<_> = self.steps.iter().map(|s| s.thunks).collect();
+        let order = self.program.graph().order();
+        for (p, &step) in order.iter().take(self.line_len()).enumerate() {
+            ranges[step] = (p as u32, p as u32 + 1);
+        }
+        ranges
     }
 
     /// Marks `step` running since `elapsed`, with `calls` calls whose thunks are those
@@ -201,7 +294,7 @@ impl Records {
         elapsed: Duration,
         calls: usize,
     ) {
-        let last = self.thunks.len();
+        let last = self.thunk_count();
         let record = &mut self.steps[step];
         record.thunks = (first as u32, last as u32);
         record.state = StepState::Running;
@@ -226,11 +319,25 @@ impl Records {
 
     /// Thunk `i`, built.
     fn thunk(&self, i: usize) -> Thunk {
-        let log = &self.thunks[i];
-        let spec = self.program.graph().step(log.step as usize);
+        self.thunk_with(i, &self.thunk_ranges())
+    }
+
+    /// Thunk `i`, built, with every step's thunk range.
+    fn thunk_with(&self, i: usize, ranges: &[(u32, u32)]) -> Thunk {
+        let graph = self.program.graph();
+        let log = match (&self.line, i.checked_sub(self.line_len())) {
+            (Some(line), None) => ThunkLog {
+                step: graph.order()[i] as u32,
+                item: 0,
+                created: line.span(i).0,
+            },
+            (_, Some(j)) => self.thunks[j],
+            (None, None) => unreachable!("no line, so no thunk before it"),
+        };
+        let spec = graph.step(log.step as usize);
         let mut dependencies = ThunkIds::new();
         for &d in spec.deps.iter() {
-            let (from, to) = self.steps[d].thunks;
+            let (from, to) = ranges[d];
             for t in from..to {
                 dependencies.push(self.thunk_id(t as usize));
             }
@@ -260,20 +367,28 @@ impl Records {
 
 impl BuildRecords<Thunk> for Records {
     fn build(&self) -> Vec<Thunk> {
-        (0..self.thunks.len()).map(|i| self.thunk(i)).collect()
+        let ranges = self.thunk_ranges();
+        (0..self.thunk_count())
+            .map(|i| self.thunk_with(i, &ranges))
+            .collect()
     }
 }
 
 impl BuildRecords<StepRecord> for Records {
     fn build(&self) -> Vec<StepRecord> {
         let graph = self.program.graph();
-        self.steps
+        let mut records: Vec<StepRecord> = self
+            .steps
             .iter()
             .enumerate()
             .map(|(i, log)| {
                 let spec = graph.step(i);
-                let mut record =
-                    StepRecord::new(spec.name.clone(), spec.node_type.clone(), spec.kind, graph.wave_of(i));
+                let mut record = StepRecord::new(
+                    spec.name.clone(),
+                    spec.node_type.clone(),
+                    spec.kind,
+                    graph.wave_of(i),
+                );
                 record.state = log.state;
                 record.attempts = log.attempts;
                 record.max_attempts = log.max_attempts;
@@ -283,7 +398,11 @@ impl BuildRecords<StepRecord> for Records {
                 record.started = log.started;
                 record.finished = log.finished;
                 record.thunks = log.thunks.0 as usize..log.thunks.1 as usize;
-                if let Some(rare) = log.rare.checked_sub(1).and_then(|i| self.rares.get(i as usize)) {
+                if let Some(rare) = log
+                    .rare
+                    .checked_sub(1)
+                    .and_then(|i| self.rares.get(i as usize))
+                {
                     record.error = rare.error.clone();
                     record.skip_reason = rare.skip_reason.clone();
                     record.failed_attempts = rare.failed_attempts.clone();
@@ -291,6 +410,21 @@ impl BuildRecords<StepRecord> for Records {
                 }
                 record
             })
-            .collect()
+            .collect();
+        if let Some(line) = &self.line {
+            for (p, &step) in graph.order().iter().take(line.len).enumerate() {
+                let (started, finished) = line.span(p);
+                let record = &mut records[step];
+                record.state = StepState::Completed;
+                record.attempts = 1;
+                record.max_attempts = 1;
+                record.calls = 1;
+                record.output_attempt = Some(1);
+                record.started = Some(started);
+                record.finished = Some(finished);
+                record.thunks = p..p + 1;
+            }
+        }
+        records
     }
 }
