@@ -1,6 +1,7 @@
 //! chain: 1,000 trivial compute steps in a line, each adding 1 to its predecessor's `u64`,
 //! run Sequential. onex (records on and off, from a current-thread and a multi-thread
-//! tokio runtime) against direct calls, dagx 0.3 and dagrs 0.9.
+//! tokio runtime, and in a task spawned on a 2-worker one) against direct calls, dagx 0.3
+//! and dagrs 0.9.
 //!
 //! Every figure is one whole run of the 1,000 steps; divide by 1,000 for the cost per node.
 
@@ -18,6 +19,7 @@ fn step(x: &u64) -> u64 {
 }
 
 include!("gen/chain1000.rs");
+include!("spawned.rs");
 
 fn current_thread() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -164,6 +166,22 @@ fn chain(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("dagrs/multi_thread", |b| {
         b.iter(|| mt.block_on(dagrs_chain::run(N)))
+    });
+    g.sample_size(20);
+    let sp = spawned();
+    for records in [true, false] {
+        let on = if records { "on" } else { "off" };
+        g.bench_function(format!("onex/records_{on}/spawned"), |b| {
+            b.iter(|| {
+                let rt = onex_rt.clone();
+                in_task(&sp, async move { onex_chain(&rt, records).await })
+            })
+        });
+    }
+    g.bench_function("dagx/spawned", |b| b.iter(|| in_task(&sp, dagx_chain())));
+    g.sample_size(10);
+    g.bench_function("dagrs/spawned", |b| {
+        b.iter(|| in_task(&sp, dagrs_chain::run(N)))
     });
     g.finish();
 }

@@ -1,6 +1,7 @@
 //! fanout: 1 → 1,000 → 1 (a source, 1,000 steps each adding 1 to it, a sink summing
 //! them), run Parallel. onex (records on and off, Parallel and Batch, from a
-//! current-thread and a multi-thread tokio runtime) against a tokio `JoinSet` with one
+//! current-thread and a multi-thread tokio runtime, and in a task spawned on a 2-worker
+//! one) against a tokio `JoinSet` with one
 //! task per node, dagx 0.3 and dagrs 0.9.
 //!
 //! Every figure is one whole run; divide by 1,000 for the cost per node.
@@ -21,6 +22,7 @@ fn step(x: &u64) -> u64 {
 }
 
 include!("gen/fanout1000.rs");
+include!("spawned.rs");
 
 fn current_thread() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -189,6 +191,27 @@ fn fanout(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("dagrs/multi_thread", |b| {
         b.iter(|| mt.block_on(dagrs_fanout::run(N)))
+    });
+    g.sample_size(20);
+    let sp = spawned();
+    g.bench_function("joinset/spawned", |b| {
+        b.iter(|| in_task(&sp, joinset_fanout()))
+    });
+    for (mode_name, mode) in [("parallel8", PARALLEL), ("batch", ExecutionMode::Batch)] {
+        for records in [true, false] {
+            let on = if records { "on" } else { "off" };
+            g.bench_function(format!("onex/{mode_name}/records_{on}/spawned"), |b| {
+                b.iter(|| {
+                    let rt = onex_rt.clone();
+                    in_task(&sp, async move { onex_fanout(&rt, mode, records).await })
+                })
+            });
+        }
+    }
+    g.bench_function("dagx/spawned", |b| b.iter(|| in_task(&sp, dagx_fanout())));
+    g.sample_size(10);
+    g.bench_function("dagrs/spawned", |b| {
+        b.iter(|| in_task(&sp, dagrs_fanout::run(N)))
     });
     g.finish();
 }

@@ -123,6 +123,104 @@ async fn a_straight_run_stops_fails_and_reports_as_the_general_path_does() {
     }
 }
 
+/// What a report's records say, without times and ids: each step's record, and each
+/// thunk's node type and dependencies as thunk indices.
+fn records(result: &Result<WorkflowRun<u64>, WorkflowError>) -> String {
+    let report = match result {
+        Ok(run) => &run.report,
+        Err(e) => e.report().expect("a run error carries its report"),
+    };
+    let thunks: Vec<_> = report
+        .thunks_emitted
+        .iter()
+        .map(|t| {
+            let deps: Vec<_> = t
+                .dependencies
+                .iter()
+                .map(|d| report.thunks_emitted.iter().position(|u| u.thunk_id == *d))
+                .collect();
+            format!("{}<-{deps:?}", t.target_node_type)
+        })
+        .collect();
+    let steps: Vec<_> = report
+        .steps
+        .iter()
+        .map(|s| {
+            assert!(s.started <= s.finished, "{}: {:?}", s.step, s);
+            format!(
+                "{} {:?} attempts={}/{} calls={} output={:?} error={:?} skip={:?} failed={} thunks={:?}",
+                s.step,
+                s.state,
+                s.attempts,
+                s.max_attempts,
+                s.calls,
+                s.output_attempt,
+                s.error.as_ref().map(|e| e.message().to_owned()),
+                s.skip_reason,
+                s.failed_attempts.len(),
+                s.thunks,
+            )
+        })
+        .collect();
+    format!("{thunks:#?}\n{steps:#?}")
+}
+
+#[node(compute)]
+fn inc(x: &u64) -> u64 {
+    x + 1
+}
+
+workflow! {
+    /// `Rough` without the call counter, so that it runs beside the test that counts.
+    workflow RoughRecorded(x: u64) -> u64 {
+        r = root(x);
+        p = picky(r);
+        _after_p = inc(p);
+        f = fragile(r);
+        _after_f = inc(f);
+        good = inc(r);
+        out = inc(good);
+        return out;
+    }
+}
+
+/// With records on, a straight run's records are the general path's, time for time in
+/// order: each step starts when the one before it in the order ended.
+#[tokio::test]
+async fn a_straight_run_with_records_records_as_the_general_path_does() {
+    let rt = Runtime::default();
+    for strategy in [FailureStrategy::FailFast, FailureStrategy::ContinueOnError] {
+        for x in [0, 1, 2] {
+            let opts = || RunOptions::new().failure_strategy(strategy);
+            let straight = RoughRecorded::run(&rt, x, opts()).await;
+            let observed = opts().observer(Arc::new(|_: &RunEvent<'_>| {}));
+            let general = RoughRecorded::run(&rt, x, observed).await;
+            let case = format!("{strategy:?}, x = {x}");
+            assert_eq!(records(&straight), records(&general), "{case}");
+            assert_eq!(facts(&straight), facts(&general), "{case}");
+            let report = match &straight {
+                Ok(run) => &run.report,
+                Err(e) => e.report().unwrap(),
+            };
+            let ran: Vec<_> = RoughRecorded::graph()
+                .order()
+                .iter()
+                .map(|&s| &report.steps[s])
+                .filter(|s| s.started.is_some())
+                .collect();
+            for pair in ran.windows(2) {
+                assert!(pair[0].finished <= pair[1].started, "{case}: {pair:?}");
+            }
+            for (i, t) in report.thunks_emitted.iter().enumerate().skip(1) {
+                assert!(
+                    report.thunks_emitted[i - 1].created_at <= t.created_at,
+                    "{case}"
+                );
+            }
+        }
+    }
+}
+
 static CALLS: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
 
 #[node(compute)]

@@ -26,6 +26,7 @@ pub mod policy;
 pub use context::Context;
 pub use model::Delivery;
 pub use model::NodeKind;
+pub use model::RecordList;
 pub use model::RunOptions;
 pub use model::StepPolicy;
 pub use model::{

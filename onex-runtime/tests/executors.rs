@@ -98,6 +98,49 @@ async fn every_mode_gives_the_same_output_and_thunk_structure() {
     );
 }
 
+/// A report's records are built when first read (`RecordList`): a copy taken before, a
+/// serialized copy and the report itself read the same values, thunk ids included, and
+/// they outlive the program they came from.
+#[tokio::test]
+async fn records_read_later_or_from_a_copy_are_the_same() {
+    let rt = Runtime::default();
+    for mode in MODES {
+        let run = rt
+            .run(mixed(), 4, RunOptions::new().mode(mode))
+            .await
+            .unwrap();
+        let report = run.report;
+        let copy = report.clone();
+        let json = serde_json::to_string(&report).unwrap();
+        let back: WorkflowReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(copy.thunks_emitted, report.thunks_emitted);
+        assert_eq!(copy.steps, report.steps);
+        assert_eq!(back, report);
+        let mut ids: Vec<_> = report.thunks_emitted.iter().map(|t| t.thunk_id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 5, "{mode:?}: every thunk has an id of its own");
+        for step in report.steps.iter() {
+            assert_eq!(step.state, StepState::Completed);
+            assert_eq!((step.attempts, step.calls), (1, 1));
+            assert!(step.started <= step.finished);
+            assert_eq!(report.thunks_of(&step.step).len(), 1);
+        }
+        // Another run's thunks have other ids.
+        let other = rt
+            .run(mixed(), 4, RunOptions::new().mode(mode))
+            .await
+            .unwrap();
+        assert!(
+            other
+                .report
+                .thunks_emitted
+                .iter()
+                .all(|t| !ids.contains(&t.thunk_id))
+        );
+    }
+}
+
 fn five_sleepers() -> Arc<support::Flow> {
     FlowBuilder::new("tutorial")
         .effect("validate", &[], sleeper(10))

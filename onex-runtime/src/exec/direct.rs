@@ -6,16 +6,18 @@
 //! captured per step ([`direct_allowed`](super::direct_allowed)), the stretch runs under one
 //! panic guard, each step's call followed only by its state and, with records on, its
 //! thunk and record, exactly as the general path writes them. A fresh run of a graph that is
-//! one such stretch, with records off, goes through the program's straight line instead.
+//! one such stretch goes through the program's straight line instead, which with records
+//! on reads the clock at each step's end for the records written after it.
 
-use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use crate::call::{Place, attempt_sync_on};
 use crate::model::StepState;
 use crate::policy::panic::panicked;
 use crate::program::Call;
+use crate::program::dispatch::LineStamps;
 use crate::program::erased::AnySlots;
 use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::{Attempt, Outcome};
@@ -48,7 +50,6 @@ pub(crate) fn run_direct(
     let end = at + graph.direct_stretches().get(at).map_or(0, |&n| n as usize);
     if at == 0
         && end == order.len()
-        && state.records.is_none()
         && let Some(next) = run_straight(state, sh, slots)
     {
         return next;
@@ -56,7 +57,6 @@ pub(crate) fn run_direct(
     let run = state.run;
     let ctx = &sh.contexts[run];
     let mode = sh.mode;
-    let started_at = state.started_at;
     let RunState {
         states,
         records,
@@ -76,17 +76,6 @@ pub(crate) fn run_direct(
             {
                 return;
             }
-            if let Some(records) = records.as_mut() {
-                // A step starts when the one before it ended: no clock read here.
-                let first = records.thunks.len();
-                records.push_thunk(
-                    graph.step(step),
-                    serde_json::Value::Null,
-                    BTreeMap::new(),
-                    started_at + *clock,
-                );
-                records.start_step(step, first, *clock, 1);
-            }
             let call = Call {
                 ctx,
                 step,
@@ -94,6 +83,7 @@ pub(crate) fn run_direct(
                 attempt: 1,
                 mode,
                 gate: None,
+                stamps: None,
             };
             let result = program.call_sync(slots, call);
             at += 1;
@@ -103,13 +93,10 @@ pub(crate) fn run_direct(
             }
             states[step] = StepState::Completed;
             if let Some(records) = records.as_mut() {
+                // A step starts when the one before it ended: one clock read per step.
+                let started = *clock;
                 *clock = sh.elapsed();
-                let record = &mut records.steps[step];
-                record.state = StepState::Completed;
-                record.finished = Some(*clock);
-                record.attempts += 1;
-                record.max_attempts = 1;
-                record.output_attempt = Some(1);
+                records.completed_inline(step, started, *clock);
             }
         }
     }));
@@ -120,28 +107,43 @@ pub(crate) fn run_direct(
         at += 1;
     }
     if let Some((step, error)) = failure {
-        if state.records.is_some() {
-            // Its thunk and record were written: end it as the general path does.
-            state.states[step] = StepState::Running;
-            state.remaining[step] = 1;
-            let c = CallId { run, step, item: 0 };
-            let made = Attempt {
-                result: Err(error),
-                started: Duration::ZERO,
-                finished: sh.stamp(),
-            };
-            state.apply(sh, Outcome::from_first(c, made));
-        } else {
-            state.fail_step(sh, step, error);
-        }
+        fail_inline(state, sh, step, error);
     }
     at
 }
 
+/// Fails `step`, a plain call made inline that returned `error` or panicked: with records,
+/// its thunk and start are written now, as it started (at the clock's last reading), and
+/// it ends as on the general path.
+fn fail_inline(state: &mut RunState, sh: &Execution, step: usize, error: crate::NodeError) {
+    let Some(records) = state.records.as_mut() else {
+        state.fail_step(sh, step, error);
+        return;
+    };
+    let first = records.thunk_count();
+    records.push_thunk(step, 0, None, state.clock);
+    records.start_step(step, first, state.clock, 1);
+    state.states[step] = StepState::Running;
+    state.remaining[step] = 1;
+    let c = CallId {
+        run: state.run,
+        step,
+        item: 0,
+    };
+    let made = Attempt {
+        result: Err(error),
+        started: Duration::ZERO,
+        finished: sh.stamp(),
+    };
+    state.apply(sh, Outcome::from_first(c, made));
+}
+
 /// Runs a fresh run of an all-plain graph through the program's straight line
-/// ([`Program::run_straight`]), with nothing recorded: the steps' calls back to back with
-/// no dispatch between them, under one `catch_unwind`. Returns the position in the order
-/// after the last step it ran, or `None` when the program has no straight line.
+/// ([`Program::run_straight`]): the steps' calls back to back with no dispatch between
+/// them, under one `catch_unwind`. With records, the line reads the clock at each step's
+/// end and the steps' records and thunks are written after it, in one pass. Returns the
+/// position in the order after the last step it ran, or `None` when the program has no
+/// straight line.
 fn run_straight(state: &mut RunState, sh: &Execution, slots: &AnySlots) -> Option<usize> {
     let program = &*sh.program;
     let order = program.graph().order();
@@ -150,7 +152,18 @@ fn run_straight(state: &mut RunState, sh: &Execution, slots: &AnySlots) -> Optio
         step: 0, // set by the line before each call
         item: 0,
     };
-    let call = sh.call(first, 1);
+    let mut call = sh.call(first, 1);
+    let ends: Vec<AtomicU64> = match state.records {
+        Some(_) => order.iter().map(|_| AtomicU64::new(0)).collect(),
+        None => Vec::new(),
+    };
+    let now = || sh.start.raw();
+    if state.records.is_some() {
+        call.stamps = Some(LineStamps {
+            ends: &ends,
+            now: &now,
+        });
+    }
     let mut at = 0;
     let caught = catch_unwind(AssertUnwindSafe(|| {
         program.run_straight(slots, call, &mut at)
@@ -166,9 +179,12 @@ fn run_straight(state: &mut RunState, sh: &Execution, slots: &AnySlots) -> Optio
     for &step in &order[..done] {
         state.states[step] = StepState::Completed;
     }
+    if let Some(records) = state.records.as_mut() {
+        state.clock = records.completed_line(done, ends, sh.start, state.clock);
+    }
     Some(match failure {
         Some(error) => {
-            state.fail_step(sh, order[at], error);
+            fail_inline(state, sh, order[at], error);
             at + 1
         }
         None => done,

@@ -11,6 +11,7 @@ mod graph;
 mod kind;
 mod mode;
 mod options;
+mod record_list;
 mod report;
 pub(crate) mod serde_duration;
 mod states;
@@ -26,12 +27,13 @@ pub use graph::{Graph, StepSpec};
 pub use kind::NodeKind;
 pub use mode::{ExecutionMode, FailureStrategy};
 pub use options::RunOptions;
+pub(crate) use record_list::BuildRecords;
+pub use record_list::RecordList;
 pub use report::{
     AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
     WorkflowRun,
 };
 pub use states::{StepState, WorkflowState};
 pub use step_policy::StepPolicy;
-pub(crate) use thunk::thunk_id;
 pub use thunk::{Thunk, ThunkType};
 pub use thunk_ids::ThunkIds;

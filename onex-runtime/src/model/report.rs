@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::model::NodeError;
 use crate::model::NodeKind;
+use crate::model::RecordList;
 use crate::model::Thunk;
 use crate::model::{ExecutionMode, FailureStrategy};
 use crate::model::{StepState, WorkflowState};
@@ -325,10 +326,11 @@ pub struct WorkflowReport {
     pub processing_time: Duration,
     /// Whether thunk and step records were kept (`RunOptions::records`).
     pub records: bool,
-    /// Every call's thunk, in emission order (empty with records off).
-    pub thunks_emitted: Vec<Thunk>,
-    /// One record per step, by step index (empty with records off).
-    pub steps: Vec<StepRecord>,
+    /// Every call's thunk, in emission order (empty with records off). Built when first
+    /// read (see [`RecordList`]).
+    pub thunks_emitted: RecordList<Thunk>,
+    /// One record per step, by step index (empty with records off). Built when first read.
+    pub steps: RecordList<StepRecord>,
     /// Free-form annotations from `RunOptions::metadata`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, serde_json::Value>,
@@ -356,8 +358,8 @@ impl WorkflowReport {
             started_at: SystemTime::UNIX_EPOCH,
             processing_time: Duration::ZERO,
             records: true,
-            thunks_emitted: Vec::new(),
-            steps: Vec::new(),
+            thunks_emitted: RecordList::new(),
+            steps: RecordList::new(),
             metadata: BTreeMap::new(),
         }
     }

@@ -90,7 +90,7 @@ pub struct Thunk {
 /// (`fastrand`'s wyrand, seeded per thread from the OS-keyed `RandomState`), not from a
 /// cryptographic one. A run emits one per call, and `Uuid::new_v4`'s ChaCha costs as much
 /// as the rest of a trivial call's bookkeeping; a thunk id has to be unique, not secret.
-pub(crate) fn thunk_id() -> Uuid {
+fn thunk_id() -> Uuid {
     uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid()
 }
 

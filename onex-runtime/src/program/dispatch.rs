@@ -8,6 +8,8 @@
 //! In an optimized build the generic layers inline away, so a synchronous call is a
 //! direct call: no dynamic dispatch, no allocation.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::model::NodeError;
 use crate::program::Call;
 use crate::program::invoke::Shim;
@@ -93,10 +95,31 @@ impl<'s> Visit<'s> for CallSync<'_> {
     }
 }
 
+/// Where a straight line whose run keeps records writes the clock at the end of each
+/// step: one raw reading of the run's clock per position in the order, turned into
+/// offsets after the line. Atomics (plain stores on the line's one thread) so that a
+/// [`Call`] carrying them stays `Send`.
+#[derive(Clone, Copy)]
+pub(crate) struct LineStamps<'a> {
+    pub(crate) ends: &'a [AtomicU64],
+    pub(crate) now: &'a (dyn Fn() -> u64 + Sync),
+}
+
+impl LineStamps<'_> {
+    /// The step at `position` ended now.
+    #[inline]
+    fn end(&self, position: usize) {
+        if let Some(end) = self.ends.get(position) {
+            end.store((self.now)(), Ordering::Relaxed);
+        }
+    }
+}
+
 /// A straight-line run ([`Program::run_straight`](crate::Program::run_straight)): every
 /// step's [`Program::call_sync`](crate::Program::call_sync) in [`Graph::order`](crate::Graph::order),
 /// stopping at the first failure. Before each call, `at` is set to the step's position in
-/// the order, which the executor reads when a call fails or panics.
+/// the order, which the executor reads when a call fails or panics. When the run keeps
+/// records, the clock is read at each step's end.
 ///
 /// # Errors
 ///
@@ -127,6 +150,9 @@ pub fn line<P: crate::Program>(
         match program.call_sync(slots, call) {
             Ok(()) => {}
             Err(e) => return Err(e),
+        }
+        if let Some(stamps) = call.stamps {
+            stamps.end(position);
         }
     }
     Ok(())

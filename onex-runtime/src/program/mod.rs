@@ -66,6 +66,9 @@ pub struct Call<'a> {
     /// handed to the gate for the step's compensation. Honoured by
     /// [`Program::call_async`], which is how the executors make such an attempt.
     pub(crate) gate: Option<&'a crate::program::gate::Gate>,
+    /// Set on a straight-line run whose steps are recorded: where the line writes the
+    /// clock at each step's end (see [`line`](crate::__private::line)).
+    pub(crate) stamps: Option<crate::program::dispatch::LineStamps<'a>>,
 }
 
 impl Call<'_> {
@@ -134,7 +137,8 @@ pub trait Program: Send + Sync + 'static {
     /// `at` is set to the step's position in the order, so on an error or a panic the
     /// executor knows which step it was and that every step before it completed. Executors
     /// use it only for a fresh run of a graph whose steps are all plain and synchronous,
-    /// with nothing recorded or observed per step: it is the same calls as
+    /// with nothing observed per step (a run's records are written after it, from the
+    /// clock readings the line takes when `call` asks for them): it is the same calls as
     /// [`call_sync`](Self::call_sync) step by step, with no bookkeeping between them.
     ///
     /// # Errors

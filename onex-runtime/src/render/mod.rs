@@ -172,7 +172,7 @@ pub(crate) mod fixtures {
         fast.state = StepState::Skipped;
         fast.skip_reason = Some(SkipReason::ConditionFalse);
         let totals = done("totals", "aggregate", NodeKind::Reducer, 2, 6.0, 7.25);
-        report.steps = vec![valid, records, quality, fast, totals];
+        report.steps = vec![valid, records, quality, fast, totals].into();
         for record in &report.steps {
             if record.state == StepState::Completed {
                 report.thunks_emitted.push(Thunk::new(

@@ -417,7 +417,7 @@ etl completed in 7.50ms: 4 steps completed, 0 failed, 1 skipped; \
         save.started = Some(Duration::from_millis(8));
         save.finished = Some(Duration::from_millis(8) + Duration::from_secs(3));
         save.error = Some(NodeError::permanent("disk full"));
-        report.steps = vec![pages, save];
+        report.steps = vec![pages, save].into();
         assert_eq!(
             report.to_string(),
             "\

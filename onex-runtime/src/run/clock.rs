@@ -57,6 +57,26 @@ impl Start {
             Start::System(start) => start.elapsed(),
         }
     }
+
+    /// A reading of the same clock, unscaled: the TSC's ticks, or the system clock's
+    /// nanoseconds since this start. [`offset`](Self::offset) turns it into an offset from
+    /// the start, later: a hot loop reads, a pass after it converts.
+    #[inline]
+    pub(crate) fn raw(&self) -> u64 {
+        match self {
+            Start::Tsc(clock, _) => clock.raw(),
+            Start::System(start) => start.elapsed().as_nanos() as u64,
+        }
+    }
+
+    /// The offset from this start of [`raw`](Self::raw) reading `raw`.
+    #[inline]
+    pub(crate) fn offset(&self, raw: u64) -> Duration {
+        match self {
+            Start::Tsc(clock, start) => clock.scaled(raw).duration_since(*start),
+            Start::System(_) => Duration::from_nanos(raw),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -75,6 +95,24 @@ mod tests {
             assert!(
                 b >= a + Duration::from_millis(2),
                 "{start:?}: {a:?} then {b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn raw_readings_become_the_offsets_elapsed_reads() {
+        let clock = TSC.get_or_init(quanta::Clock::new);
+        for start in [
+            Start::System(Instant::now()),
+            Start::Tsc(clock, clock.now()),
+        ] {
+            std::thread::sleep(Duration::from_millis(2));
+            let before = start.elapsed();
+            let raw = start.offset(start.raw());
+            let after = start.elapsed();
+            assert!(
+                before <= raw && raw <= after,
+                "{start:?}: {before:?} {raw:?} {after:?}"
             );
         }
     }

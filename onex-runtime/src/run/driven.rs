@@ -251,7 +251,6 @@ fn thunk_for(sh: &Execution, state: &RunState, c: CallId) -> Thunk {
         .records
         .as_ref()
         .and_then(|r| r.thunk_of(c.step, c.item))
-        .cloned()
         .unwrap_or_else(|| {
             let mut thunk = Thunk::new(spec.thunk_type(), spec.node_type.clone());
             thunk.priority = spec.policy.priority;

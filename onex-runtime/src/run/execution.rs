@@ -63,6 +63,7 @@ impl Execution {
             attempt,
             mode: self.mode,
             gate: None,
+            stamps: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The bookkeeping of one run: step states, records, thunks, counters, and the report
 //! they become.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::driven::{Ended, note};
@@ -47,7 +47,7 @@ impl RunState {
     /// A run that has not started a step, started at `started_at` (one clock reading for
     /// every input of a batch: they start together).
     pub(crate) fn new(
-        program: &Erased,
+        program: &Arc<Erased>,
         run: usize,
         strategy: FailureStrategy,
         records: bool,
@@ -60,7 +60,7 @@ impl RunState {
             strategy,
             states: vec![StepState::Pending; n],
             remaining: vec![0; n],
-            records: records.then(|| Records::new(graph)),
+            records: records.then(|| Records::new(program, started_at)),
             first_failure: None,
             stopped: false,
             interrupted: None,
@@ -140,23 +140,17 @@ impl RunState {
             // The last time read: a step starts when the one before it ended (sequential)
             // or when its wave began (`tick`), so starting costs no clock read.
             let elapsed = self.clock;
-            let first = records.thunks.len();
+            let first = records.thunk_count();
             for item in 0..width {
-                let mut metadata = BTreeMap::new();
-                if spec.map {
-                    metadata.insert("item".into(), item.into());
-                }
-                let operation_data = if sh.capture {
+                let operation_data = sh.capture.then(|| {
                     let c = CallId {
                         run: self.run,
                         step,
                         item,
                     };
                     sh.program.operation_data(slots(), sh.call(c, 1))
-                } else {
-                    serde_json::Value::Null
-                };
-                records.push_thunk(spec, operation_data, metadata, self.started_at + elapsed);
+                });
+                records.push_thunk(step, item, operation_data, elapsed);
             }
             records.start_step(step, first, elapsed, width);
         }
@@ -179,21 +173,25 @@ impl RunState {
             let record = &mut records.steps[step];
             record.attempts += outcome.attempts;
             record.max_attempts = record.max_attempts.max(outcome.attempts);
-            record.cache_hits += usize::from(outcome.cache_hit);
+            record.cache_hits += u32::from(outcome.cache_hit);
             if outcome.result.is_ok() && !outcome.cache_hit && !map {
                 // The output is the last attempt's: an abandoned one never publishes.
                 record.output_attempt = Some(outcome.attempts);
             }
             let step_started = record.started.unwrap_or_default();
-            record
-                .failed_attempts
-                .extend(outcome.failed.into_iter().map(|mut a| {
-                    // A first attempt made inline starts with its step (see `attempt_sync`).
-                    if a.started.is_zero() {
-                        a.started = step_started;
-                    }
-                    a
-                }));
+            if !outcome.failed.is_empty() {
+                records
+                    .rare(step)
+                    .failed_attempts
+                    .extend(outcome.failed.into_iter().map(|mut a| {
+                        // A first attempt made inline starts with its step (see
+                        // `attempt_sync`).
+                        if a.started.is_zero() {
+                            a.started = step_started;
+                        }
+                        a
+                    }));
+            }
         }
         self.remaining[step] = self.remaining[step].saturating_sub(1);
         match outcome.result {
@@ -258,7 +256,7 @@ impl RunState {
         if let Some(records) = &mut self.records {
             let record = &mut records.steps[step];
             record.state = StepState::Skipped;
-            record.skip_reason = Some(reason);
+            records.rare(step).skip_reason = Some(reason);
         }
     }
 
@@ -280,7 +278,7 @@ impl RunState {
                 record.started = record.finished;
             }
             elapsed = record.duration().unwrap_or_default();
-            record.error = error;
+            records.set_error(step, error);
         }
         if let Some(observer) = sh.observer() {
             observer.on_event(&crate::RunEvent::StepFinished {
@@ -309,7 +307,7 @@ impl RunState {
             return;
         };
         let c = late.call;
-        let failed = &mut records.steps[c.step].failed_attempts;
+        let failed = &mut records.rare(c.step).failed_attempts;
         match failed
             .iter_mut()
             .find(|a| a.item == c.item && a.attempt == late.attempt)
@@ -336,8 +334,11 @@ impl RunState {
         let Some(records) = &mut self.records else {
             return;
         };
-        let failed = &mut records.steps[c.step].failed_attempts;
-        if let Some(record) = failed
+        let Some(rare) = records.rare_mut(c.step) else {
+            return;
+        };
+        if let Some(record) = rare
+            .failed_attempts
             .iter_mut()
             .find(|a| a.item == c.item && a.attempt == attempt)
         {
@@ -354,7 +355,7 @@ impl RunState {
         let Some(records) = &mut self.records else {
             return;
         };
-        let step = &mut records.steps[c.step];
+        let step = records.rare(c.step);
         match &mut step.compensation {
             Some(kept) if kept.state == StepState::Failed => {}
             Some(kept) => {
@@ -428,8 +429,8 @@ impl RunState {
             }
         }
         let (steps, thunks) = match self.records.take() {
-            Some(records) => (records.steps, records.thunks),
-            None => (Vec::new(), Vec::new()),
+            Some(records) => records.into_lists(),
+            None => Default::default(),
         };
         WorkflowReport {
             workflow: graph.name_cow(),
