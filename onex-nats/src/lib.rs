@@ -95,7 +95,9 @@ mod journal;
 mod layout;
 mod lost;
 mod puller;
+mod remote_steps;
 mod results;
+mod trace;
 mod waiters;
 mod wire;
 mod worker;
@@ -104,8 +106,10 @@ pub use dispatcher::Dispatcher;
 pub use error::Error;
 pub use journal::{KvJournal, KvJournalOptions};
 pub use layout::Layout;
-pub use results::ThunkResult;
-pub use wire::{BACKOFF_KEY, NODE_TYPE_HEADER, TRACEPARENT_HEADER, WORKFLOW_KEY};
+pub use remote_steps::RemoteSteps;
+pub use results::{ThunkResult, WorkerSpan};
+pub use trace::{RemoteSpan, chrome_trace};
+pub use wire::{ATTEMPT_KEY, BACKOFF_KEY, NODE_TYPE_HEADER, TRACEPARENT_HEADER, WORKFLOW_KEY};
 pub use worker::Worker;
 
 /// The NATS client crate, for connecting: `onex_nats::async_nats::connect(url)`.

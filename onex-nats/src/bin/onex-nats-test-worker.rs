@@ -7,7 +7,10 @@
 //! Nodes: `Echo` (returns its input), `Sleep` (`{"ms", "tag", "value"}`: appends
 //! `start <tag> <worker>` to the ledger, sleeps, returns `value`), `Flaky` (`{"tag",
 //! "failures", "value"}`: fails transiently while the ledger holds fewer than `failures`
-//! lines `flaky <tag>`, appending one per call), `Big` (`n`: a string of `n` bytes).
+//! lines `flaky <tag>`, appending one per call), `Big` (`n`: a string of `n` bytes);
+//! for workflows (`tests/remote_steps.rs`, which has the same nodes in process): `Double`
+//! and `Inc` (on an integer), `Book` (appends `book <n> <worker>`, returns `n`), `Refuse`
+//! (fails permanently).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -68,6 +71,23 @@ fn registry(worker: &str, ledger: Ledger) -> NodeRegistry {
     registry
         .compute_infallible("Echo", |v: &Value| v.clone())
         .compute_infallible("Big", |n: &usize| "x".repeat(*n))
+        .compute_infallible("Double", |n: &i64| n * 2)
+        .compute_infallible("Inc", |n: &i64| n + 1)
+        .effect("Refuse", |_ctx: Context, n: i64| async move {
+            Err::<i64, _>(NodeError::permanent(format!("refused {n}")))
+        })
+        .effect("Book", {
+            let ledger = Arc::clone(&ledger);
+            let worker = Arc::clone(&worker);
+            move |_ctx: Context, n: i64| {
+                let ledger = Arc::clone(&ledger);
+                let worker = Arc::clone(&worker);
+                async move {
+                    ledger.append(&format!("book {n} {worker}"))?;
+                    Ok::<_, NodeError>(n)
+                }
+            }
+        })
         .effect("Sleep", {
             let ledger = Arc::clone(&ledger);
             move |_ctx: Context, input: Sleep| {
