@@ -7,6 +7,10 @@
 //! - `latency/1 worker`: one thunk at a time, the time a remote step adds to a node that
 //!   costs nothing. Criterion's median is the p50; the p50 and p99 of every call measured
 //!   are printed after the group.
+//! - `workflow/local` and `workflow/remote step`: a one-step spec workflow (`Echo`) run
+//!   one at a time, in process and with its step sent to the worker through
+//!   `RemoteSteps`: the difference is what a remote step adds inside a run (the driver's
+//!   boundaries included). The p50 and p99 of the remote runs are printed too.
 //!
 //! Needs `nats-server` (`$ONEX_NATS_SERVER` or `PATH`); without one it prints why and
 //! measures nothing.
@@ -20,9 +24,10 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use onex_nats::{Dispatcher, Layout};
-use onex_runtime::{Thunk, ThunkType};
-use serde_json::json;
+use onex_nats::{Dispatcher, Layout, RemoteSteps};
+use onex_runtime::{Runtime, Thunk, ThunkType};
+use onex_spec::NodeRegistry;
+use serde_json::{Value, json};
 use support::{NatsServer, WorkerProcess, connect, wait_for_pullers};
 
 const IN_FLIGHT: usize = 1000;
@@ -111,11 +116,70 @@ fn remote(c: &mut Criterion) {
         });
     });
     group.finish();
+    print_quantiles("remote/latency/1 worker", &samples);
+
+    let mut registry = NodeRegistry::new();
+    registry.compute_infallible("Echo", |v: &Value| v.clone());
+    let wf = registry
+        .load_yaml(
+            "
+workflow_id: echo
+steps:
+  - step_id: s
+    thunks:
+      - { thunk_id: echoed, target_node_type: Echo, operation_data: 1 }
+output: echoed
+",
+        )
+        .expect("the echo spec");
+    let local = Runtime::default();
+    let remote = Runtime::builder()
+        .step_driver(RemoteSteps::new(dispatcher.clone()).node_types(["Echo"]))
+        .build();
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let mut group = c.benchmark_group("remote/workflow");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("local", |b| {
+        b.iter_custom(|n| {
+            tokio.block_on(async {
+                let started = Instant::now();
+                for _ in 0..n {
+                    wf.run(&local, wf.run_options()).await.expect("a run");
+                }
+                started.elapsed()
+            })
+        });
+    });
+    group.bench_function("remote step", |b| {
+        b.iter_custom(|n| {
+            tokio.block_on(async {
+                let mut total = Duration::ZERO;
+                let mut seen = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    let started = Instant::now();
+                    wf.run(&remote, wf.run_options()).await.expect("a run");
+                    let took = started.elapsed();
+                    total += took;
+                    seen.push(took);
+                }
+                samples.lock().unwrap().extend(seen);
+                total
+            })
+        });
+    });
+    group.finish();
+    print_quantiles("remote/workflow/remote step", &samples);
+}
+
+fn print_quantiles(name: &str, samples: &Mutex<Vec<Duration>>) {
     let mut samples = samples.lock().unwrap();
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
     eprintln!(
-        "remote/latency/1 worker: {} calls, p50 {:?}, p99 {:?}",
+        "{name}: {} calls, p50 {:?}, p99 {:?}",
         samples.len(),
         at(0.50),
         at(0.99)

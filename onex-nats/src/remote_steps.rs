@@ -1,6 +1,6 @@
 //! [`RemoteSteps`]: the step driver that sends chosen calls of a run to the workers.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -71,7 +71,8 @@ const KEPT_RUNS: usize = 1024;
 #[derive(Clone)]
 pub struct RemoteSteps {
     dispatcher: Dispatcher,
-    node_types: Arc<HashSet<String>>,
+    /// The node types sent in every run, each with the dispatcher it goes through.
+    node_types: Arc<HashMap<String, Dispatcher>>,
     spans: Arc<Mutex<VecDeque<(Uuid, Vec<RemoteSpan>)>>>,
 }
 
@@ -87,21 +88,57 @@ impl RemoteSteps {
     }
 
     /// The same driver also sending the calls of these node types (their
-    /// `target_node_type`, as workers register them).
-    pub fn node_types<I, S>(mut self, node_types: I) -> Self
+    /// `target_node_type`, as workers register them) through its dispatcher.
+    pub fn node_types<I, S>(self, node_types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let dispatcher = self.dispatcher.clone();
+        self.partition(dispatcher, node_types)
+    }
+
+    /// The same driver also sending the calls of these node types through `dispatcher`:
+    /// a partition of their own, when its [`Layout`](crate::Layout) has another prefix (its
+    /// own stream, consumer and results bucket, served by the workers started on that
+    /// layout, placed on other servers of a cluster). Calls of other node types, and every
+    /// call of a run with `RunOptions::remote(true)`, go through the driver's own
+    /// dispatcher.
+    ///
+    /// ```no_run
+    /// use onex_nats::{Dispatcher, Layout, RemoteSteps};
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = async_nats::connect("nats://127.0.0.1:4222").await?;
+    /// let io = Dispatcher::new(client.clone()).await?;
+    /// let cpu = Dispatcher::with_layout(client, Layout::new("cpu")).await?;
+    /// let remote = RemoteSteps::new(io).node_types(["Charge"]).partition(cpu, ["Render"]);
+    /// assert!(remote.is_remote("Render"));
+    /// # Ok(()) }
+    /// ```
+    pub fn partition<I, S>(mut self, dispatcher: Dispatcher, node_types: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         let mut all = (*self.node_types).clone();
-        all.extend(node_types.into_iter().map(Into::into));
+        all.extend(
+            node_types
+                .into_iter()
+                .map(|node_type| (node_type.into(), dispatcher.clone())),
+        );
         self.node_types = Arc::new(all);
         self
     }
 
     /// Whether calls of `node_type` go to the workers in every run.
     pub fn is_remote(&self, node_type: &str) -> bool {
-        self.node_types.contains(node_type)
+        self.node_types.contains_key(node_type)
+    }
+
+    /// The dispatcher the calls of `node_type` go through.
+    fn dispatcher_of(&self, node_type: &str) -> &Dispatcher {
+        self.node_types.get(node_type).unwrap_or(&self.dispatcher)
     }
 
     /// The dispatcher it sends calls through.
@@ -124,7 +161,7 @@ impl RemoteSteps {
 
 impl fmt::Debug for RemoteSteps {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut node_types: Vec<&String> = self.node_types.iter().collect();
+        let mut node_types: Vec<&String> = self.node_types.keys().collect();
         node_types.sort();
         f.debug_struct("RemoteSteps")
             .field("stream", &self.dispatcher.layout().stream_name())
@@ -204,7 +241,8 @@ impl RunDriver for RemoteRun {
                 TRACEPARENT_HEADER,
                 traceparent(self.workflow_id, thunk.thunk_id).as_str(),
             );
-            let result = self.steps.dispatcher.dispatch(thunk, &headers).await?;
+            let dispatcher = self.steps.dispatcher_of(&thunk.target_node_type);
+            let result = dispatcher.dispatch(thunk, &headers).await?;
             if let Some(span) = &result.span {
                 lock(&self.spans).push(RemoteSpan {
                     step: call.spec.name.to_string(),

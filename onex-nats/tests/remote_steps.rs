@@ -527,3 +527,41 @@ async fn a_run_whose_server_restarts_mid_run_completes() {
         assert_eq!(run.report.step(&format!("n{i}")).unwrap().attempts, 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_sends_its_node_types_to_the_workers_of_its_own_layout() {
+    // Worker `a` serves the default layout, worker `p` the partition `cpu`.
+    let Some(mut rig) = Rig::start("a_partition", Layout::default(), &["a"], &[]).await else {
+        return;
+    };
+    let cpu = Layout::new("cpu");
+    rig.workers
+        .push(WorkerProcess::start(&rig.server, "p", &["prefix=cpu"]));
+    wait_for_pullers(&rig.client, &cpu, 1).await;
+    let cpu = Dispatcher::with_layout(rig.client.clone(), cpu)
+        .await
+        .unwrap()
+        .timeout(Duration::from_secs(60));
+    let remote = RemoteSteps::new(rig.dispatcher.clone())
+        .node_types(["Book"])
+        .partition(cpu, ["Double"]);
+    let wf = rig.load(&shop("partitioned"));
+    let run = wf
+        .run(&remote_runtime(&remote), wf.run_options())
+        .await
+        .unwrap();
+    assert_eq!(run.output, json!(43));
+    let mut ran: Vec<(String, String)> = remote
+        .worker_spans(run.report.workflow_id)
+        .into_iter()
+        .map(|s| (s.step, s.worker))
+        .collect();
+    ran.sort();
+    assert_eq!(
+        ran,
+        [
+            ("booked".to_string(), "a".to_string()),
+            ("doubled".to_string(), "p".to_string())
+        ]
+    );
+}

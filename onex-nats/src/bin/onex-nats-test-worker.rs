@@ -2,7 +2,7 @@
 //! users: a real worker links the application's nodes.
 //!
 //! `onex-nats-test-worker url=nats://127.0.0.1:4222 name=w1 [concurrency=32]
-//! [ack_wait_ms=30000] [max_deliver=10] [ledger=/path]`. It stops gracefully on SIGTERM.
+//! [ack_wait_ms=30000] [max_deliver=10] [ledger=/path] [prefix=onex]`. It stops gracefully on SIGTERM.
 //!
 //! Nodes: `Echo` (returns its input), `Sleep` (`{"ms", "tag", "value"}`: appends
 //! `start <tag> <worker>` to the ledger, sleeps, returns `value`), `Flaky` (`{"tag",
@@ -140,7 +140,7 @@ async fn main() {
     };
     let url = arg("url").expect("usage: onex-nats-test-worker url=nats://host:port name=...");
     let name = arg("name").unwrap_or("worker").to_string();
-    let layout = Layout::default()
+    let layout = Layout::new(arg("prefix").unwrap_or("onex"))
         .ack_wait(Duration::from_millis(number("ack_wait_ms", 30_000)))
         .max_deliver(number("max_deliver", 10) as u32);
     let ledger = Ledger(arg("ledger").map(PathBuf::from));
