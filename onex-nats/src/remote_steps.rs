@@ -274,8 +274,9 @@ impl RunDriver for RemoteRun {
     }
 }
 
-/// The thunk id of attempt `attempt` (> 1) of the call whose first thunk is `first`: the
-/// same for every process that derives it, so a resumed run finds its earlier result.
+/// The thunk id of attempt `attempt` (> 1) of the call whose first thunk is `first`:
+/// derived, not drawn, so whoever derives it again from the same first thunk publishes the
+/// same id, which the server deduplicates and the results bucket answers.
 fn attempt_id(first: Uuid, attempt: u32) -> Uuid {
     Uuid::new_v5(&first, &attempt.to_be_bytes())
 }
