@@ -73,8 +73,11 @@ pub struct RemoteSteps {
     dispatcher: Dispatcher,
     /// The node types sent in every run, each with the dispatcher it goes through.
     node_types: Arc<HashMap<String, Dispatcher>>,
-    spans: Arc<Mutex<VecDeque<(Uuid, Vec<RemoteSpan>)>>>,
+    spans: Arc<Mutex<FinishedRuns>>,
 }
+
+/// The worker spans of finished runs, oldest first, by run id.
+type FinishedRuns = VecDeque<(Uuid, Vec<RemoteSpan>)>;
 
 impl RemoteSteps {
     /// A driver sending calls through `dispatcher`; none yet, until
