@@ -18,7 +18,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -92,7 +92,7 @@ fn remote(c: &mut Criterion) {
 
     let _worker = WorkerProcess::start(&server, "latency", &[]);
     tokio.block_on(wait_for_pullers(&client, &layout, 1));
-    let samples = Arc::new(Mutex::new(Vec::new()));
+    let samples = Mutex::new(Vec::new());
     let mut group = c.benchmark_group("remote/latency");
     group
         .sample_size(20)
@@ -100,19 +100,12 @@ fn remote(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(10));
     group.bench_function("1 worker", |b| {
         b.iter_custom(|n| {
-            tokio.block_on(async {
-                let mut total = Duration::ZERO;
-                let mut seen = Vec::with_capacity(n as usize);
-                for i in 0..n {
-                    let started = Instant::now();
+            tokio.block_on(time_each(n, &samples, |i| {
+                let dispatcher = &dispatcher;
+                async move {
                     dispatcher.call(echo(i)).await.expect("an echo");
-                    let took = started.elapsed();
-                    total += took;
-                    seen.push(took);
                 }
-                samples.lock().unwrap().extend(seen);
-                total
-            })
+            }))
         });
     });
     group.finish();
@@ -136,7 +129,7 @@ output: echoed
     let remote = Runtime::builder()
         .step_driver(RemoteSteps::new(dispatcher.clone()).node_types(["Echo"]))
         .build();
-    let samples = Arc::new(Mutex::new(Vec::new()));
+    let samples = Mutex::new(Vec::new());
     let mut group = c.benchmark_group("remote/workflow");
     group
         .sample_size(20)
@@ -155,23 +148,30 @@ output: echoed
     });
     group.bench_function("remote step", |b| {
         b.iter_custom(|n| {
-            tokio.block_on(async {
-                let mut total = Duration::ZERO;
-                let mut seen = Vec::with_capacity(n as usize);
-                for _ in 0..n {
-                    let started = Instant::now();
-                    wf.run(&remote, wf.run_options()).await.expect("a run");
-                    let took = started.elapsed();
-                    total += took;
-                    seen.push(took);
-                }
-                samples.lock().unwrap().extend(seen);
-                total
-            })
+            tokio.block_on(time_each(n, &samples, |_| async {
+                wf.run(&remote, wf.run_options()).await.expect("a run");
+            }))
         });
     });
     group.finish();
     print_quantiles("remote/workflow/remote step", &samples);
+}
+
+/// Runs `call(0..n)` one at a time; their total time, each call's time kept in `samples`.
+async fn time_each<F, Fut>(n: u64, samples: &Mutex<Vec<Duration>>, mut call: F) -> Duration
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut seen = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let started = Instant::now();
+        call(i).await;
+        seen.push(started.elapsed());
+    }
+    let total = seen.iter().sum();
+    samples.lock().unwrap().extend(seen);
+    total
 }
 
 fn print_quantiles(name: &str, samples: &Mutex<Vec<Duration>>) {

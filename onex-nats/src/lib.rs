@@ -29,6 +29,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Remote steps
+//!
+//! [`RemoteSteps`] is the runtime's step driver for this: a run's calls of chosen node
+//! types (or all of them, with `RunOptions::remote(true)`) become thunks for the workers,
+//! and everything else about the run stays in process. Its documentation says how
+//! retries, timeouts and compensations apply; [`chrome_trace`] draws the workers' spans
+//! beside the run.
+//!
 //! # Durable runs across machines
 //!
 //! [`KvJournal`] is the durable-run journal (`onex_runtime::journal::Journal`) in a KV

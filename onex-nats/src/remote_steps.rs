@@ -46,7 +46,9 @@ const KEPT_RUNS: usize = 1024;
 ///   it runs when the run fails, where the run is.
 ///
 /// A remote call needs its input and output serialized: spec runs (`onex-spec`) always
-/// are; a static `workflow!` must be declared `#[durable]`. Every thunk carries W3C trace
+/// are; a static `workflow!` must be declared `#[durable]`. Workers run the node types
+/// their registry holds: `NodeRegistry::linked()` holds every `#[node(.., remote)]` linked
+/// into the worker binary. Every thunk carries W3C trace
 /// context (`traceparent`: the run's id as the trace id), and each worker writes when it
 /// ran the node into the result; [`worker_spans`](Self::worker_spans) gives them back per
 /// run, and [`chrome_trace`](crate::chrome_trace) draws them beside the run.

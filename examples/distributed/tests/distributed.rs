@@ -11,9 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use onex::WorkflowReport;
-use onex::nats::{Dispatcher, Layout, RemoteSteps, async_nats, chrome_trace};
 use onex::prelude::*;
 use onex_example_distributed::{Orders, REMOTE, order};
+use onex_nats::{Dispatcher, Layout, RemoteSteps, async_nats, chrome_trace};
 
 /// A child process killed when dropped.
 struct Process(Child);

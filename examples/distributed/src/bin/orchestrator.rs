@@ -8,9 +8,9 @@
 
 use std::time::Instant;
 
-use onex::nats::{Dispatcher, RemoteSteps, async_nats, chrome_trace};
 use onex::prelude::*;
 use onex_example_distributed::{Orders, REMOTE, order};
+use onex_nats::{Dispatcher, RemoteSteps, async_nats, chrome_trace};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

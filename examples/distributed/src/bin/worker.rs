@@ -6,8 +6,8 @@
 //! on Ctrl-C or SIGTERM (finishing the thunks it started).
 
 use onex::dynamic::NodeRegistry;
-use onex::nats::{Worker, async_nats};
-use onex_example_distributed as _; // links the shop's nodes into this binary
+use onex_example_distributed as _;
+use onex_nats::{Worker, async_nats}; // links the shop's nodes into this binary
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
