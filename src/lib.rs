@@ -84,13 +84,73 @@
 //! # }
 //! ```
 //!
+//! A `#[durable]` workflow's runs can be journaled and resumed after a crash. The compiler
+//! checks what that needs: every input and step output is `Serialize + DeserializeOwned`,
+//! and every effect says what a second call does — `idempotent`, `at_most_once`, or a
+//! `compensate` (see [`workflow!`] and [`node`]):
+//!
+//! ```
+//! use onex::prelude::*;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Clone, Serialize, Deserialize)]
+//! pub struct Order { id: u64, cents: u64 }
+//!
+//! #[node(effect, idempotent)]
+//! async fn charge(order: &Order) -> Result<u64, NodeError> {
+//!     Ok(order.cents)
+//! }
+//!
+//! #[node(effect, at_most_once)]
+//! fn receipt(order: &Order, cents: &u64) -> String {
+//!     format!("order {} paid {cents}", order.id)
+//! }
+//!
+//! workflow! {
+//!     /// Charge an order once, then send its receipt.
+//!     #[durable]
+//!     pub workflow Checkout(order: Order) -> String {
+//!         paid = charge(order);
+//!         sent = receipt(order, paid);
+//!         return sent;
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), WorkflowError> {
+//! let run = Checkout::run(&Runtime::default(), Order { id: 7, cents: 250 }, RunOptions::new()).await?;
+//! assert_eq!(run.output, "order 7 paid 250");
+//! # Ok(()) }
+//! ```
+//!
+//! An effect that says nothing, in a durable workflow, is a compile error on its step:
+//!
+//! ```compile_fail,E0080
+//! use onex::prelude::*;
+//!
+//! #[node(effect)]
+//! async fn charge(cents: &u64) -> Result<u64, NodeError> {
+//!     Ok(*cents)
+//! }
+//!
+//! workflow! {
+//!     #[durable]
+//!     pub workflow Checkout(cents: u64) -> u64 {
+//!         paid = charge(cents); // step `paid` of durable workflow `Checkout` calls effect `charge`, ...
+//!         return paid;
+//!     }
+//! }
+//! # fn main() {}
+//! ```
+//!
 //! See `README.md` for a tour, and `examples/` for the ONEX tutorial's scenarios.
 //!
 //! # Features
 //!
 //! - `progress` (default): [`ProgressObserver`], a terminal progress bar driven by run events.
 //! - `cli`: `onex::cli`, a command line (validate, plan, run, graph) for workflow specs over a
-//!   registry of your nodes.
+//!   registry of your nodes, and `runs` for the durable runs in a SQLite journal (enables
+//!   `sqlite`).
 //! - `sqlite`: `onex::sqlite`, the embedded SQLite journal for durable runs.
 //! - `nats`: `onex::nats`, workers and remote steps over NATS JetStream.
 

@@ -33,8 +33,11 @@ struct Receipt {
     charged: bool,
 }
 
-/// Calls made, per node: a replayed run must make none.
+/// Calls made, by every node: a replayed run must make none.
 static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// Held by each test that counts calls, so another test's calls do not land in its count.
+static COUNTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[node(compute)]
 fn lines(order: &Order) -> Vec<Line> {
@@ -97,6 +100,23 @@ workflow! {
     workflow Plain(order: Order) -> Vec<Line> {
         items = lines(order);
         return items;
+    }
+}
+
+workflow! {
+    /// `Checkout` nested: one journaled call, whose output (the note) is journaled too.
+    #[durable]
+    workflow Outer(order: Order, note: String) -> String {
+        inner = Checkout(order, note);
+        return inner;
+    }
+}
+
+workflow! {
+    /// Only an idempotent effect: safe to run again whole.
+    workflow Reserve(order: Order, receipt: Receipt) -> Receipt {
+        charged = charge(order, receipt);
+        return charged;
     }
 }
 
@@ -170,6 +190,7 @@ fn runtime(driver: &Journaling) -> Runtime {
 
 #[tokio::test]
 async fn every_output_round_trips_through_its_journaled_form_in_every_mode() {
+    let _counting = COUNTING.lock().await;
     for mode in [
         ExecutionMode::Sequential,
         ExecutionMode::Parallel { max_parallel: 4 },
@@ -285,4 +306,45 @@ fn delivery_is_declared_on_the_node_and_carried_to_the_step() {
     assert_eq!(delivery("charged"), Delivery::Idempotent);
     assert_eq!(delivery("sent"), Delivery::AtMostOnce);
     assert_eq!(delivery("items"), Delivery::Unspecified);
+}
+
+#[test]
+fn a_nested_workflow_promises_what_its_effects_promise() {
+    // `Checkout` has an `at_most_once` effect: run again whole, it could send twice.
+    assert_eq!(
+        <Checkout as onex::__private::Node>::DELIVERY,
+        Delivery::AtMostOnce
+    );
+    assert_eq!(
+        <Reserve as onex::__private::Node>::DELIVERY,
+        Delivery::Idempotent
+    );
+    assert_eq!(
+        <Single as onex::__private::Node>::DELIVERY,
+        Delivery::Idempotent
+    );
+    assert_eq!(Outer.graph().step(0).delivery, Delivery::AtMostOnce);
+}
+
+#[tokio::test]
+async fn a_nested_run_is_journaled_as_one_output() {
+    let _counting = COUNTING.lock().await;
+    let recorder = Journaling::default();
+    let run = Outer::run(&runtime(&recorder), order(), "hi".into(), RunOptions::new())
+        .await
+        .unwrap();
+    let journal = recorder.recorded.lock().unwrap().clone();
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    assert_eq!(journal[&("inner".into(), 0)], json!(run.output));
+
+    let replayer = Journaling {
+        replay: Some(journal),
+        ..Journaling::default()
+    };
+    let calls = CALLS.load(Ordering::SeqCst);
+    let again = Outer::run(&runtime(&replayer), order(), "hi".into(), RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(CALLS.load(Ordering::SeqCst), calls);
+    assert_eq!(again.output, run.output);
 }

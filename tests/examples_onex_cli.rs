@@ -21,10 +21,22 @@ fn help(args: &[&str]) -> String {
 #[test]
 fn help_lists_the_commands_and_each_command_its_options() {
     let top = help(&["--help"]);
-    for command in ["validate", "plan", "run", "graph"] {
+    for command in ["validate", "plan", "run", "graph", "runs"] {
         assert!(top.contains(command), "{top}");
     }
     assert_eq!(help(&["-h"]), help(&["help"]));
     assert!(help(&["run", "--help"]).contains("--mode"));
     assert!(help(&["graph", "--help"]).contains("--format"));
+    let runs = help(&["runs", "--help"]);
+    for command in [
+        "list",
+        "show",
+        "resolve",
+        "prune",
+        "trace",
+        "resume",
+        "--journal",
+    ] {
+        assert!(runs.contains(command), "{runs}");
+    }
 }

@@ -32,6 +32,21 @@ pub fn readme_workflow() -> TokenStream {
     }
 }
 
+/// A small durable workflow: what `#[durable]` adds (the journal's conversions, the
+/// checks of types and effects) next to what every workflow gets.
+pub fn durable_workflow() -> TokenStream {
+    quote! {
+        /// An order priced, then charged once.
+        #[durable]
+        pub workflow Checkout(order: Order) -> Receipt {
+            items   = lines(order);
+            prices  = map price(items);
+            charged = charge(order, prices);
+            return charged;
+        }
+    }
+}
+
 fn readme_node() -> (TokenStream, TokenStream) {
     (
         quote!(
@@ -54,6 +69,7 @@ fn readme_expansion() {
     let workflow = pretty(crate::workflow::expand(readme_workflow()));
     let (args, item) = readme_node();
     let node = pretty(crate::node::expand(args, item));
+    let durable = pretty(crate::workflow::expand(durable_workflow()));
     let doc = format!(
         "# What the macros generate\n\n\
          The README's workflow and its `fetch` node, expanded and formatted with prettyplease\n\
@@ -64,7 +80,12 @@ fn readme_expansion() {
          A reviewed example, not a snapshot tests compare against. Debug and release builds\n\
          get the same code.\n\n\
          ## `workflow!`\n\n```rust\n{workflow}```\n\n\
-         ## `#[node(effect, ..)]`\n\n```rust\n{node}```\n"
+         ## `#[node(effect, ..)]`\n\n```rust\n{node}```\n\n\
+         ## A `#[durable]` workflow\n\n\
+         `__Journaled` and the `const _` per step are the checks (a type without serde, an\n\
+         effect that does not say whether it may run again); `save_output`, `load_output` and\n\
+         the four `Program` methods are the journal's conversions.\n\n\
+         ```rust\n{durable}```\n"
     );
     if std::env::var_os("ONEX_WRITE_EXPANSION").is_some() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/EXPANSION.md");

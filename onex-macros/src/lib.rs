@@ -62,6 +62,14 @@ use proc_macro::TokenStream;
 ///   the byte estimate reads), per node with
 ///   `Runtime::builder().cache_policy_for("NodeName", CachePolicy { .. })`, optionally with
 ///   a time to live.
+/// - `idempotent` (effect only): calling it again with the same
+///   `ctx.idempotency_key()` is harmless (the key is stable across the attempts and
+///   resumes of one step of one run: pass it to the payment API, the upsert...). A durable
+///   run resumed after a crash between the call and its journaled outcome calls it again.
+/// - `at_most_once` (effect only): never call it twice. A durable run resumed in that
+///   situation stops in doubt instead, for an operator to resolve. Not with `idempotent`.
+///   In a `#[durable]` workflow every effect must be `idempotent`, `at_most_once` or have a
+///   `compensate`: anything else is a compile error on its step (see `workflow!`).
 /// - `merge = g` (reducer only): `fn g(into: &mut Acc, from: Acc)`; in batch mode the items
 ///   are folded in parallel chunks and the partial accumulators merged.
 /// - `remote`: worker processes can run the node by name. It is registered at link time,
@@ -80,6 +88,14 @@ use proc_macro::TokenStream;
 ///
 /// #[node(reducer, merge = merge_totals)]
 /// fn aggregate(acc: &mut Totals, row: &Row) { acc.add(row) }
+///
+/// #[node(effect, idempotent, retries = 3)]
+/// async fn charge(ctx: &Context, order: &Order) -> Result<Receipt, NodeError> {
+///     ctx.resource::<Payments>()?.charge(order, ctx.idempotency_key()).await
+/// }
+///
+/// #[node(effect, at_most_once)]
+/// async fn notify(ctx: &Context, receipt: &Receipt) -> Result<(), NodeError> { /* .. */ }
 /// ```
 #[proc_macro_attribute]
 pub fn node(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -106,9 +122,46 @@ pub fn node(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// Statements come in any order; `#[step(...)]` takes `retries`, `backoff`, `timeout`,
-/// `priority` and `when = |step, ..| bool`. `#[onex(crate = path)]` before the header
+/// `priority` and `when = |step, ..| bool`. `#[durable]` before the header makes its runs
+/// journaled and resumable (below). `#[onex(crate = path)]` before the header
 /// points the generated code at a re-exported `onex`. The generated type `Etl` has
 /// `run`, `run_batch`, `plan` and `graph`, implements `Program`, and can itself be a step.
+///
+/// # Durable workflows
+///
+/// `#[durable]` before the header makes a workflow's runs resumable from a journal: its
+/// input and every step's output (each item of a `map` step) are stored as JSON as the run
+/// goes, so a run interrupted by a crash continues in a new process without calling again
+/// the steps that completed. Several inputs are journaled as one JSON array, in order.
+///
+/// ```ignore
+/// workflow! {
+///     #[durable]
+///     pub workflow Orders(order: Order) -> Receipt {
+///         priced  = price(order);
+///         charged = charge(priced);       // #[node(effect, idempotent)]
+///         sent    = notify(charged);      // #[node(effect, at_most_once)]
+///         return charged;
+///     }
+/// }
+/// ```
+///
+/// Two rules are checked at compile time, each one error on the step's name:
+///
+/// - every input and step output is `Serialize + DeserializeOwned` (``durable workflow
+///   `Orders` journals `priced`, so its type `Quote` must be `Serialize` and
+///   `DeserializeOwned` ``);
+/// - every effect step says what a second call does: its node is `#[node(effect,
+///   idempotent)]`, `#[node(effect, at_most_once)]` or has a `compensate` (a crash between
+///   an effect's call and its journaled outcome leaves it in doubt, and the journal must
+///   know whether to call it again or stop).
+///
+/// A nested workflow is one call of the durable run that nests it: its output is journaled
+/// (and so needs serde), its own steps are not, and after a crash in its middle it runs
+/// again whole. So it counts as an effect, declared by its contents: `idempotent` when
+/// every effect in it is (or it has none), `at_most_once` when each is declared some other
+/// way, and otherwise it is refused like an undeclared effect. Non-durable workflows need
+/// none of this: no serde bound, no generated code.
 ///
 /// Errors are reported together, each on the offending token: cycles
 /// (``cycle in workflow `Etl`: a -> b -> a``), unknown or duplicate names (with "did you mean"), a missing or

@@ -45,12 +45,13 @@ pub use render::{ReportSummary, chrome_trace};
 pub use runtime::{BatchFuture, RunFuture};
 pub use runtime::{Runtime, RuntimeBuilder};
 
-/// What the crates split from this one (`onex-spec`, `onex-progress`) need of it beyond
-/// its public API. Not part of the public API.
+/// What the crates split from this one (`onex-spec`, `onex-progress`) and the facade's
+/// command line need of it beyond its public API. Not part of the public API.
 #[doc(hidden)]
 pub mod __internal {
     pub use crate::program::known_nodes::note_registered as note_node_type;
     pub use crate::render::human_duration;
+    pub use crate::render::write_columns;
 }
 
 /// Items the `workflow!` and `#[node]` macros expand to. Not part of the public API.
@@ -87,7 +88,8 @@ pub mod __private {
         REMOTE_NODES, RemoteFuture, RemoteNode, remote_input, remote_output,
     };
     pub use crate::program::static_graph::{
-        NodeInfo, NodeStep, StaticGraph, StaticParts, order_by_priority, priorities,
+        NodeInfo, NodeStep, StaticGraph, StaticParts, nested_delivery, order_by_priority,
+        priorities,
     };
     pub use crate::runtime::{NestedFuture, run_nested};
     pub use crate::store::table::{DropSlot, SlotDrop, SlotTable, Slots};

@@ -114,7 +114,7 @@ pub(crate) fn insert_run(
 /// The columns of a step entry, in [`decode_entry`]'s order.
 const ENTRY: &str = "step, item, name, intent_attempt, intent_at, outcome_ok, attempts, \
                      outcome_at, comp_attempt, comp_at, comp_ok, comp_attempts, \
-                     comp_outcome_at, comp_error, error, output";
+                     comp_outcome_at, comp_error, error, output, intent_holder, comp_holder";
 
 /// The entry of `step` in the run with row id `run`.
 pub(crate) fn entry(
@@ -158,7 +158,7 @@ fn decode_entry(run_id: &str, row: &Row<'_>) -> Result<StepEntry, OpError> {
             "run `{run_id}`, {step}: the {what} is not valid: {e}"
         ))
     };
-    let intent = read_intent(row, 3, 4)?;
+    let intent = read_intent(row, 3, 4, 16)?;
     let outcome = match row.get::<_, Option<bool>>(5)? {
         None => None,
         Some(ok) => Some(Outcome {
@@ -171,7 +171,7 @@ fn decode_entry(run_id: &str, row: &Row<'_>) -> Result<StepEntry, OpError> {
             at: optional_time(row, 7)?.unwrap_or(SystemTime::UNIX_EPOCH),
         }),
     };
-    let compensation_intent = read_intent(row, 8, 9)?;
+    let compensation_intent = read_intent(row, 8, 9, 17)?;
     let compensation_outcome = match row.get::<_, Option<bool>>(10)? {
         None => None,
         Some(ok) => Some(Outcome {
@@ -193,10 +193,19 @@ fn decode_entry(run_id: &str, row: &Row<'_>) -> Result<StepEntry, OpError> {
     })
 }
 
-fn read_intent(row: &Row<'_>, attempt: usize, at: usize) -> rusqlite::Result<Option<Intent>> {
+fn read_intent(
+    row: &Row<'_>,
+    attempt: usize,
+    at: usize,
+    holder: usize,
+) -> rusqlite::Result<Option<Intent>> {
     Ok(
         match (row.get::<_, Option<u32>>(attempt)?, optional_time(row, at)?) {
-            (Some(attempt), Some(at)) => Some(Intent { attempt, at }),
+            (Some(attempt), Some(at)) => Some(Intent {
+                attempt,
+                at,
+                holder: row.get::<_, Option<String>>(holder)?.map(Arc::from),
+            }),
             _ => None,
         },
     )
@@ -228,13 +237,14 @@ pub(crate) fn save_entry(conn: &Connection, run: i64, entry: &StepEntry) -> Resu
     let mut stmt = conn.prepare_cached(
         "INSERT INTO steps (run, step, item, name, intent_attempt, intent_at, \
          outcome_ok, attempts, outcome_at, comp_attempt, comp_at, comp_ok, comp_attempts, \
-         comp_outcome_at, comp_error, error, output) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+         comp_outcome_at, comp_error, error, output, intent_holder, comp_holder) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18, ?19) \
          ON CONFLICT (run, step, item) DO UPDATE SET name = ?4, \
          intent_attempt = ?5, intent_at = ?6, outcome_ok = ?7, attempts = ?8, \
          outcome_at = ?9, comp_attempt = ?10, comp_at = ?11, comp_ok = ?12, \
          comp_attempts = ?13, comp_outcome_at = ?14, comp_error = ?15, error = ?16, \
-         output = ?17",
+         output = ?17, intent_holder = ?18, comp_holder = ?19",
     )?;
     stmt.execute(params![
         run,
@@ -254,6 +264,11 @@ pub(crate) fn save_entry(conn: &Connection, run: i64, entry: &StepEntry) -> Resu
         comp_error,
         error,
         output,
+        entry.intent.as_ref().and_then(|i| i.holder.as_deref()),
+        entry
+            .compensation_intent
+            .as_ref()
+            .and_then(|i| i.holder.as_deref()),
     ])?;
     Ok(())
 }

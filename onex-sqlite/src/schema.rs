@@ -13,8 +13,9 @@ use crate::fault::Store;
 /// "onex" in ASCII: marks a SQLite file as an onex journal.
 const APPLICATION_ID: i64 = 0x6f6e_6578;
 
-/// The schema this build reads and writes.
-pub(crate) const VERSION: i64 = 1;
+/// The schema this build reads and writes. Files of an older schema are migrated when
+/// opened (see [`MIGRATIONS`]).
+pub(crate) const VERSION: i64 = 2;
 
 /// A commit writes every page it changed to the log, so the layout keeps a step write to
 /// few pages: steps live in one b-tree keyed by (run, step, item) (`WITHOUT ROWID`: no
@@ -58,12 +59,24 @@ CREATE TABLE steps (
     comp_ok         INTEGER,
     comp_attempts   INTEGER,
     comp_outcome_at INTEGER,
+    intent_holder   TEXT,
+    comp_holder     TEXT,
     comp_error      TEXT,
     error           TEXT,
     output          BLOB,
     PRIMARY KEY (run, step, item)
 ) WITHOUT ROWID;
 ";
+
+/// How to bring a file of schema `n` to `n + 1`, at index `n - 1`. Only additive changes,
+/// so a migration is a few statements in the transaction that sets the new version. A
+/// migrated file keeps its added columns after the blobs (`ALTER TABLE` appends); reads
+/// name their columns, so the order is only a matter of speed.
+const MIGRATIONS: [&str; 1] = [
+    // 1 → 2: who wrote each intent, for a timeline of the run across processes.
+    "ALTER TABLE steps ADD COLUMN intent_holder TEXT;
+     ALTER TABLE steps ADD COLUMN comp_holder TEXT;",
+];
 
 /// What the file holds, read without taking the write lock.
 struct Found {
@@ -81,10 +94,10 @@ fn inspect(conn: &Connection) -> rusqlite::Result<Found> {
 }
 
 /// Checks the file is a journal this build reads (before changing anything in it), puts
-/// it in WAL mode, and creates the tables in an empty one.
+/// it in WAL mode, creates the tables in an empty one and migrates one of an older schema.
 pub(crate) fn prepare(conn: &Connection, store: &Store) -> Result<(), JournalError> {
     let found = inspect(conn).map_err(|e| store.sql(e))?;
-    let ready = accept(&found, store)?;
+    let ready = accept(&found, store)? == Some(VERSION);
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
         .map_err(|e| store.sql(e))?;
@@ -97,15 +110,22 @@ pub(crate) fn prepare(conn: &Connection, store: &Store) -> Result<(), JournalErr
     if ready {
         return Ok(());
     }
-    // Empty: create the tables, unless another process did since we looked.
+    // Empty or older: create or migrate the tables, unless another process did since we
+    // looked.
     let create = || -> rusqlite::Result<Result<(), JournalError>> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let found = inspect(conn)?;
         match accept(&found, store) {
-            Ok(true) => {}
-            Ok(false) => {
+            Ok(Some(VERSION)) => {}
+            Ok(None) => {
                 conn.execute_batch(TABLES)?;
                 conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+                conn.pragma_update(None, "user_version", VERSION)?;
+            }
+            Ok(Some(old)) => {
+                for migration in &MIGRATIONS[usize::try_from(old - 1).unwrap_or(0)..] {
+                    conn.execute_batch(migration)?;
+                }
                 conn.pragma_update(None, "user_version", VERSION)?;
             }
             Err(refused) => {
@@ -124,8 +144,9 @@ pub(crate) fn prepare(conn: &Connection, store: &Store) -> Result<(), JournalErr
     })
 }
 
-/// `Ok(true)` for a journal of this schema, `Ok(false)` for an empty database.
-fn accept(found: &Found, store: &Store) -> Result<bool, JournalError> {
+/// `Ok(Some(version))` for a journal of this schema or an older one, `Ok(None)` for an
+/// empty database.
+fn accept(found: &Found, store: &Store) -> Result<Option<i64>, JournalError> {
     match found {
         Found {
             application_id: APPLICATION_ID,
@@ -138,14 +159,14 @@ fn accept(found: &Found, store: &Store) -> Result<bool, JournalError> {
         }),
         Found {
             application_id: APPLICATION_ID,
-            version: VERSION,
+            version: version @ 1..,
             ..
-        } => Ok(true),
+        } => Ok(Some(*version)),
         Found {
             application_id: 0,
             version: 0,
             objects: 0,
-        } => Ok(false),
+        } => Ok(None),
         Found {
             application_id,
             version,

@@ -115,7 +115,7 @@ fn a_journal_of_a_newer_schema_is_refused() {
     journal_with_a_run(&path);
     Connection::open(&path)
         .unwrap()
-        .pragma_update(None, "user_version", 2)
+        .pragma_update(None, "user_version", 3)
         .unwrap();
 
     let err = SqliteJournal::open(&path).unwrap_err();
@@ -123,8 +123,8 @@ fn a_journal_of_a_newer_schema_is_refused() {
         matches!(
             err,
             JournalError::SchemaTooNew {
-                found: 2,
-                supported: 1,
+                found: 3,
+                supported: 2,
                 ..
             }
         ),

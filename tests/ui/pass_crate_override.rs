@@ -16,7 +16,25 @@ workflow! {
     }
 }
 
+#[node(effect, idempotent, crate = renamed)]
+fn send(x: &u32) -> u32 {
+    *x
+}
+
+workflow! {
+    /// The durable code names the runtime (and serde) through the same path.
+    #[onex(crate = renamed)]
+    #[durable]
+    workflow D(x: u32) -> u32 {
+        y = inc(x);
+        z = send(y);
+        return z;
+    }
+}
+
 fn main() {
+    use renamed::Program;
+    assert_eq!(D.load_input(D.serialize_input(&3).unwrap().unwrap()).unwrap(), 3);
     assert_eq!(W::graph().steps().len(), 1);
     assert_eq!(inc(&1), 2);
 }

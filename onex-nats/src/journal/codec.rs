@@ -178,6 +178,9 @@ pub(crate) fn decode_input(doc: &[u8]) -> Result<(Vec<u8>, GraphFingerprint), St
 struct StoredIntent {
     attempt: u32,
     at: i64,
+    /// Who wrote the intent; absent in entries stored before holders were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holder: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -213,6 +216,7 @@ fn intent(intent: &Option<Intent>) -> Option<StoredIntent> {
     intent.as_ref().map(|i| StoredIntent {
         attempt: i.attempt,
         at: unix_millis(i.at),
+        holder: i.holder.as_deref().map(str::to_owned),
     })
 }
 
@@ -257,6 +261,7 @@ fn step_entry(h: StepHeader, body: &[u8]) -> StepEntry {
         i.map(|i| Intent {
             attempt: i.attempt,
             at: from_unix_millis(i.at),
+            holder: i.holder.map(Arc::from),
         })
     };
     StepEntry {

@@ -105,7 +105,9 @@ pub use lease::{Lease, LeaseState};
 pub use memory::MemoryJournal;
 pub use run::{GraphFingerprint, NewRun, RunRecord, RunSnapshot, Started};
 pub use status::{RunStatus, UnknownStatus};
-pub use step::{Intent, Outcome, Resolution, StepChange, StepConflict, StepEntry, StepKey};
+pub use step::{
+    CallState, Intent, Outcome, Resolution, StepChange, StepConflict, StepEntry, StepKey,
+};
 pub use write::Write;
 
 use crate::model::NodeError;

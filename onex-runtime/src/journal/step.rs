@@ -54,6 +54,24 @@ impl StepKey {
         self
     }
 
+    /// The call as people name it: the step's name, with `[item]` for an element of a
+    /// `map` step.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex::journal::StepKey;
+    ///
+    /// assert_eq!(StepKey::new(2, "fetch").call_name(), "fetch");
+    /// assert_eq!(StepKey::new(2, "fetch").item(7).call_name(), "fetch[7]");
+    /// ```
+    pub fn call_name(&self) -> String {
+        match self.item {
+            Some(item) => format!("{}[{item}]", self.name),
+            None => self.name.to_string(),
+        }
+    }
+
     /// A key for external systems, the same across every attempt and resume of this call
     /// in run `run_id`: `run/index` or `run/index/item`.
     pub fn idempotency_key(&self, run_id: &str) -> String {
@@ -81,15 +99,19 @@ impl fmt::Display for StepKey {
 /// ```
 /// use onex::journal::{Clock, Intent, ManualClock};
 ///
-/// let intent = Intent { attempt: 1, at: ManualClock::new().now() };
+/// let intent = Intent { attempt: 1, at: ManualClock::new().now(), holder: Some("host-a:7".into()) };
 /// assert_eq!(intent.attempt, 1);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intent {
     /// The attempt about to be made, from 1; each retry writes a newer one.
     pub attempt: u32,
-    /// When the intent was written.
+    /// When the intent was written: when the call started.
     pub at: SystemTime,
+    /// Who wrote it: the holder of the run's lease, i.e. the process that made the call.
+    /// `None` when written through [`StepEntry::apply`] without a holder, or read from a
+    /// journal kept before holders were recorded.
+    pub holder: Option<Arc<str>>,
 }
 
 /// How a call ended: its serialized output (`T = ()` for a compensation) or its error.
@@ -116,6 +138,43 @@ impl Outcome {
     /// The serialized output, if the call succeeded.
     pub fn output(&self) -> Option<&[u8]> {
         self.result.as_deref().ok()
+    }
+}
+
+/// Where a step call stands in the journal ([`StepEntry::state`]); its compensation is
+/// apart.
+///
+/// # Examples
+///
+/// ```
+/// use onex::journal::CallState;
+///
+/// assert_eq!(CallState::InDoubt.as_str(), "IN_DOUBT");
+/// assert_eq!(serde_json::to_value(CallState::ToRetry).unwrap(), "TO_RETRY");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CallState {
+    /// The call's output is journaled.
+    Completed,
+    /// The call's error is journaled.
+    Failed,
+    /// Its intent is journaled and its outcome is not: it may or may not have happened.
+    InDoubt,
+    /// Nothing is journaled about the call but its key: an operator's `Retry` resolution
+    /// cleared its intent, so it is made again on resume.
+    ToRetry,
+}
+
+impl CallState {
+    /// The state as printed in JSON, e.g. `"IN_DOUBT"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CallState::Completed => "COMPLETED",
+            CallState::Failed => "FAILED",
+            CallState::InDoubt => "IN_DOUBT",
+            CallState::ToRetry => "TO_RETRY",
+        }
     }
 }
 
@@ -174,6 +233,26 @@ impl StepEntry {
         self.outcome.as_ref().and_then(Outcome::output)
     }
 
+    /// Where the call stands, from its intent and outcome.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex::journal::{CallState, Clock, ManualClock, StepChange, StepEntry, StepKey};
+    ///
+    /// let mut entry = StepEntry::new(StepKey::new(0, "charge"));
+    /// entry.apply(StepChange::Intent { attempt: 1 }, ManualClock::new().now()).unwrap();
+    /// assert_eq!(entry.state(), CallState::InDoubt);
+    /// ```
+    pub fn state(&self) -> CallState {
+        match (&self.intent, &self.outcome) {
+            (_, Some(outcome)) if outcome.result.is_ok() => CallState::Completed,
+            (_, Some(_)) => CallState::Failed,
+            (Some(_), None) => CallState::InDoubt,
+            (None, None) => CallState::ToRetry,
+        }
+    }
+
     /// Applies `change` at time `now`, or says why it does not fit what is journaled
     /// (leaving the entry unchanged).
     ///
@@ -181,14 +260,45 @@ impl StepEntry {
     /// intent (a completed step is never called again); attempts only grow; only a
     /// successful output is compensated, once; a resolution settles an in-doubt call
     /// (the forward call first, else its compensation).
+    ///
+    /// The intents it writes name no holder; [`apply_by`](Self::apply_by) names one.
     pub fn apply(&mut self, change: StepChange, now: SystemTime) -> Result<(), StepConflict> {
+        self.apply_by(change, now, None)
+    }
+
+    /// [`apply`](Self::apply), with the intents it writes naming `holder` as the process
+    /// that makes the call: what a timeline of the run across processes is drawn from.
+    /// [`RunRecord::apply`](super::RunRecord::apply) passes the lease's holder.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex::journal::{Clock, ManualClock, StepChange, StepEntry, StepKey};
+    /// use std::sync::Arc;
+    ///
+    /// let mut entry = StepEntry::new(StepKey::new(0, "charge"));
+    /// let holder: Arc<str> = Arc::from("host-a:7");
+    /// entry.apply_by(StepChange::Intent { attempt: 1 }, ManualClock::new().now(), Some(&holder)).unwrap();
+    /// assert_eq!(entry.intent.unwrap().holder.as_deref(), Some("host-a:7"));
+    /// ```
+    pub fn apply_by(
+        &mut self,
+        change: StepChange,
+        now: SystemTime,
+        holder: Option<&Arc<str>>,
+    ) -> Result<(), StepConflict> {
+        let intent = |attempt| Intent {
+            attempt,
+            at: now,
+            holder: holder.cloned(),
+        };
         match change {
             StepChange::Intent { attempt } => {
                 if self.outcome.is_some() {
                     return Err(StepConflict::HasOutcome);
                 }
                 newer(self.intent.as_ref(), attempt)?;
-                self.intent = Some(Intent { attempt, at: now });
+                self.intent = Some(intent(attempt));
             }
             StepChange::Outcome { result, attempts } => {
                 if self.outcome.is_some() {
@@ -211,7 +321,7 @@ impl StepEntry {
                     return Err(StepConflict::Compensated);
                 }
                 newer(self.compensation_intent.as_ref(), attempt)?;
-                self.compensation_intent = Some(Intent { attempt, at: now });
+                self.compensation_intent = Some(intent(attempt));
             }
             StepChange::CompensationOutcome { result, attempts } => {
                 if self.compensation_outcome.is_some() {

@@ -142,7 +142,7 @@ impl RunRecord {
                     };
                     let kind = change.kind();
                     entry
-                        .apply(change, now)
+                        .apply_by(change, now, Some(&lease.holder))
                         .map_err(|conflict| JournalError::Step {
                             run_id: self.run_id.clone(),
                             step,

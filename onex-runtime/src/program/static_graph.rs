@@ -123,6 +123,55 @@ impl<N: Node> NodeStep<N> {
     };
 }
 
+/// What a workflow nested as a step promises about being run twice, from its distinct
+/// `nodes`: to its enclosing durable run it is one call, made again whole after a crash in
+/// its middle. That is safe when every effect in it (nested workflows included) is
+/// idempotent, or it has none: [`Delivery::Idempotent`]. When each is declared otherwise
+/// (`at_most_once`, or compensated), a second run is not safe but the user chose how
+/// doubt ends: [`Delivery::AtMostOnce`], the run stops in doubt. Otherwise
+/// [`Delivery::Unspecified`], which a `#[durable]` workflow nesting it refuses to compile.
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::{NodeInfo, nested_delivery};
+/// use onex_runtime::{Delivery, NodeKind, StepPolicy};
+/// let node = |kind, delivery, compensated| NodeInfo {
+///     node_type: "N",
+///     kind,
+///     is_async: false,
+///     compensated,
+///     delivery,
+///     policy: StepPolicy::DEFAULT,
+/// };
+/// let pure = node(NodeKind::Compute, Delivery::Unspecified, false);
+/// let paid = node(NodeKind::Effect, Delivery::Idempotent, false);
+/// let mailed = node(NodeKind::Effect, Delivery::Unspecified, true);
+/// let raw = node(NodeKind::Effect, Delivery::Unspecified, false);
+/// assert_eq!(nested_delivery(&[pure, paid]), Delivery::Idempotent);
+/// assert_eq!(nested_delivery(&[pure, paid, mailed]), Delivery::AtMostOnce);
+/// assert_eq!(nested_delivery(&[paid, raw]), Delivery::Unspecified);
+/// ```
+pub const fn nested_delivery(nodes: &[NodeInfo]) -> Delivery {
+    let (mut rerun, mut declared) = (true, true);
+    let mut i = 0;
+    while i < nodes.len() {
+        let node = &nodes[i];
+        if matches!(node.kind, NodeKind::Effect | NodeKind::Orchestrator) {
+            rerun &= matches!(node.delivery, Delivery::Idempotent);
+            declared &= node.compensated || !matches!(node.delivery, Delivery::Unspecified);
+        }
+        i += 1;
+    }
+    if rerun {
+        Delivery::Idempotent
+    } else if declared {
+        Delivery::AtMostOnce
+    } else {
+        Delivery::Unspecified
+    }
+}
+
 /// The priorities of `N` steps, each calling `nodes[node_of[i]]`, with the `policies` some
 /// steps' options set: for [`order_by_priority`].
 ///

@@ -141,22 +141,22 @@ pub fn chrome_trace<'a>(reports: impl IntoIterator<Item = &'a WorkflowReport>) -
     trace_document(events)
 }
 
-fn trace_document(events: Vec<Value>) -> Value {
+pub(super) fn trace_document(events: Vec<Value>) -> Value {
     json!({ "traceEvents": events, "displayTimeUnit": "ms" })
 }
 
 /// Something to draw on a lane: a complete event, or an instant when `end` is `None`.
-struct Span {
-    name: String,
-    cat: &'static str,
-    start: Duration,
-    end: Option<Duration>,
-    cname: Option<&'static str>,
-    args: Map<String, Value>,
+pub(super) struct Span {
+    pub(super) name: String,
+    pub(super) cat: &'static str,
+    pub(super) start: Duration,
+    pub(super) end: Option<Duration>,
+    pub(super) cname: Option<&'static str>,
+    pub(super) args: Map<String, Value>,
 }
 
 impl Span {
-    fn last(&self) -> Duration {
+    pub(super) fn last(&self) -> Duration {
         self.end.unwrap_or(self.start)
     }
 }
@@ -168,29 +168,8 @@ fn push_report(events: &mut Vec<Value>, report: &WorkflowReport, pid: usize, off
     }
     let (placed, lanes) = pack(spans);
 
-    events.push(json!({
-        "name": "process_name", "ph": "M", "pid": pid, "tid": 0,
-        "args": { "name": format!("{} {}", report.workflow, report.workflow_id) },
-    }));
-    events.push(json!({
-        "name": "process_sort_index", "ph": "M", "pid": pid, "tid": 0,
-        "args": { "sort_index": pid },
-    }));
-    for tid in 0..=lanes {
-        let name = if tid == 0 {
-            "run".to_owned()
-        } else {
-            format!("lane {tid}")
-        };
-        events.push(json!({
-            "name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
-            "args": { "name": name },
-        }));
-        events.push(json!({
-            "name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid,
-            "args": { "sort_index": tid },
-        }));
-    }
+    let name = format!("{} {}", report.workflow, report.workflow_id);
+    push_process(events, pid, &name, "run", lanes);
     events.push(json!({
         "name": report.workflow, "cat": "workflow", "ph": "X",
         "ts": micros(offset), "dur": micros(report.processing_time), "pid": pid, "tid": 0,
@@ -210,7 +189,53 @@ fn push_report(events: &mut Vec<Value>, report: &WorkflowReport, pid: usize, off
             "records": report.records,
         },
     }));
-    for (span, lane) in placed {
+    let placed = placed.into_iter().map(|(span, lane)| (span, lane + 1));
+    push_spans(events, pid, offset, placed.collect());
+}
+
+/// The metadata events naming process `pid` and its lanes (thread 0 is `lane_0`, then
+/// `lane 1` .. `lane {lanes}`), which also keep them in order.
+pub(super) fn push_process(
+    events: &mut Vec<Value>,
+    pid: usize,
+    name: &str,
+    lane_0: &str,
+    lanes: usize,
+) {
+    events.push(json!({
+        "name": "process_name", "ph": "M", "pid": pid, "tid": 0,
+        "args": { "name": name },
+    }));
+    events.push(json!({
+        "name": "process_sort_index", "ph": "M", "pid": pid, "tid": 0,
+        "args": { "sort_index": pid },
+    }));
+    for tid in 0..=lanes {
+        let name = if tid == 0 {
+            lane_0.to_owned()
+        } else {
+            format!("lane {tid}")
+        };
+        events.push(json!({
+            "name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
+            "args": { "name": name },
+        }));
+        events.push(json!({
+            "name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid,
+            "args": { "sort_index": tid },
+        }));
+    }
+}
+
+/// The events of spans on threads of process `pid` (each with its thread id: a [`pack`]ed
+/// lane `n` is thread `n + 1`), `offset` after the trace's start.
+pub(super) fn push_spans(
+    events: &mut Vec<Value>,
+    pid: usize,
+    offset: Duration,
+    placed: Vec<(Span, usize)>,
+) {
+    for (span, tid) in placed {
         let mut event = Map::new();
         event.insert("name".into(), span.name.into());
         event.insert("cat".into(), span.cat.into());
@@ -227,7 +252,7 @@ fn push_report(events: &mut Vec<Value>, report: &WorkflowReport, pid: usize, off
             }
         }
         event.insert("pid".into(), pid.into());
-        event.insert("tid".into(), (lane + 1).into());
+        event.insert("tid".into(), tid.into());
         if let Some(cname) = span.cname {
             event.insert("cname".into(), cname.into());
         }
@@ -378,7 +403,7 @@ fn earlier_waves_end(report: &WorkflowReport, wave: usize) -> Duration {
 /// free by its start. Events on one lane then never overlap, which trace viewers need (they
 /// nest overlapping events of a thread or draw them on top of each other). Returns the
 /// spans with their lane, in start order, and the number of lanes used.
-fn pack(mut spans: Vec<Span>) -> (Vec<(Span, usize)>, usize) {
+pub(super) fn pack(mut spans: Vec<Span>) -> (Vec<(Span, usize)>, usize) {
     // Stable: ties keep record order, so the output is deterministic.
     spans.sort_by_key(|s| s.start);
     let mut free_at: Vec<Duration> = Vec::new();
@@ -399,7 +424,7 @@ fn pack(mut spans: Vec<Span>) -> (Vec<(Span, usize)>, usize) {
 }
 
 /// Microseconds, the unit of `ts` and `dur`, with the nanoseconds kept as a fraction.
-fn micros(d: Duration) -> f64 {
+pub(super) fn micros(d: Duration) -> f64 {
     d.as_nanos() as f64 / 1000.0
 }
 

@@ -11,12 +11,14 @@
 
 mod chrome_trace;
 mod dot;
+mod journal;
 mod mermaid;
 mod table;
 
 pub use chrome_trace::chrome_trace;
 pub use table::ReportSummary;
 pub use table::duration as human_duration;
+pub use table::write_columns;
 
 use crate::model::Graph;
 use crate::model::StepSpec;

@@ -160,36 +160,64 @@ impl fmt::Display for WorkflowReport {
         let rows: Vec<[String; 7]> = order.into_iter().map(row).collect();
         let with_note = rows.iter().any(|r| !r[6].is_empty());
         let columns = if with_note { 7 } else { 6 };
-        let mut widths = [0usize; 7];
-        for cells in std::iter::once(header.map(String::from)).chain(rows.iter().cloned()) {
-            for (w, cell) in widths.iter_mut().zip(&cells) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        // Numbers align right, words left, as in `ls -l` and `cargo` tables.
-        let right = [false, false, false, true, true, true, false];
-        for cells in std::iter::once(header.map(String::from)).chain(rows) {
-            let mut line = String::new();
-            for c in 0..columns {
-                if c > 0 {
-                    line.push_str("  ");
-                }
-                let width = if c + 1 == columns && !right[c] {
-                    // No padding after the last column: no trailing spaces.
-                    0
-                } else {
-                    widths[c]
-                };
-                if right[c] {
-                    line.push_str(&format!("{:>width$}", cells[c]));
-                } else {
-                    line.push_str(&format!("{:<width$}", cells[c]));
-                }
-            }
-            writeln!(f, "{}", line.trim_end())?;
-        }
+        let header = header.map(String::from);
+        let lines: Vec<&[String]> = std::iter::once(&header)
+            .chain(&rows)
+            .map(|cells| &cells[..columns])
+            .collect();
+        // Numbers align right, words left.
+        write_columns(f, &lines, &[false, false, false, true, true, true, false])?;
         write!(f, "{}", self.summary())
     }
+}
+
+/// Writes `lines` (the header first) as aligned columns two spaces apart, a cell of
+/// column `c` right-aligned when `right[c]`: numbers right, words left, as in `ls -l` and
+/// `cargo` tables. The last column is not padded, and no line ends in spaces. Every table
+/// onex prints is laid out by this, so they read alike.
+///
+/// # Examples
+///
+/// ```
+/// let mut out = String::new();
+/// let lines = [["run", "steps"].map(String::from), ["order-42", "3/4"].map(String::from)];
+/// onex::__internal::write_columns(&mut out, &lines, &[false, true]).unwrap();
+/// assert_eq!(out, "run       steps\norder-42    3/4\n");
+/// ```
+pub fn write_columns<C: AsRef<[String]>>(
+    f: &mut dyn fmt::Write,
+    lines: &[C],
+    right: &[bool],
+) -> fmt::Result {
+    let columns = lines.first().map_or(0, |l| l.as_ref().len());
+    let mut widths = vec![0usize; columns];
+    for cells in lines {
+        for (w, cell) in widths.iter_mut().zip(cells.as_ref()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for cells in lines {
+        let mut line = String::new();
+        for (c, cell) in cells.as_ref().iter().enumerate().take(columns) {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            let right = right.get(c).copied().unwrap_or(false);
+            // No padding after the last column: no trailing spaces.
+            let width = if c + 1 == columns && !right {
+                0
+            } else {
+                widths[c]
+            };
+            if right {
+                line.push_str(&format!("{cell:>width$}"));
+            } else {
+                line.push_str(&format!("{cell:<width$}"));
+            }
+        }
+        writeln!(f, "{}", line.trim_end())?;
+    }
+    Ok(())
 }
 
 fn row(record: &StepRecord) -> [String; 7] {

@@ -29,12 +29,7 @@ pub fn edges(m: &Model) -> TokenStream {
         quote!(#k => #call,)
     });
     let width = width_fn(m);
-    let params: Vec<&syn::Ident> = m
-        .inputs
-        .iter()
-        .map(|i| i.name)
-        .chain(m.steps.iter().map(|s| &s.step.name))
-        .collect();
+    let params = producers(m);
     let units = params.iter().map(|_| quote!(()));
     quote! {
         #[allow(dead_code)]
@@ -61,6 +56,16 @@ pub fn edges(m: &Model) -> TokenStream {
 
         type __Dispatch = __Edges<(#(#units,)*)>;
     }
+}
+
+/// The generic parameters of the dispatch's `impl` blocks: one per input and per step,
+/// named after it, so a message naming a producer prints its name alone.
+pub fn producers<'m>(m: &'m Model) -> Vec<&'m syn::Ident> {
+    m.inputs
+        .iter()
+        .map(|i| i.name)
+        .chain(m.steps.iter().map(|s| &s.step.name))
+        .collect()
 }
 
 /// `v.step::<Node, _>(&s.slot, (args..))` for one step, spanned on the step's node path: a

@@ -10,6 +10,9 @@
 //! error, not one more per call.
 //!
 //! Several inputs are journaled as a JSON array, in order: what serde makes of their tuple.
+//!
+//! And, per step, the delivery check: an effect (or a nested workflow holding one) that
+//! says nothing of being called twice fails a constant on the step (see `delivery_check`).
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -18,10 +21,11 @@ use super::super::model::{Model, StepModel};
 use super::private;
 use crate::respan::at;
 
-/// The check trait, the journal's functions on the dispatch block, and the `Program`
-/// methods calling them; nothing when the workflow is not durable.
+/// The checks, the journal's functions on the dispatch block, and the `Program` methods
+/// calling them.
 pub struct Durable {
-    /// `__Journaled` and the `impl __Edges` block holding the checks and conversions.
+    /// `__Journaled`, the delivery checks and the `impl __Edges` block holding the type
+    /// checks and conversions.
     pub items: TokenStream,
     /// The four `Program` methods.
     pub methods: TokenStream,
@@ -45,12 +49,7 @@ fn items(m: &Model) -> TokenStream {
     let note = format!(
         "derive `serde::Serialize` and `serde::Deserialize` for `{{Self}}` (or wrap it in a type that does), or drop `#[durable]` from `{name}`"
     );
-    let params: Vec<&syn::Ident> = m
-        .inputs
-        .iter()
-        .map(|i| i.name)
-        .chain(m.steps.iter().map(|s| &s.step.name))
-        .collect();
+    let params = super::dispatch::producers(m);
     let input_checks = m.inputs.iter().map(|i| {
         let sp = i.name.span();
         let (alias, param) = (at(&i.alias, sp), at(i.name, sp));
@@ -58,9 +57,10 @@ fn items(m: &Model) -> TokenStream {
     });
     let step_checks = m.steps.iter().map(|s| {
         let sp = s.step.name.span();
-        let (node, param) = (at(&s.node, sp), &s.step.name);
+        let (g, node, param) = (at(&g, sp), at(&s.node, sp), &s.step.name);
         quote_spanned!(sp=> let () = <#g::Out<#node> as __Journaled<#param>>::OK;)
     });
+    let deliveries = m.steps.iter().map(|s| delivery_check(m, s));
     let saves = m.steps.iter().enumerate().map(|(k, s)| {
         let save = save_step(s);
         quote!(#k => #save,)
@@ -83,6 +83,8 @@ fn items(m: &Model) -> TokenStream {
         }
         #[diagnostic::do_not_recommend]
         impl<T: #g::serde::Serialize + #g::serde::de::DeserializeOwned, S> __Journaled<S> for T {}
+
+        #(#deliveries)*
 
         #[allow(non_camel_case_types, unused_variables)]
         impl<#(#params),*> __Edges<(#(#params,)*)> {
@@ -116,6 +118,50 @@ fn items(m: &Model) -> TokenStream {
                 }
             }
         }
+    }
+}
+
+/// A constant that fails to evaluate, with a message naming the step, when step `s` calls
+/// an effect that says nothing of being called twice (neither `idempotent`, `at_most_once`
+/// nor compensated) or nests a workflow with such an effect: after a crash between its
+/// intent and its outcome, the journal could not tell what to do with it.
+///
+/// A constant rather than a trait bound: the node's kind and promise are constants of its
+/// `Node` impl, and a `panic!` in a constant is reported once, on the step, with a message
+/// that can say the three ways out.
+fn delivery_check(m: &Model, s: &StepModel) -> TokenStream {
+    let g = private();
+    let sp = s.step.name.span();
+    let node = at(&s.node, sp);
+    let (workflow, step) = (&m.wf.name, &s.step.name);
+    let path = quote::ToTokens::to_token_stream(&s.step.node)
+        .to_string()
+        .replace(' ', "");
+    let effect = format!(
+        "step `{step}` of durable workflow `{workflow}` calls effect `{path}`, which a crash \
+         between its call and its journaled outcome leaves in doubt, and `{path}` does not say \
+         whether it may run again: declare it `#[node(effect, idempotent)]` (run again with \
+         the same `ctx.idempotency_key()`), `#[node(effect, at_most_once)]` (never run again: \
+         the run stops in doubt for an operator), or give it `compensate = undo`"
+    );
+    let nested = format!(
+        "step `{step}` of durable workflow `{workflow}` nests workflow `{path}`, which the \
+         journal records as one call, made again whole after a crash in its middle; an \
+         effect in `{path}` does not say whether it may run again: declare each effect in \
+         `{path}` `idempotent` (then `{path}` runs again safely), `at_most_once` or \
+         compensated (then the run stops in doubt)"
+    );
+    quote_spanned! {sp=>
+        const _: () = {
+            let info = #g::NodeStep::<#node>::INFO;
+            if matches!(info.delivery, __rt::Delivery::Unspecified) && !info.compensated {
+                match info.kind {
+                    __rt::NodeKind::Effect => ::core::panic!(#effect),
+                    __rt::NodeKind::Orchestrator => ::core::panic!(#nested),
+                    _ => {}
+                }
+            }
+        };
     }
 }
 

@@ -45,6 +45,8 @@ pub fn impls(m: &Model) -> TokenStream {
             const IS_ASYNC: bool = true;
             const POLICY: __rt::StepPolicy = __rt::StepPolicy::DEFAULT;
             const COMPENSATED: bool = false;
+            // Computed for every workflow: a durable one may nest any other.
+            const DELIVERY: __rt::Delivery = #g::nested_delivery(&__NODES);
             const ARITY: usize = #arity;
         }
         #(#params)*

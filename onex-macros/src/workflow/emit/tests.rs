@@ -125,6 +125,24 @@ fn program_overrides_only_what_the_graph_needs() {
         }
     });
     assert_eq!(without(program_fns(&each)), ["width", "finish"]);
+    // `#[durable]`: the journal's four conversions; none of them without it (above).
+    let durable = expanded(quote! {
+        #[durable]
+        workflow Chain(x: u64) -> u64 {
+            a = step(x);
+            return a;
+        }
+    });
+    assert_eq!(
+        without(program_fns(&durable)),
+        [
+            "run_straight",
+            "serialize_input",
+            "load_input",
+            "serialize_output",
+            "load_output"
+        ]
+    );
 }
 
 #[test]

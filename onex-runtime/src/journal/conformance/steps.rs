@@ -410,3 +410,47 @@ pub async fn a_refused_write_leaves_concurrent_writes_alone<F: JournalFactory>(f
     let bad = journal.load_run("bad").await.unwrap().unwrap();
     assert!(bad.steps.is_empty(), "every refused write is undone");
 }
+
+/// Each intent names the holder that wrote it, so a run's calls can be drawn per process
+/// across a crash and a resume by another one; compensation intents too.
+pub async fn intents_name_their_holder<F: JournalFactory>(factory: &F) {
+    let setup = Setup::new(factory);
+    let journal = setup.journal();
+    let first = create(journal, "r1").await;
+    complete(journal, &first, key(0), b"a".to_vec()).await;
+    journal.record_intent(&first, key(1), 1).await.unwrap();
+    journal.release_lease(&first).await.unwrap();
+
+    let other = setup.other();
+    let second = other.acquire_lease("r1", "holder-b", TTL).await.unwrap();
+    other.record_intent(&second, key(1), 2).await.unwrap();
+    other
+        .record_outcome(&second, key(1), Ok(b"b".to_vec()), 2)
+        .await
+        .unwrap();
+    other
+        .record_compensation_intent(&second, key(0), 1)
+        .await
+        .unwrap();
+
+    for handle in [journal, &other as &dyn Journal] {
+        let run = handle.load_run("r1").await.unwrap().unwrap();
+        let holder = |i: u32| {
+            run.step(&key(i))
+                .and_then(|e| e.intent.as_ref())
+                .and_then(|i| i.holder.as_deref())
+                .map(str::to_owned)
+        };
+        assert_eq!(holder(0).as_deref(), Some("holder-a"));
+        assert_eq!(
+            holder(1).as_deref(),
+            Some("holder-b"),
+            "the latest attempt's holder is kept"
+        );
+        let compensation = run.step(&key(0)).unwrap().compensation_intent.as_ref();
+        assert_eq!(
+            compensation.and_then(|i| i.holder.as_deref()),
+            Some("holder-b")
+        );
+    }
+}

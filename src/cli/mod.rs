@@ -1,4 +1,5 @@
-//! A command line for workflow specs over a registry of your nodes (feature `cli`).
+//! A command line for workflow specs over a registry of your nodes, and for the durable
+//! runs in a journal (feature `cli`).
 //!
 //! Your binary registers its nodes and hands over:
 //!
@@ -22,11 +23,29 @@
 //!                                      run it and print the report and the output
 //! graph <spec> [--format mermaid|dot|waves]
 //!                                      draw the graph (Mermaid by default)
+//! runs [--journal FILE] list|show|resolve|prune|trace|resume ...
+//!                                      inspect and settle durable runs in a journal
 //! ```
+//!
+//! `runs` reads and edits a SQLite journal (`onex::sqlite`) directly; see its `--help`:
+//!
+//! ```text
+//! runs list [--status S] [--workflow W] [--limit N]   the runs, oldest first
+//! runs show ID [--json]                 the run's calls as a table, input and outputs
+//! runs resolve ID STEP (--done JSON | --retry | --abort [REASON])
+//!                                       settle a call in doubt
+//! runs prune [--older-than 7d] [--keep N]
+//!                                       delete finished runs
+//! runs trace ID [-o FILE]               Perfetto timeline, one track per process
+//! runs resume ID                        says what resuming needs (your program)
+//! ```
+//!
+//! The journal is `--journal FILE`, else `$ONEX_JOURNAL`, else `./onex-runs.db`.
 //!
 //! A spec is read as JSON when its file ends in `.json`, as YAML when it ends in `.yaml` or
 //! `.yml`, and otherwise as whichever of the two parses. Exit codes: 0 success, 1 the run
-//! failed, 2 a usage error or an invalid spec.
+//! failed or the journal refused, 2 a usage error, an invalid spec, or an unknown journal,
+//! run or step.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -35,11 +54,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use onex_runtime::journal::JournalError;
 use onex_runtime::{ExecutionMode, FailureStrategy, WorkflowError};
 use onex_spec::{DynamicWorkflow, NodeRegistry, SpecErrors};
 
+mod runs;
+
 #[derive(Parser)]
-#[command(about = "Validate, plan, run and draw onex workflow specs")]
+#[command(about = "Validate, plan, run and draw onex workflow specs; inspect durable runs")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -85,6 +107,8 @@ enum Command {
         #[arg(long, default_value = "mermaid")]
         format: GraphFormat,
     },
+    /// Inspect and settle the durable runs in a journal file.
+    Runs(runs::RunsArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -152,15 +176,68 @@ pub enum CliError {
     Run(Box<WorkflowError>),
     /// Writing the output failed.
     Output(std::io::Error),
+    /// Writing a file the command was asked to write failed.
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// No journal file at the path `runs` was given (it never creates one).
+    NoJournal {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The journal refused: the file is not a journal, is corrupt or locked, the run is
+    /// leased or finished, the call is not in doubt...
+    Journal {
+        /// The journal file.
+        path: PathBuf,
+        /// What the journal said.
+        error: JournalError,
+    },
+    /// The journal has no run with that id.
+    UnknownRun {
+        /// The journal file.
+        path: PathBuf,
+        /// The id asked for.
+        run_id: String,
+    },
+    /// The run has no journaled call by that name, or several.
+    UnknownStep {
+        /// The run.
+        run_id: String,
+        /// The step as given.
+        step: String,
+        /// What is journaled instead.
+        why: String,
+    },
+    /// `runs resume` cannot resume the run.
+    NotResumable {
+        /// The run.
+        run_id: String,
+        /// Why, and what to do instead.
+        why: String,
+    },
 }
 
 impl CliError {
-    /// 2 for usage errors and invalid specs (0 for `--help`), 1 for failed runs.
+    /// 2 for usage errors, invalid specs and unknown journals, runs or steps (0 for
+    /// `--help`), 1 for failed runs, refusals of the journal and failed writes.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(e) => u8::try_from(e.exit_code()).unwrap_or(2),
-            CliError::Read { .. } | CliError::Input { .. } | CliError::Spec { .. } => 2,
-            CliError::Run(_) | CliError::Output(_) => 1,
+            CliError::Read { .. }
+            | CliError::Input { .. }
+            | CliError::Spec { .. }
+            | CliError::NoJournal { .. }
+            | CliError::UnknownRun { .. }
+            | CliError::UnknownStep { .. }
+            | CliError::NotResumable { .. } => 2,
+            CliError::Run(_)
+            | CliError::Output(_)
+            | CliError::Write { .. }
+            | CliError::Journal { .. } => 1,
         }
     }
 }
@@ -176,6 +253,24 @@ impl std::fmt::Display for CliError {
             CliError::Spec { path, errors } => write!(f, "{}: {errors}", path.display()),
             CliError::Run(e) => write!(f, "{e}"),
             CliError::Output(e) => write!(f, "cannot write the output: {e}"),
+            CliError::Write { path, error } => {
+                write!(f, "cannot write {}: {error}", path.display())
+            }
+            CliError::NoJournal { path } => write!(
+                f,
+                "no journal at {} (give one with --journal FILE or ONEX_JOURNAL)",
+                path.display()
+            ),
+            CliError::Journal { path, error } => write!(f, "{}: {error}", path.display()),
+            CliError::UnknownRun { path, run_id } => {
+                write!(f, "no run `{run_id}` in {}", path.display())
+            }
+            CliError::UnknownStep { run_id, step, why } => {
+                write!(f, "run `{run_id}` has no call `{step}`: {why}")
+            }
+            CliError::NotResumable { run_id, why } => {
+                write!(f, "cannot resume run `{run_id}` here: {why}")
+            }
         }
     }
 }
@@ -289,6 +384,7 @@ where
             out.write_all(text.as_bytes()).map_err(CliError::Output)?;
             return result.map(drop).map_err(|e| CliError::Run(Box::new(e)));
         }
+        Command::Runs(args) => return runs::execute(args, out),
     };
     out.write_all(text.as_bytes()).map_err(CliError::Output)
 }
@@ -374,7 +470,7 @@ fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("<not JSON: {e}>"))
 }
 
