@@ -72,6 +72,10 @@ use proc_macro::TokenStream;
 ///   `compensate`: anything else is a compile error on its step (see `workflow!`).
 /// - `merge = g` (reducer only): `fn g(into: &mut Acc, from: Acc)`; in batch mode the items
 ///   are folded in parallel chunks and the partial accumulators merged.
+/// - `remote`: worker processes can run the node by name. It is registered at link time,
+///   and `onex::dynamic::NodeRegistry::linked()` in a worker binary holds every `remote`
+///   node linked into it. Its inputs must be `DeserializeOwned` and its output
+///   `Serialize`: they travel as JSON, one input as itself, several as an array.
 /// - `crate = path`: where the `onex` crate is, for crates that re-export it.
 ///
 /// # Examples

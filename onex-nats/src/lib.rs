@@ -29,6 +29,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Remote steps
+//!
+//! [`RemoteSteps`] is the runtime's step driver for this: a run's calls of chosen node
+//! types (or all of them, with `RunOptions::remote(true)`) become thunks for the workers,
+//! and everything else about the run stays in process. Its documentation says how
+//! retries, timeouts and compensations apply; [`chrome_trace`] draws the workers' spans
+//! beside the run.
+//!
 //! # Durable runs across machines
 //!
 //! [`KvJournal`] is the durable-run journal (`onex_runtime::journal::Journal`) in a KV
@@ -95,7 +103,9 @@ mod journal;
 mod layout;
 mod lost;
 mod puller;
+mod remote_steps;
 mod results;
+mod trace;
 mod waiters;
 mod wire;
 mod worker;
@@ -104,8 +114,10 @@ pub use dispatcher::Dispatcher;
 pub use error::Error;
 pub use journal::{KvJournal, KvJournalOptions};
 pub use layout::Layout;
-pub use results::ThunkResult;
-pub use wire::{BACKOFF_KEY, NODE_TYPE_HEADER, TRACEPARENT_HEADER, WORKFLOW_KEY};
+pub use remote_steps::RemoteSteps;
+pub use results::{ThunkResult, WorkerSpan};
+pub use trace::{RemoteSpan, chrome_trace};
+pub use wire::{ATTEMPT_KEY, BACKOFF_KEY, NODE_TYPE_HEADER, TRACEPARENT_HEADER, WORKFLOW_KEY};
 pub use worker::Worker;
 
 /// The NATS client crate, for connecting: `onex_nats::async_nats::connect(url)`.

@@ -74,6 +74,7 @@ pub(crate) async fn settle_lost(
                 worker: worker.clone(),
                 attempt: lost.deliveries,
                 outcome: Err(error),
+                span: None,
             };
             if write_result(&results, &result).await.is_err() {
                 continue;

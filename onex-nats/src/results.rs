@@ -2,6 +2,7 @@
 //! through the object store), and read back by whoever waits for it.
 
 use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::kv::{self, CreateErrorKind};
 use async_nats::jetstream::object_store::ObjectStore;
@@ -27,6 +28,7 @@ use uuid::Uuid;
 ///     worker: "host-a-4711".into(),
 ///     attempt: 1,
 ///     outcome: Ok(json!(42)),
+///     span: None,
 /// };
 /// assert_eq!(result.outcome.as_ref().unwrap(), &json!(42));
 /// ```
@@ -42,6 +44,76 @@ pub struct ThunkResult {
     pub attempt: u32,
     /// The node's output, or the error that failed it.
     pub outcome: Result<Value, NodeError>,
+    /// When the worker ran the settling attempt: `None` when no node ran (poison, a node
+    /// type no worker knows, a thunk lost with its worker).
+    pub span: Option<WorkerSpan>,
+}
+
+/// When a worker ran a thunk's node, as written into its result: what a trace of the run
+/// draws on the worker's track.
+///
+/// Times are the worker's wall clock, so spans of workers on other machines are as exact
+/// as the machines' clocks agree.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use onex_nats::WorkerSpan;
+///
+/// let span = WorkerSpan {
+///     started_at: SystemTime::now(),
+///     duration: Duration::from_micros(250),
+///     traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+/// };
+/// assert!(span.finished_at() > span.started_at);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSpan {
+    /// When the node's attempt started.
+    pub started_at: SystemTime,
+    /// How long it ran.
+    pub duration: Duration,
+    /// The W3C `traceparent` the thunk's message carried, if any.
+    pub traceparent: Option<String>,
+}
+
+impl WorkerSpan {
+    /// When the attempt ended.
+    pub fn finished_at(&self) -> SystemTime {
+        self.started_at + self.duration
+    }
+}
+
+/// A span as stored: microseconds since the Unix epoch, and of duration.
+#[derive(Serialize, Deserialize)]
+struct StoredSpan<'a> {
+    start_us: u64,
+    dur_us: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    traceparent: Option<Cow<'a, str>>,
+}
+
+impl<'a> StoredSpan<'a> {
+    fn of(span: &'a WorkerSpan) -> Self {
+        let since_epoch = span
+            .started_at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        StoredSpan {
+            start_us: u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX),
+            dur_us: u64::try_from(span.duration.as_micros()).unwrap_or(u64::MAX),
+            traceparent: span.traceparent.as_deref().map(Cow::Borrowed),
+        }
+    }
+
+    fn into_span(self) -> WorkerSpan {
+        WorkerSpan {
+            started_at: UNIX_EPOCH + Duration::from_micros(self.start_us),
+            duration: Duration::from_micros(self.dur_us),
+            traceparent: self.traceparent.map(Cow::into_owned),
+        }
+    }
 }
 
 /// A result as stored in the KV bucket.
@@ -52,6 +124,8 @@ struct Record<'a> {
     worker: Cow<'a, str>,
     attempt: u32,
     outcome: Stored<'a>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    span: Option<StoredSpan<'a>>,
 }
 
 /// A result's outcome as stored: inline, or the name of the object holding it (which
@@ -111,6 +185,7 @@ impl Results {
             worker: Cow::Borrowed(&result.worker),
             attempt: result.attempt,
             outcome: Stored::of(&result.outcome),
+            span: result.span.as_ref().map(StoredSpan::of),
         };
         let mut bytes = serde_json::to_vec(&record)?;
         let mut object = None;
@@ -181,6 +256,7 @@ impl Results {
             worker: record.worker.into_owned(),
             attempt: record.attempt,
             outcome,
+            span: record.span.map(StoredSpan::into_span),
         })
     }
 

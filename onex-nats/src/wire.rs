@@ -21,6 +21,10 @@ pub const BACKOFF_KEY: &str = "backoff";
 /// The `metadata` key of the workflow name an effect node sees in its context.
 pub const WORKFLOW_KEY: &str = "workflow";
 
+/// The `metadata` key of the step's attempt a remote call's thunk is (1 for the first):
+/// each attempt of a step is a thunk of its own, see [`RemoteSteps`](crate::RemoteSteps).
+pub const ATTEMPT_KEY: &str = "attempt";
+
 /// The message of `thunk`: its JSON, `Nats-Msg-Id` = thunk id, its node type, and
 /// `headers` (trace context).
 pub(crate) fn message(

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::{self, AckKind};
@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::layout::Layout;
 use crate::lost;
 use crate::puller::{PullError, Puller};
-use crate::results::{Results, ThunkResult, Written};
+use crate::results::{Results, ThunkResult, WorkerSpan, Written};
 use crate::wire::{self, BACKOFF_KEY, WORKFLOW_KEY};
 
 /// A worker process's loop: pulls thunks from the shared consumer, runs each on the node
@@ -283,17 +283,18 @@ async fn deliver(sh: Arc<Shared>, message: jetstream::Message, _permit: OwnedSem
         let _ = message.ack().await;
         return;
     }
+    let traceparent = wire::Envelope::of(&message).traceparent;
     let span = tracing::info_span!(
         "thunk",
         thunk_id = %thunk.thunk_id,
         node_type = %thunk.target_node_type,
         attempt,
         worker = %sh.name,
-        traceparent = wire::Envelope::of(&message).traceparent.as_deref(),
+        traceparent = traceparent.as_deref(),
     );
     // Instrumented, not entered: an entered span's guard must not live across an await
     // (tracing's registry panics on it).
-    attempt_and_settle(&sh, &message, &thunk, attempt, &backoff)
+    attempt_and_settle(&sh, &message, &thunk, attempt, &backoff, traceparent)
         .instrument(span)
         .await;
 }
@@ -305,8 +306,16 @@ async fn attempt_and_settle(
     thunk: &Thunk,
     attempt: u32,
     backoff: &Backoff,
+    traceparent: Option<String>,
 ) {
+    let started_at = SystemTime::now();
+    let clock = Instant::now();
     let outcome = run_attempt(sh, message, thunk).await;
+    let span = WorkerSpan {
+        started_at,
+        duration: clock.elapsed(),
+        traceparent,
+    };
     match verdict(outcome, attempt, thunk.retry_count, sh.max_deliver, backoff) {
         Verdict::Retry(delay) => {
             tracing::info!(delay_ms = delay.as_millis() as u64, "retrying thunk");
@@ -319,6 +328,7 @@ async fn attempt_and_settle(
                 worker: sh.name.clone(),
                 attempt,
                 outcome,
+                span: Some(span),
             };
             settle(sh, message, &result, AckKind::Ack).await;
         }
@@ -407,6 +417,7 @@ async fn unknown_node(
         worker: sh.name.clone(),
         attempt,
         outcome: Err(error),
+        span: None,
     };
     settle(sh, message, &result, AckKind::Term).await;
 }
@@ -470,6 +481,7 @@ async fn settle_poison(sh: &Shared, message: &jetstream::Message, poison: Poison
         worker: sh.name.clone(),
         attempt,
         outcome: Err(poison.error),
+        span: None,
     };
     settle(sh, message, &result, AckKind::Term).await;
 }

@@ -85,6 +85,9 @@ pub mod __private {
         wrong_shim,
     };
     pub use crate::program::op::{Answer, Inspect, Op};
+    pub use crate::program::remote_nodes::{
+        REMOTE_NODES, RemoteFuture, RemoteNode, remote_input, remote_output,
+    };
     pub use crate::program::static_graph::{
         NodeInfo, NodeStep, StaticGraph, StaticParts, nested_delivery, order_by_priority,
         priorities,

@@ -67,6 +67,7 @@ mod condition;
 mod error;
 mod from_plan;
 mod json;
+mod linked;
 mod load;
 mod parse;
 mod program;

@@ -290,6 +290,13 @@ impl NodeRegistry {
         self
     }
 
+    /// Registers a node already erased to JSON (a linked `#[node(.., remote)]`).
+    pub(crate) fn insert_node(&mut self, name: &str, node: RegisteredNode) -> &mut Self {
+        onex_runtime::__internal::note_node_type(name);
+        self.nodes.insert(name.to_string(), Arc::new(node));
+        self
+    }
+
     /// Whether a node is registered under `node_type`.
     pub fn contains(&self, node_type: &str) -> bool {
         self.nodes.contains_key(node_type)

@@ -69,11 +69,14 @@ pub struct Node {
     pub params: Vec<Param>,
     /// The return type: `None` for `()`; `Some((T, true))` for `Result<T, _>`.
     pub ret: Option<(Type, bool)>,
+    /// `remote`: registered for workers, which run it by name (see [`take_remote`]).
+    pub remote: bool,
 }
 
 impl Node {
     /// Parses the attribute arguments and classifies the signature.
     pub fn from_parts(args: TokenStream, func: ItemFn, cx: &Ctxt) -> Node {
+        let (args, remote) = take_remote(args);
         let mut kind = None;
         let mut options = Options::default();
         let parser = |input: ParseStream| {
@@ -98,6 +101,7 @@ impl Node {
             func,
             params,
             ret,
+            remote,
         }
     }
 
@@ -134,6 +138,35 @@ impl Node {
             None => upper_camel_case(&self.ident().to_string()),
         }
     }
+}
+
+/// Takes the word `remote` out of the attribute's arguments, wherever it is among them:
+/// a flag of the node's registration for workers, not an option of its steps (which the
+/// shared option parser reads).
+fn take_remote(args: TokenStream) -> (TokenStream, bool) {
+    use proc_macro2::{Punct, Spacing, TokenTree};
+    let mut segments: Vec<Vec<TokenTree>> = vec![Vec::new()];
+    for tt in args.clone() {
+        match &tt {
+            TokenTree::Punct(p) if p.as_char() == ',' => segments.push(Vec::new()),
+            _ => segments
+                .last_mut()
+                .into_iter()
+                .for_each(|s| s.push(tt.clone())),
+        }
+    }
+    let is_remote = |s: &Vec<TokenTree>| matches!(&s[..], [TokenTree::Ident(i)] if i == "remote");
+    if !segments.iter().any(is_remote) {
+        return (args, false);
+    }
+    let mut out = TokenStream::new();
+    for (i, segment) in segments.into_iter().filter(|s| !is_remote(s)).enumerate() {
+        if i > 0 {
+            out.extend([TokenTree::Punct(Punct::new(',', Spacing::Alone))]);
+        }
+        out.extend(segment);
+    }
+    (out, true)
 }
 
 /// `fetch_rows` gives `FetchRows`; a raw identifier loses its `r#`.

@@ -2,12 +2,15 @@
 //! users: a real worker links the application's nodes.
 //!
 //! `onex-nats-test-worker url=nats://127.0.0.1:4222 name=w1 [concurrency=32]
-//! [ack_wait_ms=30000] [max_deliver=10] [ledger=/path]`. It stops gracefully on SIGTERM.
+//! [ack_wait_ms=30000] [max_deliver=10] [ledger=/path] [prefix=onex]`. It stops gracefully on SIGTERM.
 //!
 //! Nodes: `Echo` (returns its input), `Sleep` (`{"ms", "tag", "value"}`: appends
 //! `start <tag> <worker>` to the ledger, sleeps, returns `value`), `Flaky` (`{"tag",
 //! "failures", "value"}`: fails transiently while the ledger holds fewer than `failures`
-//! lines `flaky <tag>`, appending one per call), `Big` (`n`: a string of `n` bytes).
+//! lines `flaky <tag>`, appending one per call), `Big` (`n`: a string of `n` bytes);
+//! for workflows (`tests/remote_steps.rs`, which has the same nodes in process): `Double`
+//! and `Inc` (on an integer), `Book` (appends `book <n> <worker>`, returns `n`), `Refuse`
+//! (fails permanently).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -68,6 +71,23 @@ fn registry(worker: &str, ledger: Ledger) -> NodeRegistry {
     registry
         .compute_infallible("Echo", |v: &Value| v.clone())
         .compute_infallible("Big", |n: &usize| "x".repeat(*n))
+        .compute_infallible("Double", |n: &i64| n * 2)
+        .compute_infallible("Inc", |n: &i64| n + 1)
+        .effect("Refuse", |_ctx: Context, n: i64| async move {
+            Err::<i64, _>(NodeError::permanent(format!("refused {n}")))
+        })
+        .effect("Book", {
+            let ledger = Arc::clone(&ledger);
+            let worker = Arc::clone(&worker);
+            move |_ctx: Context, n: i64| {
+                let ledger = Arc::clone(&ledger);
+                let worker = Arc::clone(&worker);
+                async move {
+                    ledger.append(&format!("book {n} {worker}"))?;
+                    Ok::<_, NodeError>(n)
+                }
+            }
+        })
         .effect("Sleep", {
             let ledger = Arc::clone(&ledger);
             move |_ctx: Context, input: Sleep| {
@@ -120,7 +140,7 @@ async fn main() {
     };
     let url = arg("url").expect("usage: onex-nats-test-worker url=nats://host:port name=...");
     let name = arg("name").unwrap_or("worker").to_string();
-    let layout = Layout::default()
+    let layout = Layout::new(arg("prefix").unwrap_or("onex"))
         .ack_wait(Duration::from_millis(number("ack_wait_ms", 30_000)))
         .max_deliver(number("max_deliver", 10) as u32);
     let ledger = Ledger(arg("ledger").map(PathBuf::from));

@@ -136,6 +136,10 @@ pub struct RunInfo<'a> {
     pub graph: &'a Graph,
     /// How the run schedules its steps.
     pub mode: ExecutionMode,
+    /// Whether the run asks for all its calls to be made elsewhere
+    /// ([`RunOptions::remote`](crate::RunOptions::remote)); a driver that makes calls
+    /// remotely routes every call to itself when it is set.
+    pub remote: bool,
 }
 
 /// What a call is for: the step's node, or the compensation of its output.

@@ -37,6 +37,7 @@ pub struct RunOptions {
     pub(crate) operation_id: Option<Uuid>,
     pub(crate) metadata: BTreeMap<String, serde_json::Value>,
     pub(crate) observer: Option<Arc<dyn RunObserver>>,
+    pub(crate) remote: bool,
 }
 
 impl RunOptions {
@@ -151,5 +152,26 @@ impl RunOptions {
     /// The failure strategy set.
     pub fn get_failure_strategy(&self) -> FailureStrategy {
         self.failure_strategy
+    }
+
+    /// Asks the runtime's [step driver](crate::driver) to make every call of the run
+    /// elsewhere (off by default): a remote driver (onex-nats's `RemoteSteps`) sends all
+    /// of the run's steps to its workers, not only the node types it was given. The
+    /// driver reads it as [`RunInfo::remote`](crate::driver::RunInfo::remote); without a
+    /// driver it changes nothing.
+    ///
+    /// ```
+    /// use onex::RunOptions;
+    /// assert!(RunOptions::new().remote(true).get_remote());
+    /// assert!(!RunOptions::new().get_remote());
+    /// ```
+    pub fn remote(mut self, on: bool) -> Self {
+        self.remote = on;
+        self
+    }
+
+    /// Whether every call of the run is asked to run elsewhere; see [`remote`](Self::remote).
+    pub fn get_remote(&self) -> bool {
+        self.remote
     }
 }

@@ -22,6 +22,7 @@ pub(crate) mod known_nodes;
 pub(crate) mod node;
 pub(crate) mod op;
 mod plan;
+pub(crate) mod remote_nodes;
 pub(crate) mod static_graph;
 
 pub use plan::plan;
@@ -71,7 +72,21 @@ pub struct Call<'a> {
     pub(crate) stamps: Option<crate::program::dispatch::LineStamps<'a>>,
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
+    /// A call outside any run: the first attempt of step 0, with `ctx`. How a worker calls
+    /// a `#[node(.., remote)]` it was sent by name.
+    #[doc(hidden)]
+    pub fn detached(ctx: &'a Context) -> Self {
+        Call {
+            ctx,
+            step: 0,
+            item: 0,
+            attempt: 1,
+            mode: ExecutionMode::Sequential,
+            gate: None,
+        }
+    }
+
     /// Whether this attempt may store its output: `false` once the executor abandoned it at
     /// its timeout (see [`Program::call_async`]), when the output belongs to a later
     /// attempt or to nobody; the caller then drops it.

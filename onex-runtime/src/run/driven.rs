@@ -64,6 +64,7 @@ async fn open_each(
             operation_id: ctx.operation_id(),
             graph: setup.program.graph(),
             mode: setup.mode,
+            remote: setup.options.remote,
         };
         drivers.push(match driver.open(&run).await {
             Ok(opened) => opened,

@@ -5,13 +5,15 @@
 //! - `Param<ArgN>` per parameter: its type, and whether it is `Option<&T>`;
 //! - `Takes<K>`: the argument count a step must pass (see [`crate::takes`]);
 //! - `Shim`: the uniform calling convention (see [`shim`]);
-//! - for a cached node, checks of its types' bounds (see [`cache`]).
+//! - for a cached node, checks of its types' bounds (see [`cache`]);
+//! - for a `remote` node, its entry for workers (see [`remote`]).
 //!
 //! When the signature was rejected, the proxy is a stub of the shape the user meant (see
 //! [`shape`](super::shape)) or, without one, an empty struct: either way a workflow using
 //! the node reports nothing more than the node's own error.
 
 mod cache;
+mod remote;
 mod shim;
 
 use proc_macro2::{Span, TokenStream};
@@ -46,6 +48,7 @@ pub fn node(node: &Node) -> TokenStream {
     let takes = proxy.takes_impl();
     let cache_checks = proxy.cached.then(|| cache::checks(&proxy));
     let shim = shim::shim_impl(&proxy);
+    let remote = remote::entry(&proxy);
     quote! {
         #func
         #head
@@ -53,6 +56,7 @@ pub fn node(node: &Node) -> TokenStream {
         #cache_checks
         #takes
         #shim
+        #remote
     }
 }
 
