@@ -47,6 +47,8 @@ pub(crate) struct Services {
     pub(crate) blocking: BlockingPool,
     /// Where step calls run and are recorded, if not only here and nowhere.
     pub(crate) driver: Option<Arc<dyn StepDriver>>,
+    /// Where durable runs are journaled, if anywhere.
+    pub(crate) durable: Option<Arc<crate::durable::Durable>>,
 }
 
 impl Services {

@@ -369,6 +369,10 @@ pub enum WorkflowError {
     /// The workflow could not start: its graph is invalid.
     #[error(transparent)]
     Invalid(#[from] GraphError),
+    /// A durable run could not start or resume: its journal refused or failed (another
+    /// process holds the run, the graph changed, the store is unavailable).
+    #[error(transparent)]
+    Durable(#[from] crate::durable::DurableError),
 }
 
 // Written out, with the output `#[derive(Debug)]` gives: a derived `fmt` is `#[inline]`, so
@@ -399,6 +403,7 @@ impl fmt::Debug for WorkflowError {
                 .field("report", report)
                 .finish(),
             WorkflowError::Invalid(e) => f.debug_tuple("Invalid").field(e).finish(),
+            WorkflowError::Durable(e) => f.debug_tuple("Durable").field(e).finish(),
         }
     }
 }
@@ -410,7 +415,7 @@ impl WorkflowError {
             WorkflowError::StepFailed { report, .. }
             | WorkflowError::OutputSkipped { report, .. }
             | WorkflowError::Cancelled { report, .. } => Some(report),
-            WorkflowError::Invalid(_) => None,
+            WorkflowError::Invalid(_) | WorkflowError::Durable(_) => None,
         }
     }
 
@@ -440,6 +445,7 @@ impl WorkflowError {
             }
             WorkflowError::OutputSkipped { .. } => ErrorCode::DependencyFailed,
             WorkflowError::Invalid(e) => e.code(),
+            WorkflowError::Durable(e) => e.code(),
         }
     }
 }

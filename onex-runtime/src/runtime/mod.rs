@@ -77,6 +77,15 @@ impl Runtime {
         self.inner.driver.is_some()
     }
 
+    /// The journal durable runs are recorded in ([`RuntimeBuilder::journal`]), if any.
+    ///
+    /// ```
+    /// assert!(onex::Runtime::default().journal().is_none());
+    /// ```
+    pub fn journal(&self) -> Option<&Arc<dyn crate::journal::Journal>> {
+        self.inner.durable.as_ref().map(|d| &d.journal)
+    }
+
     /// How many outputs the cache holds.
     pub fn cached_outputs(&self) -> usize {
         self.inner.cache.len()
@@ -169,7 +178,7 @@ impl Runtime {
     /// generic nor `async`: its future is boxed, so the executors are compiled once, here,
     /// rather than in every crate that polls them (and the typed futures wrapped around it
     /// are plain structs, see [`RunFuture`]).
-    fn run_batch_any(
+    pub(crate) fn run_batch_any(
         &self,
         program: Arc<Erased>,
         inputs: Vec<AnyInput>,
@@ -180,8 +189,25 @@ impl Runtime {
                 return Vec::new();
             }
             let _slot = self.admit().await;
+            let inputs = match &self.inner.durable {
+                Some(durable) => {
+                    match crate::durable::start::run(
+                        self,
+                        durable,
+                        program.clone(),
+                        inputs,
+                        &options,
+                    )
+                    .await
+                    {
+                        Ok(results) => return results,
+                        Err(inputs) => inputs,
+                    }
+                }
+                None => inputs,
+            };
             let cancel = options.cancel.clone().unwrap_or_default();
-            execute(self, program, inputs, &options, cancel, None).await
+            execute(self, program, inputs, &options, cancel, None, None).await
         })
     }
 
