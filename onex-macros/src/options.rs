@@ -37,6 +37,8 @@ impl Site {
                 "cache",
                 "merge",
                 "crate",
+                "idempotent",
+                "at_most_once",
             ],
             Site::Step => &["retries", "backoff", "timeout", "priority", "when"],
         }
@@ -101,6 +103,10 @@ pub struct Options {
     pub merge: Option<Spanned<Path>>,
     /// `crate = path`.
     pub krate: Option<Spanned<Path>>,
+    /// `idempotent` (effect only): a second call with the same idempotency key is harmless.
+    pub idempotent: Option<Spanned<()>>,
+    /// `at_most_once` (effect only): never call it twice, even when it is in doubt.
+    pub at_most_once: Option<Spanned<()>>,
     /// `when = |a, b| expr`.
     pub when: Option<Spanned<syn::ExprClosure>>,
 }
@@ -162,7 +168,7 @@ impl Options {
                     "; caching is a node option: `#[node(compute, cache)]` (its inputs must be `Hash + Eq + Clone`)"
                         .to_string()
                 }
-                (Site::Step, "name" | "compensate" | "merge") => {
+                (Site::Step, "name" | "compensate" | "merge" | "idempotent" | "at_most_once") => {
                     format!("; `{k}` is set on the node: `#[node(.., {k} = ..)]`")
                 }
                 _ => {
@@ -178,9 +184,15 @@ impl Options {
                 format!("unknown {what} option `{k}`{hint}"),
             ));
         }
-        // `cache` is a flag; every other option takes a value.
-        if k == "cache" {
-            set(cx, &mut self.cache, key, ());
+        // `cache`, `idempotent` and `at_most_once` are flags; every other option takes a value.
+        let flag = match k.as_str() {
+            "cache" => Some(&mut self.cache),
+            "idempotent" => Some(&mut self.idempotent),
+            "at_most_once" => Some(&mut self.at_most_once),
+            _ => None,
+        };
+        if let Some(flag) = flag {
+            set(cx, flag, key, ());
             return Ok(());
         }
         input.parse::<Token![=]>()?;
@@ -348,6 +360,17 @@ mod tests {
         assert_eq!(b.max, Some(DurationLit(5_000_000_000)));
         assert_eq!(o.priority.unwrap().value, -1);
         assert!(o.cache.is_some());
+    }
+
+    #[test]
+    fn delivery_flags() {
+        let (o, err) = parse(Site::Node, quote!(idempotent, retries = 1));
+        assert!(err.is_none(), "{err:?}");
+        assert!(o.idempotent.is_some() && o.at_most_once.is_none());
+        let (_, err) = parse(Site::Node, quote!(at_most_once, at_most_once));
+        assert_eq!(err.as_deref(), Some("duplicate option `at_most_once`"));
+        let (_, err) = parse(Site::Step, quote!(idempotent));
+        assert!(err.unwrap().contains("`idempotent` is set on the node"));
     }
 
     #[test]

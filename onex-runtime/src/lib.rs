@@ -73,6 +73,9 @@ pub mod __private {
     };
     pub use crate::program::fold::{fold_items, fold_items_merge};
     pub use crate::program::invoke::{Out, Shim, SlotOf, sync_of_async};
+    pub use crate::program::journaled::{
+        Journaled, JournaledFallback, JournaledSerde, journaled_inputs,
+    };
     pub use crate::program::known_nodes::{NODES, NodeEntry};
     pub use crate::program::node::{
         Arg, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Arg10, Arg11, Arg12, Arg13,
@@ -89,6 +92,7 @@ pub mod __private {
     pub use crate::store::table::{DropSlot, SlotDrop, SlotTable, Slots};
     pub use crate::store::{MapSlot, Slot, Store};
     pub use linkme;
+    pub use serde;
     pub use serde_json;
     pub use uuid;
 }

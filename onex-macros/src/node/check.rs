@@ -49,6 +49,7 @@ pub fn check(node: &Node, cx: &Ctxt) {
             ),
         );
     }
+    check_delivery(kind, opts, cx);
     if let Some(m) = &opts.merge
         && kind != Kind::Reducer
     {
@@ -87,6 +88,32 @@ pub fn check(node: &Node, cx: &Ctxt) {
             check_inputs(node, cx);
         }
         Kind::Reducer => check_reducer(node, cx),
+    }
+}
+
+/// `idempotent` and `at_most_once`: a promise about calling an effect twice, so only for
+/// effect nodes, and one of them at most.
+fn check_delivery(kind: Kind, opts: &crate::options::Options, cx: &Ctxt) {
+    for flag in [&opts.idempotent, &opts.at_most_once].into_iter().flatten() {
+        if kind != Kind::Effect {
+            cx.error_spanned_by(
+                &flag.key,
+                format!(
+                    "`{}` is only for effect nodes: {} node has no side effect to repeat or to skip",
+                    flag.key,
+                    kind_name(kind)
+                ),
+            );
+        }
+    }
+    if let (Some(_), Some(second)) = (&opts.idempotent, &opts.at_most_once)
+        && kind == Kind::Effect
+    {
+        cx.error_spanned_by(
+            &second.key,
+            "an effect is either `idempotent` (safe to call again with the same key) or \
+             `at_most_once` (never called twice), not both",
+        );
     }
 }
 
@@ -256,6 +283,34 @@ mod tests {
         assert!(e[0].starts_with("`compensate` is only for effect nodes"));
         assert!(e[1].starts_with("a compute node is pure and synchronous"));
         assert!(e[2].starts_with("a compute node is pure: it cannot take `&Context`"));
+    }
+
+    #[test]
+    fn delivery_only_on_effects_and_one_of_them() {
+        let f = quote!(
+            fn f(a: &A) -> u32 {
+                0
+            }
+        );
+        let e = errors(quote!(compute, idempotent), f.clone());
+        assert_eq!(
+            e,
+            [
+                "`idempotent` is only for effect nodes: a compute node has no side effect to repeat or to skip"
+            ]
+        );
+        let e = errors(
+            quote!(reducer, at_most_once),
+            quote!(
+                fn f(acc: &mut A, x: &B) {}
+            ),
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("`at_most_once` is only for effect nodes: a reducer"));
+        let e = errors(quote!(effect, idempotent, at_most_once), f.clone());
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("an effect is either `idempotent`"));
+        assert!(errors(quote!(effect, at_most_once), f).is_empty());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `workflow!` grammar:
 //!
 //! ```text
-//! [#[onex(crate = path)]] [#[doc]..] [pub] workflow Name(input: Type, ..) -> Output {
+//! [#[onex(crate = path)]] [#[durable]] [#[doc]..] [pub] workflow Name(input: Type, ..) -> Output {
 //!     [#[step(options)]] name = [map] node_path(arg, ..);
 //!     return name;
 //! }
@@ -47,6 +47,8 @@ pub struct Workflow {
     pub attrs: Vec<Attribute>,
     /// `#[onex(crate = path)]`.
     pub krate: Option<Path>,
+    /// `#[durable]`: the attribute's path, where durable-only errors point back to.
+    pub durable: Option<Path>,
     /// The type's visibility.
     pub vis: Visibility,
     /// The workflow's (and generated type's) name.
@@ -79,7 +81,21 @@ pub fn parse(tokens: TokenStream, cx: &Ctxt) -> Option<Workflow> {
 fn parse_workflow(input: ParseStream, cx: &Ctxt) -> syn::Result<Workflow> {
     let mut attrs = Attribute::parse_outer(input)?;
     let mut krate = None;
+    let mut durable: Option<Path> = None;
     attrs.retain(|a| {
+        if a.path().is_ident("durable") {
+            if let Err(e) = a.meta.require_path_only() {
+                cx.push(syn::Error::new(
+                    e.span(),
+                    "`#[durable]` takes no arguments: the journal is chosen on the runtime",
+                ));
+            } else if durable.is_some() {
+                cx.error_spanned_by(a, "duplicate `#[durable]`");
+            } else {
+                durable = Some(a.path().clone());
+            }
+            return false;
+        }
         if !a.path().is_ident("onex") {
             return true;
         }
@@ -147,6 +163,7 @@ fn parse_workflow(input: ParseStream, cx: &Ctxt) -> syn::Result<Workflow> {
     Ok(Workflow {
         attrs,
         krate,
+        durable,
         vis,
         name,
         inputs,

@@ -17,6 +17,7 @@ pub(crate) mod feed;
 pub(crate) mod fold;
 pub(crate) mod gate;
 pub(crate) mod invoke;
+pub(crate) mod journaled;
 pub(crate) mod known_nodes;
 pub(crate) mod node;
 pub(crate) mod op;

@@ -62,8 +62,10 @@ impl<T> MapSlot<T> {
     ///
     /// An internal error when an item is missing (an executor bug).
     pub fn finish(&self, step: &'static str) -> Result<(), NodeError> {
-        let items = std::mem::take(&mut *self.items.lock().unwrap_or_else(|e| e.into_inner()));
-        let collected: Option<Vec<T>> = items.into_iter().collect();
+        // The lock is held until the output is set, so `with_item` sees every item in one
+        // place or the other.
+        let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+        let collected: Option<Vec<T>> = std::mem::take(&mut *items).into_iter().collect();
         match collected {
             Some(values) => {
                 let _ = self.out.set(values);
@@ -72,6 +74,30 @@ impl<T> MapSlot<T> {
             None => Err(NodeError::internal(format!(
                 "step `{step}` finished with an item missing"
             ))),
+        }
+    }
+
+    /// `f` of item `index`, once stored: before the step finished as well as after (a
+    /// durable run journals each item as its call ends).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex_runtime::__private::MapSlot;
+    /// let slot = MapSlot::new();
+    /// slot.prepare(2);
+    /// slot.put(1, 10);
+    /// assert_eq!(slot.with_item(1, |v| v + 1), Some(11));
+    /// assert_eq!(slot.with_item(0, |v| v + 1), None);
+    /// slot.put(0, 5);
+    /// slot.finish("m").unwrap();
+    /// assert_eq!(slot.with_item(0, |v| v + 1), Some(6));
+    /// ```
+    pub fn with_item<R>(&self, index: usize, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+        match self.out.get() {
+            Some(out) => out.get(index).map(f),
+            None => items.get(index)?.as_ref().map(f),
         }
     }
 

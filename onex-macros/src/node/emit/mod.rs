@@ -100,6 +100,22 @@ impl<'a> Proxy<'a> {
         self.node.func.sig.asyncness.is_some() && !self.shape.stub
     }
 
+    /// `const DELIVERY`, for an effect declared `idempotent` or `at_most_once` (others keep
+    /// the trait's `Unspecified`).
+    fn delivery(&self) -> Option<TokenStream> {
+        let rt = &self.rt;
+        let opts = &self.node.options;
+        let variant = if opts.idempotent.is_some() {
+            "Idempotent"
+        } else if opts.at_most_once.is_some() {
+            "AtMostOnce"
+        } else {
+            return None;
+        };
+        let variant = format_ident!("{}", variant);
+        Some(quote!(const DELIVERY: #rt::Delivery = #rt::Delivery::#variant;))
+    }
+
     /// The proxy struct and its `Node` impl.
     fn head(&self) -> TokenStream {
         let (rt, private, ident) = (&self.rt, &self.private, self.ident());
@@ -109,6 +125,7 @@ impl<'a> Proxy<'a> {
         let is_async = self.is_async();
         let compensated = self.node.options.compensate.is_some() && !self.shape.stub;
         let policy = self.node.options.policy_chain(rt);
+        let delivery = self.delivery();
         let arity = self.shape.inputs.len();
         let output = &self.shape.output;
         let doc = format!(
@@ -129,6 +146,7 @@ impl<'a> Proxy<'a> {
                 const IS_ASYNC: bool = #is_async;
                 const POLICY: #rt::StepPolicy = #rt::StepPolicy::DEFAULT #policy;
                 const COMPENSATED: bool = #compensated;
+                #delivery
                 const ARITY: usize = #arity;
             }
 

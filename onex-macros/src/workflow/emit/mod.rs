@@ -8,6 +8,8 @@
 //!   each argument through an edge check that reports a type mismatch on the user's token;
 //! - [`program`]: `impl Program`, each operation one visit of that `match`;
 //! - [`nested`]: the workflow as a step of another (`Node`, `Param`, `Takes`, `Shim`);
+//! - [`durable`]: for a `#[durable]` workflow, its input and step outputs to and from JSON
+//!   for the journal, and the check that their types allow it;
 //! - [`unused`]: the warning for pure steps whose output nothing reads.
 //!
 //! Per step, only what differs between steps is emitted: aliases, a slot, its graph data
@@ -17,6 +19,7 @@
 
 pub mod api;
 pub mod dispatch;
+pub mod durable;
 pub mod graph;
 pub mod nested;
 pub mod program;
@@ -42,7 +45,9 @@ pub fn workflow(m: &Model) -> TokenStream {
     let dispatch = dispatch::edges(m);
     let methods = api::methods(m);
     let nested = nested::impls(m);
-    let program = program::program(m);
+    let durable = durable::durable(m);
+    let journal = durable.as_ref().map(|d| &d.items);
+    let program = program::program(m, durable.as_ref().map(|d| &d.methods));
     quote! {
         #(#attrs)*
         #[derive(Clone, Copy, Debug, Default)]
@@ -66,6 +71,7 @@ pub fn workflow(m: &Model) -> TokenStream {
             #dispatch
             #methods
             #nested
+            #journal
             #program
         };
     }

@@ -11,8 +11,9 @@ use syn::spanned::Spanned;
 use super::super::model::Model;
 use super::{input_type, private, slots};
 
-/// `impl Program for <workflow>`.
-pub fn program(m: &Model) -> TokenStream {
+/// `impl Program for <workflow>`, with `durable`'s methods (see [`super::durable`]) for a
+/// `#[durable]` workflow.
+pub fn program(m: &Model, durable: Option<&TokenStream>) -> TokenStream {
     let g = private();
     let (name, out) = (&m.wf.name, &m.wf.output);
     let input = input_type(m);
@@ -55,6 +56,7 @@ pub fn program(m: &Model) -> TokenStream {
             #condition
             #map
             #straight
+            #durable
 
             fn call_sync(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::result::Result<(), __rt::NodeError> {
                 __Dispatch::visit(s, call.step, call.item, #g::CallSync(call))
