@@ -851,3 +851,165 @@ async fn recover_resumes_every_unfinished_run_of_a_linked_durable_workflow() {
         assert_eq!(status(&journal, id).await, RunStatus::Completed);
     }
 }
+
+// Leases over time, on tokio's paused clock: the journal reads it too.
+
+/// The journal's clock on tokio's: paused in these tests, so leases expire as the test
+/// advances time, and heartbeats fire on schedule.
+#[derive(Debug)]
+struct TokioClock(tokio::time::Instant);
+
+impl onex::journal::Clock for TokioClock {
+    fn now(&self) -> std::time::SystemTime {
+        let since = tokio::time::Instant::now() - self.0;
+        std::time::UNIX_EPOCH + Duration::from_secs(1_000_000) + since
+    }
+}
+
+/// `parse` then `wait`, an effect that sleeps `ms` on tokio's clock (forever when 0).
+fn sleeper(ms: u64) -> Workflow {
+    let mut registry = NodeRegistry::new();
+    registry
+        .compute_infallible("Parse", |n: &i64| *n)
+        .effect("Wait", move |ctx: Context, n: i64| async move {
+            if ms == 0 {
+                ctx.cancellation_token().cancelled().await;
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok::<_, NodeError>(n)
+        })
+        .delivery("Wait", Delivery::Idempotent);
+    registry
+        .load_yaml(
+            "workflow_id: sleeper\nsteps: [{step_id: s, thunks: [\
+             {thunk_id: parse, target_node_type: Parse, dependencies: [$input]},\
+             {thunk_id: wait, target_node_type: Wait, dependencies: [parse]}]}]\noutput: wait",
+        )
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_heartbeat_keeps_a_long_step_s_lease_alive() {
+    let journal = MemoryJournal::with_clock(TokioClock(tokio::time::Instant::now()));
+    let rt = Runtime::builder()
+        .journal(journal.clone())
+        .lease_ttl(Duration::from_secs(3))
+        .build();
+    // Ten leases long: without renewals the outcome's write would find the lease expired.
+    let run = sleeper(30_000)
+        .run_on(&rt, json!(5), RunOptions::new().run_id("long"))
+        .await
+        .unwrap();
+    assert_eq!(run.output, json!(5));
+    assert_eq!(status(&journal, "long").await, RunStatus::Completed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_lease_stops_the_run_s_in_flight_step_with_a_clear_error() {
+    let journal = MemoryJournal::with_clock(TokioClock(tokio::time::Instant::now()));
+    let rt = Runtime::builder()
+        .journal(journal.clone())
+        .holder_id("a")
+        .lease_ttl(Duration::from_secs(3))
+        .build();
+    let wf = sleeper(0);
+    let run = wf.run_on(&rt, json!(5), RunOptions::new().run_id("stolen"));
+    let steal = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        // An operator's tool forces the run's lease free, and `b` takes the run.
+        let record = journal.load_run("stolen").await.unwrap().unwrap().record;
+        let lease = Lease {
+            run_id: "stolen".into(),
+            holder: "a".into(),
+            token: record.lease.token,
+            until: record.lease.until,
+        };
+        journal.release_lease(&lease).await.unwrap();
+        journal
+            .acquire_lease("stolen", "b", Duration::from_secs(3))
+            .await
+            .unwrap();
+    };
+    let (result, ()) = tokio::join!(run, steal);
+    let err = result.unwrap_err();
+    assert!(err.to_string().contains("lost its lease"), "{err}");
+    let snapshot = journal.load_run("stolen").await.unwrap().unwrap();
+    assert_eq!(
+        snapshot.record.status,
+        RunStatus::Running,
+        "a wrote nothing more"
+    );
+    assert_eq!(snapshot.record.lease.holder.as_deref(), Some("b"));
+}
+
+// With a step driver too: the journal records, the step driver makes the calls it takes.
+
+/// Takes every call of `Charge`, as a remote backend would, and makes it elsewhere.
+#[derive(Debug, Default)]
+struct Remote {
+    made: Arc<AtomicUsize>,
+}
+
+struct RemoteRun(Arc<AtomicUsize>);
+
+impl onex::driver::StepDriver for Remote {
+    fn open<'a>(
+        &'a self,
+        _: &'a onex::driver::RunInfo<'a>,
+    ) -> onex::driver::DriverFuture<'a, Box<dyn onex::driver::RunDriver>> {
+        let made = Arc::clone(&self.made);
+        Box::pin(async move { Ok(Box::new(RemoteRun(made)) as Box<dyn onex::driver::RunDriver>) })
+    }
+}
+
+impl onex::driver::RunDriver for RemoteRun {
+    fn checkpoint<'a>(
+        &'a self,
+        _: &'a [onex::driver::CallEnd<'a>],
+        starting: &'a [onex::driver::CallStart<'a>],
+    ) -> onex::driver::DriverFuture<'a, Vec<onex::driver::Route>> {
+        let routes = starting
+            .iter()
+            .map(|s| match &*s.spec.node_type {
+                "Charge" => onex::driver::Route::Driver,
+                _ => onex::driver::Route::Local,
+            })
+            .collect();
+        Box::pin(async move { Ok(routes) })
+    }
+
+    fn call<'a>(
+        &'a self,
+        _: &'a onex::driver::CallStart<'a>,
+        thunk: Thunk,
+    ) -> onex::driver::DriverFuture<'a, Value> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move { Ok(json!(thunk.operation_data.as_i64().unwrap_or(0) * 1000)) })
+    }
+}
+
+#[tokio::test]
+async fn the_journal_records_the_calls_a_step_driver_makes() {
+    let world = Arc::new(World::default());
+    let wf = orders(&world, Delivery::Idempotent);
+    let journal = MemoryJournal::new();
+    let remote = Remote::default();
+    let made = Arc::clone(&remote.made);
+    let rt = Runtime::builder()
+        .journal(journal.clone())
+        .step_driver(remote)
+        .build();
+    let opts = RunOptions::new().run_id("remote-1");
+    let run = wf.run_on(&rt, json!(2), opts.clone()).await.unwrap();
+    assert_eq!(run.output, json!("shipped 2000"));
+    assert_eq!((made.load(Ordering::SeqCst), world.calls("Charge")), (1, 0));
+    let snapshot = journal.load_run("remote-1").await.unwrap().unwrap();
+    assert_eq!(
+        snapshot.output(&StepKey::new(1, "charge")),
+        Some(&b"2000"[..])
+    );
+    // Journaled: attaching again asks the step driver for nothing.
+    wf.run_on(&rt, json!(2), opts).await.unwrap();
+    assert_eq!(made.load(Ordering::SeqCst), 1);
+}
