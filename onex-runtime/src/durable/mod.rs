@@ -66,32 +66,19 @@ pub(crate) mod error;
 mod fingerprint;
 mod heartbeat;
 mod holder;
-pub(crate) mod key;
 mod recover;
 mod resolve;
 pub(crate) mod run_driver;
 pub(crate) mod start;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-pub use error::DurableError;
+pub use crate::model::DurableError;
 pub use fingerprint::{diff, fingerprint};
 pub use holder::holder_id;
 pub use recover::{DURABLE_WORKFLOWS, DurableWorkflow, Recovered};
 
-use crate::journal::{Journal, Retention};
-
-/// A runtime's journal and how its runs use it.
-pub(crate) struct Durable {
-    pub(crate) journal: Arc<dyn Journal>,
-    /// This process's lease holder id.
-    pub(crate) holder: Arc<str>,
-    /// How long a lease lasts unless renewed.
-    pub(crate) ttl: Duration,
-    /// Finished runs pruned after each run finishes, if set.
-    pub(crate) retention: Option<Retention>,
-}
+pub(crate) use crate::context::Durable;
 
 /// The lease length unless set: 30 s. A crashed process's runs wait this long before
 /// another process may resume them.
