@@ -5,7 +5,7 @@
 //! A run of a program that serializes its input (a `#[durable]` workflow, a spec) is then
 //! durable: it has a run id ([`RunOptions::run_id`](crate::RunOptions::run_id), a fresh
 //! UUID unless given), and through the [step driver seam](crate::driver) its driver
-//! ([`run_driver`]) journals, at each boundary of the run, the outcomes of the calls that
+//! (`run_driver.rs`) journals, at each boundary of the run, the outcomes of the calls that
 //! ended and the intents of the calls about to start, in one write, before those calls
 //! start. A run of any other program is not journaled.
 //!
@@ -17,7 +17,7 @@
 //!   or reducer step, or an effect declared [`Delivery::Idempotent`](crate::Delivery), is
 //!   called again with the same [`Context::idempotency_key`](crate::Context::idempotency_key);
 //!   any other effect is never called again: the run stops `IN_DOUBT` until an operator
-//!   settles the call with [`Runtime::resolve`], then resumes;
+//!   settles the call with [`Runtime::resolve`](crate::Runtime::resolve), then resumes;
 //! - otherwise its intent is journaled and it is made — here, or as the runtime's
 //!   [step driver](crate::RuntimeBuilder::step_driver) routes it, if it has one.
 //!
