@@ -63,6 +63,8 @@
 //! ```
 
 pub(crate) mod error;
+#[cfg(feature = "journal-conformance")]
+mod faulty;
 mod fingerprint;
 mod heartbeat;
 mod holder;
@@ -74,6 +76,8 @@ pub(crate) mod start;
 use std::time::Duration;
 
 pub use crate::model::DurableError;
+#[cfg(feature = "journal-conformance")]
+pub use faulty::{FaultyJournal, WriteStage};
 pub use fingerprint::{diff, fingerprint};
 pub use holder::holder_id;
 pub use recover::{DURABLE_WORKFLOWS, DurableWorkflow, Recovered};
