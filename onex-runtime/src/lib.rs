@@ -12,6 +12,7 @@
 mod call;
 mod context;
 pub mod driver;
+pub mod durable;
 mod exec;
 mod model;
 mod program;
@@ -59,6 +60,7 @@ pub mod __internal {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__onex_slots as slots;
+    pub use crate::durable::{DURABLE_WORKFLOWS, DurableWorkflow};
     pub use crate::policy::cache::key::{
         CacheInput, CacheInputKey, CacheOutput, CacheOutputCopy, CacheProbe, NotCacheInputKey,
         NotCacheOutputCopy, ProbeCacheKey, ProbeCacheOutput, ProbeNotCacheKey, ProbeNotCacheOutput,

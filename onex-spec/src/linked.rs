@@ -91,6 +91,7 @@ fn registered(entry: &'static RemoteNode) -> RegisteredNode {
         invoke: Invoke::Async(invoke),
         check_input: unchecked,
         compensate: None,
+        delivery: entry.delivery,
     }
 }
 

@@ -259,6 +259,15 @@ impl Program for SpecProgram {
         self.store(slots, call, value)
     }
 
+    // The input is JSON already: a durable run journals it as it is.
+    fn serialize_input(&self, input: &Value) -> Option<Result<Value, NodeError>> {
+        Some(Ok(input.clone()))
+    }
+
+    fn load_input(&self, value: Value) -> Result<Value, NodeError> {
+        Ok(value)
+    }
+
     fn operation_data(&self, slots: &Self::Slots, call: Call<'_>) -> Value {
         self.input(slots, call.step).unwrap_or(Value::Null)
     }
@@ -360,6 +369,22 @@ impl DynamicWorkflow {
         options: RunOptions,
     ) -> Result<WorkflowRun<Value>, WorkflowError> {
         runtime.run(self.program.clone(), input, options).await
+    }
+
+    /// Resumes the durable run `run_id` of this workflow from the runtime's journal (see
+    /// `Runtime::resume`): its journaled steps are not called again.
+    ///
+    /// # Errors
+    ///
+    /// As `Runtime::resume`: no journal, an unknown or leased run, a changed graph; or
+    /// the run's own result.
+    pub async fn resume(
+        &self,
+        runtime: &Runtime,
+        run_id: impl Into<String>,
+        options: RunOptions,
+    ) -> Result<WorkflowRun<Value>, WorkflowError> {
+        runtime.resume(self.program.clone(), run_id, options).await
     }
 
     /// Runs the workflow once per input, all runs advancing together so that the calls of

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::json::{InputMismatch, check, decode, encode};
 use onex_runtime::Context;
+use onex_runtime::Delivery;
 use onex_runtime::NodeError;
 use onex_runtime::NodeKind;
 use onex_runtime::policy::{contain, contain_async};
@@ -24,6 +25,7 @@ pub(crate) type UndoCall =
     dyn Fn(Context, Value) -> BoxFuture<'static, Result<(), NodeError>> + Send + Sync;
 
 /// How a registered node is called.
+#[derive(Clone)]
 pub(crate) enum Invoke {
     /// On the caller's thread (or the rayon pool): compute and reducer nodes.
     Sync(Arc<SyncCall>),
@@ -32,6 +34,7 @@ pub(crate) enum Invoke {
 }
 
 /// One node, its types erased to JSON.
+#[derive(Clone)]
 pub(crate) struct RegisteredNode {
     pub(crate) kind: NodeKind,
     pub(crate) input_type: &'static str,
@@ -41,6 +44,8 @@ pub(crate) struct RegisteredNode {
     /// how validation checks `operation_data` before anything runs.
     pub(crate) check_input: fn(&Value) -> Result<(), InputMismatch>,
     pub(crate) compensate: Option<Arc<UndoCall>>,
+    /// What the node promises about being called twice (effects).
+    pub(crate) delivery: Delivery,
 }
 
 impl RegisteredNode {
@@ -284,6 +289,7 @@ impl NodeRegistry {
             invoke,
             check_input: check::<I>,
             compensate,
+            delivery: Delivery::Unspecified,
         };
         onex_runtime::__internal::note_node_type(&name);
         self.nodes.insert(name.to_string(), Arc::new(node));
@@ -295,6 +301,39 @@ impl NodeRegistry {
         onex_runtime::__internal::note_node_type(name);
         self.nodes.insert(name.to_string(), Arc::new(node));
         self
+    }
+
+    /// Declares what the node registered under `node_type` promises about being called
+    /// twice ([`Delivery`]): how a durable run treats a call of it left in doubt by a
+    /// crash. Does nothing if no such node is registered.
+    ///
+    /// ```
+    /// use onex::Delivery;
+    /// use onex::dynamic::NodeRegistry;
+    ///
+    /// let mut registry = NodeRegistry::new();
+    /// registry
+    ///     .effect("Charge", |_ctx, cents: u64| async move { Ok::<_, onex::NodeError>(cents) })
+    ///     .delivery("Charge", Delivery::Idempotent);
+    /// assert_eq!(registry.delivery_of("Charge"), Some(Delivery::Idempotent));
+    /// ```
+    pub fn delivery(&mut self, node_type: &str, delivery: Delivery) -> &mut Self {
+        if let Some(node) = self.nodes.get_mut(node_type) {
+            match Arc::get_mut(node) {
+                Some(node) => node.delivery = delivery,
+                None => {
+                    let mut copy = RegisteredNode::clone(node);
+                    copy.delivery = delivery;
+                    *node = Arc::new(copy);
+                }
+            }
+        }
+        self
+    }
+
+    /// The [`Delivery`] declared for the node registered under `node_type`.
+    pub fn delivery_of(&self, node_type: &str) -> Option<Delivery> {
+        self.nodes.get(node_type).map(|n| n.delivery)
     }
 
     /// Whether a node is registered under `node_type`.

@@ -446,7 +446,8 @@ fn build(
                 StepSpec::new(t.thunk_id.clone(), t.target_node_type.clone(), r.node.kind)
                     .with_deps(deps)
                     .with_policy(policy)
-                    .with_async(r.node.is_async());
+                    .with_async(r.node.is_async())
+                    .with_delivery(r.node.delivery);
             step.conditional = r.condition.is_some();
             step.compensated = r.node.compensate.is_some();
             step

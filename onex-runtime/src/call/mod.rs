@@ -61,9 +61,17 @@ pub(crate) fn attempt_sync_on(
         let spec = sh.program.graph().step(c.step);
         let _span = step_span(sh, c, attempt).entered();
         started_event(sh, c, attempt);
-        contain(&spec.name, || {
-            sh.program.call_sync(slots, sh.call(c, attempt))
-        })
+        let call = || {
+            contain(&spec.name, || {
+                sh.program.call_sync(slots, sh.call(c, attempt))
+            })
+        };
+        // Only durable runs (which always have drivers) set the call's key.
+        if sh.drivers.is_empty() {
+            call()
+        } else {
+            crate::context::call_key::sync_scope(&sh.contexts[c.run], c.step, c.item, spec, call)
+        }
     };
     let finished = if result.is_err() {
         sh.stamp()
@@ -359,8 +367,9 @@ async fn make_attempt(
         let fut = contain_async(
             &spec.name,
             sh.program.call_async(&sh.slots[c.run], sh.call(c, attempt)),
-        )
-        .instrument(step_span(sh, c, attempt));
+        );
+        let fut = crate::context::call_key::scope(&sh.contexts[c.run], c.step, c.item, spec, fut)
+            .instrument(step_span(sh, c, attempt));
         // Dropping the future at the deadline cancels the step: the node stops at the
         // `.await` it is suspended at, and the output it had not returned is never stored.
         let result = within(timeout, fut).await;

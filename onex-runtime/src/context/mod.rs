@@ -1,10 +1,11 @@
 //! What a call can reach: its run's [`Context`] (the ONEX container), and through it the
 //! [`Runtime`] handle and the services its runs share.
 
+pub(crate) mod call_key;
 mod services;
 
 pub use services::Runtime;
-pub(crate) use services::Services;
+pub(crate) use services::{Durable, Services};
 
 use std::any::{Any, type_name};
 use std::borrow::Cow;
@@ -46,6 +47,8 @@ pub struct Context {
     /// does not (a batch of a million inputs makes a million contexts).
     cancel: Arc<CancellationToken>,
     mode: ExecutionMode,
+    /// The journal's id of a durable run; `None` for a run that is not journaled.
+    run_id: Option<Arc<str>>,
 }
 
 impl Context {
@@ -64,7 +67,13 @@ impl Context {
             operation_id,
             cancel,
             mode,
+            run_id: None,
         }
+    }
+
+    /// Makes this the context of the durable run `run_id`.
+    pub(crate) fn set_run_id(&mut self, run_id: Arc<str>) {
+        self.run_id = Some(run_id);
     }
 
     /// A context outside any run, to call an effect node directly (in unit tests).
@@ -123,6 +132,41 @@ impl Context {
     /// The run's execution mode.
     pub fn mode(&self) -> ExecutionMode {
         self.mode
+    }
+
+    /// The journal's id of this run, when it is durable (the runtime has a
+    /// [journal](crate::RuntimeBuilder::journal) and the workflow serializes its input).
+    ///
+    /// ```
+    /// use onex::{Context, Runtime};
+    /// assert_eq!(Context::detached(&Runtime::default(), "demo").run_id(), None);
+    /// ```
+    pub fn run_id(&self) -> Option<&str> {
+        self.run_id.as_deref()
+    }
+
+    /// A key for external systems (a payment provider's `Idempotency-Key`, a unique
+    /// constraint in a ledger), the same across every attempt and every resume of the
+    /// current call: the run id, the step's index and, for a `map` step, the element
+    /// (see [`StepKey::idempotency_key`](crate::journal::StepKey::idempotency_key)).
+    ///
+    /// In a run that is not durable the run's `workflow_id` stands for the run id (stable
+    /// across attempts, not across processes); outside a call the key is the run's id alone.
+    ///
+    /// ```
+    /// use onex::{Context, Runtime};
+    /// let ctx = Context::detached(&Runtime::default(), "demo");
+    /// assert_eq!(ctx.idempotency_key(), ctx.workflow_id().to_string());
+    /// ```
+    pub fn idempotency_key(&self) -> String {
+        let run = match &self.run_id {
+            Some(id) => id.to_string(),
+            None => self.workflow_id.to_string(),
+        };
+        match crate::context::call_key::current() {
+            Some(step) => step.idempotency_key(&run),
+            None => run,
+        }
     }
 
     /// Whether the run was cancelled.

@@ -369,6 +369,17 @@ pub enum WorkflowError {
     /// The workflow could not start: its graph is invalid.
     #[error(transparent)]
     Invalid(#[from] GraphError),
+    /// A durable run could not start or resume: its journal refused or failed (another
+    /// process holds the run, the graph changed, the store is unavailable). Boxed, so
+    /// that every run's result does not grow by it.
+    #[error(transparent)]
+    Durable(Box<super::DurableError>),
+}
+
+impl From<super::DurableError> for WorkflowError {
+    fn from(error: super::DurableError) -> Self {
+        WorkflowError::Durable(Box::new(error))
+    }
 }
 
 // Written out, with the output `#[derive(Debug)]` gives: a derived `fmt` is `#[inline]`, so
@@ -399,6 +410,7 @@ impl fmt::Debug for WorkflowError {
                 .field("report", report)
                 .finish(),
             WorkflowError::Invalid(e) => f.debug_tuple("Invalid").field(e).finish(),
+            WorkflowError::Durable(e) => f.debug_tuple("Durable").field(e).finish(),
         }
     }
 }
@@ -410,7 +422,7 @@ impl WorkflowError {
             WorkflowError::StepFailed { report, .. }
             | WorkflowError::OutputSkipped { report, .. }
             | WorkflowError::Cancelled { report, .. } => Some(report),
-            WorkflowError::Invalid(_) => None,
+            WorkflowError::Invalid(_) | WorkflowError::Durable(_) => None,
         }
     }
 
@@ -440,6 +452,7 @@ impl WorkflowError {
             }
             WorkflowError::OutputSkipped { .. } => ErrorCode::DependencyFailed,
             WorkflowError::Invalid(e) => e.code(),
+            WorkflowError::Durable(e) => e.code(),
         }
     }
 }

@@ -38,6 +38,9 @@ pub struct RunOptions {
     pub(crate) metadata: BTreeMap<String, serde_json::Value>,
     pub(crate) observer: Option<Arc<dyn RunObserver>>,
     pub(crate) remote: bool,
+    pub(crate) run_id: Option<String>,
+    pub(crate) run_ids: Option<Vec<String>>,
+    pub(crate) allow_changed_graph: bool,
 }
 
 impl RunOptions {
@@ -124,6 +127,52 @@ impl RunOptions {
     /// ```
     pub fn observer(mut self, observer: Arc<dyn RunObserver>) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// The durable run's id in the journal (on a runtime with a
+    /// [journal](crate::RuntimeBuilder::journal)): a fresh UUID unless set. Starting an id
+    /// the journal has attaches to that run: a finished one returns its journaled result,
+    /// an unfinished one resumes. In `run_batch`, input *i* gets `{id}-{i}` (see
+    /// [`run_ids`](Self::run_ids)).
+    ///
+    /// ```
+    /// use onex::RunOptions;
+    /// assert_eq!(RunOptions::new().run_id("order-42").get_run_id(), Some("order-42"));
+    /// ```
+    pub fn run_id(mut self, id: impl Into<String>) -> Self {
+        self.run_id = Some(id.into());
+        self
+    }
+
+    /// The run ids of a `run_batch`'s inputs, in input order (inputs beyond the list get
+    /// [`run_id`](Self::run_id)`-{i}`, or a fresh UUID).
+    ///
+    /// ```
+    /// use onex::RunOptions;
+    /// let opts = RunOptions::new().run_ids(["order-1", "order-2"]);
+    /// ```
+    pub fn run_ids<I: IntoIterator<Item = S>, S: Into<String>>(mut self, ids: I) -> Self {
+        self.run_ids = Some(ids.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The run id set, if any.
+    pub fn get_run_id(&self) -> Option<&str> {
+        self.run_id.as_deref()
+    }
+
+    /// Resume a durable run even if the workflow's graph changed since the run was
+    /// journaled: only steps whose own definition and whole upstream are unchanged keep
+    /// their journaled outputs, the others run again. Without it such a resume is refused
+    /// with a diff of the graph.
+    ///
+    /// ```
+    /// use onex::RunOptions;
+    /// let opts = RunOptions::new().run_id("order-42").allow_changed_graph();
+    /// ```
+    pub fn allow_changed_graph(mut self) -> Self {
+        self.allow_changed_graph = true;
         self
     }
 

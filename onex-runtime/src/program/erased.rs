@@ -55,6 +55,8 @@ trait DynProgram: Send + Sync + 'static {
         call: Call<'_>,
         value: serde_json::Value,
     ) -> Result<(), NodeError>;
+    fn serialize_input(&self, input: &AnyInput) -> Option<Result<serde_json::Value, NodeError>>;
+    fn load_input(&self, value: serde_json::Value) -> Result<AnyInput, NodeError>;
 }
 
 type AnyRef = dyn Any + Send + Sync;
@@ -213,6 +215,20 @@ impl<P: Program> DynProgram for P {
             None => Err(foreign_slots()),
         }
     }
+
+    fn serialize_input(&self, input: &AnyInput) -> Option<Result<serde_json::Value, NodeError>> {
+        match input.downcast_ref::<P::Input>() {
+            Some(input) => Program::serialize_input(self, input),
+            None => Some(Err(foreign_slots())),
+        }
+    }
+
+    fn load_input(&self, value: serde_json::Value) -> Result<AnyInput, NodeError> {
+        match Program::load_input(self, value) {
+            Ok(input) => Ok(Box::new(input)),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// A program behind a vtable: what the executors run.
@@ -317,6 +333,19 @@ impl Erased {
         value: serde_json::Value,
     ) -> Result<(), NodeError> {
         self.0.load_output(&**slots, call, value)
+    }
+
+    /// The run's input, serialized; `None` when the program is not durable.
+    pub(crate) fn serialize_input(
+        &self,
+        input: &AnyInput,
+    ) -> Option<Result<serde_json::Value, NodeError>> {
+        self.0.serialize_input(input)
+    }
+
+    /// A run's input from its serialized form.
+    pub(crate) fn load_input(&self, value: serde_json::Value) -> Result<AnyInput, NodeError> {
+        self.0.load_input(value)
     }
 }
 

@@ -84,6 +84,7 @@ impl<'a> Call<'a> {
             attempt: 1,
             mode: ExecutionMode::Sequential,
             gate: None,
+            stamps: None,
         }
     }
 

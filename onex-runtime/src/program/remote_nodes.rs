@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::model::{ErrorCode, NodeError, NodeKind};
+use crate::model::{Delivery, ErrorCode, NodeError, NodeKind};
 use crate::program::node::Node;
 
 /// The future of one call of a remote node: its output as JSON.
@@ -51,6 +51,8 @@ pub struct RemoteNode {
     pub output_type: &'static str,
     /// Calls it once: JSON in, JSON out.
     pub call: fn(Context, Value) -> RemoteFuture,
+    /// What it promises about being called twice.
+    pub delivery: Delivery,
 }
 
 impl RemoteNode {
@@ -68,7 +70,14 @@ impl RemoteNode {
             input_type,
             output_type,
             call,
+            delivery: Delivery::Unspecified,
         }
+    }
+
+    /// The same entry with the node's [`Delivery`].
+    pub const fn with_delivery(mut self, delivery: Delivery) -> Self {
+        self.delivery = delivery;
+        self
     }
 
     /// The entry of the node whose proxy type is `N`.
@@ -77,7 +86,7 @@ impl RemoteNode {
         output_type: &'static str,
         call: fn(Context, Value) -> RemoteFuture,
     ) -> Self {
-        RemoteNode::new(N::NAME, N::KIND, input_type, output_type, call)
+        RemoteNode::new(N::NAME, N::KIND, input_type, output_type, call).with_delivery(N::DELIVERY)
     }
 }
 

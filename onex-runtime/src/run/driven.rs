@@ -11,8 +11,13 @@ use super::execution::{CallId, Execution};
 use super::outcome::Outcome;
 use super::setup::Setup;
 use super::state::RunState;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
 use crate::context::Context;
 use crate::driver::{CallEnd, CallStart, Phase, Route, RunDriver, RunInfo, StepDriver};
+use crate::durable::run_driver::{JournalRun, Opened};
 use crate::model::{NodeError, Thunk, WorkflowState};
 use crate::policy::panic::contain;
 
@@ -40,16 +45,49 @@ impl Ended {
 }
 
 /// The drivers of the runs `setup` is about to start, one per context; `None` without a
-/// driver on the runtime, or for a nested run (its enclosing run's driver sees it as one
-/// call). A run whose driver did not open gets one that refuses every call, so that it
-/// stops at its first boundary with the error.
+/// driver or journal on the runtime, or for a nested run (its enclosing run's driver sees
+/// it as one call). A run whose driver did not open gets one that refuses every call, so
+/// that it stops at its first boundary with the error. Durable runs (`journaled`, one per
+/// context) get a journal's driver around the runtime's step driver, if any; `lost` is
+/// cancelled when a run's lease is lost.
 pub(crate) async fn open(
     setup: &Setup<'_>,
     contexts: &[Context],
     nested: bool,
+    journaled: Option<Vec<Opened>>,
+    lost: Option<CancellationToken>,
 ) -> Option<Vec<Box<dyn RunDriver>>> {
-    let driver = setup.rt.inner.driver.as_ref().filter(|_| !nested)?;
-    Some(Box::pin(open_each(setup, contexts, driver.as_ref())).await)
+    if nested {
+        return None;
+    }
+    let inner = setup.rt.inner.driver.as_ref();
+    let (Some(journaled), Some(durable)) = (journaled, setup.rt.inner.durable.as_ref()) else {
+        return Some(Box::pin(open_each(setup, contexts, inner?.as_ref())).await);
+    };
+    let mut inner_drivers = match inner {
+        Some(inner) => Box::pin(open_each(setup, contexts, inner.as_ref()))
+            .await
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => Vec::new(),
+    };
+    inner_drivers.resize_with(contexts.len(), || None);
+    let drivers = journaled
+        .into_iter()
+        .zip(inner_drivers)
+        .map(|(opened, inner)| {
+            let lost = lost.clone();
+            let on_lost = move || {
+                if let Some(lost) = lost {
+                    lost.cancel();
+                }
+            };
+            Box::new(JournalRun::new(Arc::clone(durable), opened, inner, on_lost))
+                as Box<dyn RunDriver>
+        })
+        .collect();
+    Some(drivers)
 }
 
 async fn open_each(

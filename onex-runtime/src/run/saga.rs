@@ -62,7 +62,9 @@ async fn undo_output(sh: &Execution, c: CallId) -> Option<CompensationRecord> {
     let undo = sh.program.compensate(&sh.slots[c.run], sh.call(c, 1))?;
     let spec = sh.program.graph().step(c.step);
     let started = sh.elapsed();
-    let result = contain_async(&spec.name, undo).await;
+    let undo = contain_async(&spec.name, undo);
+    let result =
+        crate::context::call_key::scope(&sh.contexts[c.run], c.step, c.item, spec, undo).await;
     match &result {
         Ok(()) => tracing::info!(step = %spec.name, "compensated"),
         Err(e) => tracing::error!(step = %spec.name, error = %e, "compensation failed"),

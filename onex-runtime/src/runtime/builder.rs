@@ -10,10 +10,12 @@ use tokio::sync::Semaphore;
 
 use crate::context::{Runtime, Services};
 use crate::driver::StepDriver;
+use crate::journal::{Journal, Retention};
 use crate::policy::blocking::BlockingPool;
 use crate::policy::cache::{BuildKey, Cache};
 use crate::policy::circuit::Circuit;
 use crate::policy::{CachePolicy, CircuitBreaker};
+use std::time::Duration;
 
 /// Configures a [`Runtime`].
 ///
@@ -35,6 +37,10 @@ pub struct RuntimeBuilder {
     cache_hasher: Option<Box<dyn BuildKey>>,
     blocking_threads: usize,
     driver: Option<Arc<dyn StepDriver>>,
+    journal: Option<Arc<dyn Journal>>,
+    lease_ttl: Duration,
+    holder: Option<String>,
+    retention: Option<Retention>,
 }
 
 impl Default for RuntimeBuilder {
@@ -49,6 +55,10 @@ impl Default for RuntimeBuilder {
             cache_hasher: None,
             blocking_threads: RuntimeBuilder::DEFAULT_BLOCKING_THREADS,
             driver: None,
+            journal: None,
+            lease_ttl: crate::durable::DEFAULT_LEASE_TTL,
+            holder: None,
+            retention: None,
         }
     }
 }
@@ -217,6 +227,77 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Makes the runs of durable workflows durable: each step call is journaled in
+    /// `journal` before and after it runs, so a crashed run resumes in a new process
+    /// ([`Runtime::resume`], [`Runtime::recover`]); see [`crate::durable`]. Composes with
+    /// [`step_driver`](Self::step_driver): the journal records, and a call it does not
+    /// answer from the journal is made as the step driver routes it. Runs of workflows
+    /// that do not serialize their input are not journaled.
+    ///
+    /// ```
+    /// use onex::journal::MemoryJournal;
+    /// let rt = onex::Runtime::builder().journal(MemoryJournal::new()).build();
+    /// assert!(rt.journal().is_some());
+    /// ```
+    pub fn journal(self, journal: impl Journal + 'static) -> Self {
+        self.shared_journal(Arc::new(journal))
+    }
+
+    /// [`journal`](Self::journal), with a journal shared with other runtimes or code (an
+    /// operator's tool, a test that reads it).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use onex::journal::{Journal, MemoryJournal};
+    /// let journal: Arc<dyn Journal> = Arc::new(MemoryJournal::new());
+    /// let rt = onex::Runtime::builder().shared_journal(journal.clone()).build();
+    /// ```
+    pub fn shared_journal(mut self, journal: Arc<dyn Journal>) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// How long a durable run's lease lasts unless renewed (renewed every third of it):
+    /// how long a crashed process's runs wait before another process may resume them.
+    /// [`DEFAULT_LEASE_TTL`](crate::durable::DEFAULT_LEASE_TTL) unless set.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = onex::Runtime::builder().lease_ttl(Duration::from_secs(10)).build();
+    /// ```
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    /// The lease holder id this runtime's durable runs are leased under:
+    /// [`holder_id`](crate::durable::holder_id) (unique per process) unless set. Two
+    /// runtimes with different ids on one journal behave as two processes.
+    ///
+    /// ```
+    /// let rt = onex::Runtime::builder().holder_id("worker-a").build();
+    /// ```
+    pub fn holder_id(mut self, holder: impl Into<String>) -> Self {
+        self.holder = Some(holder.into());
+        self
+    }
+
+    /// Prunes finished runs from the journal by `retention` each time a durable run
+    /// finishes (unfinished runs are never pruned).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use onex::journal::{MemoryJournal, Retention};
+    /// let rt = onex::Runtime::builder()
+    ///     .journal(MemoryJournal::new())
+    ///     .retention(Retention::default().keep_last(10_000).max_age(Duration::from_secs(7 * 86_400)))
+    ///     .build();
+    /// ```
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
     /// Builds the runtime.
     pub fn build(self) -> Runtime {
         crate::run::clock::warm_up();
@@ -243,6 +324,17 @@ impl RuntimeBuilder {
                 cache: Cache::new(self.cache, self.cache_per_node, self.cache_hasher),
                 blocking: BlockingPool::new(self.blocking_threads),
                 driver: self.driver,
+                durable: self.journal.map(|journal| {
+                    Arc::new(crate::durable::Durable {
+                        journal,
+                        holder: Arc::from(
+                            self.holder
+                                .unwrap_or_else(|| crate::durable::holder_id().to_owned()),
+                        ),
+                        ttl: self.lease_ttl,
+                        retention: self.retention,
+                    })
+                }),
             }),
         }
     }

@@ -11,6 +11,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::context::{Context, Runtime};
+use crate::durable::run_driver::Opened;
 use crate::exec;
 use crate::model::{FailureStrategy, NodeError, RunOptions, WorkflowError, WorkflowRun};
 use crate::program::erased::{AnyInput, AnyOutput, AnySlots, Erased};
@@ -22,7 +23,8 @@ use crate::run::state::RunState;
 use crate::run::{clock, driven, straggler};
 
 /// Executes `inputs` through `program`, each input its own run; results in input order.
-/// `parent` is the context of the step this is nested in, if it is.
+/// `parent` is the context of the step this is nested in, if it is; `journaled`, one per
+/// input, what the journal holds of each durable run.
 pub(crate) async fn execute(
     rt: &Runtime,
     program: Arc<Erased>,
@@ -30,6 +32,7 @@ pub(crate) async fn execute(
     options: &RunOptions,
     cancel: CancellationToken,
     parent: Option<&Context>,
+    journaled: Option<Vec<Opened>>,
 ) -> Vec<Result<WorkflowRun<AnyOutput>, WorkflowError>> {
     let n = inputs.len();
     let lockstep = n > 1;
@@ -51,15 +54,30 @@ pub(crate) async fn execute(
         runs = n,
     );
     // A nested run is one call of its enclosing run's driver, and has none of its own.
-    let driven = rt.inner.driver.is_some() && parent.is_none();
+    let driven = (rt.inner.driver.is_some() || journaled.is_some()) && parent.is_none();
     let direct = exec::direct_allowed(rt, options, driven);
     if lockstep && direct && exec::all_plain(setup.program.graph()) {
         // Synchronous, so nothing can interrupt it at an `.await`: each input checks
         // its token and deadline between stretches instead.
         return exec::fused::execute(&setup, inputs, &span);
     }
-    let contexts: Vec<Context> = (0..n).map(|i| setup.context(i)).collect();
-    let drivers = driven::open(&setup, &contexts, parent.is_some()).await;
+    let mut contexts: Vec<Context> = (0..n).map(|i| setup.context(i)).collect();
+    // A lost lease stops a single run at once; a batch's other runs go on, and the one
+    // that lost its lease stops at its next boundary.
+    let lease_lost = (n == 1 && journaled.is_some()).then(CancellationToken::new);
+    if let Some(journaled) = &journaled {
+        for (ctx, opened) in contexts.iter_mut().zip(journaled) {
+            ctx.set_run_id(Arc::clone(&opened.run_id));
+        }
+    }
+    let drivers = driven::open(
+        &setup,
+        &contexts,
+        parent.is_some(),
+        journaled,
+        lease_lost.clone(),
+    )
+    .await;
     // A plain loop: the slots struct is one typed slot per step (large for a long workflow),
     // and collecting through iterator adapters moved each one twice more.
     let mut slots: Vec<AnySlots> = Vec::with_capacity(n);
@@ -86,7 +104,7 @@ pub(crate) async fn execute(
     }
     let interruption = {
         let work = exec::schedule(rt, &sh, &mut states);
-        interruptible(work, &setup.cancel, options.timeout)
+        interruptible(work, &setup.cancel, lease_lost.as_ref(), options.timeout)
             .instrument(span.clone())
             .await
     };
@@ -148,6 +166,7 @@ pub(crate) async fn execute(
 async fn interruptible(
     work: impl Future<Output = ()>,
     cancel: &CancellationToken,
+    lease_lost: Option<&CancellationToken>,
     timeout: Option<Duration>,
 ) -> Option<NodeError> {
     let deadline = async {
@@ -163,6 +182,15 @@ async fn interruptible(
         biased;
         () = work => None,
         () = cancel.cancelled() => Some(NodeError::cancelled()),
+        () = lost(lease_lost) => Some(crate::durable::run_driver::lease_lost()),
         limit = deadline => Some(deadline_passed(limit)),
+    }
+}
+
+/// Until `token` is cancelled; never without one.
+async fn lost(token: Option<&CancellationToken>) {
+    match token {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
     }
 }

@@ -53,7 +53,7 @@ pub struct RunFuture<'a, O> {
 }
 
 impl<'a, O> RunFuture<'a, O> {
-    pub(super) fn new(runs: Runs<'a>) -> Self {
+    pub(crate) fn new(runs: Runs<'a>) -> Self {
         RunFuture {
             runs,
             output: PhantomData,
@@ -117,7 +117,7 @@ pub struct BatchFuture<'a, O> {
 }
 
 impl<'a, O> BatchFuture<'a, O> {
-    pub(super) fn new(runs: Runs<'a>) -> Self {
+    pub(crate) fn new(runs: Runs<'a>) -> Self {
         BatchFuture {
             runs,
             output: PhantomData,

@@ -4,6 +4,7 @@
 //! and hand it to [`execute`](execute::execute).
 
 mod builder;
+mod durable;
 mod execute;
 mod future;
 mod nested;
@@ -75,6 +76,15 @@ impl Runtime {
     /// ```
     pub fn has_step_driver(&self) -> bool {
         self.inner.driver.is_some()
+    }
+
+    /// The journal durable runs are recorded in ([`RuntimeBuilder::journal`]), if any.
+    ///
+    /// ```
+    /// assert!(onex::Runtime::default().journal().is_none());
+    /// ```
+    pub fn journal(&self) -> Option<&Arc<dyn crate::journal::Journal>> {
+        self.inner.durable.as_ref().map(|d| &d.journal)
     }
 
     /// How many outputs the cache holds.
@@ -169,7 +179,7 @@ impl Runtime {
     /// generic nor `async`: its future is boxed, so the executors are compiled once, here,
     /// rather than in every crate that polls them (and the typed futures wrapped around it
     /// are plain structs, see [`RunFuture`]).
-    fn run_batch_any(
+    pub(crate) fn run_batch_any(
         &self,
         program: Arc<Erased>,
         inputs: Vec<AnyInput>,
@@ -180,8 +190,17 @@ impl Runtime {
                 return Vec::new();
             }
             let _slot = self.admit().await;
+            let inputs = match &self.inner.durable {
+                Some(journaled) => {
+                    match durable::run(self, journaled, program.clone(), inputs, &options).await {
+                        Ok(results) => return results,
+                        Err(inputs) => inputs,
+                    }
+                }
+                None => inputs,
+            };
             let cancel = options.cancel.clone().unwrap_or_default();
-            execute(self, program, inputs, &options, cancel, None).await
+            execute(self, program, inputs, &options, cancel, None, None).await
         })
     }
 

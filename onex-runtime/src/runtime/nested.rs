@@ -57,6 +57,7 @@ async fn run_nested_erased(
         &options,
         cancel,
         Some(ctx),
+        None,
     )
     .await
     .pop();

@@ -1,4 +1,4 @@
-//! The workflow type's own methods: `run`, `run_batch`, `plan` and `graph`, and their stub
+//! The workflow type's own methods: `run`, `run_batch`, `resume`, `plan` and `graph`, and their stub
 //! for a block with errors.
 //!
 //! `run` and `run_batch` are plain fns returning the runtime's named futures: an
@@ -23,6 +23,7 @@ pub fn methods(m: &Model) -> TokenStream {
     let plan = plan(m);
     let graph_doc =
         format!(" The graph of workflow `{name}`: steps, dependencies, order and waves.");
+    let entry = super::durable_entry::entry(m);
     quote! {
         impl #name {
             /// Runs the workflow on `rt`.
@@ -48,6 +49,22 @@ pub fn methods(m: &Model) -> TokenStream {
                 rt.run_batch(::std::sync::Arc::new(#name), inputs, opts)
             }
 
+            /// Resumes the durable run `run_id` from the runtime's journal: its journaled
+            /// steps are not called again (`Runtime::resume`).
+            ///
+            /// # Errors
+            ///
+            /// A `WorkflowError::Durable` when the run cannot be resumed (no journal, an
+            /// unknown or leased run, a changed graph, a workflow that is not
+            /// `#[durable]`); otherwise the run's own result.
+            pub fn resume<'__rt>(
+                rt: &'__rt __rt::Runtime,
+                run_id: impl ::core::convert::Into<::std::string::String>,
+                opts: __rt::RunOptions,
+            ) -> __rt::RunFuture<'__rt, #out> {
+                rt.resume(::std::sync::Arc::new(#name), run_id, opts)
+            }
+
             #plan
 
             #[doc = #graph_doc]
@@ -55,6 +72,8 @@ pub fn methods(m: &Model) -> TokenStream {
                 __GRAPH.graph()
             }
         }
+
+        #entry
     }
 }
 
@@ -131,6 +150,13 @@ pub fn fallback(wf: &Workflow) -> TokenStream {
                 inputs: ::std::vec::Vec<#input>,
                 opts: #rt::RunOptions,
             ) -> #rt::BatchFuture<'__rt, #out> {
+                ::core::unreachable!()
+            }
+            pub fn resume<'__rt>(
+                rt: &'__rt #rt::Runtime,
+                run_id: impl ::core::convert::Into<::std::string::String>,
+                opts: #rt::RunOptions,
+            ) -> #rt::RunFuture<'__rt, #out> {
                 ::core::unreachable!()
             }
             pub fn plan(#(#names: &#tys),*) -> ::std::vec::Vec<#rt::Thunk> {

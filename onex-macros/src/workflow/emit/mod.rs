@@ -20,6 +20,7 @@
 pub mod api;
 pub mod dispatch;
 pub mod durable;
+pub mod durable_entry;
 pub mod graph;
 pub mod nested;
 pub mod program;
