@@ -473,11 +473,89 @@ fn resume_says_what_it_needs() {
     let (code, m) = fails(&path, &["resume", "order-2"]);
     assert_eq!(code, 2);
     assert!(
-        m.starts_with("cannot resume run `order-2` here: resuming runs workflow `Orders`'s nodes"),
+        m.starts_with("cannot resume run `order-2` here: it has calls in doubt"),
         "{m}"
     );
     assert!(m.contains("settle them first with `runs resolve`"), "{m}");
     let (_, m) = fails(&path, &["resume", "order-1"]);
+    assert!(m.contains("it is COMPLETED"), "{m}");
+
+    // An unfinished run of a workflow this test binary does not link.
+    let journal = SqliteJournal::open(&path).unwrap();
+    block_on(async {
+        let run = NewRun::new("ship-1", "Shipping", b"1".to_vec());
+        let started = journal.start_run(run, "host-a", TTL).await.unwrap();
+        journal
+            .release_lease(started.lease().unwrap())
+            .await
+            .unwrap();
+    });
+    let (code, m) = fails(&path, &["resume", "ship-1"]);
+    assert_eq!(code, 2);
+    assert!(
+        m.contains("workflow `Shipping`'s nodes, and this binary does not link it"),
+        "{m}"
+    );
+}
+
+static DOUBLED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[onex::node(compute)]
+fn twice(n: &u64) -> u64 {
+    DOUBLED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    n * 2
+}
+
+#[onex::node(compute)]
+fn plus_one(n: &u64) -> u64 {
+    n + 1
+}
+
+onex::workflow! {
+    #[durable]
+    workflow Doubling(n: u64) -> u64 {
+        doubled = twice(n);
+        result = plus_one(doubled);
+        return result;
+    }
+}
+
+#[test]
+fn resume_finishes_a_run_of_a_linked_workflow_without_redoing_its_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let journal = SqliteJournal::open(&path).unwrap();
+    // What a process that crashed after `doubled` leaves: its outcome, no intent after it.
+    block_on(async {
+        let graph = Doubling::graph();
+        let run = NewRun::new("d-1", "Doubling", b"21".to_vec())
+            .fingerprint(onex::durable::fingerprint(graph));
+        let started = journal.start_run(run, "host-a", TTL).await.unwrap();
+        let lease = started.lease().unwrap();
+        let doubled = StepKey::new(0, "doubled");
+        journal
+            .record_intent(lease, doubled.clone(), 1)
+            .await
+            .unwrap();
+        journal
+            .record_outcome(lease, doubled, Ok(b"42".to_vec()), 1)
+            .await
+            .unwrap();
+        journal.release_lease(lease).await.unwrap();
+    });
+    drop(journal);
+
+    let out = ok(&path, &["resume", "d-1"]);
+    assert_eq!(out, "resumed run `d-1` of `Doubling`: completed\n");
+    assert_eq!(
+        DOUBLED.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "`doubled` ran again"
+    );
+    let run = load(&path, "d-1");
+    assert_eq!(run.record.status, RunStatus::Completed);
+    assert_eq!(run.output(&StepKey::new(1, "result")), Some(&b"43"[..]));
+    let (_, m) = fails(&path, &["resume", "d-1"]);
     assert!(m.contains("it is COMPLETED"), "{m}");
 }
 
