@@ -24,6 +24,9 @@
 //! It writes `etl_pipeline.trace.json` (open it in <https://ui.perfetto.dev>).
 //! `tests/examples_etl_pipeline.rs` runs the same functions on 20,000 records and checks the
 //! destination against totals computed straight from the source with SQL.
+//!
+//! Over 500 lines: one scenario whole, on real storage (schema, generator, nodes, the
+//! workflow and its report), so that it reads as a program a user would write.
 
 use std::collections::BTreeMap;
 use std::error::Error;

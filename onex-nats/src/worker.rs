@@ -1,5 +1,9 @@
 //! [`Worker`]: pulls thunks from the work queue, runs them on its registry's nodes and
 //! writes their results.
+//!
+//! Over 500 lines: one delivery's life (pull, decode, attempt, settle with ack, nak or
+//! term) read top to bottom; split, each stage would take the same message and state
+//! from another file.
 
 use std::future::Future;
 use std::sync::Arc;

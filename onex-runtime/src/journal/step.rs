@@ -4,6 +4,9 @@
 //! compensation outcome. [`StepEntry::apply`] is the one place those transitions are
 //! checked, so that every backend refuses the same mistakes with the same
 //! [`StepConflict`].
+//!
+//! Over 500 lines: the entry types and the one function that changes them belong together;
+//! apart, a reader would check the rules against state defined in another file.
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,4 +1,6 @@
 //! `Display for WorkflowReport`: a plain-text table of the steps and a one-line summary.
+//!
+//! Over 500 lines with its tests, which compare whole tables.
 
 use std::fmt;
 use std::time::Duration;
