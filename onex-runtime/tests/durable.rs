@@ -494,7 +494,8 @@ async fn a_changed_graph_is_refused_with_a_diff_unless_allowed() {
     assert!(message.contains("another graph"), "{message}");
     assert!(
         message.contains(
-            "- 2 ship: Ship effect <- [charge] async\n+ 2 ship: Courier effect <- [charge] async"
+            "- 2 ship: Ship effect <- [charge] (i64) -> alloc::string::String async\n\
+             + 2 ship: Courier effect <- [charge] (i64) -> alloc::string::String async"
         ),
         "{message}"
     );
@@ -997,4 +998,76 @@ async fn the_journal_records_the_calls_a_step_driver_makes() {
     // Journaled: attaching again asks the step driver for nothing.
     wf.run_on(&rt, json!(2), opts).await.unwrap();
     assert_eq!(made.load(Ordering::SeqCst), 1);
+}
+
+/// Version 1 of a workflow, and version 2 where one node's output type changed but every
+/// name stayed: the journal of a version-1 run must not feed a version-2 resume.
+mod v1 {
+    use onex::prelude::*;
+
+    #[node(compute)]
+    pub fn measure(n: &u64) -> u64 {
+        n * 10
+    }
+
+    #[node(compute)]
+    pub fn label(m: &u64) -> String {
+        format!("{m} cm")
+    }
+
+    workflow! {
+        #[durable]
+        pub workflow Sizing(n: u64) -> String {
+            size = measure(n);
+            text = label(size);
+            return text;
+        }
+    }
+}
+
+mod v2 {
+    use onex::prelude::*;
+
+    #[node(compute)]
+    pub fn measure(n: &u64) -> f64 {
+        *n as f64 * 10.5
+    }
+
+    #[node(compute)]
+    pub fn label(m: &f64) -> String {
+        format!("{m} cm")
+    }
+
+    workflow! {
+        #[durable]
+        pub workflow Sizing(n: u64) -> String {
+            size = measure(n);
+            text = label(size);
+            return text;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_node_whose_types_changed_is_a_changed_graph() {
+    let journal = MemoryJournal::new();
+    // Version 1 crashes after `size` is journaled (write 2 fails: outcome + next intent).
+    let crashed = runtime(faulty(&journal, 2), "a");
+    let _ = v1::Sizing::run(&crashed, 4, RunOptions::new().run_id("size-1")).await;
+    let rt = runtime(journal.clone(), "b");
+    let err = v2::Sizing::resume(&rt, "size-1", RunOptions::new())
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("another graph"), "{message}");
+    assert!(
+        message.contains("- 0 size: Measure compute <- [] (u64) -> u64")
+            && message.contains("+ 0 size: Measure compute <- [] (u64) -> f64"),
+        "{message}"
+    );
+    // Version 1 itself resumes: same types, same fingerprint.
+    let run = v1::Sizing::resume(&rt, "size-1", RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(run.output, "40 cm");
 }

@@ -450,6 +450,7 @@ fn build(
                     .with_delivery(r.node.delivery);
             step.conditional = r.condition.is_some();
             step.compensated = r.node.compensate.is_some();
+            step.signature = format!("({}) -> {}", r.node.input_type, r.node.output_type).into();
             step
         })
         .collect();

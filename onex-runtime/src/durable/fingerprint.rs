@@ -8,8 +8,8 @@ use crate::journal::GraphFingerprint;
 use crate::model::Graph;
 
 /// The fingerprint of `graph`: one line per step (index, name, node type, kind, its
-/// dependencies by name, whether it maps, has a condition, is async), and a digest of
-/// those lines.
+/// dependencies by name, its node's types as written, whether it maps, has a condition,
+/// is async), and a digest of those lines.
 ///
 /// # Examples
 ///
@@ -45,6 +45,9 @@ pub fn fingerprint(graph: &Graph) -> GraphFingerprint {
         );
         if !step.optional_deps.is_empty() {
             let _ = write!(description, " optional [{}]", names(&step.optional_deps));
+        }
+        if !step.signature.is_empty() {
+            let _ = write!(description, " {}", step.signature);
         }
         for (flag, word) in [
             (step.map, "map"),

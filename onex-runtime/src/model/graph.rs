@@ -47,6 +47,10 @@ pub struct StepSpec {
     /// What the node promises about being called twice (effects).
     #[serde(default)]
     pub delivery: Delivery,
+    /// The node's input and output types as written (empty when unknown): part of a
+    /// durable run's graph fingerprint.
+    #[serde(default)]
+    pub signature: Cow<'static, str>,
 }
 
 impl StepSpec {
@@ -69,6 +73,7 @@ impl StepSpec {
             map: false,
             compensated: false,
             delivery: Delivery::Unspecified,
+            signature: Cow::Borrowed(""),
         }
     }
 
@@ -93,6 +98,12 @@ impl StepSpec {
     /// The same step with another [`Delivery`].
     pub fn with_delivery(mut self, delivery: Delivery) -> Self {
         self.delivery = delivery;
+        self
+    }
+
+    /// The same step with its node's input and output types as written.
+    pub fn with_signature(mut self, signature: impl Into<Cow<'static, str>>) -> Self {
+        self.signature = signature.into();
         self
     }
 

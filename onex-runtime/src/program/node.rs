@@ -30,6 +30,9 @@ pub trait Node {
     /// What the node promises about being called twice: `#[node(effect, idempotent)]`,
     /// `#[node(effect, at_most_once)]`.
     const DELIVERY: Delivery = Delivery::Unspecified;
+    /// Its input and output types as written, `(Order, Option<Rates>) -> Quote`: part of a
+    /// durable run's graph fingerprint, so a resume notices a node whose types changed.
+    const SIGNATURE: &'static str = "";
     /// How many arguments a step passes (the `&Context` parameter does not count).
     const ARITY: usize;
     /// Whether an unused output is dead work worth a warning (compute and reducer nodes).

@@ -100,6 +100,8 @@ pub struct NodeInfo {
     pub compensated: bool,
     /// What the node promises about being called twice.
     pub delivery: Delivery,
+    /// Its input and output types as written.
+    pub signature: &'static str,
     /// The node's policy.
     pub policy: StepPolicy,
 }
@@ -119,6 +121,7 @@ impl<N: Node> NodeStep<N> {
         is_async: N::IS_ASYNC,
         compensated: N::COMPENSATED,
         delivery: N::DELIVERY,
+        signature: N::SIGNATURE,
         policy: N::POLICY,
     };
 }
@@ -371,6 +374,7 @@ impl StaticParts {
             map: self.maps.contains(&i),
             compensated: node.compensated,
             delivery: node.delivery,
+            signature: Cow::Borrowed(node.signature),
         }
     }
 }

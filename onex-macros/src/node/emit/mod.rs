@@ -26,6 +26,7 @@ use super::shape::{Shape, shape, takes_text};
 use crate::param_index::arg_type;
 use crate::paths::runtime_path;
 use crate::takes::takes_for;
+use crate::type_text::type_text;
 
 /// The function and its proxy.
 pub fn node(node: &Node) -> TokenStream {
@@ -130,6 +131,11 @@ impl<'a> Proxy<'a> {
         let compensated = self.node.options.compensate.is_some() && !self.shape.stub;
         let policy = self.node.options.policy_chain(rt);
         let delivery = self.delivery();
+        let signature = format!(
+            "({}) -> {}",
+            input_text(&self.shape),
+            type_text(&self.shape.output)
+        );
         let arity = self.shape.inputs.len();
         let output = &self.shape.output;
         let doc = format!(
@@ -151,6 +157,7 @@ impl<'a> Proxy<'a> {
                 const POLICY: #rt::StepPolicy = #rt::StepPolicy::DEFAULT #policy;
                 const COMPENSATED: bool = #compensated;
                 #delivery
+                const SIGNATURE: &'static str = #signature;
                 const ARITY: usize = #arity;
             }
 
@@ -228,3 +235,17 @@ fn arg_locals(node: &Node, kind: Kind, count: usize) -> Vec<Ident> {
 
 #[cfg(test)]
 mod tests;
+
+/// A node's input types as the user wrote them, for messages and fingerprints:
+/// `i64, Option<String>`.
+pub(crate) fn input_text(shape: &Shape) -> String {
+    shape
+        .inputs
+        .iter()
+        .map(|input| match input.optional {
+            true => format!("Option<{}>", type_text(&input.inner)),
+            false => type_text(&input.inner),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

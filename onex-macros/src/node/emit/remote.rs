@@ -6,7 +6,7 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
-use super::Proxy;
+use super::{Proxy, input_text};
 use crate::type_text::type_text;
 
 /// The entry, or nothing for a node not marked `remote` (or a stub, which never runs).
@@ -39,17 +39,7 @@ pub fn entry(p: &Proxy) -> Option<TokenStream> {
         })
         .unzip();
     let arity = args.len();
-    // As the user wrote them, for messages: `i64, Option<String>`.
-    let input_text = p
-        .shape
-        .inputs
-        .iter()
-        .map(|input| match input.optional {
-            true => format!("Option<{}>", type_text(&input.inner)),
-            false => type_text(&input.inner),
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let input_text = input_text(&p.shape);
     let output = &p.shape.output;
     let output_text = type_text(output);
     Some(quote! {
