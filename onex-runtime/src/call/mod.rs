@@ -62,7 +62,7 @@ pub(crate) fn attempt_sync_on(
         let _span = step_span(sh, c, attempt).entered();
         started_event(sh, c, attempt);
         let ctx = &sh.contexts[c.run];
-        crate::durable::key::sync_scope(ctx, c.step, c.item, spec, || {
+        crate::context::call_key::sync_scope(ctx, c.step, c.item, spec, || {
             contain(&spec.name, || {
                 sh.program.call_sync(slots, sh.call(c, attempt))
             })
@@ -363,7 +363,7 @@ async fn make_attempt(
             &spec.name,
             sh.program.call_async(&sh.slots[c.run], sh.call(c, attempt)),
         );
-        let fut = crate::durable::key::scope(&sh.contexts[c.run], c.step, c.item, spec, fut)
+        let fut = crate::context::call_key::scope(&sh.contexts[c.run], c.step, c.item, spec, fut)
             .instrument(step_span(sh, c, attempt));
         // Dropping the future at the deadline cancels the step: the node stops at the
         // `.await` it is suspended at, and the output it had not returned is never stored.

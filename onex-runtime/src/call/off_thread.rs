@@ -98,7 +98,7 @@ impl Job {
             };
             // A synchronous node's future is ready as soon as it is made: the call runs
             // here, and stores its output only if the gate lets it (see `Program::call_async`).
-            crate::durable::key::sync_scope(&sh.contexts[c.run], c.step, c.item, spec, || {
+            crate::context::call_key::sync_scope(&sh.contexts[c.run], c.step, c.item, spec, || {
                 contain(&spec.name, || {
                     sh.program
                         .call_async(&sh.slots[c.run], call)

@@ -1,10 +1,11 @@
 //! What a call can reach: its run's [`Context`] (the ONEX container), and through it the
 //! [`Runtime`] handle and the services its runs share.
 
+pub(crate) mod call_key;
 mod services;
 
 pub use services::Runtime;
-pub(crate) use services::Services;
+pub(crate) use services::{Durable, Services};
 
 use std::any::{Any, type_name};
 use std::borrow::Cow;
@@ -162,7 +163,7 @@ impl Context {
             Some(id) => id.to_string(),
             None => self.workflow_id.to_string(),
         };
-        match crate::durable::key::current() {
+        match crate::context::call_key::current() {
             Some(step) => step.idempotency_key(&run),
             None => run,
         }

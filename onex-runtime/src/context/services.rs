@@ -13,9 +13,11 @@ use std::sync::atomic::AtomicUsize;
 use tokio::sync::Semaphore;
 
 use crate::driver::StepDriver;
+use crate::journal::{Journal, Retention};
 use crate::policy::blocking::BlockingPool;
 use crate::policy::cache::Cache;
 use crate::policy::circuit::Circuit;
+use std::time::Duration;
 
 /// Runs workflows. Cheap to clone: clones share one runtime.
 ///
@@ -48,7 +50,18 @@ pub(crate) struct Services {
     /// Where step calls run and are recorded, if not only here and nowhere.
     pub(crate) driver: Option<Arc<dyn StepDriver>>,
     /// Where durable runs are journaled, if anywhere.
-    pub(crate) durable: Option<Arc<crate::durable::Durable>>,
+    pub(crate) durable: Option<Arc<Durable>>,
+}
+
+/// A runtime's journal and how its runs use it.
+pub(crate) struct Durable {
+    pub(crate) journal: Arc<dyn Journal>,
+    /// This process's lease holder id.
+    pub(crate) holder: Arc<str>,
+    /// How long a lease lasts unless renewed.
+    pub(crate) ttl: Duration,
+    /// Finished runs pruned after each run finishes, if set.
+    pub(crate) retention: Option<Retention>,
 }
 
 impl Services {

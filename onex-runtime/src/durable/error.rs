@@ -1,93 +1,34 @@
-//! [`DurableError`]: why a durable run could not start or resume.
+//! Building a [`DurableError`] from the journal's error, and reading that error back.
+
+use std::sync::Arc;
 
 use crate::journal::JournalError;
-use crate::model::ErrorCode;
-
-/// A durable run could not start or resume; nothing of it ran.
-///
-/// # Examples
-///
-/// ```
-/// use onex::durable::DurableError;
-/// use onex::journal::JournalError;
-///
-/// let err = DurableError::Journal {
-///     run_id: "order-42".into(),
-///     error: JournalError::UnknownRun { run_id: "order-42".into() },
-/// };
-/// assert_eq!(err.to_string(), "durable run `order-42`: no run `order-42` in the journal");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DurableError {
-    /// The journal refused or failed: another process holds the run
-    /// ([`JournalError::RunLeased`]), the run is unknown, the store is full, busy or
-    /// corrupt.
-    #[error("durable run `{run_id}`: {error}")]
-    Journal {
-        /// The run.
-        run_id: String,
-        /// What the journal said.
-        error: JournalError,
-    },
-    /// The run was journaled with another graph than the workflow's now, and the
-    /// options did not allow resuming it on a changed graph
-    /// ([`RunOptions::allow_changed_graph`](crate::RunOptions::allow_changed_graph)).
-    #[error(
-        "durable run `{run_id}` of `{workflow}` was started with another graph; \
-         resume it with the graph it was started with, or allow a changed graph \
-         (then only steps whose upstream is unchanged keep their outputs). What changed \
-         (- journaled, + now):\n{diff}"
-    )]
-    GraphChanged {
-        /// The run.
-        run_id: String,
-        /// The workflow.
-        workflow: String,
-        /// One line per step that differs.
-        diff: String,
-    },
-    /// The runtime has no journal ([`RuntimeBuilder::journal`](crate::RuntimeBuilder::journal)).
-    #[error(
-        "durable run `{run_id}`: the runtime has no journal; build it with `RuntimeBuilder::journal`"
-    )]
-    NoJournal {
-        /// The run asked for.
-        run_id: String,
-    },
-    /// The run's journaled input does not load into the workflow's input type, or the
-    /// workflow does not serialize its input (it is not `#[durable]`).
-    #[error("durable run `{run_id}`: its input: {detail}")]
-    Input {
-        /// The run.
-        run_id: String,
-        /// Why.
-        detail: String,
-    },
-}
+use crate::model::{DurableError, ErrorCode};
 
 impl DurableError {
-    /// The error's code: `ResourceUnavailable` for a journal that is busy or held by
-    /// another process (trying later may work), `InvalidInput` for a run that does not fit
-    /// the workflow, `Internal` otherwise.
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            DurableError::Journal { error, .. }
-                if error.is_transient() || error.is_lease_lost() =>
-            {
-                ErrorCode::ResourceUnavailable
-            }
-            DurableError::Journal { .. } => ErrorCode::Internal,
-            DurableError::GraphChanged { .. }
-            | DurableError::Input { .. }
-            | DurableError::NoJournal { .. } => ErrorCode::InvalidInput,
+    /// The journal refused or failed an operation on run `run_id`.
+    pub fn journal(run_id: impl Into<String>, error: JournalError) -> Self {
+        let code = if error.is_transient() || error.is_lease_lost() {
+            ErrorCode::ResourceUnavailable
+        } else {
+            ErrorCode::Internal
+        };
+        DurableError::Journal {
+            run_id: run_id.into(),
+            error: Arc::new(error),
+            code,
         }
     }
 
-    /// The journal's error, if the journal refused or failed.
+    /// The journal's error, if the journal refused or failed (`RunLeased`, `Busy`, ...).
+    ///
+    /// ```
+    /// use onex::durable::DurableError;
+    /// assert!(DurableError::NoJournal { run_id: "r".into() }.journal_error().is_none());
+    /// ```
     pub fn journal_error(&self) -> Option<&JournalError> {
         match self {
-            DurableError::Journal { error, .. } => Some(error),
+            DurableError::Journal { error, .. } => error.downcast_ref(),
             _ => None,
         }
     }

@@ -5,7 +5,7 @@
 //! A run of a program that serializes its input (a `#[durable]` workflow, a spec) is then
 //! durable: it has a run id ([`RunOptions::run_id`](crate::RunOptions::run_id), a fresh
 //! UUID unless given), and through the [step driver seam](crate::driver) its driver
-//! ([`run_driver`]) journals, at each boundary of the run, the outcomes of the calls that
+//! (`run_driver.rs`) journals, at each boundary of the run, the outcomes of the calls that
 //! ended and the intents of the calls about to start, in one write, before those calls
 //! start. A run of any other program is not journaled.
 //!
@@ -17,7 +17,7 @@
 //!   or reducer step, or an effect declared [`Delivery::Idempotent`](crate::Delivery), is
 //!   called again with the same [`Context::idempotency_key`](crate::Context::idempotency_key);
 //!   any other effect is never called again: the run stops `IN_DOUBT` until an operator
-//!   settles the call with [`Runtime::resolve`], then resumes;
+//!   settles the call with [`Runtime::resolve`](crate::Runtime::resolve), then resumes;
 //! - otherwise its intent is journaled and it is made — here, or as the runtime's
 //!   [step driver](crate::RuntimeBuilder::step_driver) routes it, if it has one.
 //!
@@ -63,35 +63,26 @@
 //! ```
 
 pub(crate) mod error;
+#[cfg(feature = "journal-conformance")]
+mod faulty;
 mod fingerprint;
 mod heartbeat;
 mod holder;
-pub(crate) mod key;
 mod recover;
 mod resolve;
 pub(crate) mod run_driver;
 pub(crate) mod start;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-pub use error::DurableError;
+pub use crate::model::DurableError;
+#[cfg(feature = "journal-conformance")]
+pub use faulty::{FaultyJournal, WriteStage};
 pub use fingerprint::{diff, fingerprint};
 pub use holder::holder_id;
 pub use recover::{DURABLE_WORKFLOWS, DurableWorkflow, Recovered};
 
-use crate::journal::{Journal, Retention};
-
-/// A runtime's journal and how its runs use it.
-pub(crate) struct Durable {
-    pub(crate) journal: Arc<dyn Journal>,
-    /// This process's lease holder id.
-    pub(crate) holder: Arc<str>,
-    /// How long a lease lasts unless renewed.
-    pub(crate) ttl: Duration,
-    /// Finished runs pruned after each run finishes, if set.
-    pub(crate) retention: Option<Retention>,
-}
+pub(crate) use crate::context::Durable;
 
 /// The lease length unless set: 30 s. A crashed process's runs wait this long before
 /// another process may resume them.

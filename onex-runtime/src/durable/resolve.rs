@@ -1,8 +1,8 @@
 //! [`Runtime::resolve`]: an operator settles a call left in doubt.
 
-use super::error::DurableError;
 use crate::context::Runtime;
 use crate::journal::{JournalError, Resolution, StepConflict, StepKey, Write};
+use crate::model::DurableError;
 use crate::model::WorkflowError;
 
 impl Runtime {
@@ -41,10 +41,7 @@ impl Runtime {
         resolution: Resolution,
     ) -> Result<(), WorkflowError> {
         let failed = |error: JournalError| {
-            WorkflowError::Durable(DurableError::Journal {
-                run_id: run_id.to_owned(),
-                error,
-            })
+            WorkflowError::Durable(DurableError::journal(run_id.to_owned(), error))
         };
         let durable = self.inner.durable.as_ref().ok_or_else(|| {
             WorkflowError::Durable(DurableError::NoJournal {

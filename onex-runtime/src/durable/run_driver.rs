@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::Durable;
 use super::heartbeat::{Heartbeat, LeaseCell};
-use super::key::step_key;
+use crate::context::call_key::step_key;
 use crate::driver::{CallEnd, CallStart, DriverFuture, Phase, Route, RunDriver};
 use crate::journal::{JournalError, RunStatus, StepEntry, StepKey, Write};
 use crate::model::{ErrorCode, NodeError, NodeKind, StepSpec, Thunk, WorkflowState};

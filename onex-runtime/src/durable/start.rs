@@ -1,79 +1,23 @@
 //! Starting the runs of a durable `run` / `run_batch`: each input's run is recorded in the
-//! journal, or attached to if its id is journaled already, before any of its calls.
+//! journal, or attached to if its id is journaled already, before any of its calls
+//! (`runtime/durable.rs` then executes them).
 
 use std::sync::Arc;
 
-use futures_util::future::join_all;
-
 use super::Durable;
-use super::error::DurableError;
-use super::fingerprint::{diff, fingerprint, unchanged};
+use super::fingerprint::{diff, unchanged};
 use super::heartbeat::LeaseCell;
 use super::run_driver::Opened;
-use crate::context::Runtime;
 use crate::journal::{
     GraphFingerprint, Journal, JournalError, NewRun, RunSnapshot, RunStatus, Started,
 };
-use crate::model::{RunOptions, WorkflowError, WorkflowRun};
-use crate::program::erased::{AnyInput, AnyOutput, Erased};
-
-/// A run's result, its output boxed.
-type AnyResult = Result<WorkflowRun<AnyOutput>, WorkflowError>;
-
-/// Runs `inputs` as durable runs; `None` (with the inputs back) when the program does not
-/// serialize its input, so its runs are not journaled.
-pub(crate) async fn run(
-    rt: &Runtime,
-    durable: &Arc<Durable>,
-    program: Arc<Erased>,
-    inputs: Vec<AnyInput>,
-    options: &RunOptions,
-) -> Result<Vec<AnyResult>, Vec<AnyInput>> {
-    if program.serialize_input(&inputs[0]).is_none() {
-        return Err(inputs);
-    }
-    let n = inputs.len();
-    let fp = fingerprint(program.graph());
-    let ids = run_ids(options, n);
-    let opening = inputs
-        .into_iter()
-        .zip(ids)
-        .map(|(input, id)| open(durable, &program, &fp, id, input, options));
-    let opened = join_all(opening).await;
-    let mut results: Vec<Option<AnyResult>> = (0..n).map(|_| None).collect();
-    let (mut go, mut go_inputs, mut go_opened) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, opened) in opened.into_iter().enumerate() {
-        match opened {
-            Ok((input, opened)) => {
-                go.push(i);
-                go_inputs.push(input);
-                go_opened.push(opened);
-            }
-            Err(error) => results[i] = Some(Err(WorkflowError::Durable(error))),
-        }
-    }
-    if !go.is_empty() {
-        let cancel = options.cancel.clone().unwrap_or_default();
-        let ran = crate::runtime::execute(
-            rt,
-            program,
-            go_inputs,
-            options,
-            cancel,
-            None,
-            Some(go_opened),
-        )
-        .await;
-        for (i, result) in go.into_iter().zip(ran) {
-            results[i] = Some(result);
-        }
-    }
-    Ok(results.into_iter().flatten().collect())
-}
+use crate::model::DurableError;
+use crate::model::RunOptions;
+use crate::program::erased::{AnyInput, Erased};
 
 /// The run ids of `n` inputs: those given per input, else the one given (with `-index`
 /// for a batch), else fresh UUIDs.
-fn run_ids(options: &RunOptions, n: usize) -> Vec<String> {
+pub(crate) fn run_ids(options: &RunOptions, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| match (&options.run_ids, &options.run_id) {
             (Some(ids), _) if i < ids.len() => ids[i].clone(),
@@ -86,7 +30,7 @@ fn run_ids(options: &RunOptions, n: usize) -> Vec<String> {
 
 /// Records or attaches to run `run_id`; returns the input to run it on (the journaled one
 /// when attached) and what the journal holds.
-async fn open(
+pub(crate) async fn open(
     durable: &Durable,
     program: &Erased,
     fp: &GraphFingerprint,
@@ -95,10 +39,7 @@ async fn open(
     options: &RunOptions,
 ) -> Result<(AnyInput, Opened), DurableError> {
     let journal = durable.journal.as_ref();
-    let failed = |error: JournalError| DurableError::Journal {
-        run_id: run_id.clone(),
-        error,
-    };
+    let failed = |error: JournalError| DurableError::journal(run_id.clone(), error);
     let bytes = match program.serialize_input(&input) {
         Some(Ok(value)) => serde_json::to_vec(&value).map_err(|e| e.to_string()),
         Some(Err(e)) => Err(e.to_string()),
@@ -189,12 +130,12 @@ pub(crate) fn journaled_input(
 
 /// The journal's error for a run id it does not know.
 pub(crate) fn unknown(run_id: &str) -> DurableError {
-    DurableError::Journal {
-        run_id: run_id.to_owned(),
-        error: JournalError::UnknownRun {
+    DurableError::journal(
+        run_id,
+        JournalError::UnknownRun {
             run_id: run_id.to_owned(),
         },
-    }
+    )
 }
 
 /// Loads run `run_id`, or says it is unknown.
@@ -202,9 +143,6 @@ pub(crate) async fn load(journal: &dyn Journal, run_id: &str) -> Result<RunSnaps
     match journal.load_run(run_id).await {
         Ok(Some(run)) => Ok(run),
         Ok(None) => Err(unknown(run_id)),
-        Err(error) => Err(DurableError::Journal {
-            run_id: run_id.to_owned(),
-            error,
-        }),
+        Err(error) => Err(DurableError::journal(run_id.to_owned(), error)),
     }
 }

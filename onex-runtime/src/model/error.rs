@@ -372,7 +372,7 @@ pub enum WorkflowError {
     /// A durable run could not start or resume: its journal refused or failed (another
     /// process holds the run, the graph changed, the store is unavailable).
     #[error(transparent)]
-    Durable(#[from] crate::durable::DurableError),
+    Durable(#[from] super::DurableError),
 }
 
 // Written out, with the output `#[derive(Debug)]` gives: a derived `fmt` is `#[inline]`, so

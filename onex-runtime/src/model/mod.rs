@@ -5,6 +5,7 @@
 
 mod backoff;
 mod delivery;
+mod durable_error;
 mod error;
 mod event;
 mod graph;
@@ -20,6 +21,7 @@ mod thunk_ids;
 
 pub use backoff::{Backoff, BackoffKind};
 pub use delivery::Delivery;
+pub use durable_error::DurableError;
 pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use event::{ObserverSet, RunEvent, RunObserver};
 pub use graph::{Graph, StepSpec};

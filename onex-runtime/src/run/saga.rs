@@ -63,7 +63,8 @@ async fn undo_output(sh: &Execution, c: CallId) -> Option<CompensationRecord> {
     let spec = sh.program.graph().step(c.step);
     let started = sh.elapsed();
     let undo = contain_async(&spec.name, undo);
-    let result = crate::durable::key::scope(&sh.contexts[c.run], c.step, c.item, spec, undo).await;
+    let result =
+        crate::context::call_key::scope(&sh.contexts[c.run], c.step, c.item, spec, undo).await;
     match &result {
         Ok(()) => tracing::info!(step = %spec.name, "compensated"),
         Err(e) => tracing::error!(step = %spec.name, error = %e, "compensation failed"),

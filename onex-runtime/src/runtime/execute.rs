@@ -64,14 +64,20 @@ pub(crate) async fn execute(
     let mut contexts: Vec<Context> = (0..n).map(|i| setup.context(i)).collect();
     // A lost lease stops a single run at once; a batch's other runs go on, and the one
     // that lost its lease stops at its next boundary.
-    let lease_lost = CancellationToken::new();
+    let lease_lost = (n == 1 && journaled.is_some()).then(CancellationToken::new);
     if let Some(journaled) = &journaled {
         for (ctx, opened) in contexts.iter_mut().zip(journaled) {
             ctx.set_run_id(Arc::clone(&opened.run_id));
         }
     }
-    let lost = (n == 1 && journaled.is_some()).then(|| lease_lost.clone());
-    let drivers = driven::open(&setup, &contexts, parent.is_some(), journaled, lost).await;
+    let drivers = driven::open(
+        &setup,
+        &contexts,
+        parent.is_some(),
+        journaled,
+        lease_lost.clone(),
+    )
+    .await;
     // A plain loop: the slots struct is one typed slot per step (large for a long workflow),
     // and collecting through iterator adapters moved each one twice more.
     let mut slots: Vec<AnySlots> = Vec::with_capacity(n);
@@ -98,7 +104,7 @@ pub(crate) async fn execute(
     }
     let interruption = {
         let work = exec::schedule(rt, &sh, &mut states);
-        interruptible(work, &setup.cancel, &lease_lost, options.timeout)
+        interruptible(work, &setup.cancel, lease_lost.as_ref(), options.timeout)
             .instrument(span.clone())
             .await
     };
@@ -160,7 +166,7 @@ pub(crate) async fn execute(
 async fn interruptible(
     work: impl Future<Output = ()>,
     cancel: &CancellationToken,
-    lease_lost: &CancellationToken,
+    lease_lost: Option<&CancellationToken>,
     timeout: Option<Duration>,
 ) -> Option<NodeError> {
     let deadline = async {
@@ -176,7 +182,15 @@ async fn interruptible(
         biased;
         () = work => None,
         () = cancel.cancelled() => Some(NodeError::cancelled()),
-        () = lease_lost.cancelled() => Some(crate::durable::run_driver::lease_lost()),
+        () = lost(lease_lost) => Some(crate::durable::run_driver::lease_lost()),
         limit = deadline => Some(deadline_passed(limit)),
+    }
+}
+
+/// Until `token` is cancelled; never without one.
+async fn lost(token: Option<&CancellationToken>) {
+    match token {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
     }
 }

@@ -4,6 +4,7 @@
 //! and hand it to [`execute`](execute::execute).
 
 mod builder;
+mod durable;
 mod execute;
 mod future;
 mod nested;
@@ -190,16 +191,8 @@ impl Runtime {
             }
             let _slot = self.admit().await;
             let inputs = match &self.inner.durable {
-                Some(durable) => {
-                    match crate::durable::start::run(
-                        self,
-                        durable,
-                        program.clone(),
-                        inputs,
-                        &options,
-                    )
-                    .await
-                    {
+                Some(journaled) => {
+                    match durable::run(self, journaled, program.clone(), inputs, &options).await {
                         Ok(results) => return results,
                         Err(inputs) => inputs,
                     }

@@ -18,13 +18,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use onex_runtime::journal::{
-    Journal, JournalError, JournalFuture, Lease, NewRun, Resolution, Retention, RunFilter,
-    RunRecord, RunSnapshot, Started, Write,
-};
+use onex_runtime::durable::{FaultyJournal, WriteStage};
+use onex_runtime::journal::{JournalError, Resolution};
 use onex_runtime::{
     Context, Delivery, ExecutionMode, FailureStrategy, NodeError, RunOptions, Runtime,
     WorkflowError,
@@ -52,61 +49,6 @@ enum Abort {
     AfterWrite(usize),
     InCharge,
     InRefund,
-}
-
-/// The journal, aborting the process at a chosen write.
-#[derive(Debug)]
-struct Crashing {
-    inner: SqliteJournal,
-    writes: AtomicUsize,
-    abort: Abort,
-}
-
-impl Journal for Crashing {
-    fn start_run<'a>(
-        &'a self,
-        run: NewRun,
-        holder: &'a str,
-        ttl: Duration,
-    ) -> JournalFuture<'a, Started> {
-        self.inner.start_run(run, holder, ttl)
-    }
-    fn acquire_lease<'a>(
-        &'a self,
-        run_id: &'a str,
-        holder: &'a str,
-        ttl: Duration,
-    ) -> JournalFuture<'a, Lease> {
-        self.inner.acquire_lease(run_id, holder, ttl)
-    }
-    fn renew_lease<'a>(&'a self, lease: &'a Lease, ttl: Duration) -> JournalFuture<'a, Lease> {
-        self.inner.renew_lease(lease, ttl)
-    }
-    fn release_lease<'a>(&'a self, lease: &'a Lease) -> JournalFuture<'a, ()> {
-        self.inner.release_lease(lease)
-    }
-    fn write<'a>(&'a self, lease: &'a Lease, writes: Vec<Write>) -> JournalFuture<'a, ()> {
-        let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
-        if self.abort == Abort::BeforeWrite(n) {
-            std::process::abort();
-        }
-        Box::pin(async move {
-            let result = self.inner.write(lease, writes).await;
-            if self.abort == Abort::AfterWrite(n) && result.is_ok() {
-                std::process::abort();
-            }
-            result
-        })
-    }
-    fn load_run<'a>(&'a self, run_id: &'a str) -> JournalFuture<'a, Option<RunSnapshot>> {
-        self.inner.load_run(run_id)
-    }
-    fn list_runs<'a>(&'a self, filter: &'a RunFilter) -> JournalFuture<'a, Vec<RunRecord>> {
-        self.inner.list_runs(filter)
-    }
-    fn prune<'a>(&'a self, retention: &'a Retention) -> JournalFuture<'a, usize> {
-        self.inner.prune(retention)
-    }
 }
 
 /// The external system the effects write: a separate SQLite file.
@@ -236,11 +178,19 @@ async fn main() {
     let delay = Duration::from_millis(arg("delay_ms").parse().unwrap_or(0));
     let ttl = Duration::from_millis(arg("ttl_ms").parse().unwrap_or(500));
     let ledger = Ledger(PathBuf::from(arg("ledger")));
-    let journal = Arc::new(Crashing {
-        inner: SqliteJournal::open(arg("db")).expect("the journal opens"),
-        writes: AtomicUsize::new(0),
-        abort,
-    });
+    let sqlite = SqliteJournal::open(arg("db")).expect("the journal opens");
+    let journal = Arc::new(FaultyJournal::new(
+        Arc::new(sqlite),
+        move |n, stage| match (abort, stage) {
+            (Abort::BeforeWrite(k), WriteStage::Before)
+            | (Abort::AfterWrite(k), WriteStage::After)
+                if k == n =>
+            {
+                std::process::abort()
+            }
+            _ => None,
+        },
+    ));
     let rt = Runtime::builder()
         .shared_journal(journal.clone())
         .lease_ttl(ttl)
@@ -296,5 +246,5 @@ async fn main() {
             }
         }
     }
-    println!("WRITES {}", journal.writes.load(Ordering::SeqCst));
+    println!("WRITES {}", journal.writes());
 }
