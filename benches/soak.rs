@@ -178,7 +178,7 @@ fn main() {
             .buffer_unordered(64);
         while finished.next().await.is_some() {
             done += 1;
-            if done % every == 0 {
+            if done.is_multiple_of(every) {
                 let journaled = journal
                     .list_runs(&RunFilter::all())
                     .await
