@@ -152,6 +152,7 @@ async fn reserve(ctx: &Context, order: &Order) -> Result<Hold, NodeError> {
         "INSERT OR IGNORE INTO holds (key, order_id, sku) VALUES (?1, ?2, ?3)",
         params![key, order.id, order.sku],
     )?;
+    println!("order-{}: stock held", order.id);
     Ok(Hold {
         order: order.id,
         key,

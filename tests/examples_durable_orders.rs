@@ -55,18 +55,20 @@ fn count(ledger: &Connection, sql: &str) -> i64 {
 #[test]
 fn killed_midway_then_resumed_every_order_finishes_and_no_effect_applies_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let args = "--orders 10 --delay-ms 150";
+    let args = "--orders 10 --delay-ms 300";
 
-    // Killed once three orders are done: others are in flight, some never started.
+    // Killed once order 5 holds its stock: it is in `charge` (which will decline its
+    // card), others are done, in flight, or not started.
     let mut placing = example(dir.path(), args).spawn().unwrap();
     let mut lines = BufReader::new(placing.stdout.take().unwrap()).lines();
-    let mut done = 0;
-    while done < 3 {
+    loop {
         let line = lines
             .next()
             .expect("the example prints its orders")
             .unwrap();
-        done += usize::from(line.starts_with("order-"));
+        if line == "order-5: stock held" {
+            break;
+        }
     }
     placing.kill().unwrap();
     placing.wait().unwrap();
@@ -76,7 +78,7 @@ fn killed_midway_then_resumed_every_order_finishes_and_no_effect_applies_twice()
             .output()
             .unwrap(),
     );
-    assert!(resumed.contains("resumed order-"), "{resumed}");
+    assert!(resumed.contains("resumed order-5: failed"), "{resumed}");
     assert!(resumed.contains(", 0 unfinished"), "{resumed}");
     assert!(resumed.contains("no effect ran twice"), "{resumed}");
 
@@ -101,7 +103,8 @@ fn killed_midway_then_resumed_every_order_finishes_and_no_effect_applies_twice()
         ),
         0
     );
-    // The declined orders (5 and 10) had their holds released, once each.
+    // The declined orders (5 and 10) had their holds released, once each: order 5's by
+    // its resumed run, which `recover_with` compensates.
     let released: String = ledger
         .query_row(
             "SELECT group_concat(order_id) FROM (SELECT order_id FROM releases ORDER BY 1)",
