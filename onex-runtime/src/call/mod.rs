@@ -61,12 +61,17 @@ pub(crate) fn attempt_sync_on(
         let spec = sh.program.graph().step(c.step);
         let _span = step_span(sh, c, attempt).entered();
         started_event(sh, c, attempt);
-        let ctx = &sh.contexts[c.run];
-        crate::context::call_key::sync_scope(ctx, c.step, c.item, spec, || {
+        let call = || {
             contain(&spec.name, || {
                 sh.program.call_sync(slots, sh.call(c, attempt))
             })
-        })
+        };
+        // Only durable runs (which always have drivers) set the call's key.
+        if sh.drivers.is_empty() {
+            call()
+        } else {
+            crate::context::call_key::sync_scope(&sh.contexts[c.run], c.step, c.item, spec, call)
+        }
     };
     let finished = if result.is_err() {
         sh.stamp()

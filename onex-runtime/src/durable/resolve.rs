@@ -41,10 +41,10 @@ impl Runtime {
         resolution: Resolution,
     ) -> Result<(), WorkflowError> {
         let failed = |error: JournalError| {
-            WorkflowError::Durable(DurableError::journal(run_id.to_owned(), error))
+            WorkflowError::from(DurableError::journal(run_id.to_owned(), error))
         };
         let durable = self.inner.durable.as_ref().ok_or_else(|| {
-            WorkflowError::Durable(DurableError::NoJournal {
+            WorkflowError::from(DurableError::NoJournal {
                 run_id: run_id.to_owned(),
             })
         })?;

@@ -370,9 +370,16 @@ pub enum WorkflowError {
     #[error(transparent)]
     Invalid(#[from] GraphError),
     /// A durable run could not start or resume: its journal refused or failed (another
-    /// process holds the run, the graph changed, the store is unavailable).
+    /// process holds the run, the graph changed, the store is unavailable). Boxed, so
+    /// that every run's result does not grow by it.
     #[error(transparent)]
-    Durable(#[from] super::DurableError),
+    Durable(Box<super::DurableError>),
+}
+
+impl From<super::DurableError> for WorkflowError {
+    fn from(error: super::DurableError) -> Self {
+        WorkflowError::Durable(Box::new(error))
+    }
 }
 
 // Written out, with the output `#[derive(Debug)]` gives: a derived `fmt` is `#[inline]`, so

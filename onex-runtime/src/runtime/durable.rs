@@ -47,7 +47,7 @@ pub(crate) async fn run(
                 go_inputs.push(input);
                 go_opened.push(opened);
             }
-            Err(error) => results[i] = Some(Err(WorkflowError::Durable(error))),
+            Err(error) => results[i] = Some(Err(error.into())),
         }
     }
     if !go.is_empty() {
@@ -137,7 +137,7 @@ impl Runtime {
                     let options = options.run_id(run_id);
                     self.run_batch_any(program, vec![input], options).await
                 }
-                Err(error) => vec![Err(WorkflowError::Durable(error))],
+                Err(error) => vec![Err(error.into())],
             }
         })
     }
@@ -194,7 +194,7 @@ impl Runtime {
     /// ```
     pub async fn recover_with(&self, options: RunOptions) -> Result<Recovered, WorkflowError> {
         let durable = self.inner.durable.as_ref().ok_or_else(|| {
-            WorkflowError::Durable(DurableError::NoJournal {
+            WorkflowError::from(DurableError::NoJournal {
                 run_id: "*".to_owned(),
             })
         })?;
@@ -202,9 +202,7 @@ impl Runtime {
             .journal
             .list_runs(&RunFilter::unfinished())
             .await
-            .map_err(|error| {
-                WorkflowError::Durable(DurableError::journal("*".to_owned(), error))
-            })?;
+            .map_err(|error| WorkflowError::from(DurableError::journal("*".to_owned(), error)))?;
         let mut recovered = Recovered::default();
         let mut resuming = Vec::new();
         for run in runs {
