@@ -24,8 +24,9 @@ use crate::program::Program;
 pub struct DurableWorkflow {
     /// The workflow's name, as journaled with its runs.
     pub name: &'static str,
-    /// Resumes the run with this id to its end.
-    pub resume: for<'a> fn(&'a Runtime, String) -> BoxFuture<'a, Result<(), WorkflowError>>,
+    /// Resumes the run with this id to its end, with these options.
+    pub resume:
+        for<'a> fn(&'a Runtime, String, RunOptions) -> BoxFuture<'a, Result<(), WorkflowError>>,
 }
 
 impl DurableWorkflow {
@@ -41,8 +42,9 @@ impl DurableWorkflow {
 fn resume_default<P: Program + Default>(
     rt: &Runtime,
     run_id: String,
+    options: RunOptions,
 ) -> BoxFuture<'_, Result<(), WorkflowError>> {
-    let run = rt.resume(Arc::new(P::default()), run_id, RunOptions::new());
+    let run = rt.resume(Arc::new(P::default()), run_id, options);
     Box::pin(async move { run.await.map(|_| ()) })
 }
 

@@ -166,6 +166,33 @@ impl Runtime {
     /// # Ok(()) }
     /// ```
     pub async fn recover(&self) -> Result<Recovered, WorkflowError> {
+        self.recover_with(RunOptions::new()).await
+    }
+
+    /// [`recover`](Self::recover), resuming each run with `options`: the mode and failure
+    /// strategy are not journaled, so a process whose runs compensate on failure resumes
+    /// them with `FailureStrategy::Compensate` too, or a resumed run that fails leaves its
+    /// completed effects in place. Each run's id is its own, whatever `options` says.
+    ///
+    /// # Errors
+    ///
+    /// As [`recover`](Self::recover).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use onex::journal::MemoryJournal;
+    /// use onex::{FailureStrategy, RunOptions, Runtime};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), onex::WorkflowError> {
+    /// let rt = Runtime::builder().journal(MemoryJournal::new()).build();
+    /// let options = RunOptions::new().failure_strategy(FailureStrategy::Compensate);
+    /// let recovered = rt.recover_with(options).await?;
+    /// assert!(recovered.results.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub async fn recover_with(&self, options: RunOptions) -> Result<Recovered, WorkflowError> {
         let durable = self.inner.durable.as_ref().ok_or_else(|| {
             WorkflowError::from(DurableError::NoJournal {
                 run_id: "*".to_owned(),
@@ -181,8 +208,10 @@ impl Runtime {
         for run in runs {
             match DURABLE_WORKFLOWS.iter().find(|w| w.name == run.workflow) {
                 Some(workflow) => {
-                    let id = run.run_id.clone();
-                    resuming.push(async move { (id, (workflow.resume)(self, run.run_id).await) });
+                    let (id, options) = (run.run_id.clone(), options.clone());
+                    resuming.push(async move {
+                        (id, (workflow.resume)(self, run.run_id, options).await)
+                    });
                 }
                 None => recovered.unknown.push(run.run_id),
             }
