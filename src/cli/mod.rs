@@ -119,7 +119,7 @@ enum ModeArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum StrategyArg {
+pub(crate) enum StrategyArg {
     #[value(name = "fail_fast", alias = "fail-fast")]
     FailFast,
     #[value(name = "continue_on_error", alias = "continue-on-error")]
@@ -315,13 +315,20 @@ fn options(
         options = options.mode(mode);
     }
     if let Some(strategy) = strategy {
-        options = options.failure_strategy(match strategy {
+        options = options.failure_strategy(strategy.get());
+    }
+    options
+}
+
+impl StrategyArg {
+    /// The failure strategy the flag names.
+    pub(crate) fn get(self) -> FailureStrategy {
+        match self {
             StrategyArg::FailFast => FailureStrategy::FailFast,
             StrategyArg::ContinueOnError => FailureStrategy::ContinueOnError,
             StrategyArg::Compensate => FailureStrategy::Compensate,
-        });
+        }
     }
-    options
 }
 
 fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {

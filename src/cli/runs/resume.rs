@@ -7,17 +7,21 @@
 
 use clap::Args;
 use onex_runtime::__private::DURABLE_WORKFLOWS;
-use onex_runtime::Runtime;
 use onex_runtime::journal::RunStatus;
+use onex_runtime::{RunOptions, Runtime};
 use onex_sqlite::SqliteJournal;
 
 use super::Opened;
-use crate::cli::CliError;
+use crate::cli::{CliError, StrategyArg};
 
 #[derive(Args)]
 pub(super) struct ResumeArgs {
     /// The run id.
     id: String,
+    /// The failure strategy to finish it with, which the journal does not keep:
+    /// `compensate` for a saga, so a failure undoes its completed effects.
+    #[arg(long)]
+    strategy: Option<StrategyArg>,
 }
 
 /// Resumes the run to its end; an error says why it cannot, and what to do instead.
@@ -58,9 +62,13 @@ pub(super) fn execute(journal: &Opened, args: &ResumeArgs) -> Result<String, Cli
         error,
     })?;
     let rt = Runtime::builder().journal(own).build();
+    let mut options = RunOptions::new();
+    if let Some(strategy) = args.strategy {
+        options = options.failure_strategy(strategy.get());
+    }
     journal
         .runtime
-        .block_on((entry.resume)(&rt, args.id.clone()))
+        .block_on((entry.resume)(&rt, args.id.clone(), options))
         .map_err(|error| CliError::Run(Box::new(error)))?;
     Ok(format!(
         "resumed run `{}` of `{workflow}`: completed\n",
