@@ -6,6 +6,12 @@
 //! that off; this thread checkpoints from its own connection instead, in `PASSIVE` mode
 //! (it never blocks the writer or readers), whenever commits happened since its last
 //! pass.
+//!
+//! A passive pass copies the log but cannot restart it while readers or the writer keep
+//! using it, so under sustained load the log file only grows. Once it holds more than
+//! [`TRUNCATE_AFTER_FRAMES`], the pass is followed by a `TRUNCATE` checkpoint, which waits
+//! (briefly, holding new commits back) for the log to be free and cuts the file to zero:
+//! the journal's files stay bounded however long the load lasts.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +41,7 @@ impl Checkpointer {
     ) -> Result<Self, JournalError> {
         let (stop, stopped) = mpsc::channel::<()>();
         let name = store.name.clone();
+        conn.busy_timeout(TRUNCATE_WAIT).map_err(|e| store.sql(e))?;
         let thread = std::thread::Builder::new()
             .name("onex-sqlite-checkpoint".into())
             .spawn(move || {
@@ -62,8 +69,21 @@ impl Checkpointer {
     }
 }
 
+/// Log frames (pages of 4 KiB, so ~16 MiB) past which a pass truncates the log.
+pub(crate) const TRUNCATE_AFTER_FRAMES: i64 = 4096;
+
+/// How long a truncating pass waits for readers and the writer to let go of the log; the
+/// commits that arrive meanwhile wait too, so it is short. A pass that times out leaves
+/// the log for the next one.
+const TRUNCATE_WAIT: Duration = Duration::from_millis(200);
+
 fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+    // Columns: busy (0/1), frames in the log, frames copied into the database.
+    let frames: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
+    if frames > TRUNCATE_AFTER_FRAMES {
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
+    Ok(())
 }
 
 impl Drop for Checkpointer {

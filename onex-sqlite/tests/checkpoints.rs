@@ -74,3 +74,54 @@ fn without_background_checkpoints_the_writer_checkpoints_itself() {
         restarted
     });
 }
+
+fn wal_bytes(db: &Path) -> u64 {
+    std::fs::metadata(db.with_extension("db-wal")).map_or(0, |m| m.len())
+}
+
+#[test]
+fn a_log_grown_while_a_reader_held_it_is_cut_back_once_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let options = SqliteOptions::new().checkpoint_interval(Some(Duration::from_millis(5)));
+    let journal = SqliteJournal::open_with(&path, options).unwrap();
+    // Another process reading the journal (an operator's `runs show`, say) holds a
+    // snapshot: no checkpoint can restart the log meanwhile, so it grows.
+    let reader = rusqlite::Connection::open(&path).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    reader
+        .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let ttl = Duration::from_secs(3600);
+    rt.block_on(async {
+        for i in 0..24 {
+            let run = NewRun::new(format!("r{i}"), "Wf", vec![7; 1 << 20]);
+            journal.start_run(run, "me", ttl).await.unwrap();
+        }
+    });
+    let grown = wal_bytes(&path);
+    assert!(grown > 20 << 20, "the log holds the inputs: {grown} bytes");
+
+    reader.execute_batch("COMMIT").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    rt.block_on(async {
+        for i in 0.. {
+            // A commit now and then, as a live journal has: the checkpointer only runs
+            // after commits.
+            let run = NewRun::new(format!("small{i}"), "Wf", vec![]);
+            journal.start_run(run, "me", ttl).await.unwrap();
+            let now = wal_bytes(&path);
+            if now < 1 << 20 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the log stayed at {now} bytes (grown to {grown})"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+}
