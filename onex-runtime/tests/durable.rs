@@ -1071,3 +1071,41 @@ async fn a_node_whose_types_changed_is_a_changed_graph() {
         .unwrap();
     assert_eq!(run.output, "40 cm");
 }
+
+#[tokio::test]
+async fn a_changed_step_that_had_completed_runs_again_when_the_change_is_allowed() {
+    let world = Arc::new(World::default());
+    let wf = orders(&world, Delivery::Idempotent);
+    let journal = MemoryJournal::new();
+    // Write 4 (the outcome of `ship`) fails: `parse` and `charge` are journaled as done.
+    wf.run_on(
+        &runtime(faulty(&journal, 4), "a"),
+        json!(4),
+        RunOptions::new().run_id("order-7"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(world.calls("Charge"), 1);
+    // The new version charges through another node: `charge` and `ship` changed.
+    let mut registry = registry(&world, Delivery::Idempotent);
+    registry
+        .effect("ChargeV2", |_ctx: Context, n: i64| async move {
+            Ok::<_, NodeError>(n * 101)
+        })
+        .delivery("ChargeV2", Delivery::Idempotent);
+    let changed = registry
+        .load_yaml(&ORDERS.replace("target_node_type: Charge", "target_node_type: ChargeV2"))
+        .unwrap();
+    let rt = runtime(journal.clone(), "b");
+    let run = changed
+        .resume(&rt, "order-7", RunOptions::new().allow_changed_graph())
+        .await
+        .unwrap();
+    assert_eq!(run.output, json!("shipped 404"));
+    assert_eq!(
+        world.calls("Parse"),
+        1,
+        "`parse` is unchanged: not run again"
+    );
+    assert_eq!(status(&journal, "order-7").await, RunStatus::Completed);
+}

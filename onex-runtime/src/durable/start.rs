@@ -9,7 +9,7 @@ use super::fingerprint::{diff, unchanged};
 use super::heartbeat::LeaseCell;
 use super::run_driver::Opened;
 use crate::journal::{
-    GraphFingerprint, Journal, JournalError, NewRun, RunSnapshot, RunStatus, Started,
+    GraphFingerprint, Journal, JournalError, NewRun, RunSnapshot, RunStatus, Started, Write,
 };
 use crate::model::DurableError;
 use crate::model::RunOptions;
@@ -85,19 +85,26 @@ pub(crate) async fn open(
             };
             return Err(give_back(error).await);
         }
-        // A changed step's journaled output is forgotten, so it runs again; its intent
-        // stays, so the journal's attempt numbers keep growing, and one in doubt is
-        // treated as any call in doubt.
+        // A changed step's journaled output is forgotten, in the journal too, so it runs
+        // again; its intent stays, so the journal's attempt numbers keep growing, and one
+        // in doubt is treated as any call in doubt.
         let keep = unchanged(&run.fingerprint, graph);
+        let mut forget = Vec::new();
         for entry in &mut entries {
-            if !keep
+            let kept = keep
                 .get(entry.step.index as usize)
                 .copied()
-                .unwrap_or(false)
-            {
+                .unwrap_or(false);
+            if !kept && (entry.outcome.is_some() || entry.compensation_intent.is_some()) {
                 entry.outcome = None;
                 entry.compensation_intent = None;
                 entry.compensation_outcome = None;
+                forget.push(Write::forget(entry.step.clone()));
+            }
+        }
+        if let (Some(lease), false) = (&lease, forget.is_empty()) {
+            if let Err(error) = journal.write(lease, forget).await {
+                return Err(give_back(failed(error)).await);
             }
         }
     }

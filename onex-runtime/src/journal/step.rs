@@ -340,6 +340,11 @@ impl StepEntry {
                 });
             }
             StepChange::Resolve(resolution) => self.resolve(resolution, now)?,
+            StepChange::Forget => {
+                self.outcome = None;
+                self.compensation_intent = None;
+                self.compensation_outcome = None;
+            }
         }
         Ok(())
     }
@@ -444,6 +449,10 @@ pub enum StepChange {
     },
     /// An operator settles the in-doubt call.
     Resolve(Resolution),
+    /// The step changed in the graph of a run resumed with a changed graph: its outcome
+    /// and compensation are forgotten so that it runs again. Its intent stays, so the
+    /// attempt numbers keep growing.
+    Forget,
 }
 
 impl StepChange {
@@ -455,6 +464,7 @@ impl StepChange {
             StepChange::CompensationIntent { .. } => "compensation intent",
             StepChange::CompensationOutcome { .. } => "compensation outcome",
             StepChange::Resolve(_) => "resolution",
+            StepChange::Forget => "forget",
         }
     }
 }

@@ -82,6 +82,15 @@ impl Write {
         }
     }
 
+    /// Forgets `step`'s outcome and compensation, so that it runs again: a step that
+    /// changed in a run resumed with a changed graph.
+    pub fn forget(step: StepKey) -> Self {
+        Write::Step {
+            step,
+            change: StepChange::Forget,
+        }
+    }
+
     /// The step the write is about, if any.
     pub fn step(&self) -> Option<&StepKey> {
         match self {

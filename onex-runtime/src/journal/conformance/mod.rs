@@ -52,11 +52,12 @@ pub use runs::{
     start_returns_a_finished_run, status_changes_are_journaled, unknown_runs_are_reported,
 };
 pub use steps::{
-    a_batch_is_all_or_nothing, a_refused_write_leaves_concurrent_writes_alone,
-    a_second_handle_sees_every_commit, concurrent_runs_are_all_journaled,
-    fused_outcome_and_intent_is_one_write, intent_then_outcome_completes_a_step,
-    intent_without_outcome_is_in_doubt, intents_name_their_holder, large_payloads_round_trip,
-    map_items_are_separate_calls, step_changes_follow_the_rules,
+    a_batch_is_all_or_nothing, a_forgotten_step_runs_again,
+    a_refused_write_leaves_concurrent_writes_alone, a_second_handle_sees_every_commit,
+    concurrent_runs_are_all_journaled, fused_outcome_and_intent_is_one_write,
+    intent_then_outcome_completes_a_step, intent_without_outcome_is_in_doubt,
+    intents_name_their_holder, large_payloads_round_trip, map_items_are_separate_calls,
+    step_changes_follow_the_rules,
 };
 
 use std::future::Future;
@@ -141,6 +142,7 @@ macro_rules! journal_conformance_tests {
             fused_outcome_and_intent_is_one_write,
             step_changes_follow_the_rules,
             a_batch_is_all_or_nothing,
+            a_forgotten_step_runs_again,
             a_refused_write_leaves_concurrent_writes_alone,
             map_items_are_separate_calls,
             large_payloads_round_trip,

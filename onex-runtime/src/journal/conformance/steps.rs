@@ -454,3 +454,41 @@ pub async fn intents_name_their_holder<F: JournalFactory>(factory: &F) {
         );
     }
 }
+
+/// A forgotten step (changed in a resumed graph) loses its outcome and compensation, keeps
+/// its intent, and takes a new attempt and outcome, also through a second handle.
+pub async fn a_forgotten_step_runs_again<F: JournalFactory>(factory: &F) {
+    let setup = Setup::new(factory);
+    let journal = setup.journal();
+    let lease = create(journal, "r1").await;
+    journal.record_intent(&lease, key(0), 1).await.unwrap();
+    journal
+        .record_outcome(&lease, key(0), Ok(b"1".to_vec()), 1)
+        .await
+        .unwrap();
+    journal
+        .record_compensation_intent(&lease, key(0), 1)
+        .await
+        .unwrap();
+    journal
+        .write(&lease, vec![Write::forget(key(0))])
+        .await
+        .unwrap();
+
+    let other = setup.other();
+    let run = other.load_run("r1").await.unwrap().unwrap();
+    let entry = run.step(&key(0)).expect("step 0 stays journaled");
+    assert!(entry.outcome.is_none(), "its outcome is forgotten");
+    assert!(
+        entry.compensation_intent.is_none(),
+        "so is its compensation"
+    );
+    assert_eq!(entry.intent.as_ref().map(|i| i.attempt), Some(1));
+    journal.record_intent(&lease, key(0), 2).await.unwrap();
+    journal
+        .record_outcome(&lease, key(0), Ok(b"2".to_vec()), 1)
+        .await
+        .unwrap();
+    let run = other.load_run("r1").await.unwrap().unwrap();
+    assert_eq!(run.output(&key(0)), Some(&b"2"[..]));
+}
