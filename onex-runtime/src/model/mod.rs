@@ -4,6 +4,7 @@
 //! beyond reading them.
 
 mod backoff;
+mod batch;
 mod delivery;
 mod error;
 mod event;
@@ -20,6 +21,7 @@ mod thunk;
 mod thunk_ids;
 
 pub use backoff::{Backoff, BackoffKind};
+pub use batch::{BatchFailure, BatchOutcome, BatchReport};
 pub use delivery::Delivery;
 pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use event::{ObserverSet, RunEvent, RunObserver};
