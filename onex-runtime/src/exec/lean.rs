@@ -100,36 +100,36 @@ fn run_one<P: Program>(
             None => line(program, &slots, call, &mut at),
         }
     }));
-    let graph = program.graph();
-    let name = |at: usize| {
-        let step = graph.order().get(at).copied().unwrap_or(0);
-        graph.steps().get(step).map(|s| s.name.to_string())
-    };
+    // The graph is looked at only on a failure: finding it is a call per input.
     match ran {
         Ok(Ok(())) => match program.output(slots) {
             Some(output) => Some(output),
             None => {
+                let last = program.graph().order().len().saturating_sub(1);
                 let error = NodeError::internal("the output step stored no output");
-                fail(
-                    failures,
-                    i,
-                    name(graph.order().len().saturating_sub(1)),
-                    error,
-                );
+                fail(failures, i, step_name(program, last), error);
                 None
             }
         },
         Ok(Err(error)) => {
-            fail(failures, i, name(at), error);
+            fail(failures, i, step_name(program, at), error);
             None
         }
         Err(payload) => {
-            let step = name(at);
+            let step = step_name(program, at);
             let error = panicked(step.as_deref().unwrap_or("?"), payload);
             fail(failures, i, step, error);
             None
         }
     }
+}
+
+/// The name of the step at `position` in the graph's order.
+#[cold]
+fn step_name<P: Program>(program: &P, position: usize) -> Option<String> {
+    let graph = program.graph();
+    let step = graph.order().get(position).copied()?;
+    graph.steps().get(step).map(|s| s.name.to_string())
 }
 
 #[cold]
