@@ -174,11 +174,25 @@ async fn an_observed_batch_falls_back_to_run_batch_and_is_observed() {
     );
 }
 
+workflow! {
+    /// A side branch the output does not need.
+    workflow Sided(n: u64) -> u64 {
+        doubled = double(n);
+        side = picky(doubled);
+        quadrupled = double(doubled);
+        return quadrupled;
+    }
+}
+
 #[tokio::test]
 async fn continue_on_error_falls_back_to_run_batch() {
     let opts = RunOptions::new().failure_strategy(FailureStrategy::ContinueOnError);
     let rt = Runtime::default();
-    let out = Plain::run_batch_lean(&rt, vec![1, 7], opts).await;
-    assert_eq!(out.outputs, vec![Some(5), None]);
-    assert_eq!(out.report.failures[0].index, 1);
+    // 7 fails its side branch, which the output does not need: it still has an output.
+    let out = Sided::run_batch_lean(&rt, vec![1, 7], opts).await;
+    assert_eq!(out.outputs, vec![Some(4), Some(28)]);
+    assert_eq!(out.report.completed, 2);
+    let failfast = Sided::run_batch_lean(&rt, vec![1, 7], RunOptions::new()).await;
+    assert_eq!(failfast.outputs, vec![Some(4), None]);
+    assert_eq!(failfast.report.failures[0].step.as_deref(), Some("side"));
 }
