@@ -15,10 +15,10 @@ fn double(n: &u64) -> u64 {
 /// Fails on multiples of 7, panics on multiples of 11 (checked in that order).
 #[node(compute)]
 fn picky(n: &u64) -> Result<u64, NodeError> {
-    if n % 7 == 0 {
+    if n.is_multiple_of(7) {
         return Err(NodeError::permanent(format!("{n} is a multiple of 7")));
     }
-    assert!(n % 11 != 0, "{n} is a multiple of 11");
+    assert!(!n.is_multiple_of(11), "{n} is a multiple of 11");
     Ok(n + 1)
 }
 
@@ -40,7 +40,7 @@ workflow! {
 #[node(effect)]
 async fn fetch(n: &u64) -> Result<u64, NodeError> {
     tokio::task::yield_now().await;
-    if n % 5 == 0 {
+    if n.is_multiple_of(5) {
         return Err(NodeError::permanent("no"));
     }
     Ok(*n)
@@ -143,7 +143,9 @@ async fn a_cancelled_batch_runs_no_input() {
 async fn an_asynchronous_step_falls_back_to_run_batch() {
     let rt = Runtime::default();
     let out = Fetching::run_batch_lean(&rt, (1..=10).collect(), RunOptions::new()).await;
-    let expected: Vec<Option<u64>> = (1..=10).map(|n| (n % 5 != 0).then_some(n * 2)).collect();
+    let expected: Vec<Option<u64>> = (1..=10)
+        .map(|n: u64| (!n.is_multiple_of(5)).then_some(n * 2))
+        .collect();
     assert_eq!(out.outputs, expected);
     let failed: Vec<(usize, Option<&str>)> = out
         .report
@@ -178,7 +180,7 @@ workflow! {
     /// A side branch the output does not need.
     workflow Sided(n: u64) -> u64 {
         doubled = double(n);
-        side = picky(doubled);
+        _side = picky(doubled);
         quadrupled = double(doubled);
         return quadrupled;
     }
@@ -194,5 +196,5 @@ async fn continue_on_error_falls_back_to_run_batch() {
     assert_eq!(out.report.completed, 2);
     let failfast = Sided::run_batch_lean(&rt, vec![1, 7], RunOptions::new()).await;
     assert_eq!(failfast.outputs, vec![Some(4), None]);
-    assert_eq!(failfast.report.failures[0].step.as_deref(), Some("side"));
+    assert_eq!(failfast.report.failures[0].step.as_deref(), Some("_side"));
 }
