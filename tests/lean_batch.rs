@@ -198,3 +198,29 @@ async fn continue_on_error_falls_back_to_run_batch() {
     assert_eq!(failfast.outputs, vec![Some(4), None]);
     assert_eq!(failfast.report.failures[0].step.as_deref(), Some("_side"));
 }
+
+#[node(effect)]
+fn run_id(ctx: &Context, n: &u64) -> Result<String, NodeError> {
+    Ok(format!("{n}:{}", ctx.workflow_id()))
+}
+
+workflow! {
+    /// A synchronous effect that reads its run's workflow id.
+    workflow Identified(n: u64) -> String {
+        id = run_id(n);
+        return id;
+    }
+}
+
+#[tokio::test]
+async fn every_input_of_an_effect_sees_its_own_workflow_id() {
+    let rt = Runtime::default();
+    let out = Identified::run_batch_lean(&rt, (0..1_000).collect(), RunOptions::new()).await;
+    let ids: std::collections::HashSet<String> = out
+        .into_outputs()
+        .expect("every input runs")
+        .into_iter()
+        .map(|s| s.split_once(':').expect("n:id").1.to_string())
+        .collect();
+    assert_eq!(ids.len(), 1_000);
+}

@@ -2,9 +2,10 @@
 //! start to end on a rayon worker, typed, with nothing kept per input but its slots.
 //!
 //! Unlike the fused `run_batch` ([`fused`](super::fused)), an input here has no run of its
-//! own: no boxed input, no context, run state, records or report. Each rayon job makes one
-//! [`Context`] its inputs share, and a failure is pushed to the batch's list, so an input
-//! that completes costs its slots, its steps' calls and its output.
+//! own: no boxed input, run state, records or report. Each rayon job makes one [`Context`]
+//! its inputs share (one per input when an effect step could read its workflow id), and a
+//! failure is pushed to the batch's list, so an input that completes costs its slots, its
+//! steps' calls and its output.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
@@ -13,7 +14,7 @@ use rayon::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
-use crate::model::{BatchFailure, ExecutionMode, NodeError};
+use crate::model::{BatchFailure, ExecutionMode, NodeError, NodeKind};
 use crate::policy::panic::panicked;
 use crate::program::dispatch::line;
 use crate::program::{Call, Program};
@@ -29,7 +30,9 @@ struct Job {
 }
 
 /// Runs every input through `program`; outputs in input order (`None` for a failed
-/// input), failures ordered by input index. `context` makes a job's context; `cancel`,
+/// input), failures ordered by input index. `context` makes a job's context, or each
+/// input's when the graph has an effect step: an effect sees its run's workflow id, which
+/// must not be shared by other inputs (compute and reducer nodes see no context). `cancel`,
 /// when given, stops the inputs not yet started once it is cancelled.
 pub(crate) fn execute<P: Program>(
     program: &P,
@@ -39,6 +42,11 @@ pub(crate) fn execute<P: Program>(
     context: impl Fn() -> Context + Sync,
 ) -> (Vec<Option<P::Output>>, Vec<BatchFailure>) {
     let min_len = super::fused::min_job_len(inputs.len(), rayon::current_num_threads());
+    let per_input = program
+        .graph()
+        .steps()
+        .iter()
+        .any(|s| s.kind == NodeKind::Effect);
     let failures = Mutex::new(Vec::new());
     let mut outputs = Vec::new();
     inputs
@@ -61,6 +69,9 @@ pub(crate) fn execute<P: Program>(
                         fail(&failures, i, None, NodeError::cancelled());
                         return None;
                     }
+                }
+                if per_input {
+                    return run_one(program, &context(), mode, i, input, &failures);
                 }
                 run_one(program, &job.ctx, mode, i, input, &failures)
             },

@@ -162,8 +162,9 @@ impl Runtime {
     /// When every step is plain and synchronous (no retries, timeout or cache), the run
     /// is `FailFast` with no run timeout, and nothing observes it (no observer, circuit
     /// breaker, cache-everything, input capture, step driver or `debug` tracing), each
-    /// input runs typed, start to end, on a rayon worker; the inputs of one rayon job
-    /// share one [`Context`](crate::Context) (one workflow id per job). Otherwise the batch
+    /// input runs typed, start to end, on a rayon worker; when no step is an effect, the
+    /// inputs of one rayon job share one [`Context`](crate::Context) (no compute or reducer
+    /// node sees it), and otherwise each input has its own. Otherwise the batch
     /// runs through [`run_batch`](Self::run_batch) and its results are summed up into the
     /// same [`BatchOutcome`](crate::BatchOutcome). The batch takes one run slot.
     ///
