@@ -1,4 +1,5 @@
-//! batch: 1,000,000 records through 4 compute steps with `run_batch` (records on and off),
+//! batch: 1,000,000 records through 4 compute steps with `run_batch` (records on and off)
+//! and `run_batch_lean` (one report for the batch),
 //! against a hand-written rayon `par_iter` chain of the same four functions.
 //!
 //! Two shapes of input: one run per record (each record is an input with its own report),
@@ -101,6 +102,13 @@ async fn onex_batch(rt: &Runtime, rs: Vec<Reading>, records: bool) -> Vec<u64> {
         .collect()
 }
 
+/// The same batch through `run_batch_lean`: outputs and one report, no report per input.
+async fn onex_lean(rt: &Runtime, rs: Vec<Reading>) -> BatchOutcome<u64> {
+    let out = Pipeline::run_batch_lean(rt, rs, RunOptions::new()).await;
+    debug_assert_eq!(out.report.failed(), 0);
+    out
+}
+
 fn batch(c: &mut Criterion) {
     let onex_rt = Runtime::default();
     let mt = tokio::runtime::Builder::new_multi_thread()
@@ -109,6 +117,8 @@ fn batch(c: &mut Criterion) {
         .expect("a multi-thread runtime");
     let expected = by_hand(inputs());
     assert_eq!(mt.block_on(onex_batch(&onex_rt, inputs(), false)), expected);
+    let lean = mt.block_on(onex_lean(&onex_rt, inputs()));
+    assert_eq!(lean.into_outputs().expect("every record runs"), expected);
     let flat = |chunks: Vec<Vec<u64>>| chunks.concat();
     assert_eq!(
         flat(mt.block_on(onex_chunked(&onex_rt, chunks(), true))),
@@ -122,6 +132,13 @@ fn batch(c: &mut Criterion) {
     g.throughput(Throughput::Elements(RECORDS));
     g.bench_function("rayon", |b| {
         b.iter_batched(inputs, |rs| black_box(by_hand(rs)), BatchSize::PerIteration)
+    });
+    g.bench_function("onex/per_record/lean", |b| {
+        b.iter_batched(
+            inputs,
+            |rs| black_box(mt.block_on(onex_lean(&onex_rt, rs))),
+            BatchSize::PerIteration,
+        )
     });
     g.bench_function("onex/per_record/records_off", |b| {
         b.iter_batched(

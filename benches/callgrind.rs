@@ -10,7 +10,9 @@
 //! Workloads: the criterion benches' onex rows — `chain_on`, `chain_off` (1,000 steps,
 //! Sequential, current-thread), `fanout_parallel_on`, `fanout_parallel_off`,
 //! `fanout_batch_on`, `fanout_batch_off` (1 → 1,000 → 1, current-thread), and
-//! `batch_on`, `batch_off` (`run_batch` of 10,000 inputs through 4 steps).
+//! `batch_on`, `batch_off` (`run_batch` of 10,000 inputs through 4 steps), `batch_lean`
+//! (`run_batch_lean` of the same) and `batch_rayon` (the same four functions by hand in a
+//! rayon `par_iter` chain).
 
 use std::hint::black_box;
 
@@ -44,6 +46,7 @@ async fn once(rt: &Runtime, workload: &str) -> u64 {
         ),
         "fanout_batch_on" | "fanout_batch_off" => (ExecutionMode::Batch, workload.ends_with("_on")),
         "batch_on" | "batch_off" => (ExecutionMode::Sequential, workload == "batch_on"),
+        "batch_lean" | "batch_rayon" => (ExecutionMode::Sequential, false),
         other => panic!("unknown workload `{other}`"),
     };
     let opts = RunOptions::new().mode(mode).records(records);
@@ -63,7 +66,20 @@ async fn once(rt: &Runtime, workload: &str) -> u64 {
                 sensor: (i % 97) as u32,
                 raw: (i * 7919) % 20_000 - 10_000,
             })
-            .collect();
+            .collect::<Vec<_>>();
+        if workload == "batch_rayon" {
+            use rayon::prelude::*;
+            let keys: Vec<u64> = inputs
+                .into_par_iter()
+                .map(|r| bucket(&clamp(&calibrate(&parse(&r)))))
+                .collect();
+            return keys.into_iter().sum();
+        }
+        if workload == "batch_lean" {
+            let out = Pipeline::run_batch_lean(rt, inputs, opts).await;
+            assert_eq!(out.report.failed(), 0, "every record runs");
+            return out.outputs.into_iter().flatten().sum();
+        }
         Pipeline::run_batch(rt, inputs, opts)
             .await
             .into_iter()

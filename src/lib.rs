@@ -184,9 +184,9 @@ pub mod prelude {
     pub use crate::ProgressObserver;
     pub use crate::policy::{CircuitBreaker, CircuitState};
     pub use crate::{
-        Context, ErrorCode, ExecutionMode, FailureStrategy, NodeError, RunEvent, RunObserver,
-        RunOptions, Runtime, StepRecord, StepState, Thunk, ThunkType, WorkflowError,
-        WorkflowReport, WorkflowRun, WorkflowState, node, workflow,
+        BatchOutcome, BatchReport, Context, ErrorCode, ExecutionMode, FailureStrategy, NodeError,
+        RunEvent, RunObserver, RunOptions, Runtime, StepRecord, StepState, Thunk, ThunkType,
+        WorkflowError, WorkflowReport, WorkflowRun, WorkflowState, node, workflow,
     };
 }
 

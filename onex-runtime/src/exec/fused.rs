@@ -24,7 +24,7 @@ use crate::run::setup::Setup;
 /// The fewest inputs a rayon job takes, so a job's setup is shared by at least that many
 /// (256 amortise it) while every worker still gets several jobs to steal (inputs may
 /// differ in cost).
-fn min_job_len(inputs: usize, workers: usize) -> usize {
+pub(crate) fn min_job_len(inputs: usize, workers: usize) -> usize {
     (inputs / (workers.max(1) * 8)).clamp(1, 256)
 }
 

@@ -6,6 +6,7 @@
 //!   ([`concurrent`]).
 //! - [`lockstep`]: `run_batch`, every input step by step, one rayon job per node type.
 //! - [`fused`]: `run_batch` of an all-plain graph, each input start to end on a worker.
+//! - [`lean`]: `run_batch_lean` of an all-plain graph, typed, one report for the batch.
 //!
 //! A call itself, with its policies, is [`crate::call`]'s; what it did is applied to its
 //! run's [`RunState`].
@@ -13,6 +14,7 @@
 mod concurrent;
 mod direct;
 pub(crate) mod fused;
+pub(crate) mod lean;
 mod lockstep;
 mod sequential;
 mod waves;

@@ -4,6 +4,7 @@
 //! beyond reading them.
 
 mod backoff;
+mod batch;
 mod delivery;
 mod durable_error;
 mod error;
@@ -21,6 +22,7 @@ mod thunk;
 mod thunk_ids;
 
 pub use backoff::{Backoff, BackoffKind};
+pub use batch::{BatchFailure, BatchOutcome, BatchReport};
 pub use delivery::Delivery;
 pub use durable_error::DurableError;
 pub use error::{ErrorCode, GraphError, NodeError, WorkflowError};

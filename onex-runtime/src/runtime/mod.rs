@@ -164,6 +164,102 @@ impl Runtime {
         BatchFuture::new(self.run_batch_any(Erased::new(program), inputs, options))
     }
 
+    /// Runs `program` once per input and returns the outputs in input order with ONE
+    /// [`BatchReport`](crate::BatchReport) for the batch: counts, and each failure with its
+    /// input's index, step and error. No input gets a report of its own; for those, use
+    /// [`run_batch`](Self::run_batch).
+    ///
+    /// When every step is plain and synchronous (no retries, timeout or cache), the run
+    /// is `FailFast` with no run timeout, and nothing observes it (no observer, circuit
+    /// breaker, cache-everything, input capture, step driver or `debug` tracing), each
+    /// input runs typed, start to end, on a rayon worker; when no step is an effect, the
+    /// inputs of one rayon job share one [`Context`](crate::Context) (no compute or reducer
+    /// node sees it), and otherwise each input has its own. Otherwise the batch
+    /// runs through [`run_batch`](Self::run_batch) and its results are summed up into the
+    /// same [`BatchOutcome`](crate::BatchOutcome). The batch takes one run slot.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use onex::prelude::*;
+    ///
+    /// #[node(compute)]
+    /// fn halve(n: &u32) -> Result<u32, NodeError> {
+    ///     if n % 2 == 0 { Ok(n / 2) } else { Err(NodeError::permanent("odd")) }
+    /// }
+    ///
+    /// workflow! {
+    ///     workflow Halve(n: u32) -> u32 {
+    ///         half = halve(n);
+    ///         return half;
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let rt = Runtime::default();
+    /// let out = rt.run_batch_lean(Arc::new(Halve), vec![4, 3, 8], RunOptions::new()).await;
+    /// assert_eq!(out.outputs, vec![Some(2), None, Some(4)]);
+    /// assert_eq!(out.report.completed, 2);
+    /// assert_eq!(out.report.failures[0].index, 1);
+    /// assert_eq!(out.report.failures[0].step.as_deref(), Some("half"));
+    /// # });
+    /// ```
+    pub fn run_batch_lean<P: Program>(
+        &self,
+        program: Arc<P>,
+        inputs: Vec<P::Input>,
+        options: RunOptions,
+    ) -> BoxFuture<'_, crate::BatchOutcome<P::Output>> {
+        Box::pin(async move {
+            let workflow = program.graph().name().to_string();
+            let start = std::time::Instant::now();
+            if !self.lean_allowed(program.graph(), &options) {
+                let runs = self.run_batch(program, inputs, options).await;
+                let mut outcome = crate::BatchOutcome::from_runs(workflow, runs);
+                outcome.report.elapsed = start.elapsed();
+                return outcome;
+            }
+            let _slot = self.admit().await;
+            let name = program.graph().name_cow();
+            let operation_id = options.operation_id.unwrap_or_else(uuid::Uuid::new_v4);
+            let cancel = Arc::new(options.cancel.clone().unwrap_or_default());
+            let context = || {
+                crate::Context::new(
+                    self.clone(),
+                    name.clone(),
+                    uuid::Uuid::new_v4(),
+                    operation_id,
+                    Arc::clone(&cancel),
+                    options.mode,
+                )
+            };
+            let (outputs, failures) = crate::exec::lean::execute(
+                &*program,
+                inputs,
+                options.mode,
+                options.cancel.as_ref(),
+                context,
+            );
+            crate::BatchOutcome {
+                report: crate::BatchReport {
+                    workflow,
+                    completed: outputs.len() - failures.len(),
+                    failures,
+                    elapsed: start.elapsed(),
+                },
+                outputs,
+            }
+        })
+    }
+
+    /// Whether [`run_batch_lean`](Self::run_batch_lean) may run `graph` on its lean path.
+    fn lean_allowed(&self, graph: &crate::Graph, options: &RunOptions) -> bool {
+        let driven = self.inner.driver.is_some();
+        crate::exec::direct_allowed(self, options, driven)
+            && crate::exec::all_plain(graph)
+            && options.failure_strategy == crate::FailureStrategy::FailFast
+            && options.timeout.is_none()
+    }
+
     /// One input through the batch entry point, which admits the run and executes it. Not
     /// generic, so the one-element `Vec` is built here rather than in every caller's crate.
     fn run_one_any(

@@ -1,4 +1,5 @@
-//! The workflow type's own methods: `run`, `run_batch`, `resume`, `plan` and `graph`, and their stub
+//! The workflow type's own methods: `run`, `run_batch`, `run_batch_lean`, `resume`, `plan` and
+//! `graph`, and their stub
 //! for a block with errors.
 //!
 //! `run` and `run_batch` are plain fns returning the runtime's named futures: an
@@ -13,7 +14,7 @@ use super::super::parse::Workflow;
 use super::{input_type, input_value, private};
 use crate::paths::runtime_path;
 
-/// `impl <workflow> { run, run_batch, plan, graph }`.
+/// `impl <workflow> { run, run_batch, run_batch_lean, plan, graph }`.
 pub fn methods(m: &Model) -> TokenStream {
     let (name, out) = (&m.wf.name, &m.wf.output);
     let names: Vec<&syn::Ident> = m.inputs.iter().map(|i| i.name).collect();
@@ -47,6 +48,18 @@ pub fn methods(m: &Model) -> TokenStream {
                 opts: __rt::RunOptions,
             ) -> __rt::BatchFuture<'__rt, #out> {
                 rt.run_batch(::std::sync::Arc::new(#name), inputs, opts)
+            }
+
+            /// Runs the workflow once per input; the outputs in input order and one
+            /// report for the whole batch (see `Runtime::run_batch_lean`).
+            pub fn run_batch_lean<'__rt>(
+                rt: &'__rt __rt::Runtime,
+                inputs: ::std::vec::Vec<#input>,
+                opts: __rt::RunOptions,
+            ) -> ::std::pin::Pin<::std::boxed::Box<
+                dyn ::std::future::Future<Output = __rt::BatchOutcome<#out>> + ::std::marker::Send + '__rt,
+            >> {
+                rt.run_batch_lean(::std::sync::Arc::new(#name), inputs, opts)
             }
 
             /// Resumes the durable run `run_id` from the runtime's journal: its journaled
@@ -150,6 +163,15 @@ pub fn fallback(wf: &Workflow) -> TokenStream {
                 inputs: ::std::vec::Vec<#input>,
                 opts: #rt::RunOptions,
             ) -> #rt::BatchFuture<'__rt, #out> {
+                ::core::unreachable!()
+            }
+            pub fn run_batch_lean<'__rt>(
+                rt: &'__rt #rt::Runtime,
+                inputs: ::std::vec::Vec<#input>,
+                opts: #rt::RunOptions,
+            ) -> ::std::pin::Pin<::std::boxed::Box<
+                dyn ::std::future::Future<Output = #rt::BatchOutcome<#out>> + ::std::marker::Send + '__rt,
+            >> {
                 ::core::unreachable!()
             }
             pub fn resume<'__rt>(

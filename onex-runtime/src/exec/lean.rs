@@ -1,0 +1,153 @@
+//! `run_batch_lean` of a graph whose steps are all plain and synchronous: each input runs
+//! start to end on a rayon worker, typed, with nothing kept per input but its slots.
+//!
+//! Unlike the fused `run_batch` ([`fused`](super::fused)), an input here has no run of its
+//! own: no boxed input, run state, records or report. Each rayon job makes one [`Context`]
+//! its inputs share (one per input when an effect step could read its workflow id), and a
+//! failure is pushed to the batch's list, so an input that completes costs its slots, its
+//! steps' calls and its output.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::Context;
+use crate::model::{BatchFailure, ExecutionMode, NodeError, NodeKind};
+use crate::policy::panic::panicked;
+use crate::program::dispatch::line;
+use crate::program::{Call, Program};
+
+/// How often (in inputs) a job looks at the cancellation token: reading it takes a lock.
+const CANCEL_EVERY: u32 = 64;
+
+/// What one rayon job's inputs share.
+struct Job {
+    ctx: Context,
+    seen: u32,
+    cancelled: bool,
+}
+
+/// Runs every input through `program`; outputs in input order (`None` for a failed
+/// input), failures ordered by input index. `context` makes a job's context, or each
+/// input's when the graph has an effect step: an effect sees its run's workflow id, which
+/// must not be shared by other inputs (compute and reducer nodes see no context). `cancel`,
+/// when given, stops the inputs not yet started once it is cancelled.
+pub(crate) fn execute<P: Program>(
+    program: &P,
+    inputs: Vec<P::Input>,
+    mode: ExecutionMode,
+    cancel: Option<&CancellationToken>,
+    context: impl Fn() -> Context + Sync,
+) -> (Vec<Option<P::Output>>, Vec<BatchFailure>) {
+    let min_len = super::fused::min_job_len(inputs.len(), rayon::current_num_threads());
+    let per_input = program
+        .graph()
+        .steps()
+        .iter()
+        .any(|s| s.kind == NodeKind::Effect);
+    let failures = Mutex::new(Vec::new());
+    let mut outputs = Vec::new();
+    inputs
+        .into_par_iter()
+        .enumerate()
+        .with_min_len(min_len)
+        .map_init(
+            || Job {
+                ctx: context(),
+                seen: 0,
+                cancelled: false,
+            },
+            |job, (i, input)| {
+                if let Some(token) = cancel {
+                    if job.seen % CANCEL_EVERY == 0 {
+                        job.cancelled = token.is_cancelled();
+                    }
+                    job.seen = job.seen.wrapping_add(1);
+                    if job.cancelled {
+                        fail(&failures, i, None, NodeError::cancelled());
+                        return None;
+                    }
+                }
+                if per_input {
+                    return run_one(program, &context(), mode, i, input, &failures);
+                }
+                run_one(program, &job.ctx, mode, i, input, &failures)
+            },
+        )
+        .collect_into_vec(&mut outputs);
+    // A panic inside `fail` cannot poison the lock; recover the list all the same.
+    let mut failures = failures
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    failures.sort_unstable_by_key(|f| f.index);
+    (outputs, failures)
+}
+
+/// Runs input `i`: its steps in graph order, stopping at the first that fails or panics.
+fn run_one<P: Program>(
+    program: &P,
+    ctx: &Context,
+    mode: ExecutionMode,
+    i: usize,
+    input: P::Input,
+    failures: &Mutex<Vec<BatchFailure>>,
+) -> Option<P::Output> {
+    let slots = program.slots(input);
+    let call = Call {
+        ctx,
+        step: 0,
+        item: 0,
+        attempt: 1,
+        mode,
+        gate: None,
+        stamps: None,
+    };
+    let mut at = 0;
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        match program.run_straight(&slots, call, &mut at) {
+            Some(result) => result,
+            None => line(program, &slots, call, &mut at),
+        }
+    }));
+    // The graph is looked at only on a failure: finding it is a call per input.
+    match ran {
+        Ok(Ok(())) => match program.output(slots) {
+            Some(output) => Some(output),
+            None => {
+                let last = program.graph().order().len().saturating_sub(1);
+                let error = NodeError::internal("the output step stored no output");
+                fail(failures, i, step_name(program, last), error);
+                None
+            }
+        },
+        Ok(Err(error)) => {
+            fail(failures, i, step_name(program, at), error);
+            None
+        }
+        Err(payload) => {
+            let step = step_name(program, at);
+            let error = panicked(step.as_deref().unwrap_or("?"), payload);
+            fail(failures, i, step, error);
+            None
+        }
+    }
+}
+
+/// The name of the step at `position` in the graph's order.
+#[cold]
+fn step_name<P: Program>(program: &P, position: usize) -> Option<String> {
+    let graph = program.graph();
+    let step = graph.order().get(position).copied()?;
+    graph.steps().get(step).map(|s| s.name.to_string())
+}
+
+#[cold]
+fn fail(failures: &Mutex<Vec<BatchFailure>>, index: usize, step: Option<String>, error: NodeError) {
+    let failure = BatchFailure { index, step, error };
+    failures
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(failure);
+}
