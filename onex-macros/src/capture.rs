@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// The body of a `Shim::capture` over the shim's arguments `args` (each an `Option<&T>`),
+/// The body of a `Invoke::capture` over the shim's arguments `args` (each an `Option<&T>`),
 /// `private` being the runtime's `__private` path: each input picked by autoref on its
 /// concrete type, `Serialize` inputs captured and others `null`. An absent input is `null`
 /// without serializing the `Option` around it.

@@ -60,7 +60,7 @@ pub mod __internal {
 /// Items the `workflow!` and `#[node]` macros expand to. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::__onex_slots as slots;
+    pub use crate::__onex_slot_fields as slot_fields;
     pub use crate::durable::{DURABLE_WORKFLOWS, DurableWorkflow};
     pub use crate::policy::cache::key::{
         CacheInput, CacheInputKey, CacheOutput, CacheOutputCopy, CacheProbe, NotCacheInputKey,
@@ -70,12 +70,12 @@ pub mod __private {
     pub use crate::policy::cache::weight::{Weigh, WeighExact, WeighSerialized, WeighShallow};
     pub use crate::program::capture::{Capture, CaptureFallback, CaptureSerialize};
     pub use crate::program::compensation::{CompensateAsync, CompensateSync, Compensation};
-    pub use crate::program::dispatch::{CallSync, Visit, line, map_width};
+    pub use crate::program::dispatch::{CallOp, StepOp, map_width, straight_line};
     pub use crate::program::feed::{
         Feed, FromInput, FromStep, MapInput, MapStep, feed_item, feed_same, feed_slice, feed_str,
     };
     pub use crate::program::fold::{fold_items, fold_items_merge};
-    pub use crate::program::invoke::{Out, Shim, SlotOf, sync_of_async};
+    pub use crate::program::invoke::{Invoke, Out, sync_of_async};
     pub use crate::program::journaled::{
         Journaled, JournaledFallback, JournaledSerde, journaled_inputs,
     };
@@ -85,9 +85,9 @@ pub mod __private {
         Arg14, Arg15, Arg16, Arg17, Arg18, Arg19, Arg20, Arg21, Arg22, Arg23, Arg24, Arg25, Arg26,
         Arg27, Arg28, Arg29, Arg30, Arg31, Arg32, NestedArg, NestedArgClone, NestedArgNotClone,
         NestedInput, Node, Param, Takes, internal_error, missing_input, missing_item, nested_input,
-        wrong_shim,
+        wrong_entry_point,
     };
-    pub use crate::program::op::{Answer, Inspect, Op};
+    pub use crate::program::op::{AnyOp, Inspect, OpAnswer};
     pub use crate::program::remote_nodes::{
         REMOTE_NODES, RemoteFuture, RemoteNode, remote_input, remote_output,
     };
@@ -96,7 +96,7 @@ pub mod __private {
         priorities,
     };
     pub use crate::runtime::{NestedFuture, run_nested};
-    pub use crate::store::table::{DropSlot, SlotDrop, SlotTable, Slots};
+    pub use crate::store::table::{FieldDrop, RunSlots, SlotFields, SlotKind};
     pub use crate::store::{MapSlot, Slot, Store};
     pub use linkme;
     pub use serde;

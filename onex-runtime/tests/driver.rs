@@ -13,7 +13,7 @@ use onex::prelude::*;
 use serde_json::{Value, json};
 
 /// How a test driver answers a starting call.
-type Answer = dyn Fn(&CallStart<'_>) -> Route + Send + Sync;
+type OpAnswer = dyn Fn(&CallStart<'_>) -> Route + Send + Sync;
 
 /// How a test driver makes a call routed to it.
 type Make = dyn Fn(&Thunk) -> Result<Value, NodeError> + Send + Sync;
@@ -24,7 +24,7 @@ type Make = dyn Fn(&Thunk) -> Result<Value, NodeError> + Send + Sync;
 struct Recorder {
     log: Arc<Mutex<Vec<String>>>,
     runs: Arc<Mutex<HashMap<uuid::Uuid, usize>>>,
-    answer: Arc<Answer>,
+    answer: Arc<OpAnswer>,
     make: Arc<Make>,
     fail_open: bool,
     fail_checkpoint: bool,

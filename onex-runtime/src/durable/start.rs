@@ -102,10 +102,10 @@ pub(crate) async fn open(
                 forget.push(Write::forget(entry.step.clone()));
             }
         }
-        if let (Some(lease), false) = (&lease, forget.is_empty()) {
-            if let Err(error) = journal.write(lease, forget).await {
-                return Err(give_back(failed(error)).await);
-            }
+        if let (Some(lease), false) = (&lease, forget.is_empty())
+            && let Err(error) = journal.write(lease, forget).await
+        {
+            return Err(give_back(failed(error)).await);
         }
     }
     let input = match journaled_input(program, &run) {

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::Context;
 use crate::model::{BatchFailure, ExecutionMode, NodeError, NodeKind};
 use crate::policy::panic::panicked;
-use crate::program::dispatch::line;
+use crate::program::dispatch::straight_line;
 use crate::program::{Call, Program};
 
 /// How often (in inputs) a job looks at the cancellation token: reading it takes a lock.
@@ -108,7 +108,7 @@ fn run_one<P: Program>(
     let ran = catch_unwind(AssertUnwindSafe(|| {
         match program.run_straight(&slots, call, &mut at) {
             Some(result) => result,
-            None => line(program, &slots, call, &mut at),
+            None => straight_line(program, &slots, call, &mut at),
         }
     }));
     // The graph is looked at only on a failure: finding it is a call per input.

@@ -2,8 +2,8 @@
 //!
 //! `workflow!` emits one `match` over step indices that tells, for each step, which node
 //! it calls, which slot it fills and where its arguments come from, and applies a
-//! [`Visit`] to them. What a step *does* is written once here and in [`op`](super::op), as
-//! generic code over the node's [`Shim`]: type-checked once and monomorphized once per
+//! [`StepOp`] to them. What a step *does* is written once here and in [`op`](super::op), as
+//! generic code over the node's [`Invoke`]: type-checked once and monomorphized once per
 //! node type (and slot kind), not once per step and per [`Program`](crate::Program) method.
 //! In an optimized build the generic layers inline away, so a synchronous call is a
 //! direct call: no dynamic dispatch, no allocation.
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::model::NodeError;
 use crate::program::Call;
-use crate::program::invoke::Shim;
+use crate::program::invoke::Invoke;
 use crate::program::node::missing_input;
 use crate::store::{MapSlot, Store};
 
@@ -25,13 +25,13 @@ use crate::store::{MapSlot, Store};
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::__private::{Shim, Store, Visit};
+/// use onex_runtime::__private::{Invoke, Store, StepOp};
 /// /// Answers whether the step's node is async.
 /// #[derive(Clone, Copy)]
 /// struct IsAsync;
-/// impl<'s> Visit<'s> for IsAsync {
+/// impl<'s> StepOp<'s> for IsAsync {
 ///     type Out = bool;
-///     fn step<N: Shim, S: Store<N::Output>>(self, _: &'s S, _: N::Args<'s>) -> bool
+///     fn step<N: Invoke, S: Store<N::Output>>(self, _: &'s S, _: N::Args<'s>) -> bool
 ///     where
 ///         N::Output: Send + Sync + 'static,
 ///     {
@@ -42,11 +42,11 @@ use crate::store::{MapSlot, Store};
 ///     }
 /// }
 /// ```
-pub trait Visit<'s>: Copy {
+pub trait StepOp<'s>: Copy {
     /// What the operation returns.
     type Out;
     /// Applies the operation to a step calling node `N` and storing into `slot`.
-    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
+    fn step<N: Invoke, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
     where
         N::Output: Send + Sync + 'static;
     /// The answer for a step index out of range (an executor bug).
@@ -58,22 +58,22 @@ pub trait Visit<'s>: Copy {
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::__private::CallSync;
-/// # fn f(call: onex_runtime::Call<'_>) -> CallSync<'_> {
-/// CallSync(call)
+/// # use onex_runtime::__private::CallOp;
+/// # fn f(call: onex_runtime::Call<'_>) -> CallOp<'_> {
+/// CallOp(call)
 /// # }
 /// ```
 #[derive(Clone, Copy)]
-pub struct CallSync<'c>(pub Call<'c>);
+pub struct CallOp<'c>(pub Call<'c>);
 
-impl<'s> Visit<'s> for CallSync<'_> {
+impl<'s> StepOp<'s> for CallOp<'_> {
     type Out = Result<(), NodeError>;
     // Forced into every arm of an optimized build's dispatch, where it is the hot path; a
     // debug build (`debug_assertions`) leaves it a call, so the code generated per step
     // there stays a call instead of this body.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
+    fn step<N: Invoke, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
     where
         N::Output: Send + Sync + 'static,
     {
@@ -129,15 +129,15 @@ impl LineStamps<'_> {
 ///
 /// ```
 /// # use onex_runtime::{Call, Program};
-/// use onex_runtime::__private::line;
+/// use onex_runtime::__private::straight_line;
 /// # fn f<P: Program>(program: &P, slots: &P::Slots, call: Call<'_>) {
 /// let mut at = 0;
-/// if let Err(e) = line(program, slots, call, &mut at) {
+/// if let Err(e) = straight_line(program, slots, call, &mut at) {
 ///     eprintln!("step {} failed: {e}", program.graph().order()[at]);
 /// }
 /// # }
 /// ```
-pub fn line<P: crate::Program>(
+pub fn straight_line<P: crate::Program>(
     program: &P,
     slots: &P::Slots,
     mut call: Call<'_>,
@@ -146,7 +146,7 @@ pub fn line<P: crate::Program>(
     for (position, &step) in program.graph().order().iter().enumerate() {
         *at = position;
         call.step = step;
-        // A `match`, not `?`: see `CallSync::step`.
+        // A `match`, not `?`: see `CallOp::step`.
         match program.call_sync(slots, call) {
             Ok(()) => {}
             Err(e) => return Err(e),

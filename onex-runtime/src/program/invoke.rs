@@ -1,5 +1,5 @@
 //! How a node is invoked: the calling convention every node's proxy type implements
-//! ([`Shim`]), the same for synchronous and asynchronous nodes, nodes with optional inputs
+//! ([`Invoke`]), the same for synchronous and asynchronous nodes, nodes with optional inputs
 //! and nested workflows.
 
 use std::future::Future;
@@ -7,9 +7,8 @@ use std::hash::Hasher;
 
 use crate::model::NodeError;
 use crate::policy::CacheEntry;
-use crate::program::node::{Node, wrong_shim};
+use crate::program::node::{Node, wrong_entry_point};
 use crate::program::{Call, StepFuture};
-use crate::store::Slot;
 
 /// A node's uniform calling convention, implemented by the proxy type `#[node]` emits (and
 /// by workflow types, which nest as orchestrator nodes).
@@ -20,7 +19,7 @@ use crate::store::Slot;
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::__private::{Node, Shim};
+/// use onex_runtime::__private::{Node, Invoke};
 /// use onex_runtime::{Call, NodeError, NodeKind, StepFuture, StepPolicy};
 ///
 /// struct Double;
@@ -33,7 +32,7 @@ use crate::store::Slot;
 ///     const COMPENSATED: bool = false;
 ///     const ARITY: usize = 1;
 /// }
-/// impl Shim for Double {
+/// impl Invoke for Double {
 ///     type Args<'a> = (Option<&'a u64>,);
 ///     fn call(_: Call<'_>, (x,): Self::Args<'_>) -> Result<u64, NodeError> {
 ///         Ok(x.map_or(0, |x| x * 2))
@@ -48,7 +47,7 @@ use crate::store::Slot;
 ///     fn compensate<'a>(_: Call<'a>, _: &'a u64) -> Option<StepFuture<'a>> { None }
 /// }
 /// ```
-pub trait Shim: Node {
+pub trait Invoke: Node {
     /// The step's arguments: `(Option<&A>, Option<&B>, ..)`, one per parameter in order.
     type Args<'a>;
 
@@ -113,28 +112,6 @@ pub trait Shim: Node {
 /// ```
 pub type Out<N> = <N as Node>::Output;
 
-/// The slot of a plain step calling node `N`.
-///
-/// # Examples
-///
-/// ```
-/// # use onex_runtime::__private::{SlotOf, Node};
-/// # use onex_runtime::{NodeKind, StepPolicy};
-/// # struct Len;
-/// # impl Node for Len {
-/// #     type Output = usize;
-/// #     const NAME: &'static str = "Len";
-/// #     const KIND: NodeKind = NodeKind::Compute;
-/// #     const IS_ASYNC: bool = false;
-/// #     const POLICY: StepPolicy = StepPolicy::DEFAULT;
-/// #     const COMPENSATED: bool = false;
-/// #     const ARITY: usize = 1;
-/// # }
-/// let slot: SlotOf<Len> = Default::default();
-/// assert!(slot.get().is_none());
-/// ```
-pub type SlotOf<N> = Slot<Out<N>>;
-
 /// The synchronous entry point of an async node or a nested workflow: never taken (the
 /// executors follow `is_async`), so it answers with an internal error.
 ///
@@ -146,5 +123,5 @@ pub type SlotOf<N> = Slot<Out<N>>;
 /// ```
 #[cold]
 pub fn sync_of_async<T>(node: &'static str) -> Result<T, NodeError> {
-    Err(wrong_shim(node))
+    Err(wrong_entry_point(node))
 }

@@ -68,7 +68,7 @@ pub struct Call<'a> {
     /// [`Program::call_async`], which is how the executors make such an attempt.
     pub(crate) gate: Option<&'a crate::program::gate::Gate>,
     /// Set on a straight-line run whose steps are recorded: where the line writes the
-    /// clock at each step's end (see [`line`](crate::__private::line)).
+    /// clock at each step's end (see [`straight_line`](crate::__private::straight_line)).
     pub(crate) stamps: Option<crate::program::dispatch::LineStamps<'a>>,
 }
 

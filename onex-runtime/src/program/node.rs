@@ -2,7 +2,7 @@
 //!
 //! `#[node]` keeps the user's function and adds a braced proxy type of the same name in the
 //! type namespace (`struct fetch {}`), implementing [`Node`], one [`Param`] per parameter,
-//! [`Takes`] and the call shims (`Shim`). `workflow!` cannot see the function's signature,
+//! [`Takes`] and the call shims (`Invoke`). `workflow!` cannot see the function's signature,
 //! so everything it needs (output type, kind, policy, parameter types, arity) comes through
 //! these traits.
 
@@ -116,9 +116,9 @@ impl<T: Clone, W> NestedInput<W> for T {}
 
 /// Argument `position` of a nested run of `workflow`, to be cloned into its input.
 ///
-/// A workflow's `Shim` takes its inputs out with `(&&NestedArg(..)).take_input()`, which
+/// A workflow's `Invoke` takes its inputs out with `(&&NestedArg(..)).take_input()`, which
 /// autoref picks from [`NestedArgClone`] when the input is `Clone` and [`NestedArgNotClone`]
-/// otherwise: the `Shim` needs no `Clone` bound, so a non-`Clone` input fails only the
+/// otherwise: the `Invoke` needs no `Clone` bound, so a non-`Clone` input fails only the
 /// [`NestedInput`] bound of the call that nests it, as one error naming the type, rather
 /// than through the shim. No step reaches the fallback: that bound keeps it from compiling.
 ///
@@ -231,7 +231,7 @@ pub fn missing_input(node: &'static str, param: usize) -> NodeError {
 
 /// The error of a call through the wrong shim (an executor bug: it follows `is_async`).
 #[cold]
-pub fn wrong_shim(node: &'static str) -> NodeError {
+pub fn wrong_entry_point(node: &'static str) -> NodeError {
     NodeError::internal(format!(
         "node `{node}` was called through the wrong (sync/async) entry point"
     ))

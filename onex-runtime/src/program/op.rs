@@ -1,45 +1,45 @@
 //! Every [`Program`](crate::Program) operation other than the hot synchronous call, as one
-//! visitor ([`Op`]) and its answer ([`Answer`]).
+//! visitor ([`AnyOp`]) and its answer ([`OpAnswer`]).
 
 use crate::model::NodeError;
 use crate::policy::{CacheEntry, KeyHasher};
-use crate::program::dispatch::Visit;
-use crate::program::invoke::Shim;
+use crate::program::dispatch::StepOp;
+use crate::program::invoke::Invoke;
 use crate::program::{Call, StepFuture};
 use crate::store::Store;
 
 /// Every [`Program`](crate::Program) operation on one step but the synchronous call, in
 /// one visitor: the dispatch `match` a workflow generates (one arm per step) is
 /// instantiated for this and for
-/// [`CallSync`](crate::program::dispatch::CallSync), instead of once per operation. The
+/// [`CallOp`](crate::program::dispatch::CallOp), instead of once per operation. The
 /// synchronous call, the hot path of a run, has its own so that its arms hold nothing
-/// else; the arms of this one call code compiled once per node type. [`Answer`] holds the
+/// else; the arms of this one call code compiled once per node type. [`OpAnswer`] holds the
 /// answer; each `Program` method takes out its own.
 ///
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::__private::{Inspect, Op};
+/// # use onex_runtime::__private::{Inspect, AnyOp};
 /// # fn f(call: onex_runtime::Call<'_>) {
-/// let _ = Op::CallAsync(call);
-/// let _ = Op::Inspect(Inspect::OperationData);
+/// let _ = AnyOp::CallAsync(call);
+/// let _ = AnyOp::Inspect(Inspect::OperationData);
 /// # }
 /// ```
 #[derive(Clone, Copy)]
-pub enum Op<'s, 'v> {
+pub enum AnyOp<'s, 'v> {
     /// [`Program::call_async`](crate::Program::call_async): the boxed future of the call.
     CallAsync(Call<'s>),
     /// Compensation, caching or input capture.
     Inspect(Inspect<'s, 'v>),
 }
 
-/// The operations of an [`Op`] other than calls.
+/// The operations of an [`AnyOp`] other than calls.
 ///
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::__private::{Inspect, Op};
-/// let _ = Op::Inspect(Inspect::OperationData);
+/// # use onex_runtime::__private::{Inspect, AnyOp};
+/// let _ = AnyOp::Inspect(Inspect::OperationData);
 /// let _ = Inspect::CacheStore(0); // the call's item
 /// ```
 #[derive(Clone, Copy)]
@@ -58,16 +58,16 @@ pub enum Inspect<'s, 'v> {
     OperationData,
 }
 
-/// What an [`Op`] answered, one variant per operation.
+/// What an [`AnyOp`] answered, one variant per operation.
 ///
 /// # Examples
 ///
 /// ```
-/// # use onex_runtime::__private::Answer;
-/// assert_eq!(Answer::Hash(Some(7)).hash(), Some(7));
-/// assert_eq!(Answer::Loaded(true).hash(), None); // another operation's answer
+/// # use onex_runtime::__private::OpAnswer;
+/// assert_eq!(OpAnswer::Hash(Some(7)).hash(), Some(7));
+/// assert_eq!(OpAnswer::Loaded(true).hash(), None); // another operation's answer
 /// ```
-pub enum Answer<'s> {
+pub enum OpAnswer<'s> {
     /// The future of an asynchronous call.
     Future(StepFuture<'s>),
     /// The compensation to run, if the node declares one.
@@ -84,66 +84,66 @@ pub enum Answer<'s> {
     Missing,
 }
 
-impl<'s> Answer<'s> {
+impl<'s> OpAnswer<'s> {
     /// The future of an asynchronous call; a failed one for another answer.
     pub fn future(self) -> StepFuture<'s> {
         match self {
-            Answer::Future(future) => future,
+            OpAnswer::Future(future) => future,
             other => Box::pin(std::future::ready(Err(other.unexpected()))),
         }
     }
     /// The compensation, or `None` for another answer.
     pub fn compensation(self) -> Option<StepFuture<'s>> {
         match self {
-            Answer::Compensation(future) => future,
+            OpAnswer::Compensation(future) => future,
             _ => None,
         }
     }
     /// The input hash, or `None` for another answer.
     pub fn hash(self) -> Option<u64> {
         match self {
-            Answer::Hash(hash) => hash,
+            OpAnswer::Hash(hash) => hash,
             _ => None,
         }
     }
     /// The entry to cache, or `None` for another answer.
     pub fn stored(self) -> Option<CacheEntry> {
         match self {
-            Answer::Stored(value) => value,
+            OpAnswer::Stored(value) => value,
             _ => None,
         }
     }
     /// Whether the cached value was loaded; `false` for another answer.
     pub fn loaded(self) -> bool {
-        matches!(self, Answer::Loaded(true))
+        matches!(self, OpAnswer::Loaded(true))
     }
     /// The serialized input, or `null` for another answer.
     pub fn data(self) -> serde_json::Value {
         match self {
-            Answer::Data(value) => value,
+            OpAnswer::Data(value) => value,
             _ => serde_json::Value::Null,
         }
     }
     #[cold]
     fn unexpected(&self) -> NodeError {
         crate::program::node::internal_error(match self {
-            Answer::Missing => "step index out of range",
+            OpAnswer::Missing => "step index out of range",
             _ => "a step operation answered another operation",
         })
     }
 }
 
-impl<'s> Visit<'s> for Op<'s, '_> {
-    type Out = Answer<'s>;
+impl<'s> StepOp<'s> for AnyOp<'s, '_> {
+    type Out = OpAnswer<'s>;
     // Compiled once per node type and slot type, out of line: the dispatch arms only call it.
     #[inline(never)]
-    fn step<N: Shim, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
+    fn step<N: Invoke, S: Store<N::Output>>(self, slot: &'s S, args: N::Args<'s>) -> Self::Out
     where
         N::Output: Send + Sync + 'static,
     {
         match self {
             // A synchronous node is called in place, as `Program::call_async`'s default does.
-            Op::CallAsync(call) => Answer::Future(if N::IS_ASYNC {
+            AnyOp::CallAsync(call) => OpAnswer::Future(if N::IS_ASYNC {
                 let fut = N::call_async(call, args);
                 Box::pin(async move {
                     let out = fut.await?;
@@ -162,20 +162,22 @@ impl<'s> Visit<'s> for Op<'s, '_> {
                 };
                 Box::pin(std::future::ready(result))
             }),
-            Op::Inspect(Inspect::Compensate(call)) => Answer::Compensation(if N::COMPENSATED {
-                match slot.stored(call.item) {
-                    Some(out) => N::compensate(call, out),
-                    None => None,
-                }
-            } else {
-                None
-            }),
-            Op::Inspect(Inspect::InputHash(hasher)) => Answer::Hash(if S::CACHEABLE {
+            AnyOp::Inspect(Inspect::Compensate(call)) => {
+                OpAnswer::Compensation(if N::COMPENSATED {
+                    match slot.stored(call.item) {
+                        Some(out) => N::compensate(call, out),
+                        None => None,
+                    }
+                } else {
+                    None
+                })
+            }
+            AnyOp::Inspect(Inspect::InputHash(hasher)) => OpAnswer::Hash(if S::CACHEABLE {
                 hasher.hash_with(|h| N::hash(args, h))
             } else {
                 None
             }),
-            Op::Inspect(Inspect::CacheStore(item)) => Answer::Stored(if S::CACHEABLE {
+            AnyOp::Inspect(Inspect::CacheStore(item)) => OpAnswer::Stored(if S::CACHEABLE {
                 match slot.stored(item) {
                     Some(out) => N::cache_store(args, out),
                     None => None,
@@ -183,7 +185,7 @@ impl<'s> Visit<'s> for Op<'s, '_> {
             } else {
                 None
             }),
-            Op::Inspect(Inspect::CacheLoad(entry, item)) => Answer::Loaded(
+            AnyOp::Inspect(Inspect::CacheLoad(entry, item)) => OpAnswer::Loaded(
                 S::CACHEABLE
                     && match N::cache_load(args, entry) {
                         Some(out) => {
@@ -193,22 +195,22 @@ impl<'s> Visit<'s> for Op<'s, '_> {
                         None => false,
                     },
             ),
-            Op::Inspect(Inspect::OperationData) => Answer::Data(N::capture(args)),
+            AnyOp::Inspect(Inspect::OperationData) => OpAnswer::Data(N::capture(args)),
         }
     }
     #[cold]
     fn missing(self) -> Self::Out {
-        Answer::Missing
+        OpAnswer::Missing
     }
 }
 
-/// Stores the output of a synchronous call made through [`Op::CallAsync`], unless the
+/// Stores the output of a synchronous call made through [`AnyOp::CallAsync`], unless the
 /// executor abandoned the attempt at its timeout (see `exec::gate`): its output then goes
 /// to the gate, typed, for the node's compensation, and the step's slot stays for the
 /// attempt that owns it. Only the executors' timed attempts carry a gate; the hot path,
-/// [`CallSync`](crate::program::dispatch::CallSync), has none to check.
+/// [`CallOp`](crate::program::dispatch::CallOp), has none to check.
 #[inline]
-fn deliver<N: Shim, S: Store<N::Output>>(call: Call<'_>, slot: &S, out: N::Output)
+fn deliver<N: Invoke, S: Store<N::Output>>(call: Call<'_>, slot: &S, out: N::Output)
 where
     N::Output: Send + Sync + 'static,
 {
@@ -226,7 +228,7 @@ where
 }
 
 /// `N`'s compensation of a kept output (see [`deliver`]).
-fn undo_kept<'a, N: Shim>(
+fn undo_kept<'a, N: Invoke>(
     call: Call<'a>,
     out: &'a (dyn std::any::Any + Send + Sync),
 ) -> Option<StepFuture<'a>>

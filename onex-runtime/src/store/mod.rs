@@ -1,5 +1,5 @@
 //! Where step outputs live during a run: one write-once [`Slot`] per step (a [`MapSlot`]
-//! for a `map` step), in a struct `workflow!` declares and [`Slots`](table::Slots) drops
+//! for a `map` step), in a struct `workflow!` declares and [`Slots`](table::RunSlots) drops
 //! through a table of its fields.
 //!
 //! The runtime's only `unsafe` code is here; every block says why it is sound, and the

@@ -17,33 +17,33 @@ use std::ops::{Deref, DerefMut};
 
 use crate::store::{MapSlot, Slot};
 
-/// A run's slots: the fields struct `workflow!` declares (through [`slots!`]), dropped
-/// through its [`SlotTable`].
+/// A run's slots: the fields struct `workflow!` declares (through [`slot_fields!`]), dropped
+/// through its [`SlotFields`].
 ///
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::__private::{Slot, Slots, slots};
-/// slots!(Fields { a: Slot<String>, b: Slot<u64>, });
-/// let s = Slots::new(Fields { a: Slot::filled(String::from("in")), b: Slot::EMPTY });
+/// use onex_runtime::__private::{RunSlots, Slot, slot_fields};
+/// slot_fields!(Fields { a: Slot<String>, b: Slot<u64>, });
+/// let s = RunSlots::new(Fields { a: Slot::filled(String::from("in")), b: Slot::EMPTY });
 /// s.b.put(7);
 /// assert_eq!(s.a.get().map(String::as_str), Some("in"));
 /// assert_eq!(s.b.get(), Some(&7));
 /// drop(s); // drops the `String` once, through the table
 /// ```
 ///
-/// [`slots!`]: crate::__private::slots
-pub struct Slots<F: SlotTable>(ManuallyDrop<F>);
+/// [`slot_fields!`]: crate::__private::slots
+pub struct RunSlots<F: SlotFields>(ManuallyDrop<F>);
 
-impl<F: SlotTable> Slots<F> {
+impl<F: SlotFields> RunSlots<F> {
     /// Owns `fields`, to drop them through their table.
     #[inline(always)]
     pub const fn new(fields: F) -> Self {
-        Slots(ManuallyDrop::new(fields))
+        RunSlots(ManuallyDrop::new(fields))
     }
 }
 
-impl<F: SlotTable> Deref for Slots<F> {
+impl<F: SlotFields> Deref for RunSlots<F> {
     type Target = F;
     #[inline(always)]
     fn deref(&self) -> &F {
@@ -51,24 +51,24 @@ impl<F: SlotTable> Deref for Slots<F> {
     }
 }
 
-impl<F: SlotTable> DerefMut for Slots<F> {
+impl<F: SlotFields> DerefMut for RunSlots<F> {
     #[inline(always)]
     fn deref_mut(&mut self) -> &mut F {
         &mut self.0
     }
 }
 
-impl<F: SlotTable> Drop for Slots<F> {
+impl<F: SlotFields> Drop for RunSlots<F> {
     #[inline]
     fn drop(&mut self) {
         if F::NEEDS_DROP {
             let base = (&mut *self.0 as *mut F).cast::<u8>();
             // SAFETY: `drop_fields` needs a live `#[repr(C)]` struct at `base` whose fields
             // `F::DROPS` lists in order, each entry made for its field's type: that is
-            // `SlotTable`'s contract, upheld by whoever wrote the `unsafe impl` (`slots!`,
+            // `SlotFields`'s contract, upheld by whoever wrote the `unsafe impl` (`slot_fields!`,
             // which declares the struct and the table together from one list of fields).
-            // `self.0` is live (`Slots` hands out only `&F`/`&mut F`, never moves it out)
-            // and is never used again: this is `Slots`' drop, and `ManuallyDrop` keeps the
+            // `self.0` is live (`RunSlots` hands out only `&F`/`&mut F`, never moves it out)
+            // and is never used again: this is `RunSlots`' drop, and `ManuallyDrop` keeps the
             // compiler from dropping the fields a second time.
             unsafe { drop_fields(base, F::DROPS) }
         }
@@ -80,54 +80,54 @@ impl<F: SlotTable> Drop for Slots<F> {
 /// # Safety
 ///
 /// `Self` is `#[repr(C)]`, and `DROPS` holds one entry per field of `Self`, in the order the
-/// fields are declared, and nothing else, each the [`DropSlot::ENTRY`] of the field's own
-/// type. The [`slots!`] macro declares the struct and its table together, so they cannot
-/// disagree; and since [`DropSlot`] is sealed (only [`Slot`] and [`MapSlot`] implement it,
+/// fields are declared, and nothing else, each the [`SlotKind::ENTRY`] of the field's own
+/// type. The [`slot_fields!`] macro declares the struct and its table together, so they cannot
+/// disagree; and since [`SlotKind`] is sealed (only [`Slot`] and [`MapSlot`] implement it,
 /// with entries this crate computes), an entry always describes its own type.
 ///
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::__private::{Slot, SlotTable, slots};
-/// slots!(Fields { a: Slot<String>, b: Slot<u64>, });
+/// use onex_runtime::__private::{Slot, SlotFields, slot_fields};
+/// slot_fields!(Fields { a: Slot<String>, b: Slot<u64>, });
 /// assert_eq!(Fields::DROPS.len(), 2);
 /// assert!(Fields::NEEDS_DROP); // the `String`
 /// ```
 ///
-/// [`slots!`]: crate::__private::slots
-pub unsafe trait SlotTable {
+/// [`slot_fields!`]: crate::__private::slots
+pub unsafe trait SlotFields {
     /// One entry per field.
-    const DROPS: &'static [SlotDrop];
+    const DROPS: &'static [FieldDrop];
     /// Whether any field holds a value that needs dropping (a chain of `u64` steps does
     /// not: its slots then drop for free).
     const NEEDS_DROP: bool = any_drop(Self::DROPS);
 }
 
-/// One field of a [`SlotTable`]: its size and alignment (which place it in a `#[repr(C)]`
+/// One field of a [`SlotFields`]: its size and alignment (which place it in a `#[repr(C)]`
 /// struct), and how to drop it.
 ///
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::__private::{DropSlot, Slot};
-/// assert!(<Slot<String> as DropSlot>::ENTRY.needs_drop());
-/// assert!(!<Slot<u64> as DropSlot>::ENTRY.needs_drop());
+/// use onex_runtime::__private::{SlotKind, Slot};
+/// assert!(<Slot<String> as SlotKind>::ENTRY.needs_drop());
+/// assert!(!<Slot<u64> as SlotKind>::ENTRY.needs_drop());
 /// ```
 ///
-/// Entries come only from [`DropSlot::ENTRY`]: there is no public constructor, so an entry
+/// Entries come only from [`SlotKind::ENTRY`]: there is no public constructor, so an entry
 /// cannot be made for one type and used for a field of another.
 #[derive(Clone, Copy, Debug)]
-pub struct SlotDrop {
+pub struct FieldDrop {
     size: usize,
     align: usize,
     drop: Option<unsafe fn(*mut u8)>,
 }
 
-impl SlotDrop {
+impl FieldDrop {
     /// The entry of a field of type `S`: crate-private, as an entry handed to the drop
     /// loop must describe the field it is listed for.
-    const fn of<S: DropSlot>() -> Self {
-        SlotDrop {
+    const fn of<S: SlotKind>() -> Self {
+        FieldDrop {
             size: size_of::<S>(),
             align: align_of::<S>(),
             drop: if S::NEEDS_DROP {
@@ -144,45 +144,45 @@ impl SlotDrop {
     }
 }
 
-/// The slot types a [`SlotTable`] holds, with whether dropping one does anything.
+/// The slot types a [`SlotFields`] holds, with whether dropping one does anything.
 ///
-/// Sealed: [`Slot`] and [`MapSlot`] are its only implementations. [`slots!`] builds its
+/// Sealed: [`Slot`] and [`MapSlot`] are its only implementations. [`slot_fields!`] builds its
 /// table from the `ENTRY` of each field's type, so an implementation whose `ENTRY`
 /// described another type would make safe code drop a value as the wrong type.
 ///
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::__private::{DropSlot, MapSlot, Slot};
-/// assert!(!<Slot<u64> as DropSlot>::NEEDS_DROP);
-/// assert!(<MapSlot<u64> as DropSlot>::NEEDS_DROP); // its list
+/// use onex_runtime::__private::{SlotKind, MapSlot, Slot};
+/// assert!(!<Slot<u64> as SlotKind>::NEEDS_DROP);
+/// assert!(<MapSlot<u64> as SlotKind>::NEEDS_DROP); // its list
 /// ```
 ///
-/// [`slots!`]: crate::__private::slots
-pub trait DropSlot: Sized + seal::OnlySlots {
+/// [`slot_fields!`]: crate::__private::slots
+pub trait SlotKind: Sized + seal::OnlySlots {
     /// Whether dropping the slot can do anything.
     const NEEDS_DROP: bool;
-    /// Its entry in a [`SlotTable`]: a constant of the type, evaluated once per type
+    /// Its entry in a [`SlotFields`]: a constant of the type, evaluated once per type
     /// rather than once per field.
-    const ENTRY: SlotDrop = SlotDrop::of::<Self>();
+    const ENTRY: FieldDrop = FieldDrop::of::<Self>();
 }
 
-/// The seal of [`DropSlot`]: a trait no other crate can name, so none can implement it.
+/// The seal of [`SlotKind`]: a trait no other crate can name, so none can implement it.
 mod seal {
     pub trait OnlySlots {}
     impl<T> OnlySlots for crate::store::Slot<T> {}
     impl<T> OnlySlots for crate::store::MapSlot<T> {}
 }
 
-impl<T> DropSlot for Slot<T> {
+impl<T> SlotKind for Slot<T> {
     const NEEDS_DROP: bool = std::mem::needs_drop::<T>();
 }
 
-impl<T> DropSlot for MapSlot<T> {
+impl<T> SlotKind for MapSlot<T> {
     const NEEDS_DROP: bool = std::mem::needs_drop::<MapSlot<T>>();
 }
 
-const fn any_drop(table: &[SlotDrop]) -> bool {
+const fn any_drop(table: &[FieldDrop]) -> bool {
     let mut i = 0;
     while i < table.len() {
         if table[i].needs_drop() {
@@ -208,11 +208,11 @@ unsafe fn drop_at<S>(field: *mut u8) {
 struct Fields<'t> {
     base: *mut u8,
     offset: usize,
-    rest: std::slice::Iter<'t, SlotDrop>,
+    rest: std::slice::Iter<'t, FieldDrop>,
 }
 
 impl<'t> Fields<'t> {
-    fn new(base: *mut u8, table: &'t [SlotDrop]) -> Self {
+    fn new(base: *mut u8, table: &'t [FieldDrop]) -> Self {
         Fields {
             base,
             offset: 0,
@@ -222,7 +222,7 @@ impl<'t> Fields<'t> {
 }
 
 impl<'t> Iterator for Fields<'t> {
-    type Item = (*mut u8, &'t SlotDrop);
+    type Item = (*mut u8, &'t FieldDrop);
 
     fn next(&mut self) -> Option<Self::Item> {
         let entry = self.rest.next()?;
@@ -237,9 +237,9 @@ impl<'t> Iterator for Fields<'t> {
 ///
 /// # Safety
 ///
-/// See [`SlotTable`]: `base` is a live `#[repr(C)]` struct whose fields the table lists in
+/// See [`SlotFields`]: `base` is a live `#[repr(C)]` struct whose fields the table lists in
 /// order, each dropped here once.
-unsafe fn drop_fields(base: *mut u8, table: &[SlotDrop]) {
+unsafe fn drop_fields(base: *mut u8, table: &[FieldDrop]) {
     struct Rest<'t>(Fields<'t>);
     impl Rest<'_> {
         fn drop_next(&mut self) -> bool {
@@ -248,7 +248,7 @@ unsafe fn drop_fields(base: *mut u8, table: &[SlotDrop]) {
             };
             if let Some(drop) = entry.drop {
                 // SAFETY: `drop` is `drop_at::<S>` for the `S` this entry was made for
-                // (`SlotDrop::of`, crate-private), and `field` is the address of that field:
+                // (`FieldDrop::of`, crate-private), and `field` is the address of that field:
                 // `drop_fields`' caller guarantees a live `#[repr(C)]` struct whose fields
                 // the table lists in order, and `Fields` computes each offset as `repr(C)`
                 // lays them out. The iterator hands out each entry once, so each field is
@@ -268,7 +268,7 @@ unsafe fn drop_fields(base: *mut u8, table: &[SlotDrop]) {
     while rest.drop_next() {}
 }
 
-/// Declares the fields struct of a run's slots (`#[repr(C)]`) and its [`SlotTable`]
+/// Declares the fields struct of a run's slots (`#[repr(C)]`) and its [`SlotFields`]
 /// together, one entry per field, in order, for the field's own type (which is what makes
 /// the table sound).
 ///
@@ -277,26 +277,26 @@ unsafe fn drop_fields(base: *mut u8, table: &[SlotDrop]) {
 /// # Examples
 ///
 /// ```
-/// use onex_runtime::__private::{MapSlot, Slot, SlotTable, slots};
-/// slots!(Fields { input: Slot<Vec<u8>>, each: MapSlot<u8>, });
+/// use onex_runtime::__private::{MapSlot, Slot, SlotFields, slot_fields};
+/// slot_fields!(Fields { input: Slot<Vec<u8>>, each: MapSlot<u8>, });
 /// assert_eq!(Fields::DROPS.len(), 2);
 /// ```
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __onex_slots {
+macro_rules! __onex_slot_fields {
     ($name:ident { $($field:ident: $ty:ty,)* }) => {
         #[doc(hidden)]
         #[repr(C)]
         pub struct $name {
             $($field: $ty,)*
         }
-        // SAFETY: `SlotTable`'s contract holds by construction: the struct above is
+        // SAFETY: `SlotFields`'s contract holds by construction: the struct above is
         // `#[repr(C)]`, and the table lists one entry per field, in declaration order,
-        // each the `ENTRY` of that field's own type (`DropSlot` is sealed, so every
+        // each the `ENTRY` of that field's own type (`SlotKind` is sealed, so every
         // `ENTRY` is the one the runtime computes for its type).
-        unsafe impl $crate::__private::SlotTable for $name {
-            const DROPS: &'static [$crate::__private::SlotDrop] = &[
-                $(<$ty as $crate::__private::DropSlot>::ENTRY,)*
+        unsafe impl $crate::__private::SlotFields for $name {
+            const DROPS: &'static [$crate::__private::FieldDrop] = &[
+                $(<$ty as $crate::__private::SlotKind>::ENTRY,)*
             ];
         }
     };
@@ -304,7 +304,7 @@ macro_rules! __onex_slots {
 
 #[cfg(test)]
 mod tests {
-    use super::Slots;
+    use super::RunSlots;
     use crate::store::{MapSlot, Slot};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -325,7 +325,7 @@ mod tests {
         }
     }
 
-    crate::__onex_slots!(Fields {
+    crate::__onex_slot_fields!(Fields {
         a: Slot<Counted>,
         n: Slot<u64>,
         b: Slot<Counted>,
@@ -333,9 +333,9 @@ mod tests {
         empty: Slot<Counted>,
     });
 
-    crate::__onex_slots!(Plain { x: Slot<u64>, y: Slot<u32>, });
+    crate::__onex_slot_fields!(Plain { x: Slot<u64>, y: Slot<u32>, });
 
-    crate::__onex_slots!(Mixed {
+    crate::__onex_slot_fields!(Mixed {
         a: Slot<u8>,
         b: Slot<u64>,
         c: Slot<u16>,
@@ -359,7 +359,7 @@ mod tests {
 
     // Zero-sized and over-aligned fields between small ones: the offsets the table
     // computes must skip the padding `repr(C)` puts before each.
-    crate::__onex_slots!(Odd {
+    crate::__onex_slot_fields!(Odd {
         a: Slot<u8>,
         z: Slot<Nothing>,
         unit: Slot<()>,
@@ -370,7 +370,7 @@ mod tests {
         last: Slot<Nothing>,
     });
 
-    crate::__onex_slots!(Boom {
+    crate::__onex_slot_fields!(Boom {
         first: Slot<Counted>,
         bomb: Slot<Bomb>,
         last: Slot<Counted>,
@@ -379,7 +379,7 @@ mod tests {
     #[test]
     fn every_stored_value_is_dropped_once() {
         let drops = Arc::new(AtomicUsize::new(0));
-        let mut s = Slots::new(Fields {
+        let mut s = RunSlots::new(Fields {
             a: Slot::filled(Counted(drops.clone())),
             n: Slot::filled(3),
             b: Slot::EMPTY,
@@ -401,7 +401,7 @@ mod tests {
 
     #[test]
     fn slots_of_plain_values_have_nothing_to_drop() {
-        use super::SlotTable;
+        use super::SlotFields;
         const { assert!(!Plain::NEEDS_DROP) };
         const { assert!(Fields::NEEDS_DROP) };
         assert_eq!(Fields::DROPS.len(), 5);
@@ -410,7 +410,7 @@ mod tests {
 
     #[test]
     fn the_table_finds_each_field_where_the_compiler_put_it() {
-        use super::{Fields, SlotTable};
+        use super::{Fields, SlotFields};
         use std::mem::{MaybeUninit, offset_of};
         let mut m = MaybeUninit::<Mixed>::uninit();
         let base = m.as_mut_ptr().cast::<u8>();
@@ -431,7 +431,7 @@ mod tests {
 
     #[test]
     fn zero_sized_and_over_aligned_fields_are_found_and_dropped_once() {
-        use super::{Fields, SlotTable};
+        use super::{Fields, SlotFields};
         use std::mem::{MaybeUninit, offset_of};
         let mut m = MaybeUninit::<Odd>::uninit();
         let base = m.as_mut_ptr().cast::<u8>();
@@ -451,7 +451,7 @@ mod tests {
         assert_eq!(found, expected);
 
         let drops = Arc::new(AtomicUsize::new(0));
-        let s = Slots::new(Odd {
+        let s = RunSlots::new(Odd {
             a: Slot::filled(1),
             z: Slot::filled(Nothing(drops.clone())),
             unit: Slot::filled(()),
@@ -474,13 +474,13 @@ mod tests {
 
     #[test]
     fn slots_shared_across_threads_are_filled_once_each() {
-        crate::__onex_slots!(Shared {
+        crate::__onex_slot_fields!(Shared {
             a: Slot<String>,
             b: Slot<Vec<u64>>,
             z: Slot<()>,
         });
         for _ in 0..20 {
-            let s = Arc::new(Slots::new(Shared {
+            let s = Arc::new(RunSlots::new(Shared {
                 a: Slot::EMPTY,
                 b: Slot::EMPTY,
                 z: Slot::EMPTY,
@@ -505,7 +505,7 @@ mod tests {
     #[test]
     fn a_panicking_drop_still_drops_the_other_fields() {
         let drops = Arc::new(AtomicUsize::new(0));
-        let s = Slots::new(Boom {
+        let s = RunSlots::new(Boom {
             first: Slot::filled(Counted(drops.clone())),
             bomb: Slot::filled(Bomb(drops.clone())),
             last: Slot::filled(Counted(drops.clone())),

@@ -1,4 +1,4 @@
-//! A cached node's `Shim` methods (hash the inputs, keep a copy of inputs and output,
+//! A cached node's `Invoke` methods (hash the inputs, keep a copy of inputs and output,
 //! answer a call whose inputs equal the kept ones) and the checks of its types' bounds.
 //!
 //! Every use of an input or of the output goes through autoref specialization on its

@@ -4,7 +4,7 @@
 //! - `Node`: the output type, kind, name, policy and arity;
 //! - `Param<ArgN>` per parameter: its type, and whether it is `Option<&T>`;
 //! - `Takes<K>`: the argument count a step must pass (see [`crate::takes`]);
-//! - `Shim`: the uniform calling convention (see [`shim`]);
+//! - `Invoke`: the uniform calling convention (see [`shim`]);
 //! - for a cached node, checks of its types' bounds (see [`cache`]);
 //! - for a `remote` node, its entry for workers (see [`remote`]).
 //!

@@ -53,7 +53,7 @@ pub fn entry(p: &Proxy) -> Option<TokenStream> {
                     let (#(#args,)*): (#(#owned,)*) = #private::remote_input(name, input, #arity)?;
                     let call = #rt::Call::detached(&ctx);
                     let output =
-                        <#ident as #private::Shim>::call_async(call, (#(#borrowed,)*)).await?;
+                        <#ident as #private::Invoke>::call_async(call, (#(#borrowed,)*)).await?;
                     #private::remote_output(name, &output)
                 })
             }

@@ -1,4 +1,4 @@
-//! The node's `Shim` impl: one calling convention for every node.
+//! The node's `Invoke` impl: one calling convention for every node.
 //!
 //! `workflow!` sees only a node's path, never its signature, so every node is called the
 //! same way: `call(call, (Option<&A>, Option<&B>, ..))` returning `Result<Output,
@@ -17,7 +17,7 @@ use super::{Proxy, cache};
 use crate::capture::capture_args;
 use crate::respan::respan;
 
-/// `impl Shim for <proxy>`.
+/// `impl Invoke for <proxy>`.
 pub fn shim_impl(p: &Proxy) -> TokenStream {
     let (rt, private, ident) = (&p.rt, &p.private, p.ident());
     let output = &p.shape.output;
@@ -36,7 +36,7 @@ pub fn shim_impl(p: &Proxy) -> TokenStream {
         #[automatically_derived]
         #[doc(hidden)]
         #[allow(dead_code, unused_variables, clippy::all, clippy::pedantic)]
-        impl #private::Shim for #ident {
+        impl #private::Invoke for #ident {
             type Args<'__a> = (#(#arg_tys,)*);
 
             #[inline]
@@ -107,7 +107,7 @@ fn call_bodies(p: &Proxy) -> (TokenStream, TokenStream) {
             #invoke
         };
         let asynchronous = quote!(::core::future::ready(
-            <Self as #private::Shim>::call(call, (#(#args,)*))
+            <Self as #private::Invoke>::call(call, (#(#args,)*))
         ));
         (sync, asynchronous)
     }

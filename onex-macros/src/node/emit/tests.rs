@@ -102,7 +102,7 @@ fn an_effect_proxy_carries_its_name_policy_and_async_shim() {
     assert!(policy.contains(".retries(3u32)"), "{policy}");
     assert!(policy.contains(".timeout("), "{policy}");
     assert_eq!(assoc(&impl_of(&file, "Param"), "Type"), "u64");
-    let shim = impl_of(&file, "Shim");
+    let shim = impl_of(&file, "Invoke");
     assert_eq!(fns(&shim), ["call", "call_async", "capture", "compensate"]);
     assert!(callees(&shim).contains(&"fetch".to_string()));
 }
@@ -117,7 +117,7 @@ fn a_cached_compute_node_hashes_stores_and_loads() {
             }
         ),
     );
-    let shim = impl_of(&file, "Shim");
+    let shim = impl_of(&file, "Invoke");
     assert_eq!(
         fns(&shim),
         [
@@ -171,7 +171,7 @@ fn a_rejected_signature_gets_a_stub_that_never_calls_the_fn() {
         "Inputs < 1usize >"
     );
     // The stub neither calls `price` nor caches (its input is not what `cache` needs).
-    let shim = impl_of(&file, "Shim");
+    let shim = impl_of(&file, "Invoke");
     assert!(!callees(&shim).contains(&"price".to_string()));
     assert_eq!(fns(&shim), ["call", "call_async", "capture", "compensate"]);
 }

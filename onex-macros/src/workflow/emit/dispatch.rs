@@ -1,5 +1,5 @@
 //! The dispatch: one `match` from a step index to the step's node, its slot and its
-//! arguments, applied to a visitor (the runtime's `Visit`: a call, a hash, a capture...),
+//! arguments, applied to a visitor (the runtime's `StepOp`: a call, a hash, a capture...),
 //! and the width of each `map` step.
 //!
 //! Each argument names one of the runtime's edge traits (`FromStep`, `FromInput`,
@@ -21,7 +21,7 @@ use super::{private, produced};
 use crate::param_index::arg_type;
 use crate::respan::{at, usize_at};
 
-/// `__Edges`, its `visit` and `width`, and `__Dispatch`, its one instance.
+/// `__Steps`, its `visit` and `width`, and `__Dispatch`, its one instance.
 pub fn edges(m: &Model) -> TokenStream {
     let g = private();
     let arms = m.steps.iter().enumerate().map(|(k, s)| {
@@ -33,13 +33,13 @@ pub fn edges(m: &Model) -> TokenStream {
     let units = params.iter().map(|_| quote!(()));
     quote! {
         #[allow(dead_code)]
-        struct __Edges<T>(T);
+        struct __Steps<T>(T);
 
         #[allow(non_camel_case_types, unused_variables)]
-        impl<#(#params),*> __Edges<(#(#params,)*)> {
+        impl<#(#params),*> __Steps<(#(#params,)*)> {
             /// Applies `v` to step `step`: its node, its slot and its arguments.
             #[inline]
-            fn visit<'s, __V: #g::Visit<'s>>(
+            fn visit<'s, __V: #g::StepOp<'s>>(
                 s: &'s __Fields,
                 step: ::core::primitive::usize,
                 item: ::core::primitive::usize,
@@ -54,7 +54,7 @@ pub fn edges(m: &Model) -> TokenStream {
             #width
         }
 
-        type __Dispatch = __Edges<(#(#units,)*)>;
+        type __Dispatch = __Steps<(#(#units,)*)>;
     }
 }
 

@@ -24,7 +24,7 @@ use crate::respan::at;
 /// The checks, the journal's functions on the dispatch block, and the `Program` methods
 /// calling them.
 pub struct Durable {
-    /// `__Journaled`, the delivery checks and the `impl __Edges` block holding the type
+    /// `__Journaled`, the delivery checks and the `impl __Steps` block holding the type
     /// checks and conversions.
     pub items: TokenStream,
     /// The four `Program` methods.
@@ -87,7 +87,7 @@ fn items(m: &Model) -> TokenStream {
         #(#deliveries)*
 
         #[allow(non_camel_case_types, unused_variables)]
-        impl<#(#params),*> __Edges<(#(#params,)*)> {
+        impl<#(#params),*> __Steps<(#(#params,)*)> {
             /// Every journaled type, checked once where the user wrote it.
             #[allow(dead_code)]
             fn journaled() {

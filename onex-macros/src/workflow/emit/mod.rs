@@ -7,7 +7,7 @@
 //! - [`dispatch`]: the one `match` from a step to its node, its slot and its arguments,
 //!   each argument through an edge check that reports a type mismatch on the user's token;
 //! - [`program`]: `impl Program`, each operation one visit of that `match`;
-//! - [`nested`]: the workflow as a step of another (`Node`, `Param`, `Takes`, `Shim`);
+//! - [`nested`]: the workflow as a step of another (`Node`, `Param`, `Takes`, `Invoke`);
 //! - [`durable`]: for a `#[durable]` workflow, its input and step outputs to and from JSON
 //!   for the journal, and the check that their types allow it;
 //! - [`unused`]: the warning for pure steps whose output nothing reads.

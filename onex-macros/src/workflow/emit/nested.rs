@@ -16,7 +16,7 @@ use crate::param_index::arg_type;
 use crate::takes::{takes_for, takes_sentence};
 use crate::type_text::type_text;
 
-/// `Node`, `Param<ArgN>`, `Takes<K>` and `Shim` for the workflow type.
+/// `Node`, `Param<ArgN>`, `Takes<K>` and `Invoke` for the workflow type.
 pub fn impls(m: &Model) -> TokenStream {
     let g = private();
     let (name, out) = (&m.wf.name, &m.wf.output);
@@ -77,7 +77,7 @@ fn takes(m: &Model) -> TokenStream {
     )
 }
 
-/// `Shim`: `call_async` clones the inputs out of the step's arguments and runs the
+/// `Invoke`: `call_async` clones the inputs out of the step's arguments and runs the
 /// workflow inside the enclosing run, returning the runtime's future as it is (an `async`
 /// block would be a state machine of its own per workflow); `call` is never taken.
 fn shim(m: &Model) -> TokenStream {
@@ -124,7 +124,7 @@ fn shim(m: &Model) -> TokenStream {
         #[automatically_derived]
         #[doc(hidden)]
         #[allow(unused_variables)]
-        impl #g::Shim for #name {
+        impl #g::Invoke for #name {
             type Args<'__a> = (#(::core::option::Option<&'__a #tys>,)*);
 
             fn call(

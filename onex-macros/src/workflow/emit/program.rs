@@ -29,7 +29,7 @@ pub fn program(m: &Model, durable: Option<&TokenStream>) -> TokenStream {
                 call: __rt::Call<'_>,
                 at: &mut usize,
             ) -> ::core::option::Option<::core::result::Result<(), __rt::NodeError>> {
-                ::core::option::Option::Some(#g::line(self, s, call, at))
+                ::core::option::Option::Some(#g::straight_line(self, s, call, at))
             }
         }
     });
@@ -59,31 +59,31 @@ pub fn program(m: &Model, durable: Option<&TokenStream>) -> TokenStream {
             #durable
 
             fn call_sync(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::result::Result<(), __rt::NodeError> {
-                __Dispatch::visit(s, call.step, call.item, #g::CallSync(call))
+                __Dispatch::visit(s, call.step, call.item, #g::CallOp(call))
             }
 
             fn call_async<'a>(&'a self, s: &'a __Slots, call: __rt::Call<'a>) -> __rt::StepFuture<'a> {
-                __Dispatch::visit(s, call.step, call.item, #g::Op::CallAsync(call)).future()
+                __Dispatch::visit(s, call.step, call.item, #g::AnyOp::CallAsync(call)).future()
             }
 
             fn compensate<'a>(&'a self, s: &'a __Slots, call: __rt::Call<'a>) -> ::core::option::Option<__rt::StepFuture<'a>> {
-                __Dispatch::visit(s, call.step, call.item, #g::Op::Inspect(#g::Inspect::Compensate(call))).compensation()
+                __Dispatch::visit(s, call.step, call.item, #g::AnyOp::Inspect(#g::Inspect::Compensate(call))).compensation()
             }
 
             fn input_hash(&self, s: &__Slots, call: __rt::Call<'_>, hasher: __rt::KeyHasher<'_>) -> ::core::option::Option<u64> {
-                __Dispatch::visit(s, call.step, call.item, #g::Op::Inspect(#g::Inspect::InputHash(hasher))).hash()
+                __Dispatch::visit(s, call.step, call.item, #g::AnyOp::Inspect(#g::Inspect::InputHash(hasher))).hash()
             }
 
             fn cache_store(&self, s: &__Slots, call: __rt::Call<'_>) -> ::core::option::Option<__rt::CacheEntry> {
-                __Dispatch::visit(s, call.step, call.item, #g::Op::Inspect(#g::Inspect::CacheStore(call.item))).stored()
+                __Dispatch::visit(s, call.step, call.item, #g::AnyOp::Inspect(#g::Inspect::CacheStore(call.item))).stored()
             }
 
             fn cache_load(&self, s: &__Slots, call: __rt::Call<'_>, entry: &__rt::CacheEntry) -> bool {
-                __Dispatch::visit(s, call.step, call.item, #g::Op::Inspect(#g::Inspect::CacheLoad(entry, call.item))).loaded()
+                __Dispatch::visit(s, call.step, call.item, #g::AnyOp::Inspect(#g::Inspect::CacheLoad(entry, call.item))).loaded()
             }
 
             fn operation_data(&self, s: &__Slots, call: __rt::Call<'_>) -> #g::serde_json::Value {
-                __Dispatch::visit(s, call.step, call.item, #g::Op::Inspect(#g::Inspect::OperationData)).data()
+                __Dispatch::visit(s, call.step, call.item, #g::AnyOp::Inspect(#g::Inspect::OperationData)).data()
             }
         }
     }

@@ -1,5 +1,5 @@
 //! Where a run keeps its values: a struct with one typed slot per input and per step
-//! (declared through the runtime's `slots!`, which also gives it a table to drop its fields
+//! (declared through the runtime's `slot_fields!`, which also gives it a table to drop its fields
 //! by: drop code of its own per field would be compiled per workflow), built empty but for
 //! the inputs, and the output step's slot taken at the end, checked against the declared
 //! output type.
@@ -22,15 +22,15 @@ pub fn fields(m: &Model) -> TokenStream {
         if s.step.map.is_some() {
             quote!(#slot: #g::MapSlot<#g::Out<#node>>,)
         } else {
-            quote!(#slot: #g::SlotOf<#node>,)
+            quote!(#slot: #g::Slot<#g::Out<#node>>,)
         }
     });
     quote! {
-        #g::slots!(__Fields {
+        #g::slot_fields!(__Fields {
             #(#inputs)*
             #(#steps)*
         });
-        type __Slots = #g::Slots<__Fields>;
+        type __Slots = #g::RunSlots<__Fields>;
     }
 }
 
@@ -51,7 +51,7 @@ pub fn init(m: &Model) -> TokenStream {
     });
     quote! {
         let #input = input;
-        #g::Slots::new(__Fields {
+        #g::RunSlots::new(__Fields {
             #(#locals: #g::Slot::filled(#locals),)*
             #(#steps)*
         })

@@ -78,7 +78,7 @@ fn trait_impls_are_marked_as_generated_and_private_ones_hidden() {
             continue; // the block's own helper traits
         }
         assert!(has_attr(&i.attrs, "automatically_derived"), "impl {name}");
-        if ["Node", "Param", "Takes", "Shim"].contains(&name.as_str()) {
+        if ["Node", "Param", "Takes", "Invoke"].contains(&name.as_str()) {
             assert!(has_attr(&i.attrs, "doc (hidden)"), "impl {name}");
         }
     }

@@ -226,9 +226,9 @@ impl<T: ?Sized> ProbeNotCacheOutput for &&CacheProbe<T> {}
     label = "not `Hash + Eq + Clone + Send + Sync + 'static`",
     note = "a cached call keeps a copy of its inputs and answers a later call only if its inputs are equal: derive `Hash`, `PartialEq`, `Eq` and `Clone` for `{Self}`, or remove `cache`"
 )]
-pub trait CachedInput<Answer> {
+pub trait CachedInput<OpAnswer> {
     /// Compiles when the answer says the type has the bounds.
-    fn check(answer: Answer) {
+    fn check(answer: OpAnswer) {
         let _ = answer;
     }
 }
@@ -244,9 +244,9 @@ impl<T: ?Sized> CachedInput<NoAnswer> for T {}
     label = "not `Clone + Send + Sync + 'static`",
     note = "the cache keeps a copy of each output and hands out clones of it: derive `Clone` for `{Self}`, or remove `cache`"
 )]
-pub trait CachedOutput<Answer> {
+pub trait CachedOutput<OpAnswer> {
     /// Compiles when the answer says the type has the bounds.
-    fn check(answer: Answer) {
+    fn check(answer: OpAnswer) {
         let _ = answer;
     }
 }
