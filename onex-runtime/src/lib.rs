@@ -45,6 +45,7 @@ pub use program::plan;
 pub use program::{Call, Program, StepFuture};
 pub use render::{ReportSummary, chrome_trace};
 pub use runtime::{BatchFuture, RunFuture};
+pub use runtime::{DEFAULT_IN_FLIGHT, Event, Served};
 pub use runtime::{Runtime, RuntimeBuilder};
 
 /// What the crates split from this one (`onex-spec`, `onex-progress`) and the facade's
