@@ -98,6 +98,7 @@ pub mod __private {
     pub use crate::runtime::{NestedFuture, run_nested};
     pub use crate::store::table::{DropSlot, SlotDrop, SlotTable, Slots};
     pub use crate::store::{MapSlot, Slot, Store};
+    pub use futures_util::stream::Stream;
     pub use linkme;
     pub use serde;
     pub use serde_json;

@@ -1,0 +1,17 @@
+//! The `event_driven` example: five events, one of them twice, charge four orders once each.
+
+#[allow(dead_code)]
+#[path = "../examples/event_driven.rs"]
+mod event_driven;
+
+use std::sync::atomic::Ordering;
+
+use event_driven::{CHARGED, events, serve_orders};
+
+#[tokio::test]
+async fn an_order_delivered_twice_is_charged_once() {
+    let served = serve_orders(events(), std::future::pending()).await;
+    assert!(served.errors.is_empty(), "{:?}", served.errors);
+    assert_eq!(served.runs + served.duplicates, 5);
+    assert_eq!(CHARGED.load(Ordering::SeqCst), 4);
+}
