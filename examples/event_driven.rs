@@ -3,15 +3,22 @@
 //! twice starts one run. SIGTERM (or Ctrl-C) drains: nothing more is pulled, the runs in
 //! flight finish.
 //!
-//! `cargo run --example event_driven`
+//! `cargo run --example event_driven` serves a stream of five events with an in-memory
+//! journal. With `ONEX_NATS_URL=nats://127.0.0.1:4222` it serves the JetStream subject
+//! `orders.created` instead (`NatsTrigger`, payload: the quantity as JSON, `Nats-Msg-Id`:
+//! the order id) with the `KvJournal`, so its runs survive the process and another
+//! orchestrator's `Runtime::recover` finishes those it left:
 //!
-//! The journal here is in memory; a `SqliteJournal` or the NATS `KvJournal` makes the
-//! runs survive the process, and `Runtime::recover` finishes those it left.
+//! ```text
+//! $ nats-server -js -sd /tmp/nats &
+//! $ ONEX_NATS_URL=nats://127.0.0.1:4222 cargo run --example event_driven &
+//! $ nats pub orders.created 3 -H Nats-Msg-Id:o1
+//! ```
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::stream::{self, Stream, StreamExt};
-use onex::journal::MemoryJournal;
+use onex::journal::{Journal, MemoryJournal};
 use onex::prelude::*;
 use onex::{Event, Served};
 
@@ -44,17 +51,30 @@ pub fn events() -> impl Stream<Item = Event<u32>> {
     stream::iter([1, 2, 3, 2, 4]).map(|n| Event::new(format!("o{n}"), n))
 }
 
-/// Serves `source` on a runtime with a journal and at most two runs in flight, until the
+/// Serves `source` on a runtime with `journal` and at most two runs in flight, until the
 /// source ends or `shutdown` completes.
 pub async fn serve_orders(
+    journal: impl Journal + 'static,
     source: impl Stream<Item = Event<u32>>,
     shutdown: impl Future<Output = ()>,
 ) -> Served {
     let rt = Runtime::builder()
-        .journal(MemoryJournal::new())
+        .journal(journal)
         .max_concurrent_workflows(2)
         .build();
     Orders::serve(&rt, source, RunOptions::new(), shutdown).await
+}
+
+/// Serves the events of subject `orders.created` on the server at `url`, with the
+/// `KvJournal`, until SIGTERM.
+async fn serve_nats(url: &str) -> Result<Served, Box<dyn std::error::Error>> {
+    use onex::nats::{KvJournal, Layout, NatsTrigger, async_nats};
+    let client = async_nats::connect(url).await?;
+    let journal = KvJournal::open(client.clone(), &Layout::default()).await?;
+    let events = NatsTrigger::subject("orders.created")
+        .events::<u32>(client)
+        .await?;
+    Ok(serve_orders(journal, events, terminated()).await)
 }
 
 /// Completes on SIGTERM or Ctrl-C.
@@ -79,8 +99,11 @@ async fn terminated() {
 }
 
 #[tokio::main]
-async fn main() {
-    let served = serve_orders(events(), terminated()).await;
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let served = match std::env::var("ONEX_NATS_URL") {
+        Ok(url) => serve_nats(&url).await?,
+        Err(_) => serve_orders(MemoryJournal::new(), events(), terminated()).await,
+    };
     println!(
         "{} runs, {} duplicate events, {} errors; {} orders charged",
         served.runs,
@@ -88,4 +111,5 @@ async fn main() {
         served.errors.len(),
         CHARGED.load(Ordering::SeqCst)
     );
+    Ok(())
 }
