@@ -4,14 +4,15 @@
 //! flight finish.
 //!
 //! `cargo run --example event_driven` serves a stream of five events with an in-memory
-//! journal. With `ONEX_NATS_URL=nats://127.0.0.1:4222` it serves the JetStream subject
+//! journal. Built with `--features nats` and run with `ONEX_NATS_URL=nats://127.0.0.1:4222`,
+//! it serves the JetStream subject
 //! `orders.created` instead (`NatsTrigger`, payload: the quantity as JSON, `Nats-Msg-Id`:
 //! the order id) with the `KvJournal`, so its runs survive the process and another
 //! orchestrator's `Runtime::recover` finishes those it left:
 //!
 //! ```text
 //! $ nats-server -js -sd /tmp/nats &
-//! $ ONEX_NATS_URL=nats://127.0.0.1:4222 cargo run --example event_driven &
+//! $ ONEX_NATS_URL=nats://127.0.0.1:4222 cargo run --features nats --example event_driven &
 //! $ nats pub orders.created 3 -H Nats-Msg-Id:o1
 //! ```
 
@@ -67,6 +68,7 @@ pub async fn serve_orders(
 
 /// Serves the events of subject `orders.created` on the server at `url`, with the
 /// `KvJournal`, until SIGTERM.
+#[cfg(feature = "nats")]
 async fn serve_nats(url: &str) -> Result<Served, Box<dyn std::error::Error>> {
     use onex::nats::{KvJournal, Layout, NatsTrigger, async_nats};
     let client = async_nats::connect(url).await?;
@@ -101,7 +103,10 @@ async fn terminated() {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let served = match std::env::var("ONEX_NATS_URL") {
+        #[cfg(feature = "nats")]
         Ok(url) => serve_nats(&url).await?,
+        #[cfg(not(feature = "nats"))]
+        Ok(_) => return Err("ONEX_NATS_URL is set: build the example with --features nats".into()),
         Err(_) => serve_orders(MemoryJournal::new(), events(), terminated()).await,
     };
     println!(
