@@ -158,7 +158,10 @@ fn errors_come_with_a_stub_of_the_type() {
         })
         .flatten()
         .collect();
-    assert_eq!(methods, ["run", "run_batch", "resume", "serve", "plan", "graph"]);
+    assert_eq!(
+        methods,
+        ["run", "run_batch", "resume", "serve", "plan", "graph"]
+    );
     assert!(
         file.items
             .iter()
