@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use onex::dynamic::{DynamicWorkflow, NodeRegistry};
 use onex::journal::{
     Journal, JournalError, JournalFuture, Lease, MemoryJournal, NewRun, Retention, RunFilter,
@@ -49,6 +49,30 @@ fn workflow(world: &Arc<World>) -> DynamicWorkflow {
     registry
         .load_yaml("workflow_id: served\nsteps: [{step_id: s, thunks: [{thunk_id: w, target_node_type: Work, dependencies: [$input]}]}]\noutput: w")
         .unwrap()
+}
+
+/// A world whose calls wait at a gate the test opens, and a runtime with two run slots.
+fn gated() -> (Arc<Semaphore>, Arc<World>, Runtime) {
+    let gate = Arc::new(Semaphore::new(0));
+    let world = Arc::new(World {
+        gate: Some(Arc::clone(&gate)),
+        ..World::default()
+    });
+    let rt = Runtime::builder()
+        .journal(MemoryJournal::new())
+        .max_concurrent_workflows(2)
+        .build();
+    (gate, world, rt)
+}
+
+/// Events `e0` to `e9`, counting in `pulled` how many were taken.
+fn counted(pulled: &Arc<AtomicUsize>) -> impl Stream<Item = Event<Value>> + use<> {
+    let pulled = Arc::clone(pulled);
+    futures_util::stream::iter(0..10)
+        .map(|i| Event::new(format!("e{i}"), json!(1)))
+        .inspect(move |_| {
+            pulled.fetch_add(1, Ordering::SeqCst);
+        })
 }
 
 fn events(ids: &[&str]) -> Vec<Event<Value>> {
@@ -235,24 +259,10 @@ async fn an_event_is_acknowledged_only_once_its_start_is_committed() {
 
 #[tokio::test]
 async fn the_source_is_pulled_only_when_a_run_slot_is_free() {
-    let gate = Arc::new(Semaphore::new(0));
-    let world = Arc::new(World {
-        gate: Some(Arc::clone(&gate)),
-        ..World::default()
-    });
+    let (gate, world, rt) = gated();
     let wf = workflow(&world);
-    let rt = Runtime::builder()
-        .journal(MemoryJournal::new())
-        .max_concurrent_workflows(2)
-        .build();
     let pulled = Arc::new(AtomicUsize::new(0));
-    let p = Arc::clone(&pulled);
-    let ids: Vec<String> = (0..10).map(|i| format!("e{i}")).collect();
-    let source = futures_util::stream::iter(ids)
-        .map(|id| Event::new(id, json!(1)))
-        .inspect(move |_| {
-            p.fetch_add(1, Ordering::SeqCst);
-        });
+    let source = counted(&pulled);
     let serving = rt.serve(
         wf.program(),
         source,
@@ -267,7 +277,7 @@ async fn the_source_is_pulled_only_when_a_run_slot_is_free() {
             for _ in 0..50 {
                 tokio::task::yield_now().await;
             }
-            // Two runs wait at the gate: one more event pulled than finished, at most two.
+            // Two runs wait at the gate: two events pulled beyond those finished, no more.
             assert_eq!(pulled.load(Ordering::SeqCst), (done + 2).min(10));
             gate.add_permits(1);
             while world.calls.load(Ordering::SeqCst) - world.running.load(Ordering::SeqCst) <= done
@@ -283,22 +293,10 @@ async fn the_source_is_pulled_only_when_a_run_slot_is_free() {
 
 #[tokio::test]
 async fn a_shutdown_stops_pulling_and_lets_the_runs_in_flight_finish() {
-    let gate = Arc::new(Semaphore::new(0));
-    let world = Arc::new(World {
-        gate: Some(Arc::clone(&gate)),
-        ..World::default()
-    });
+    let (gate, world, rt) = gated();
     let wf = workflow(&world);
-    let rt = Runtime::builder()
-        .journal(MemoryJournal::new())
-        .max_concurrent_workflows(2)
-        .build();
     let pulled = Arc::new(AtomicUsize::new(0));
-    let p = Arc::clone(&pulled);
-    let source = futures_util::stream::iter((0..10).map(|i| Event::new(format!("e{i}"), json!(1))))
-        .inspect(move |_| {
-            p.fetch_add(1, Ordering::SeqCst);
-        });
+    let source = counted(&pulled);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = rt.serve(wf.program(), source, RunOptions::new(), async {
         let _ = stopped.await;
