@@ -106,6 +106,7 @@ mod puller;
 mod remote_steps;
 mod results;
 mod trace;
+mod trigger;
 mod waiters;
 mod wire;
 mod worker;
@@ -117,6 +118,7 @@ pub use layout::Layout;
 pub use remote_steps::RemoteSteps;
 pub use results::{ThunkResult, WorkerSpan};
 pub use trace::{RemoteSpan, chrome_trace};
+pub use trigger::NatsTrigger;
 pub use wire::{ATTEMPT_KEY, BACKOFF_KEY, NODE_TYPE_HEADER, TRACEPARENT_HEADER, WORKFLOW_KEY};
 pub use worker::Worker;
 

@@ -46,6 +46,7 @@ pub use program::plan;
 pub use program::{Call, Program, StepFuture};
 pub use render::{ReportSummary, chrome_trace};
 pub use runtime::{BatchFuture, RunFuture};
+pub use runtime::{DEFAULT_IN_FLIGHT, Event, Served};
 pub use runtime::{Runtime, RuntimeBuilder};
 
 /// What the crates split from this one (`onex-spec`, `onex-progress`) and the facade's
@@ -98,6 +99,7 @@ pub mod __private {
     pub use crate::runtime::{NestedFuture, run_nested};
     pub use crate::store::table::{FieldDrop, RunSlots, SlotFields, SlotKind};
     pub use crate::store::{MapSlot, Slot, Store};
+    pub use futures_util::stream::Stream;
     pub use linkme;
     pub use serde;
     pub use serde_json;

@@ -165,6 +165,7 @@ fn errors_come_with_a_stub_of_the_type() {
             "run_batch",
             "run_batch_lean",
             "resume",
+            "serve",
             "plan",
             "graph"
         ]

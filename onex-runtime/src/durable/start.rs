@@ -55,6 +55,9 @@ pub(crate) async fn open(
         .start_run(new, &durable.holder, durable.ttl)
         .await
         .map_err(failed)?;
+    if let Some(hook) = &options.on_started {
+        hook.fire();
+    }
     let id: Arc<str> = Arc::from(run_id.as_str());
     let (lease, run) = match started {
         Started::Created(lease) => {

@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub(crate) run_id: Option<String>,
     pub(crate) run_ids: Option<Vec<String>>,
     pub(crate) allow_changed_graph: bool,
+    /// Set by `Runtime::serve`: called once the run's start is committed in the journal.
+    pub(crate) on_started: Option<crate::runtime::StartHook>,
 }
 
 impl RunOptions {

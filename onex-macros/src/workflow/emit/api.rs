@@ -1,5 +1,5 @@
-//! The workflow type's own methods: `run`, `run_batch`, `run_batch_lean`, `resume`, `plan` and
-//! `graph`, and their stub
+//! The workflow type's own methods: `run`, `run_batch`, `run_batch_lean`, `resume`, `serve`,
+//! `plan` and `graph`, and their stub
 //! for a block with errors.
 //!
 //! `run` and `run_batch` are plain fns returning the runtime's named futures: an
@@ -14,7 +14,7 @@ use super::super::parse::Workflow;
 use super::{input_type, input_value, private};
 use crate::paths::runtime_path;
 
-/// `impl <workflow> { run, run_batch, run_batch_lean, plan, graph }`.
+/// `impl <workflow> { run, run_batch, run_batch_lean, resume, serve, plan, graph }`.
 pub fn methods(m: &Model) -> TokenStream {
     let (name, out) = (&m.wf.name, &m.wf.output);
     let names: Vec<&syn::Ident> = m.inputs.iter().map(|i| i.name).collect();
@@ -25,6 +25,7 @@ pub fn methods(m: &Model) -> TokenStream {
     let graph_doc =
         format!(" The graph of workflow `{name}`: steps, dependencies, order and waves.");
     let entry = super::durable_entry::entry(m);
+    let g = private();
     quote! {
         impl #name {
             /// Runs the workflow on `rt`.
@@ -76,6 +77,17 @@ pub fn methods(m: &Model) -> TokenStream {
                 opts: __rt::RunOptions,
             ) -> __rt::RunFuture<'__rt, #out> {
                 rt.resume(::std::sync::Arc::new(#name), run_id, opts)
+            }
+
+            /// Runs the workflow for every event of `source`, the event id as the run id,
+            /// until the source ends or `shutdown` completes (`Runtime::serve`).
+            pub async fn serve(
+                rt: &__rt::Runtime,
+                source: impl #g::Stream<Item = __rt::Event<#input>>,
+                opts: __rt::RunOptions,
+                shutdown: impl ::core::future::Future<Output = ()>,
+            ) -> __rt::Served {
+                rt.serve(::std::sync::Arc::new(#name), source, opts, shutdown).await
             }
 
             #plan
@@ -179,6 +191,14 @@ pub fn fallback(wf: &Workflow) -> TokenStream {
                 run_id: impl ::core::convert::Into<::std::string::String>,
                 opts: #rt::RunOptions,
             ) -> #rt::RunFuture<'__rt, #out> {
+                ::core::unreachable!()
+            }
+            pub async fn serve(
+                rt: &#rt::Runtime,
+                source: impl #rt::__private::Stream<Item = #rt::Event<#input>>,
+                opts: #rt::RunOptions,
+                shutdown: impl ::core::future::Future<Output = ()>,
+            ) -> #rt::Served {
                 ::core::unreachable!()
             }
             pub fn plan(#(#names: &#tys),*) -> ::std::vec::Vec<#rt::Thunk> {

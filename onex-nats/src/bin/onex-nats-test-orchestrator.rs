@@ -1,0 +1,107 @@
+//! An orchestrator process for onex-nats's failover test: runs a durable workflow whose
+//! journal is the `KvJournal` of the default layout, so that another such process can
+//! finish a run this one was killed in. Not for users.
+//!
+//! `onex-nats-test-orchestrator url=nats://127.0.0.1:4222 ledger=PATH run=ID input=N
+//! [action=run|resume] [delay_ms=N] [ttl_ms=N]`
+//!
+//! The workflow is a chain of four steps `s0 → s1 → s2 → s3`, each the idempotent effect
+//! `Add` (ten times its input, plus one). Every call appends `start <key>` to the
+//! ledger, sleeps `delay_ms`, then appends `end <key>`, `<key>` being the call's
+//! idempotency key (run id / step). A resumer whose run is still leased by a killed
+//! holder waits for the lease to expire, as a restarted service would.
+//!
+//! Prints `OK <output JSON>` or `ERR <message>`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use onex_nats::{KvJournal, Layout};
+use onex_runtime::journal::JournalError;
+use onex_runtime::{Context, Delivery, NodeError, RunOptions, Runtime, WorkflowError};
+use onex_spec::NodeRegistry;
+use serde_json::Value;
+
+const WORKFLOW: &str = "
+workflow_id: failover_chain
+steps:
+  - step_id: main
+    thunks:
+      - { thunk_id: s0, target_node_type: Add, dependencies: [$input] }
+      - { thunk_id: s1, target_node_type: Add, dependencies: [s0] }
+      - { thunk_id: s2, target_node_type: Add, dependencies: [s1] }
+      - { thunk_id: s3, target_node_type: Add, dependencies: [s2] }
+output: s3
+";
+
+fn append(ledger: &PathBuf, line: &str) -> Result<(), NodeError> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(ledger)?;
+    file.write_all(format!("{line}\n").as_bytes())?;
+    Ok(())
+}
+
+fn registry(ledger: PathBuf, delay: Duration) -> NodeRegistry {
+    let ledger = Arc::new(ledger);
+    let mut registry = NodeRegistry::new();
+    registry.effect("Add", move |ctx: Context, n: i64| {
+        let ledger = Arc::clone(&ledger);
+        async move {
+            let key = ctx.idempotency_key();
+            append(&ledger, &format!("start {key}"))?;
+            tokio::time::sleep(delay).await;
+            append(&ledger, &format!("end {key}"))?;
+            Ok::<_, NodeError>(n * 10 + 1)
+        }
+    });
+    registry.delivery("Add", Delivery::Idempotent);
+    registry
+}
+
+fn leased(result: &Result<onex_runtime::WorkflowRun<Value>, WorkflowError>) -> bool {
+    matches!(result, Err(WorkflowError::Durable(e))
+        if matches!(e.journal_error(), Some(JournalError::RunLeased { .. })))
+}
+
+#[tokio::main]
+async fn main() {
+    let args: HashMap<String, String> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect();
+    let arg = |k: &str| args.get(k).map(String::as_str).unwrap_or("");
+    let delay = Duration::from_millis(arg("delay_ms").parse().unwrap_or(0));
+    let ttl = Duration::from_millis(arg("ttl_ms").parse().unwrap_or(500));
+    let client = async_nats::connect(arg("url")).await.expect("a client");
+    let journal = KvJournal::open(client, &Layout::default())
+        .await
+        .expect("the journal opens");
+    let rt = Runtime::builder().journal(journal).lease_ttl(ttl).build();
+    let wf = registry(PathBuf::from(arg("ledger")), delay)
+        .load_yaml(WORKFLOW)
+        .expect("the workflow loads");
+    let run_id = arg("run").to_owned();
+    let input = Value::from(arg("input").parse::<i64>().expect("input=N"));
+    let opts = RunOptions::new();
+    let result = loop {
+        let result = if arg("action") == "resume" {
+            wf.resume(&rt, &run_id, opts.clone()).await
+        } else {
+            wf.run_on(&rt, input.clone(), opts.clone().run_id(&run_id))
+                .await
+        };
+        if !leased(&result) {
+            break result;
+        }
+        tokio::time::sleep(ttl / 4).await;
+    };
+    match result {
+        Ok(run) => println!("OK {}", run.output),
+        Err(e) => println!("ERR {}", e.to_string().replace('\n', " | ")),
+    }
+}
