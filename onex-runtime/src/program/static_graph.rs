@@ -145,6 +145,7 @@ impl<N: Node> NodeStep<N> {
 ///     is_async: false,
 ///     compensated,
 ///     delivery,
+///     signature: "",
 ///     policy: StepPolicy::DEFAULT,
 /// };
 /// let pure = node(NodeKind::Compute, Delivery::Unspecified, false);
