@@ -16,6 +16,7 @@ mod options;
 mod record_list;
 mod report;
 pub(crate) mod serde_duration;
+mod start_hook;
 mod states;
 mod step_policy;
 mod thunk;
@@ -37,6 +38,7 @@ pub use report::{
     AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
     WorkflowRun,
 };
+pub(crate) use start_hook::StartHook;
 pub use states::{StepState, WorkflowState};
 pub use step_policy::StepPolicy;
 pub use thunk::{Thunk, ThunkType};

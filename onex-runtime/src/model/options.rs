@@ -42,7 +42,7 @@ pub struct RunOptions {
     pub(crate) run_ids: Option<Vec<String>>,
     pub(crate) allow_changed_graph: bool,
     /// Set by `Runtime::serve`: called once the run's start is committed in the journal.
-    pub(crate) on_started: Option<crate::runtime::StartHook>,
+    pub(crate) on_started: Option<super::StartHook>,
 }
 
 impl RunOptions {

@@ -14,7 +14,6 @@ pub use builder::RuntimeBuilder;
 pub(crate) use execute::execute;
 pub use future::{BatchFuture, NestedFuture, RunFuture};
 pub use nested::run_nested;
-pub(crate) use serve::StartHook;
 pub use serve::{DEFAULT_IN_FLIGHT, Event, Served};
 
 use std::any::Any;

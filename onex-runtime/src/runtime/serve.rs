@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, Stream, StreamExt};
 
 use crate::context::Runtime;
-use crate::model::{RunOptions, WorkflowError};
+use crate::model::{RunOptions, StartHook, WorkflowError};
 use crate::program::Program;
 
 /// How many runs [`Runtime::serve`] keeps in flight when the runtime sets no
@@ -86,31 +86,6 @@ impl<I> From<(String, I)> for Event<I> {
 impl<I> fmt::Debug for Event<I> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event").field("id", &self.id).finish()
-    }
-}
-
-/// The hook a served run's start calls (see `durable::start::open`): fires its event's
-/// [`on_started`](Event::on_started) once.
-#[derive(Clone, Default)]
-pub(crate) struct StartHook(Arc<Mutex<Option<Started>>>);
-
-impl StartHook {
-    fn new(f: Option<Started>) -> Self {
-        StartHook(Arc::new(Mutex::new(f)))
-    }
-
-    /// Calls the hook, the first time only.
-    pub(crate) fn fire(&self) {
-        let f = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(f) = f {
-            f();
-        }
-    }
-}
-
-impl fmt::Debug for StartHook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StartHook")
     }
 }
 
