@@ -122,7 +122,7 @@ impl Runtime {
     /// - At most `max_concurrent_workflows` runs (else [`DEFAULT_IN_FLIGHT`]) are in
     ///   flight: the next event is pulled only when a slot is free.
     /// - When `shutdown` completes, no event is pulled any more; the runs in flight finish
-    ///   (cancel them through [`RunOptions::cancel`] to stop them at their last
+    ///   (cancel them through [`RunOptions::cancellation_token`] to stop them at their last
     ///   checkpoint instead), then `serve` returns.
     ///
     /// Generated workflows call it as `Wf::serve(&rt, source, opts, shutdown)`.

@@ -32,7 +32,7 @@ use crate::store::{MapSlot, Slot};
 /// drop(s); // drops the `String` once, through the table
 /// ```
 ///
-/// [`slot_fields!`]: crate::__private::slots
+/// [`slot_fields!`]: crate::__private::slot_fields
 pub struct RunSlots<F: SlotFields>(ManuallyDrop<F>);
 
 impl<F: SlotFields> RunSlots<F> {
@@ -94,7 +94,7 @@ impl<F: SlotFields> Drop for RunSlots<F> {
 /// assert!(Fields::NEEDS_DROP); // the `String`
 /// ```
 ///
-/// [`slot_fields!`]: crate::__private::slots
+/// [`slot_fields!`]: crate::__private::slot_fields
 pub unsafe trait SlotFields {
     /// One entry per field.
     const DROPS: &'static [FieldDrop];
@@ -158,7 +158,7 @@ impl FieldDrop {
 /// assert!(<MapSlot<u64> as SlotKind>::NEEDS_DROP); // its list
 /// ```
 ///
-/// [`slot_fields!`]: crate::__private::slots
+/// [`slot_fields!`]: crate::__private::slot_fields
 pub trait SlotKind: Sized + seal::OnlySlots {
     /// Whether dropping the slot can do anything.
     const NEEDS_DROP: bool;
