@@ -533,11 +533,6 @@ pub(crate) async fn write_result(
 
 /// `host-pid`: unique among the worker processes of a deployment.
 fn default_name() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "worker".to_string());
+    let host = onex_runtime::durable::host_name().unwrap_or_else(|| "worker".to_string());
     format!("{host}-{}", std::process::id())
 }

@@ -79,7 +79,7 @@ pub use crate::model::DurableError;
 #[cfg(feature = "journal-conformance")]
 pub use faulty::{FaultyJournal, WriteStage};
 pub use fingerprint::{diff, fingerprint};
-pub use holder::holder_id;
+pub use holder::{holder_id, host_name};
 pub use recover::{DURABLE_WORKFLOWS, DurableWorkflow, Recovered};
 
 pub(crate) use crate::context::Durable;

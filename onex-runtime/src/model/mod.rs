@@ -16,7 +16,7 @@ mod options;
 mod record_list;
 mod report;
 pub(crate) mod serde_duration;
-mod start_hook;
+pub(crate) mod start_hook;
 mod states;
 mod step_policy;
 mod thunk;

@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 /// The callback of one event.
-type Started = Box<dyn FnOnce() + Send>;
+pub(crate) type Started = Box<dyn FnOnce() + Send>;
 
 /// The hook a served run's start calls (see `durable::start::open`): fires its event's
 /// `on_started` ([`Event::on_started`](crate::Event::on_started)) once.

@@ -9,15 +9,13 @@ use std::sync::Arc;
 use futures_util::stream::{FuturesUnordered, Stream, StreamExt};
 
 use crate::context::Runtime;
+use crate::model::start_hook::Started;
 use crate::model::{RunOptions, StartHook, WorkflowError};
 use crate::program::Program;
 
 /// How many runs [`Runtime::serve`] keeps in flight when the runtime sets no
 /// [`max_concurrent_workflows`](crate::RuntimeBuilder::max_concurrent_workflows).
 pub const DEFAULT_IN_FLIGHT: usize = 64;
-
-/// What to call once an event's run is durably started.
-type Started = Box<dyn FnOnce() + Send>;
 
 /// One event for [`Runtime::serve`]: its id (the run id) and the workflow's input, and
 /// optionally what to do once its run is durably started (a message broker's ack).
