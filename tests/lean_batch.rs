@@ -224,3 +224,71 @@ async fn every_input_of_an_effect_sees_its_own_workflow_id() {
         .collect();
     assert_eq!(ids.len(), 1_000);
 }
+
+static CALLS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+#[node(compute)]
+fn note_a(x: &u64) -> u64 {
+    CALLS.lock().unwrap().push("a");
+    *x
+}
+
+#[node(compute)]
+fn note_b(x: &u64) -> u64 {
+    CALLS.lock().unwrap().push("b");
+    *x
+}
+
+workflow! {
+    /// `b` is declared after `a` but runs first: its priority is lower.
+    workflow Prioritized(x: u64) -> u64 {
+        a = note_a(x);
+        #[step(priority = -1)]
+        b = note_b(x);
+        both = add(a, b);
+        return both;
+    }
+}
+
+#[tokio::test]
+async fn a_lean_input_keeps_the_priority_order() {
+    let rt = Runtime::default();
+    let out = Prioritized::run_batch_lean(&rt, vec![4], RunOptions::new()).await;
+    assert_eq!(out.outputs, [Some(8)]);
+    assert_eq!(*CALLS.lock().unwrap(), ["b", "a"]);
+}
+
+#[node(compute)]
+fn scale(x: &u64, factor: Option<&u64>) -> u64 {
+    x * factor.copied().unwrap_or(1)
+}
+
+#[node(compute)]
+fn describe(label: &str, n: &u64) -> String {
+    format!("{label}={n}")
+}
+
+workflow! {
+    /// Two inputs, an optional parameter, a `&str` fed from a `String`, and a step whose
+    /// output nothing reads.
+    workflow Labelled(label: String, n: u64) -> String {
+        scaled = scale(n, n);
+        _unread = double(n);
+        text = describe(label, scaled);
+        return text;
+    }
+}
+
+#[tokio::test]
+async fn a_lean_input_feeds_every_kind_of_argument() {
+    let rt = Runtime::default();
+    let inputs = vec![("x".to_string(), 3), ("y".to_string(), 5)];
+    let out = Labelled::run_batch_lean(&rt, inputs.clone(), RunOptions::new()).await;
+    assert_eq!(
+        out.outputs,
+        [Some("x=9".to_string()), Some("y=25".to_string())]
+    );
+    let runs = Labelled::run_batch(&rt, inputs, RunOptions::new()).await;
+    let by_run: Vec<Option<String>> = runs.into_iter().map(|r| r.ok().map(|r| r.output)).collect();
+    assert_eq!(out.outputs, by_run);
+}

@@ -71,7 +71,9 @@ pub mod __private {
     pub use crate::policy::cache::weight::{Weigh, WeighExact, WeighSerialized, WeighShallow};
     pub use crate::program::capture::{Capture, CaptureFallback, CaptureSerialize};
     pub use crate::program::compensation::{CompensateAsync, CompensateSync, Compensation};
-    pub use crate::program::dispatch::{CallOp, StepOp, map_width, straight_line};
+    pub use crate::program::dispatch::{
+        CallOp, StepOp, lean_by_slots, map_width, same_order, straight_line,
+    };
     pub use crate::program::feed::{
         Feed, FromInput, FromStep, MapInput, MapStep, feed_item, feed_same, feed_slice, feed_str,
     };

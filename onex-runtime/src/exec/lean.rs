@@ -16,7 +16,6 @@ use tokio_util::sync::CancellationToken;
 use crate::context::Context;
 use crate::model::{BatchFailure, ExecutionMode, NodeError, NodeKind};
 use crate::policy::panic::panicked;
-use crate::program::dispatch::straight_line;
 use crate::program::{Call, Program};
 
 /// How often (in inputs) a job looks at the cancellation token: reading it takes a lock.
@@ -49,6 +48,18 @@ pub(crate) fn execute<P: Program>(
         .any(|s| s.kind == NodeKind::Effect);
     let failures = Mutex::new(Vec::new());
     let mut outputs = Vec::new();
+    if !per_input && cancel.is_none() {
+        // The common case gets a loop of its own: one context for every input, nothing
+        // checked per input, so the rayon loop's body is the input's calls.
+        let ctx = context();
+        inputs
+            .into_par_iter()
+            .enumerate()
+            .with_min_len(min_len)
+            .map(|(i, input)| run_one(program, &ctx, mode, i, input, &failures))
+            .collect_into_vec(&mut outputs);
+        return (outputs, sorted(failures));
+    }
     inputs
         .into_par_iter()
         .enumerate()
@@ -77,15 +88,23 @@ pub(crate) fn execute<P: Program>(
             },
         )
         .collect_into_vec(&mut outputs);
+    (outputs, sorted(failures))
+}
+
+/// The failures, ordered by input index.
+fn sorted(failures: Mutex<Vec<BatchFailure>>) -> Vec<BatchFailure> {
     // A panic inside `fail` cannot poison the lock; recover the list all the same.
     let mut failures = failures
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     failures.sort_unstable_by_key(|f| f.index);
-    (outputs, failures)
+    failures
 }
 
-/// Runs input `i`: its steps in graph order, stopping at the first that fails or panics.
+/// Runs input `i`: its steps in graph order ([`Program::run_lean`]), stopping at the
+/// first that fails or panics. Inlined into the rayon loop, so that consecutive inputs'
+/// calls are one loop body.
+#[inline(always)]
 fn run_one<P: Program>(
     program: &P,
     ctx: &Context,
@@ -94,7 +113,6 @@ fn run_one<P: Program>(
     input: P::Input,
     failures: &Mutex<Vec<BatchFailure>>,
 ) -> Option<P::Output> {
-    let slots = program.slots(input);
     let call = Call {
         ctx,
         step: 0,
@@ -104,43 +122,33 @@ fn run_one<P: Program>(
         gate: None,
         stamps: None,
     };
-    let mut at = 0;
+    let mut step = 0;
     let ran = catch_unwind(AssertUnwindSafe(|| {
-        match program.run_straight(&slots, call, &mut at) {
-            Some(result) => result,
-            None => straight_line(program, &slots, call, &mut at),
-        }
+        program.run_lean(input, call, &mut step)
     }));
-    // The graph is looked at only on a failure: finding it is a call per input.
     match ran {
-        Ok(Ok(())) => match program.output(slots) {
-            Some(output) => Some(output),
-            None => {
-                let last = program.graph().order().len().saturating_sub(1);
-                let error = NodeError::internal("the output step stored no output");
-                fail(failures, i, step_name(program, last), error);
-                None
-            }
-        },
+        Ok(Ok(output)) => Some(output),
         Ok(Err(error)) => {
-            fail(failures, i, step_name(program, at), error);
+            fail(failures, i, step_name(program, step), error);
             None
         }
         Err(payload) => {
-            let step = step_name(program, at);
-            let error = panicked(step.as_deref().unwrap_or("?"), payload);
-            fail(failures, i, step, error);
+            let name = step_name(program, step);
+            let error = panicked(name.as_deref().unwrap_or("?"), payload);
+            fail(failures, i, name, error);
             None
         }
     }
 }
 
-/// The name of the step at `position` in the graph's order.
+/// The name of step `step`; the graph is looked at only on a failure.
 #[cold]
-fn step_name<P: Program>(program: &P, position: usize) -> Option<String> {
-    let graph = program.graph();
-    let step = graph.order().get(position).copied()?;
-    graph.steps().get(step).map(|s| s.name.to_string())
+fn step_name<P: Program>(program: &P, step: usize) -> Option<String> {
+    program
+        .graph()
+        .steps()
+        .get(step)
+        .map(|s| s.name.to_string())
 }
 
 #[cold]

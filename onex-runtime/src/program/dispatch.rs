@@ -158,6 +158,77 @@ pub fn straight_line<P: crate::Program>(
     Ok(())
 }
 
+/// [`Program::run_lean`](crate::Program::run_lean) through the program's slots: every
+/// step's [`call_sync`](crate::Program::call_sync) in [`Graph::order`](crate::Graph::order),
+/// then the output taken. `step` holds the index of the step being called.
+///
+/// # Errors
+///
+/// The failing step's error (its index is in `step`), or an internal error when the
+/// output step stored nothing.
+///
+/// # Examples
+///
+/// ```
+/// # use onex_runtime::{Call, NodeError, Program};
+/// use onex_runtime::__private::lean_by_slots;
+/// # fn f<P: Program>(program: &P, input: P::Input, call: Call<'_>) {
+/// let mut step = 0;
+/// if let Err(e) = lean_by_slots(program, input, call, &mut step) {
+///     eprintln!("step {} failed: {e}", program.graph().step(step).name);
+/// }
+/// # }
+/// ```
+pub fn lean_by_slots<P: crate::Program>(
+    program: &P,
+    input: P::Input,
+    mut call: Call<'_>,
+    step: &mut usize,
+) -> Result<P::Output, NodeError> {
+    let slots = program.slots(input);
+    for &s in program.graph().order() {
+        *step = s;
+        call.step = s;
+        // A `match`, not `?`: see `CallOp::step`.
+        match program.call_sync(&slots, call) {
+            Ok(()) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    *step = program.graph().output();
+    match program.output(slots) {
+        Some(output) => Ok(output),
+        None => Err(crate::program::node::internal_error(
+            "the output step stored no output",
+        )),
+    }
+}
+
+/// Whether two orders are the same: `workflow!`'s check, in const evaluation, that the
+/// order its locals-keeping [`run_lean`](crate::Program::run_lean) calls the steps in is
+/// the graph's (priorities can reorder a wave).
+///
+/// # Examples
+///
+/// ```
+/// use onex_runtime::__private::same_order;
+/// const SAME: bool = same_order(&[0, 2, 1], &[0, 2, 1]);
+/// assert!(SAME && !same_order(&[0, 1], &[1, 0]));
+/// ```
+pub const fn same_order(a: &[usize], b: &[usize]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// The width of a `map` step: makes room for one item per element of its list, whose
 /// length is `len` (`None` when the list is missing: an executor bug).
 ///

@@ -170,6 +170,32 @@ pub trait Program: Send + Sync + 'static {
         None
     }
 
+    /// Runs a fresh run of `input` through every step on this thread and returns its
+    /// output: the calls of [`run_straight`](Self::run_straight) with no run around them.
+    /// Before each call `step` is set to the step's index (and `call.step` with it), so on
+    /// an error or a panic the caller knows which step it was.
+    ///
+    /// The default keeps the values in the program's slots
+    /// ([`lean_by_slots`](crate::__private::lean_by_slots)); `workflow!` gives a graph of
+    /// plain steps a body of its own that keeps them in locals. Used only for a graph whose
+    /// steps are all plain and synchronous, with nothing observed per step
+    /// (`run_batch_lean`).
+    ///
+    /// # Errors
+    ///
+    /// The failing step's error; its index is in `step`.
+    fn run_lean(
+        &self,
+        input: Self::Input,
+        call: Call<'_>,
+        step: &mut usize,
+    ) -> Result<Self::Output, NodeError>
+    where
+        Self: Sized,
+    {
+        crate::program::dispatch::lean_by_slots(self, input, call, step)
+    }
+
     /// Makes one call of an asynchronous step (or a nested workflow) and stores its output.
     ///
     /// The executors also make a synchronous attempt that runs under a timeout through

@@ -17,7 +17,7 @@ use syn::spanned::Spanned;
 
 use super::super::model::{Model, StepModel};
 use super::super::resolve::Source;
-use super::{private, produced};
+use super::{input_value, private, produced, slots};
 use crate::param_index::arg_type;
 use crate::respan::{at, usize_at};
 
@@ -29,6 +29,7 @@ pub fn edges(m: &Model) -> TokenStream {
         quote!(#k => #call,)
     });
     let width = width_fn(m);
+    let lean = lean(m);
     let params = producers(m);
     let units = params.iter().map(|_| quote!(()));
     quote! {
@@ -52,6 +53,7 @@ pub fn edges(m: &Model) -> TokenStream {
             }
 
             #width
+            #lean
         }
 
         type __Dispatch = __Steps<(#(#units,)*)>;
@@ -82,6 +84,21 @@ fn visit_call(m: &Model, s: &StepModel) -> TokenStream {
 /// on the user's argument, so an unsatisfied bound anywhere in it is reported there. The
 /// list of a `map` step feeds one element per call: the one at `item`.
 fn argument(m: &Model, s: &StepModel, a: usize) -> TokenStream {
+    argument_from(m, s, a, Value::Slot)
+}
+
+/// Where an argument's producer keeps its value.
+#[derive(Clone, Copy)]
+enum Value {
+    /// In its slot of the run's slots `s`.
+    Slot,
+    /// In a local named after its slot (the lean line, [`lean`]).
+    Local,
+}
+
+/// [`argument`] with the producer's value read from `value`. The edge check is the same
+/// tokens on the same spans either way, so a mismatch is still one error.
+fn argument_from(m: &Model, s: &StepModel, a: usize, value: Value) -> TokenStream {
     let g = private();
     let sp = s.step.args[a].span();
     let edge = Edge::new(m, s, a);
@@ -89,11 +106,15 @@ fn argument(m: &Model, s: &StepModel, a: usize) -> TokenStream {
     let node = at(&s.node, sp);
     let param = param_type(s, a);
     let trait_ = syn::Ident::new(edge.trait_, sp);
+    let got = match value {
+        Value::Slot => quote_spanned!(sp=> s.#slot.get()),
+        Value::Local => quote_spanned!(sp=> ::core::option::Option::Some(&#slot)),
+    };
     if edge.map_list {
-        quote_spanned!(sp=> (<#producer as #g::#trait_<#param, #from, #node>>::FEED)(s.#slot.get(), item))
+        quote_spanned!(sp=> (<#producer as #g::#trait_<#param, #from, #node>>::FEED)(#got, item))
     } else {
         let position = usize_at(a + 1, sp);
-        quote_spanned!(sp=> (<#producer as #g::#trait_<#param, #from, #node, #position>>::FEED)(s.#slot.get()))
+        quote_spanned!(sp=> (<#producer as #g::#trait_<#param, #from, #node, #position>>::FEED)(#got))
     }
 }
 
@@ -176,6 +197,66 @@ fn width_fn(m: &Model) -> Option<TokenStream> {
                     #(#arms)*
                     _ => ::core::result::Result::Ok(1),
                 }
+            }
+        }
+    })
+}
+
+/// `lean`, the body of `Program::run_lean` for a graph of plain steps: each step's node
+/// called in topological order, its output kept in a local named after its slot, the
+/// output step's local returned. No slots, no dispatch: the calls are direct. It lives
+/// in the dispatch's `impl` block so that its edge checks print producers as the
+/// dispatch's do (and an error in them is the dispatch's one error). When priorities
+/// reorder a wave, the graph's order is not this one and the slots' line runs instead
+/// (decided in const evaluation).
+fn lean(m: &Model) -> Option<TokenStream> {
+    if !m.is_straight() {
+        return None;
+    }
+    let g = private();
+    let (name, out) = (&m.wf.name, &m.wf.output);
+    let locals: Vec<&syn::Ident> = m.inputs.iter().map(|i| &i.slot).collect();
+    let input = input_value(&locals);
+    let order = m.levels.order();
+    let calls = order.iter().map(|&k| {
+        let s = &m.steps[k];
+        let span = s.step.node.span();
+        let (node, local) = (&s.takes, &s.slot);
+        let args = (0..s.args.len()).map(|a| argument_from(m, s, a, Value::Local));
+        let call = quote_spanned!(span=> <#node as #g::Invoke>::call(call, (#(#args,)*)));
+        quote! {
+            *step = #k;
+            call.step = #k;
+            // A `match`, not `?`: see `CallOp::step`.
+            let #local = match #call {
+                ::core::result::Result::Ok(v) => v,
+                ::core::result::Result::Err(e) => return ::core::result::Result::Err(e),
+            };
+        }
+    });
+    let output = slots::returned(m, quote!(::core::option::Option::Some(__out)));
+    let local = &m.steps[m.output].slot;
+    Some(quote! {
+        /// `Program::run_lean`: every step called in order, outputs kept in locals.
+        #[inline]
+        fn lean(
+            program: &#name,
+            input: <#name as __rt::Program>::Input,
+            mut call: __rt::Call<'_>,
+            step: &mut ::core::primitive::usize,
+        ) -> ::core::result::Result<#out, __rt::NodeError> {
+            const IN_ORDER: bool = #g::same_order(&__ORDER, &[#(#order),*]);
+            if !IN_ORDER {
+                return #g::lean_by_slots(program, input, call, step);
+            }
+            let #input = input;
+            #(#calls)*
+            let __out = #local;
+            match #output {
+                ::core::option::Option::Some(out) => ::core::result::Result::Ok(out),
+                ::core::option::Option::None => ::core::result::Result::Err(
+                    __rt::NodeError::internal("the output step stored no output"),
+                ),
             }
         }
     })

@@ -31,6 +31,16 @@ pub fn program(m: &Model, durable: Option<&TokenStream>) -> TokenStream {
             ) -> ::core::option::Option<::core::result::Result<(), __rt::NodeError>> {
                 ::core::option::Option::Some(#g::straight_line(self, s, call, at))
             }
+
+            #[inline]
+            fn run_lean(
+                &self,
+                input: #input,
+                call: __rt::Call<'_>,
+                step: &mut usize,
+            ) -> ::core::result::Result<#out, __rt::NodeError> {
+                __Dispatch::lean(self, input, call, step)
+            }
         }
     });
     quote! {

@@ -85,8 +85,15 @@ pub fn return_check(m: &Model) -> TokenStream {
 /// The body of `Program::output`: the output step's value, taken rather than moved out,
 /// so the rest of the slots drop as a whole instead of field by field in code of their own.
 pub fn output(m: &Model) -> TokenStream {
+    let slot = &m.steps[m.output].slot;
+    returned(m, quote!(slots.#slot.take()))
+}
+
+/// `value`, an `Option` of the output step's value, as an `Option` of the declared output
+/// type, through the return check (spanned on the `return`).
+pub fn returned(m: &Model, value: TokenStream) -> TokenStream {
     let span = m.wf.returns[0].span();
     let produced = produced(m, m.output, span);
-    let (slot, out) = (&m.steps[m.output].slot, &m.wf.output);
-    quote_spanned!(span=> <#produced as __Return<#out>>::ret(slots.#slot.take()))
+    let out = &m.wf.output;
+    quote_spanned!(span=> <#produced as __Return<#out>>::ret(#value))
 }
