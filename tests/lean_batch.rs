@@ -292,3 +292,24 @@ async fn a_lean_input_feeds_every_kind_of_argument() {
     let by_run: Vec<Option<String>> = runs.into_iter().map(|r| r.ok().map(|r| r.output)).collect();
     assert_eq!(out.outputs, by_run);
 }
+
+#[tokio::test]
+async fn a_small_batch_times_every_input_and_a_large_one_a_sample() {
+    let rt = Runtime::default();
+    let out = Plain::run_batch_lean(&rt, (0..100).collect(), RunOptions::new()).await;
+    assert_eq!(out.report.latency.sampled(), 100);
+    let (p50, max) = (out.report.latency.quantile(0.5), out.report.latency.max());
+    assert!(p50.is_some() && p50 <= max, "{:?}", out.report.latency);
+
+    let out = Plain::run_batch_lean(&rt, (0..100_000).collect(), RunOptions::new()).await;
+    // One input in 128 (the indices with their low 7 bits clear): 782 of 100,000.
+    assert_eq!(out.report.latency.sampled(), 782);
+}
+
+#[tokio::test]
+async fn a_batch_through_run_batch_times_every_input() {
+    let rt = Runtime::default();
+    let opts = RunOptions::new().failure_strategy(FailureStrategy::ContinueOnError);
+    let out = Plain::run_batch_lean(&rt, (0..50).collect(), opts).await;
+    assert_eq!(out.report.latency.sampled(), 50);
+}

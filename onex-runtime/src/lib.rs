@@ -34,7 +34,7 @@ pub use model::{
     AttemptRecord, CompensationRecord, SkipReason, StepRecord, StragglerOutcome, WorkflowReport,
     WorkflowRun,
 };
-pub use model::{BatchFailure, BatchOutcome, BatchReport};
+pub use model::{BatchFailure, BatchOutcome, BatchReport, LatencyHistogram};
 pub use model::{ErrorCode, GraphError, NodeError, WorkflowError};
 pub use model::{ExecutionMode, FailureStrategy};
 pub use model::{Graph, StepSpec};

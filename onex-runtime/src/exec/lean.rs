@@ -1,11 +1,12 @@
 //! `run_batch_lean` of a graph whose steps are all plain and synchronous: each input runs
-//! start to end on a rayon worker, typed, with nothing kept per input but its slots.
+//! start to end on a rayon worker, typed, with nothing kept per input but its values.
 //!
 //! Unlike the fused `run_batch` ([`fused`](super::fused)), an input here has no run of its
-//! own: no boxed input, run state, records or report. Each rayon job makes one [`Context`]
-//! its inputs share (one per input when an effect step could read its workflow id), and a
-//! failure is pushed to the batch's list, so an input that completes costs its slots, its
-//! steps' calls and its output.
+//! own: no boxed input, run state, records or report. It goes through the program's
+//! [`run_lean`](Program::run_lean) (for a `workflow!`, its steps' calls with their outputs in
+//! locals), a failure is pushed to the batch's list, and about one input in a thousand is
+//! timed for the batch's [`LatencyHistogram`]. So an input that completes costs its steps'
+//! calls and its output.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
@@ -14,9 +15,11 @@ use rayon::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
-use crate::model::{BatchFailure, ExecutionMode, NodeError, NodeKind};
+use crate::model::sample_mask;
+use crate::model::{BatchFailure, ExecutionMode, LatencyHistogram, NodeError, NodeKind};
 use crate::policy::panic::panicked;
 use crate::program::{Call, Program};
+use crate::run::clock::Start;
 
 /// How often (in inputs) a job looks at the cancellation token: reading it takes a lock.
 const CANCEL_EVERY: u32 = 64;
@@ -28,37 +31,119 @@ struct Job {
     cancelled: bool,
 }
 
-/// Runs every input through `program`; outputs in input order (`None` for a failed
-/// input), failures ordered by input index. `context` makes a job's context, or each
-/// input's when the graph has an effect step: an effect sees its run's workflow id, which
-/// must not be shared by other inputs (compute and reducer nodes see no context). `cancel`,
-/// when given, stops the inputs not yet started once it is cancelled.
+/// What a lean batch gives back: outputs in input order (`None` for a failed input),
+/// failures ordered by input index, and the sampled inputs' run times.
+pub(crate) struct Lean<O> {
+    pub(crate) outputs: Vec<Option<O>>,
+    pub(crate) failures: Vec<BatchFailure>,
+    pub(crate) latency: LatencyHistogram,
+}
+
+/// The batch's sampled timing: which inputs are timed, and their times.
+struct Sampler {
+    mask: usize,
+    clock: Start,
+    latency: Mutex<LatencyHistogram>,
+}
+
+impl Sampler {
+    fn new(len: usize) -> Self {
+        Sampler {
+            mask: sample_mask(len),
+            clock: Start::now(),
+            latency: Mutex::new(LatencyHistogram::default()),
+        }
+    }
+
+    /// The clock's reading when input `i` starts, if it is timed.
+    #[inline(always)]
+    fn start(&self, i: usize) -> Option<u64> {
+        match i & self.mask {
+            0 => Some(self.read()),
+            _ => None,
+        }
+    }
+
+    /// A reading of the clock. Out of line, and the counting below too: the loop's body
+    /// stays the input's calls (which must stay inlined into rayon's loop).
+    #[cold]
+    #[inline(never)]
+    fn read(&self) -> u64 {
+        self.clock.raw()
+    }
+
+    /// Counts a timed input that started at `begin` and ended now.
+    #[inline(always)]
+    fn stop(&self, begin: Option<u64>) {
+        if let Some(begin) = begin {
+            self.count(begin);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn count(&self, begin: u64) {
+        let end = self.clock.raw();
+        // Saturating: two cores' TSC readings may disagree by a few ticks.
+        let took = self
+            .clock
+            .offset(end)
+            .saturating_sub(self.clock.offset(begin));
+        // `record` does not panic, so the lock cannot be poisoned; recover it all the same.
+        self.latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .record(took);
+    }
+
+    fn into_histogram(self) -> LatencyHistogram {
+        self.latency
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Runs every input through `program`. `context` makes the context the inputs share, or
+/// each input's when the graph has an effect step: an effect sees its run's workflow id,
+/// which must not be shared by other inputs (compute and reducer nodes see no context).
+/// `cancel`, when given, stops the inputs not yet started once it is cancelled.
 pub(crate) fn execute<P: Program>(
     program: &P,
     inputs: Vec<P::Input>,
     mode: ExecutionMode,
     cancel: Option<&CancellationToken>,
     context: impl Fn() -> Context + Sync,
-) -> (Vec<Option<P::Output>>, Vec<BatchFailure>) {
+) -> Lean<P::Output> {
     let min_len = super::fused::min_job_len(inputs.len(), rayon::current_num_threads());
     let per_input = program
         .graph()
         .steps()
         .iter()
         .any(|s| s.kind == NodeKind::Effect);
+    let sampler = Sampler::new(inputs.len());
     let failures = Mutex::new(Vec::new());
     let mut outputs = Vec::new();
     if !per_input && cancel.is_none() {
         // The common case gets a loop of its own: one context for every input, nothing
         // checked per input, so the rayon loop's body is the input's calls.
         let ctx = context();
+        let run = |i, input| run_one(program, &ctx, mode, i, input, &failures);
         inputs
             .into_par_iter()
             .enumerate()
             .with_min_len(min_len)
-            .map(|(i, input)| run_one(program, &ctx, mode, i, input, &failures))
+            .map(|(i, input)| {
+                let begin = sampler.start(i);
+                let out = run(i, input);
+                sampler.stop(begin);
+                out
+            })
             .collect_into_vec(&mut outputs);
-        return (outputs, sorted(failures));
+        return Lean {
+            outputs,
+            failures: sorted(failures),
+            latency: sampler.into_histogram(),
+        };
     }
     inputs
         .into_par_iter()
@@ -81,14 +166,21 @@ pub(crate) fn execute<P: Program>(
                         return None;
                     }
                 }
-                if per_input {
-                    return run_one(program, &context(), mode, i, input, &failures);
-                }
-                run_one(program, &job.ctx, mode, i, input, &failures)
+                let begin = sampler.start(i);
+                let out = match per_input {
+                    true => run_one(program, &context(), mode, i, input, &failures),
+                    false => run_one(program, &job.ctx, mode, i, input, &failures),
+                };
+                sampler.stop(begin);
+                out
             },
         )
         .collect_into_vec(&mut outputs);
-    (outputs, sorted(failures))
+    Lean {
+        outputs,
+        failures: sorted(failures),
+        latency: sampler.into_histogram(),
+    }
 }
 
 /// The failures, ordered by input index.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::error::{NodeError, WorkflowError};
+use super::latency::LatencyHistogram;
 use super::report::WorkflowRun;
 
 /// The outcome of a lean batch: one output per input, in input order (`None` where the
@@ -68,9 +69,13 @@ impl<T> BatchOutcome<T> {
             .map(|(index, run)| match run {
                 Ok(run) => {
                     report.completed += 1;
+                    report.latency.record(run.report.processing_time);
                     Some(run.output)
                 }
                 Err(e) => {
+                    if let Some(run) = e.report() {
+                        report.latency.record(run.processing_time);
+                    }
                     let error = match e.node_error() {
                         Some(error) => error.clone(),
                         None => NodeError::new(e.code(), e.to_string()),
@@ -85,11 +90,13 @@ impl<T> BatchOutcome<T> {
     }
 }
 
-/// One report for a lean batch: how many inputs completed and failed, and each failure
-/// with its input's index, step and error.
+/// One report for a lean batch: how many inputs completed and failed, each failure with
+/// its input's index, step and error, and a histogram of the inputs' run times.
 ///
-/// There is no per-input timing: reading the clock twice per input costs more than a small
-/// input's whole run. Per-input reports are what [`Runtime::run_batch`](crate::Runtime::run_batch) returns.
+/// The histogram times a sample of the inputs (about 1,024 of them, see
+/// [`LatencyHistogram`]): reading the clock twice per input would cost more than a small
+/// input's whole run. A report per input, with every step's times, is what
+/// [`Runtime::run_batch`](crate::Runtime::run_batch) returns.
 ///
 /// # Examples
 ///
@@ -108,6 +115,8 @@ pub struct BatchReport {
     pub failures: Vec<BatchFailure>,
     /// How long the whole batch took, from its start to its last input's end.
     pub elapsed: Duration,
+    /// The run times of a sample of the inputs.
+    pub latency: LatencyHistogram,
 }
 
 impl BatchReport {

@@ -234,7 +234,7 @@ impl Runtime {
                     options.mode,
                 )
             };
-            let (outputs, failures) = crate::exec::lean::execute(
+            let lean = crate::exec::lean::execute(
                 &*program,
                 inputs,
                 options.mode,
@@ -244,11 +244,12 @@ impl Runtime {
             crate::BatchOutcome {
                 report: crate::BatchReport {
                     workflow,
-                    completed: outputs.len() - failures.len(),
-                    failures,
+                    completed: lean.outputs.len() - lean.failures.len(),
+                    failures: lean.failures,
                     elapsed: start.elapsed(),
+                    latency: lean.latency,
                 },
-                outputs,
+                outputs: lean.outputs,
             }
         })
     }
