@@ -176,8 +176,9 @@ pub trait Program: Send + Sync + 'static {
     /// an error or a panic the caller knows which step it was.
     ///
     /// The default keeps the values in the program's slots
-    /// ([`lean_by_slots`](crate::__private::lean_by_slots)); `workflow!` gives a graph of
-    /// plain steps a body of its own that keeps them in locals. Used only for a graph whose
+    /// ([`lean_by_slots`](crate::__private::lean_by_slots)); in an optimized build,
+    /// `workflow!` gives a graph of plain steps a body of its own that keeps them in
+    /// locals and calls the nodes directly. Used only for a graph whose
     /// steps are all plain and synchronous, with nothing observed per step
     /// (`run_batch_lean`).
     ///

@@ -208,7 +208,8 @@ fn width_fn(m: &Model) -> Option<TokenStream> {
 /// in the dispatch's `impl` block so that its edge checks print producers as the
 /// dispatch's do (and an error in them is the dispatch's one error). When priorities
 /// reorder a wave, the graph's order is not this one and the slots' line runs instead
-/// (decided in const evaluation).
+/// (decided in const evaluation). Emitted for an optimized build only (see
+/// `program::program`).
 fn lean(m: &Model) -> Option<TokenStream> {
     if !m.is_straight() {
         return None;
@@ -238,6 +239,7 @@ fn lean(m: &Model) -> Option<TokenStream> {
     let local = &m.steps[m.output].slot;
     Some(quote! {
         /// `Program::run_lean`: every step called in order, outputs kept in locals.
+        #[cfg(not(debug_assertions))]
         #[inline]
         fn lean(
             program: &#name,

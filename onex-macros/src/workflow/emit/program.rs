@@ -32,6 +32,10 @@ pub fn program(m: &Model, durable: Option<&TokenStream>) -> TokenStream {
                 ::core::option::Option::Some(#g::straight_line(self, s, call, at))
             }
 
+            // An optimized build only: the line costs a statement per step to compile
+            // (a third more rustc work for a 200-step chain), which the edit loop's debug
+            // build, slow anyway, is spared; it runs `lean_by_slots` instead.
+            #[cfg(not(debug_assertions))]
             #[inline]
             fn run_lean(
                 &self,
