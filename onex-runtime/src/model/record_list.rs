@@ -45,9 +45,26 @@ pub(crate) trait BuildRecords<T>: Send + Sync {
 /// assert_eq!(plain.len(), 1);
 /// ```
 pub struct RecordList<T> {
+    /// `None` while the list is empty and has no log: a report with records off holds two
+    /// such lists, and a report is moved several times per run (a `run_batch` result per
+    /// input), so every byte of it costs.
+    lazy: Option<Box<Lazy<T>>>,
+}
+
+/// A list's values, and what builds them until they are built.
+struct Lazy<T> {
     built: OnceLock<Vec<T>>,
-    /// What builds the values, until they are built.
     log: Option<Arc<dyn BuildRecords<T>>>,
+}
+
+impl<T> Lazy<T> {
+    /// The values, built now if they were not yet.
+    fn values(&self) -> &Vec<T> {
+        self.built.get_or_init(|| match &self.log {
+            Some(log) => log.build(),
+            None => Vec::new(),
+        })
+    }
 }
 
 impl<T> RecordList<T> {
@@ -57,26 +74,25 @@ impl<T> RecordList<T> {
     /// assert!(onex::RecordList::<onex::Thunk>::new().is_empty());
     /// ```
     pub const fn new() -> Self {
-        RecordList {
-            built: OnceLock::new(),
-            log: None,
-        }
+        RecordList { lazy: None }
     }
 
     /// A list built from `log` when first read.
     pub(crate) fn from_log(log: Arc<dyn BuildRecords<T>>) -> Self {
         RecordList {
-            built: OnceLock::new(),
-            log: Some(log),
+            lazy: Some(Box::new(Lazy {
+                built: OnceLock::new(),
+                log: Some(log),
+            })),
         }
     }
 
     /// The values, built now if they were not yet.
     fn values(&self) -> &Vec<T> {
-        self.built.get_or_init(|| match &self.log {
-            Some(log) => log.build(),
-            None => Vec::new(),
-        })
+        match &self.lazy {
+            Some(lazy) => lazy.values(),
+            None => const { &Vec::new() },
+        }
     }
 
     /// The values as a `Vec`, built now if they were not yet.
@@ -85,9 +101,12 @@ impl<T> RecordList<T> {
     /// let list: onex::RecordList<u32> = vec![1, 2].into();
     /// assert_eq!(list.into_vec(), vec![1, 2]);
     /// ```
-    pub fn into_vec(mut self) -> Vec<T> {
-        self.values();
-        self.built.take().unwrap_or_default()
+    pub fn into_vec(self) -> Vec<T> {
+        let Some(mut lazy) = self.lazy else {
+            return Vec::new();
+        };
+        lazy.values();
+        lazy.built.take().unwrap_or_default()
     }
 }
 
@@ -107,18 +126,33 @@ impl<T> Deref for RecordList<T> {
 
 impl<T> DerefMut for RecordList<T> {
     fn deref_mut(&mut self) -> &mut Vec<T> {
-        self.values();
+        let lazy = self.lazy.get_or_insert_with(|| {
+            Box::new(Lazy {
+                built: OnceLock::new(),
+                log: None,
+            })
+        });
+        lazy.values();
         // Edited from here on: the log no longer describes the values.
-        self.log = None;
-        self.built.get_mut().expect("the values were just built")
+        lazy.log = None;
+        lazy.built.get_or_init(Vec::new);
+        match lazy.built.get_mut() {
+            Some(values) => values,
+            None => unreachable!("the values were just built"),
+        }
     }
 }
 
 impl<T> From<Vec<T>> for RecordList<T> {
     fn from(values: Vec<T>) -> Self {
+        if values.is_empty() {
+            return RecordList::new();
+        }
         RecordList {
-            built: OnceLock::from(values),
-            log: None,
+            lazy: Some(Box::new(Lazy {
+                built: OnceLock::from(values),
+                log: None,
+            })),
         }
     }
 }
@@ -139,10 +173,13 @@ impl<T: Clone> Clone for RecordList<T> {
     /// Clones the log, not the values, when they are not built yet: a thunk's id is
     /// derived from the log, so both copies build the same values.
     fn clone(&self) -> Self {
-        RecordList {
-            built: self.built.clone(),
-            log: self.log.clone(),
-        }
+        let lazy = self.lazy.as_ref().map(|lazy| {
+            Box::new(Lazy {
+                built: lazy.built.clone(),
+                log: lazy.log.clone(),
+            })
+        });
+        RecordList { lazy }
     }
 }
 
@@ -225,6 +262,18 @@ mod tests {
         assert_eq!(list[0], 0);
         assert_eq!(list.len(), 1);
         assert_eq!(log.0.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn an_empty_list_is_one_pointer_and_grows_on_push() {
+        assert_eq!(
+            std::mem::size_of::<RecordList<usize>>(),
+            std::mem::size_of::<usize>()
+        );
+        let mut list = RecordList::<usize>::new();
+        assert!(list.is_empty() && list.clone().into_vec().is_empty());
+        list.push(1);
+        assert_eq!(list, vec![1]);
     }
 
     #[test]
