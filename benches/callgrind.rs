@@ -78,7 +78,7 @@ async fn once(rt: &Runtime, workload: &str) -> u64 {
         if workload == "batch_lean" {
             let out = Pipeline::run_batch_lean(rt, inputs, opts).await;
             assert_eq!(out.report.failed(), 0, "every record runs");
-            return out.outputs.into_iter().flatten().sum();
+            return out.outputs.into_iter().sum();
         }
         Pipeline::run_batch(rt, inputs, opts)
             .await

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use onex::prelude::*;
-use onex::{BatchFailure, ErrorCode, RunEvent};
+use onex::{BatchFailure, BatchOutcome, ErrorCode, RunEvent};
 
 #[node(compute)]
 fn double(n: &u64) -> u64 {
@@ -55,6 +55,13 @@ workflow! {
     }
 }
 
+/// One entry per input: its output, or `None` where it failed (`BatchOutcome::output`).
+fn per_input<T: Clone>(out: &BatchOutcome<T>) -> Vec<Option<T>> {
+    let len = out.report.completed + out.report.failed();
+    assert_eq!(out.outputs.len(), out.report.completed);
+    (0..len).map(|i| out.output(i).cloned()).collect()
+}
+
 /// What `run_batch` says of the same inputs: outputs, and (index, step) of the failures.
 async fn through_run_batch(
     rt: &Runtime,
@@ -82,7 +89,7 @@ async fn gives_run_batchs_outputs_in_input_order() {
     let inputs: Vec<u64> = (0..10_000).map(|n| n * 3 + 1).collect();
     let (expected, failed) = through_run_batch(&rt, inputs.clone()).await;
     let out = Plain::run_batch_lean(&rt, inputs, RunOptions::new()).await;
-    assert_eq!(out.outputs, expected);
+    assert_eq!(per_input(&out), expected);
     assert_eq!(out.report.workflow, "Plain");
     assert_eq!(out.report.completed + out.report.failed(), 10_000);
     let lean_failed: Vec<(usize, Option<String>)> = out
@@ -100,7 +107,7 @@ async fn reports_each_failure_with_its_index_step_and_error() {
     let rt = Runtime::default();
     // Doubled: 2, 14 (fails), 22 (panics), 4.
     let out = Plain::run_batch_lean(&rt, vec![1, 7, 11, 2], RunOptions::new()).await;
-    assert_eq!(out.outputs, vec![Some(2 + 3), None, None, Some(4 + 5)]);
+    assert_eq!(per_input(&out), vec![Some(2 + 3), None, None, Some(4 + 5)]);
     assert_eq!(out.report.completed, 2);
     let [failed, panicked] = out.report.failures.as_slice() else {
         panic!("two failures: {:?}", out.report.failures);
@@ -117,13 +124,17 @@ async fn reports_each_failure_with_its_index_step_and_error() {
     assert_eq!(panicked.step.as_deref(), Some("checked"));
     assert_eq!(panicked.error.code(), ErrorCode::Panicked);
     assert!(panicked.error.message().contains("22 is a multiple of 11"));
+    let results = out.clone().into_results();
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[3].as_ref().ok(), Some(&(4 + 5)));
+    assert_eq!(results[2].as_ref().err().map(|f| f.index), Some(2));
     assert!(out.into_outputs().is_err());
 }
 
 #[tokio::test]
 async fn an_empty_batch_is_an_empty_outcome() {
     let out = Plain::run_batch_lean(&Runtime::default(), vec![], RunOptions::new()).await;
-    assert!(out.outputs.is_empty());
+    assert!(out.outputs.is_empty() && per_input(&out).is_empty());
     assert_eq!(out.report.completed + out.report.failed(), 0);
 }
 
@@ -134,7 +145,7 @@ async fn a_cancelled_batch_runs_no_input() {
     token.cancel();
     let opts = RunOptions::new().cancellation_token(token);
     let out = Plain::run_batch_lean(&rt, vec![1, 2, 3], opts).await;
-    assert_eq!(out.outputs, vec![None, None, None]);
+    assert_eq!(per_input(&out), vec![None, None, None]);
     let codes: Vec<_> = out.report.failures.iter().map(|f| f.error.code()).collect();
     assert_eq!(codes, vec![ErrorCode::Cancelled; 3]);
 }
@@ -146,7 +157,7 @@ async fn an_asynchronous_step_falls_back_to_run_batch() {
     let expected: Vec<Option<u64>> = (1..=10)
         .map(|n: u64| (!n.is_multiple_of(5)).then_some(n * 2))
         .collect();
-    assert_eq!(out.outputs, expected);
+    assert_eq!(per_input(&out), expected);
     let failed: Vec<(usize, Option<&str>)> = out
         .report
         .failures
@@ -168,7 +179,7 @@ async fn an_observed_batch_falls_back_to_run_batch_and_is_observed() {
     };
     let opts = RunOptions::new().observer(Arc::new(observer));
     let out = Plain::run_batch_lean(&Runtime::default(), vec![1, 2, 3], opts).await;
-    assert_eq!(out.outputs, vec![Some(5), Some(9), Some(13)]);
+    assert_eq!(per_input(&out), vec![Some(5), Some(9), Some(13)]);
     assert_eq!(
         started.load(Ordering::Relaxed),
         3,
@@ -192,10 +203,10 @@ async fn continue_on_error_falls_back_to_run_batch() {
     let rt = Runtime::default();
     // 7 fails its side branch, which the output does not need: it still has an output.
     let out = Sided::run_batch_lean(&rt, vec![1, 7], opts).await;
-    assert_eq!(out.outputs, vec![Some(4), Some(28)]);
+    assert_eq!(per_input(&out), vec![Some(4), Some(28)]);
     assert_eq!(out.report.completed, 2);
     let failfast = Sided::run_batch_lean(&rt, vec![1, 7], RunOptions::new()).await;
-    assert_eq!(failfast.outputs, vec![Some(4), None]);
+    assert_eq!(per_input(&failfast), vec![Some(4), None]);
     assert_eq!(failfast.report.failures[0].step.as_deref(), Some("_side"));
 }
 
@@ -254,7 +265,7 @@ workflow! {
 async fn a_lean_input_keeps_the_priority_order() {
     let rt = Runtime::default();
     let out = Prioritized::run_batch_lean(&rt, vec![4], RunOptions::new()).await;
-    assert_eq!(out.outputs, [Some(8)]);
+    assert_eq!(per_input(&out), [Some(8)]);
     assert_eq!(*CALLS.lock().unwrap(), ["b", "a"]);
 }
 
@@ -284,13 +295,10 @@ async fn a_lean_input_feeds_every_kind_of_argument() {
     let rt = Runtime::default();
     let inputs = vec![("x".to_string(), 3), ("y".to_string(), 5)];
     let out = Labelled::run_batch_lean(&rt, inputs.clone(), RunOptions::new()).await;
-    assert_eq!(
-        out.outputs,
-        [Some("x=9".to_string()), Some("y=25".to_string())]
-    );
+    assert_eq!(out.outputs, ["x=9", "y=25"]);
     let runs = Labelled::run_batch(&rt, inputs, RunOptions::new()).await;
     let by_run: Vec<Option<String>> = runs.into_iter().map(|r| r.ok().map(|r| r.output)).collect();
-    assert_eq!(out.outputs, by_run);
+    assert_eq!(per_input(&out), by_run);
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use tokio_util::sync::CancellationToken;
@@ -20,38 +21,35 @@ use crate::model::{BatchFailure, ExecutionMode, LatencyHistogram, NodeError, Nod
 use crate::policy::panic::panicked;
 use crate::program::{Call, Program};
 use crate::run::clock::Start;
+use crate::store::dense::{DenseInputs, DenseOutputs};
 
-/// How often (in inputs) a job looks at the cancellation token: reading it takes a lock.
-const CANCEL_EVERY: u32 = 64;
-
-/// What one rayon job's inputs share.
-struct Job {
-    ctx: Context,
-    seen: u32,
-    cancelled: bool,
-}
-
-/// What a lean batch gives back: outputs in input order (`None` for a failed input),
-/// failures ordered by input index, and the sampled inputs' run times.
+/// What a lean batch gives back: the completed inputs' outputs in input order, failures
+/// ordered by input index, and the sampled inputs' run times.
 pub(crate) struct Lean<O> {
-    pub(crate) outputs: Vec<Option<O>>,
+    pub(crate) outputs: Vec<O>,
     pub(crate) failures: Vec<BatchFailure>,
     pub(crate) latency: LatencyHistogram,
 }
 
-/// The batch's sampled timing: which inputs are timed, and their times.
+/// The batch's sampled timing: which inputs are timed, and the clock's readings at their
+/// start and end, one pair of cells per timed input, turned into a histogram after the
+/// batch. Each timed input writes its own cells, so timing takes no lock and shares no
+/// cache line with another worker's histogram.
 struct Sampler {
     mask: usize,
     clock: Start,
-    latency: Mutex<LatencyHistogram>,
+    /// Start and end readings of timed input `k * (mask + 1)`; 0 while not timed.
+    readings: Vec<[AtomicU64; 2]>,
 }
 
 impl Sampler {
     fn new(len: usize) -> Self {
+        let mask = sample_mask(len);
+        let timed = len.div_ceil(mask + 1);
         Sampler {
-            mask: sample_mask(len),
+            mask,
             clock: Start::now(),
-            latency: Mutex::new(LatencyHistogram::default()),
+            readings: (0..timed).map(|_| Default::default()).collect(),
         }
     }
 
@@ -65,41 +63,46 @@ impl Sampler {
     }
 
     /// A reading of the clock. Out of line, and the counting below too: the loop's body
-    /// stays the input's calls (which must stay inlined into rayon's loop).
+    /// stays the input's calls.
     #[cold]
     #[inline(never)]
     fn read(&self) -> u64 {
         self.clock.raw()
     }
 
-    /// Counts a timed input that started at `begin` and ended now.
+    /// Counts timed input `i`, which started at `begin` and ended now.
     #[inline(always)]
-    fn stop(&self, begin: Option<u64>) {
+    fn stop(&self, i: usize, begin: Option<u64>) {
         if let Some(begin) = begin {
-            self.count(begin);
+            self.count(i, begin);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn count(&self, begin: u64) {
+    fn count(&self, i: usize, begin: u64) {
         let end = self.clock.raw();
-        // Saturating: two cores' TSC readings may disagree by a few ticks.
-        let took = self
-            .clock
-            .offset(end)
-            .saturating_sub(self.clock.offset(begin));
-        // `record` does not panic, so the lock cannot be poisoned; recover it all the same.
-        self.latency
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .record(took);
+        if let Some([b, e]) = self.readings.get(i / (self.mask + 1)) {
+            b.store(begin, Ordering::Relaxed);
+            e.store(end.max(1), Ordering::Relaxed);
+        }
     }
 
+    /// The timed inputs' run times.
     fn into_histogram(self) -> LatencyHistogram {
-        self.latency
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let mut latency = LatencyHistogram::default();
+        for [begin, end] in &self.readings {
+            let (begin, end) = (begin.load(Ordering::Relaxed), end.load(Ordering::Relaxed));
+            if end != 0 {
+                // Saturating: two cores' TSC readings may disagree by a few ticks.
+                let took = self
+                    .clock
+                    .offset(end)
+                    .saturating_sub(self.clock.offset(begin));
+                latency.record(took);
+            }
+        }
+        latency
     }
 }
 
@@ -107,6 +110,10 @@ impl Sampler {
 /// each input's when the graph has an effect step: an effect sees its run's workflow id,
 /// which must not be shared by other inputs (compute and reducer nodes see no context).
 /// `cancel`, when given, stops the inputs not yet started once it is cancelled.
+///
+/// The inputs are split into ranges of indices, and rayon runs one plain loop per range
+/// (see [`store::dense`](crate::store::dense)): each input is moved out of the batch,
+/// run, and its output written to its place, or its failure pushed.
 pub(crate) fn execute<P: Program>(
     program: &P,
     inputs: Vec<P::Input>,
@@ -114,71 +121,60 @@ pub(crate) fn execute<P: Program>(
     cancel: Option<&CancellationToken>,
     context: impl Fn() -> Context + Sync,
 ) -> Lean<P::Output> {
-    let min_len = super::fused::min_job_len(inputs.len(), rayon::current_num_threads());
+    let inputs = DenseInputs::new(inputs);
+    let len = inputs.len();
+    let per_range = super::fused::min_job_len(len, rayon::current_num_threads());
     let per_input = program
         .graph()
         .steps()
         .iter()
         .any(|s| s.kind == NodeKind::Effect);
-    let sampler = Sampler::new(inputs.len());
+    let sampler = Sampler::new(len);
     let failures = Mutex::new(Vec::new());
-    let mut outputs = Vec::new();
-    if !per_input && cancel.is_none() {
-        // The common case gets a loop of its own: one context for every input, nothing
-        // checked per input, so the rayon loop's body is the input's calls.
-        let ctx = context();
-        let run = |i, input| run_one(program, &ctx, mode, i, input, &failures);
-        inputs
-            .into_par_iter()
-            .enumerate()
-            .with_min_len(min_len)
-            .map(|(i, input)| {
-                let begin = sampler.start(i);
-                let out = run(i, input);
-                sampler.stop(begin);
-                out
-            })
-            .collect_into_vec(&mut outputs);
-        return Lean {
-            outputs,
-            failures: sorted(failures),
-            latency: sampler.into_histogram(),
-        };
-    }
-    inputs
+    let mut outputs = DenseOutputs::with_len(len);
+    let (writer, taker) = (outputs.writer(), inputs.taker());
+    let shared = (!per_input).then(&context);
+    let (shared, failures_ref, sampler_ref) = (shared.as_ref(), &failures, &sampler);
+    let context = &context;
+    (0..len.div_ceil(per_range))
         .into_par_iter()
-        .enumerate()
-        .with_min_len(min_len)
-        .map_init(
-            || Job {
-                ctx: context(),
-                seen: 0,
-                cancelled: false,
-            },
-            |job, (i, input)| {
-                if let Some(token) = cancel {
-                    if job.seen % CANCEL_EVERY == 0 {
-                        job.cancelled = token.is_cancelled();
-                    }
-                    job.seen = job.seen.wrapping_add(1);
-                    if job.cancelled {
-                        fail(&failures, i, None, NodeError::cancelled());
-                        return None;
-                    }
+        .for_each(move |range| {
+            let (start, end) = (range * per_range, len.min((range + 1) * per_range));
+            let cancelled = cancel.is_some_and(CancellationToken::is_cancelled);
+            for i in start..end {
+                // SAFETY: the ranges split `0..len`, so each index is taken once.
+                let input = unsafe { taker.take(i) };
+                if cancelled {
+                    drop(input);
+                    fail(failures_ref, i, None, NodeError::cancelled());
+                    continue;
                 }
-                let begin = sampler.start(i);
-                let out = match per_input {
-                    true => run_one(program, &context(), mode, i, input, &failures),
-                    false => run_one(program, &job.ctx, mode, i, input, &failures),
+                let own;
+                let ctx = match shared {
+                    Some(ctx) => ctx,
+                    None => {
+                        own = context();
+                        &own
+                    }
                 };
-                sampler.stop(begin);
-                out
-            },
-        )
-        .collect_into_vec(&mut outputs);
+                let begin = sampler_ref.start(i);
+                // Input `i` either completes, and its output is written to place `i`, or
+                // fails and is pushed to `failures`: one or the other, once.
+                if let Some(output) = run_one(program, ctx, mode, i, input, failures_ref) {
+                    // SAFETY: each index is written at most once (above), below `len`.
+                    unsafe { writer.write(i, output) };
+                }
+                sampler_ref.stop(i, begin);
+            }
+        });
+    let failures = sorted(failures);
+    // SAFETY: every input either had its output written once or was pushed to `failures`
+    // once (above), and `sorted` orders the failures by index: their indices are the
+    // places never written, strictly increasing.
+    let outputs = unsafe { outputs.finish(failures.iter().map(|f| f.index)) };
     Lean {
         outputs,
-        failures: sorted(failures),
+        failures,
         latency: sampler.into_histogram(),
     }
 }
@@ -194,7 +190,7 @@ fn sorted(failures: Mutex<Vec<BatchFailure>>) -> Vec<BatchFailure> {
 }
 
 /// Runs input `i`: its steps in graph order ([`Program::run_lean`]), stopping at the
-/// first that fails or panics. Inlined into the rayon loop, so that consecutive inputs'
+/// first that fails or panics. Inlined into the range's loop, so that consecutive inputs'
 /// calls are one loop body.
 #[inline(always)]
 fn run_one<P: Program>(

@@ -7,24 +7,33 @@ use super::error::{NodeError, WorkflowError};
 use super::latency::LatencyHistogram;
 use super::report::WorkflowRun;
 
-/// The outcome of a lean batch: one output per input, in input order (`None` where the
-/// input failed), and one report for the whole batch.
+/// The outcome of a lean batch: the outputs of the inputs that completed, in input order,
+/// and one report for the whole batch.
+///
+/// The outputs are dense, as a hand-written `par_iter().map().collect()` would return them
+/// when every input completes: a failed input has no place in them (an `Option` per input
+/// would double the memory of a `u64` output). [`output`](Self::output) finds an input's
+/// output by its index, and [`into_results`](Self::into_results) gives one `Result` per
+/// input.
 ///
 /// # Examples
 ///
 /// ```
-/// use onex::{BatchOutcome, BatchReport};
+/// use onex::{BatchFailure, BatchOutcome, BatchReport, NodeError};
+/// let failure = BatchFailure { index: 1, step: Some("half".into()), error: NodeError::permanent("odd") };
 /// let outcome = BatchOutcome {
-///     outputs: vec![Some(2), None],
-///     report: BatchReport { completed: 1, ..BatchReport::default() },
+///     outputs: vec![2, 4],
+///     report: BatchReport { completed: 2, failures: vec![failure], ..BatchReport::default() },
 /// };
-/// assert_eq!(outcome.outputs[0], Some(2));
+/// assert_eq!(outcome.output(0), Some(&2));
+/// assert_eq!(outcome.output(1), None);
+/// assert_eq!(outcome.output(2), Some(&4));
 /// ```
 #[derive(Debug, Clone)]
 pub struct BatchOutcome<T> {
-    /// One entry per input, in input order: its output, or `None` when it failed (the
-    /// report's [`failures`](BatchReport::failures) say why).
-    pub outputs: Vec<Option<T>>,
+    /// The outputs of the inputs that completed, in input order. A failed input has none:
+    /// the report's [`failures`](BatchReport::failures) name it by its index.
+    pub outputs: Vec<T>,
     /// Counts and failures of the whole batch.
     pub report: BatchReport,
 }
@@ -40,15 +49,63 @@ impl<T> BatchOutcome<T> {
     ///
     /// ```
     /// use onex::{BatchOutcome, BatchReport};
-    /// let ok = BatchOutcome { outputs: vec![Some(1), Some(2)], report: BatchReport::default() };
+    /// let ok = BatchOutcome { outputs: vec![1, 2], report: BatchReport::default() };
     /// assert_eq!(ok.into_outputs().unwrap(), vec![1, 2]);
     /// ```
     pub fn into_outputs(self) -> Result<Vec<T>, BatchReport> {
         if !self.report.failures.is_empty() {
             return Err(self.report);
         }
-        let outputs: Option<Vec<T>> = self.outputs.into_iter().collect();
-        outputs.ok_or(self.report)
+        Ok(self.outputs)
+    }
+
+    /// The output of input `index`: `None` when that input failed or is past the batch's
+    /// end.
+    ///
+    /// ```
+    /// use onex::{BatchOutcome, BatchReport};
+    /// let ok = BatchOutcome { outputs: vec![1, 2], report: BatchReport::default() };
+    /// assert_eq!(ok.output(1), Some(&2));
+    /// assert_eq!(ok.output(2), None);
+    /// ```
+    pub fn output(&self, index: usize) -> Option<&T> {
+        // The failures are ordered by index: those before `index` shift its place.
+        let failures = &self.report.failures;
+        let before = failures.partition_point(|f| f.index < index);
+        if failures.get(before).is_some_and(|f| f.index == index) {
+            return None;
+        }
+        self.outputs.get(index - before)
+    }
+
+    /// One result per input, in input order: its output, or why it has none.
+    ///
+    /// ```
+    /// use onex::{BatchFailure, BatchOutcome, BatchReport, NodeError};
+    /// let failure = BatchFailure { index: 0, step: None, error: NodeError::permanent("bad") };
+    /// let outcome = BatchOutcome {
+    ///     outputs: vec![7],
+    ///     report: BatchReport { completed: 1, failures: vec![failure], ..BatchReport::default() },
+    /// };
+    /// let results = outcome.into_results();
+    /// assert!(results[0].is_err());
+    /// assert_eq!(results[1].as_ref().ok(), Some(&7));
+    /// ```
+    pub fn into_results(self) -> Vec<Result<T, BatchFailure>> {
+        let len = self.outputs.len() + self.report.failures.len();
+        let mut outputs = self.outputs.into_iter();
+        let mut failures = self.report.failures.into_iter().peekable();
+        let mut results = Vec::with_capacity(len);
+        for index in 0..len {
+            match failures.next_if(|f| f.index == index) {
+                Some(failure) => results.push(Err(failure)),
+                None => match outputs.next() {
+                    Some(output) => results.push(Ok(output)),
+                    None => break,
+                },
+            }
+        }
+        results
     }
 }
 
@@ -63,14 +120,13 @@ impl<T> BatchOutcome<T> {
             workflow,
             ..BatchReport::default()
         };
-        let outputs = runs
-            .into_iter()
-            .enumerate()
-            .map(|(index, run)| match run {
+        let mut outputs = Vec::with_capacity(runs.len());
+        for (index, run) in runs.into_iter().enumerate() {
+            match run {
                 Ok(run) => {
                     report.completed += 1;
                     report.latency.record(run.report.processing_time);
-                    Some(run.output)
+                    outputs.push(run.output);
                 }
                 Err(e) => {
                     if let Some(run) = e.report() {
@@ -82,10 +138,9 @@ impl<T> BatchOutcome<T> {
                     };
                     let step = e.failed_step().map(str::to_string);
                     report.failures.push(BatchFailure { index, step, error });
-                    None
                 }
-            })
-            .collect();
+            }
+        }
         BatchOutcome { outputs, report }
     }
 }

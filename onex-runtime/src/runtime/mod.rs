@@ -166,17 +166,19 @@ impl Runtime {
         BatchFuture::new(self.run_batch_any(Erased::new(program), inputs, options))
     }
 
-    /// Runs `program` once per input and returns the outputs in input order with ONE
-    /// [`BatchReport`](crate::BatchReport) for the batch: counts, and each failure with its
-    /// input's index, step and error. No input gets a report of its own; for those, use
+    /// Runs `program` once per input and returns the completed inputs' outputs in input
+    /// order with ONE [`BatchReport`](crate::BatchReport) for the batch: counts, each
+    /// failure with its input's index, step and error, and a latency histogram of a sample
+    /// of the inputs. No input gets a report of its own; for those, use
     /// [`run_batch`](Self::run_batch).
     ///
     /// When every step is plain and synchronous (no retries, timeout or cache), the run
     /// is `FailFast` with no run timeout, and nothing observes it (no observer, circuit
     /// breaker, cache-everything, input capture, step driver or `debug` tracing), each
     /// input runs typed, start to end, on a rayon worker; when no step is an effect, the
-    /// inputs of one rayon job share one [`Context`](crate::Context) (no compute or reducer
-    /// node sees it), and otherwise each input has its own. Otherwise the batch
+    /// inputs share one [`Context`](crate::Context) (no compute or reducer
+    /// node sees it), and otherwise each input has its own; for a `workflow!` in an optimized
+    /// build, an input's steps are direct calls with their outputs in locals. Otherwise the batch
     /// runs through [`run_batch`](Self::run_batch) and its results are summed up into the
     /// same [`BatchOutcome`](crate::BatchOutcome). The batch takes one run slot.
     ///
@@ -199,7 +201,8 @@ impl Runtime {
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let rt = Runtime::default();
     /// let out = rt.run_batch_lean(Arc::new(Halve), vec![4, 3, 8], RunOptions::new()).await;
-    /// assert_eq!(out.outputs, vec![Some(2), None, Some(4)]);
+    /// assert_eq!(out.outputs, vec![2, 4]); // the completed inputs' outputs
+    /// assert_eq!(out.output(2), Some(&4));
     /// assert_eq!(out.report.completed, 2);
     /// assert_eq!(out.report.failures[0].index, 1);
     /// assert_eq!(out.report.failures[0].step.as_deref(), Some("half"));
@@ -244,7 +247,7 @@ impl Runtime {
             crate::BatchOutcome {
                 report: crate::BatchReport {
                     workflow,
-                    completed: lean.outputs.len() - lean.failures.len(),
+                    completed: lean.outputs.len(),
                     failures: lean.failures,
                     elapsed: start.elapsed(),
                     latency: lean.latency,

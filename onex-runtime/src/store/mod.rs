@@ -1,11 +1,13 @@
 //! Where step outputs live during a run: one write-once [`Slot`] per step (a [`MapSlot`]
 //! for a `map` step), in a struct `workflow!` declares and [`Slots`](table::RunSlots) drops
-//! through a table of its fields.
+//! through a table of its fields; and where a lean batch's outputs land
+//! ([`dense::DenseOutputs`]).
 //!
 //! The runtime's only `unsafe` code is here; every block says why it is sound, and the
 //! tests of both files run under valgrind in `.ci/run` (`CONTRIBUTING.md` has the Miri
 //! recipe).
 
+pub(crate) mod dense;
 mod map_slot;
 mod slot;
 pub(crate) mod table;
