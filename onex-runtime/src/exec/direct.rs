@@ -112,10 +112,15 @@ pub(crate) fn run_direct(
     at
 }
 
-/// Fails `step`, a plain call made inline that returned `error` or panicked: with records,
-/// its thunk and start are written now, as it started (at the clock's last reading), and
-/// it ends as on the general path.
-fn fail_inline(state: &mut RunState, sh: &Execution, step: usize, error: crate::NodeError) {
+/// Fails `step`, a plain call made directly (inline, or in a direct wave) that returned
+/// `error` or panicked: with records, its thunk and start are written now, as it started
+/// (at the clock's last reading), and it ends as on the general path.
+pub(super) fn fail_inline(
+    state: &mut RunState,
+    sh: &Execution,
+    step: usize,
+    error: crate::NodeError,
+) {
     let Some(records) = state.records.as_mut() else {
         state.fail_step(sh, step, error);
         return;

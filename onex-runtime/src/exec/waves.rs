@@ -3,16 +3,19 @@
 use std::sync::Arc;
 
 use super::concurrent::{Limit, run_concurrent};
+use super::direct_wave;
 use super::sequential::settle_inline;
 use crate::call::settle_plain;
 use crate::context::Runtime;
+use crate::model::StepState;
 use crate::run::driven;
 use crate::run::execution::{CallId, Execution};
 use crate::run::state::RunState;
 
 /// Runs one run wave by wave: with `Some(max_parallel)` (`Parallel`) at most that many
 /// calls of a wave at once; with `None` (`Batch`) the synchronous calls of a wave grouped
-/// by node type, one rayon job a group.
+/// by node type, one rayon job a group (a wave of plain steps, when the run may go direct,
+/// as one job without the per-call bookkeeping: [`direct_wave`]).
 pub(super) async fn run(
     rt: &Runtime,
     sh: &Arc<Execution>,
@@ -20,9 +23,16 @@ pub(super) async fn run(
     max_parallel: Option<usize>,
 ) {
     let graph = sh.program.graph();
-    for wave in graph.waves() {
+    let direct = max_parallel.is_none() && sh.direct;
+    // Every step of the waves before completed: the next ones need no dependency check.
+    let mut clean = true;
+    for (w, wave) in graph.waves().enumerate() {
         if state.stopped {
             break;
+        }
+        if direct && let Some(completed) = direct_wave::run(sh, state, w, clean).await {
+            clean &= completed;
+            continue;
         }
         let calls = begin_wave(sh, state, wave);
         let calls = driven::boundary(sh, std::slice::from_mut(state), calls).await;
@@ -42,6 +52,11 @@ pub(super) async fn run(
                 }
                 run_concurrent(rt, sh, states, calls, Limit::GroupByNode).await;
             }
+        }
+        if direct {
+            clean &= wave
+                .iter()
+                .all(|&s| state.states[s] == StepState::Completed);
         }
     }
 }

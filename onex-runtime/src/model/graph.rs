@@ -159,12 +159,15 @@ pub struct Graph {
 struct Derived {
     /// See [`Graph::direct_stretches`].
     direct_stretches: OnceLock<Box<[u32]>>,
+    /// See [`Graph::plain_waves`].
+    plain_waves: OnceLock<Box<[bool]>>,
 }
 
 impl Derived {
     const fn new() -> Self {
         Derived {
             direct_stretches: OnceLock::new(),
+            plain_waves: OnceLock::new(),
         }
     }
 }
@@ -347,6 +350,23 @@ impl Graph {
                 stretches[at] = len;
             }
             stretches.into_boxed_slice()
+        })
+    }
+
+    /// For each wave, whether every step of it is synchronous, with no retry, timeout or
+    /// cache policy, no condition and no `map`: a `Batch` wave the executor may make as one
+    /// rayon job of plain calls (compensated effects included: their outputs are noted for
+    /// undoing as the calls are applied).
+    pub(crate) fn plain_waves(&self) -> &[bool] {
+        self.derived.plain_waves.get_or_init(|| {
+            self.waves()
+                .map(|wave| {
+                    wave.iter().all(|&step| {
+                        let spec = &self.steps[step];
+                        spec.is_plain_sync() && !spec.conditional && !spec.map
+                    })
+                })
+                .collect()
         })
     }
 

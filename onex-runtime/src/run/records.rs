@@ -192,6 +192,11 @@ impl Records {
         };
     }
 
+    /// Makes room for `n` more thunks: a wave's, written one by one.
+    pub(crate) fn reserve_thunks(&mut self, n: usize) {
+        self.thunks.reserve(n);
+    }
+
     /// Records the steps a straight line ran at the start of a fresh run: the first
     /// `len` steps of the order, all completed, their calls plain and inline, the first
     /// started at `begin`, each ending at its raw reading in `ends` (`start`'s clock) and

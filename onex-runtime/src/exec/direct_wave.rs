@@ -1,0 +1,187 @@
+//! The `Batch` fast path: a wave of plain steps as one rayon job, without the general
+//! bookkeeping's per-call round trip.
+//!
+//! On the general path every call of a wave is begun, prechecked for its circuit and cache,
+//! grouped by node type (a hash per call), attempted, settled and applied one by one, which
+//! is several times the cost of a trivial node. Where nothing is told or captured per step
+//! ([`direct_allowed`](super::direct_allowed)), every step of the wave is plain (synchronous,
+//! no retries, timeout or cache, no `when`, not a `map`) and every input of the wave
+//! completed, the wave's calls are made instead straight through
+//! [`Program::call_sync`](crate::Program::call_sync): a wave of several calls on rayon in
+//! one job, a wave of one on the executor's thread (as `Parallel` makes it). Each call is
+//! under its own panic guard and, with records on, reads the clock once as it ends. Then,
+//! on the executor's thread and in wave order, each step is written as the general path
+//! writes it: a success completed with its thunk and record in one write
+//! ([`Records::completed_inline`](crate::run::records::Records)), started when its wave
+//! began and ended at its call's reading; a failure or panic through
+//! [`fail_inline`](super::direct::fail_inline), which applies it as the general path does,
+//! so the failure strategy (stop, go on, compensate) is the general path's own.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rayon::prelude::*;
+use tokio::sync::oneshot;
+
+use super::direct::fail_inline;
+use crate::model::{NodeError, NodeKind, StepState};
+use crate::policy::panic::contain;
+use crate::run::execution::{CallId, Execution};
+use crate::run::outcome::lost_worker;
+use crate::run::state::RunState;
+
+/// What the calls of a wave did: per call when it ended (with records only), and the calls
+/// that failed, by position in the wave, in wave order.
+struct Made {
+    ends: Vec<Duration>,
+    failed: Vec<(usize, NodeError)>,
+}
+
+/// Runs wave `w` of the run directly if it may (see the module's doc); returns `None`, having
+/// done nothing, when it may not, and otherwise whether every step of the wave completed.
+/// `clean` says every step of the waves before completed, so no dependency needs checking.
+/// The caller checks [`direct_allowed`](super::direct_allowed) (`sh.direct`) and that the
+/// run has not stopped.
+///
+/// The run's token and deadline are checked here, before the wave: a wave of one call runs
+/// on this thread with no `.await` at which the run could be interrupted.
+pub(super) async fn run(
+    sh: &Arc<Execution>,
+    state: &mut RunState,
+    w: usize,
+    clean: bool,
+) -> Option<bool> {
+    let graph = sh.program.graph();
+    let wave = graph.wave(w);
+    let ready = |step: usize| {
+        (graph.step(step).deps.iter()).all(|&d| state.states[d] == StepState::Completed)
+    };
+    if !graph.plain_waves()[w] || !(clean || wave.iter().all(|&step| ready(step))) {
+        return None;
+    }
+    if let Some(why) = sh.interruption(state.run) {
+        state.interrupted = Some(why);
+        state.stopped = true;
+        return Some(false);
+    }
+    state.tick(sh);
+    let timing = state.records.is_some();
+    state.load_balanced_operations += wave.len();
+    let made = if wave.len() > 1 {
+        state.parallel_executions += wave.len();
+        on_rayon(sh, state.run, w, timing).await
+    } else {
+        call_each(sh, state.run, wave, timing, false)
+    };
+    let completed = made.failed.is_empty();
+    apply(sh, state, wave, made);
+    Some(completed)
+}
+
+/// Makes the calls of wave `w` of `run` as one rayon job, awaited without holding this
+/// thread.
+async fn on_rayon(sh: &Arc<Execution>, run: usize, w: usize, timing: bool) -> Made {
+    let (tx, rx) = oneshot::channel();
+    let job = Arc::clone(sh);
+    rayon::spawn(move || {
+        let made = call_each(&job, run, job.program.graph().wave(w), timing, true);
+        // Dropped before the executor hears of it, as a group's job does.
+        drop(job);
+        let _ = tx.send(made);
+    });
+    match rx.await {
+        Ok(made) => made,
+        // Every call is under a panic guard, so the job cannot end without sending; were it
+        // to, its calls fail as a lost worker's.
+        Err(_) => Made {
+            ends: Vec::new(),
+            failed: (0..sh.program.graph().wave(w).len())
+                .map(|i| (i, lost_worker()))
+                .collect(),
+        },
+    }
+}
+
+/// Calls every step of `wave` (of `run`), in parallel on the current rayon pool or one
+/// after another on this thread. With `timing`, each call reads the clock as it ends (the
+/// reading turned into an offset there, so that the conversions run in parallel too). A
+/// run already aborted (fail fast elsewhere, or interrupted) makes no more calls: each
+/// fails as cancelled, as on the general path.
+fn call_each(sh: &Execution, run: usize, wave: &[usize], timing: bool, parallel: bool) -> Made {
+    let graph = sh.program.graph();
+    let slots = &sh.slots[run];
+    let failed = Mutex::new(Vec::new());
+    let call = |i: usize, step: usize| {
+        let result = if sh.aborted(run) {
+            Err(NodeError::cancelled())
+        } else {
+            let c = CallId { run, step, item: 0 };
+            contain(&graph.step(step).name, || {
+                sh.program.call_sync(slots, sh.call(c, 1))
+            })
+        };
+        if let Err(error) = result {
+            failed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((i, error));
+        }
+    };
+    let mut ends = vec![Duration::ZERO; if timing { wave.len() } else { 0 }];
+    match (timing, parallel) {
+        (false, false) => wave.iter().enumerate().for_each(|(i, &s)| call(i, s)),
+        (false, true) => wave.par_iter().enumerate().for_each(|(i, &s)| call(i, s)),
+        (true, false) => wave
+            .iter()
+            .zip(&mut ends)
+            .enumerate()
+            .for_each(|(i, (&s, end))| {
+                call(i, s);
+                *end = sh.start.elapsed();
+            }),
+        (true, true) => wave
+            .par_iter()
+            .zip(&mut ends)
+            .enumerate()
+            .for_each(|(i, (&s, end))| {
+                call(i, s);
+                *end = sh.start.elapsed();
+            }),
+    }
+    let mut failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());
+    failed.sort_unstable_by_key(|&(i, _)| i);
+    Made { ends, failed }
+}
+
+/// Writes what the wave's calls did into the run's state, in wave order: a success
+/// completes its step (and, for a compensated effect, leaves its output to undo); a failure
+/// fails its step as the general path does.
+fn apply(sh: &Execution, state: &mut RunState, wave: &[usize], made: Made) {
+    let graph = sh.program.graph();
+    let begun = state.clock;
+    if let Some(records) = state.records.as_mut() {
+        records.reserve_thunks(wave.len());
+    }
+    let mut failed = made.failed.into_iter().peekable();
+    for (i, &step) in wave.iter().enumerate() {
+        if let Some((_, error)) = failed.next_if(|&(at, _)| at == i) {
+            // The failed call started with its wave, as its thunk was emitted.
+            state.clock = begun;
+            fail_inline(state, sh, step, error);
+            continue;
+        }
+        state.states[step] = StepState::Completed;
+        if let Some(records) = state.records.as_mut() {
+            let ended = made.ends.get(i).copied().unwrap_or(begun);
+            records.completed_inline(step, begun, ended);
+        }
+        let spec = graph.step(step);
+        if spec.compensated && spec.kind == NodeKind::Effect {
+            sh.effect_completed(CallId {
+                run: state.run,
+                step,
+                item: 0,
+            });
+        }
+    }
+}
