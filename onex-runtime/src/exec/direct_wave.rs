@@ -17,6 +17,7 @@
 //! [`fail_inline`](super::direct::fail_inline), which applies it as the general path does,
 //! so the failure strategy (stop, go on, compensate) is the general path's own.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +26,8 @@ use tokio::sync::oneshot;
 
 use super::direct::fail_inline;
 use crate::model::{NodeError, NodeKind, StepState};
-use crate::policy::panic::contain;
+use crate::policy::panic::panicked;
+use crate::program::Call;
 use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::lost_worker;
 use crate::run::state::RunState;
@@ -56,7 +58,8 @@ pub(super) async fn run(
     let ready = |step: usize| {
         (graph.step(step).deps.iter()).all(|&d| state.states[d] == StepState::Completed)
     };
-    if !graph.plain_waves()[w] || !(clean || wave.iter().all(|&step| ready(step))) {
+    let kind = graph.plain_waves()[w];
+    if !kind.plain || !(clean || wave.iter().all(|&step| ready(step))) {
         return None;
     }
     if let Some(why) = sh.interruption(state.run) {
@@ -74,7 +77,7 @@ pub(super) async fn run(
         call_each(sh, state.run, wave, timing, false)
     };
     let completed = made.failed.is_empty();
-    apply(sh, state, wave, made);
+    apply(sh, state, wave, made, kind.undoable);
     Some(completed)
 }
 
@@ -108,17 +111,26 @@ async fn on_rayon(sh: &Arc<Execution>, run: usize, w: usize, timing: bool) -> Ma
 /// run already aborted (fail fast elsewhere, or interrupted) makes no more calls: each
 /// fails as cancelled, as on the general path.
 fn call_each(sh: &Execution, run: usize, wave: &[usize], timing: bool, parallel: bool) -> Made {
-    let graph = sh.program.graph();
-    let slots = &sh.slots[run];
+    let program = &*sh.program;
+    let graph = program.graph();
+    let (slots, ctx, mode) = (&sh.slots[run], &sh.contexts[run], sh.mode);
     let failed = Mutex::new(Vec::new());
     let call = |i: usize, step: usize| {
         let result = if sh.aborted(run) {
             Err(NodeError::cancelled())
         } else {
-            let c = CallId { run, step, item: 0 };
-            contain(&graph.step(step).name, || {
-                sh.program.call_sync(slots, sh.call(c, 1))
-            })
+            let call = Call {
+                ctx,
+                step,
+                item: 0,
+                attempt: 1,
+                mode,
+                gate: None,
+                stamps: None,
+            };
+            // A bare guard: the step's name is looked up only when it panicked.
+            catch_unwind(AssertUnwindSafe(|| program.call_sync(slots, call)))
+                .unwrap_or_else(|payload| Err(panicked(&graph.step(step).name, payload)))
         };
         if let Err(error) = result {
             failed
@@ -156,25 +168,54 @@ fn call_each(sh: &Execution, run: usize, wave: &[usize], timing: bool, parallel:
 /// Writes what the wave's calls did into the run's state, in wave order: a success
 /// completes its step (and, for a compensated effect, leaves its output to undo); a failure
 /// fails its step as the general path does.
-fn apply(sh: &Execution, state: &mut RunState, wave: &[usize], made: Made) {
-    let graph = sh.program.graph();
+fn apply(sh: &Execution, state: &mut RunState, wave: &[usize], made: Made, undoable: bool) {
     let begun = state.clock;
     if let Some(records) = state.records.as_mut() {
         records.reserve_thunks(wave.len());
     }
-    let mut failed = made.failed.into_iter().peekable();
-    for (i, &step) in wave.iter().enumerate() {
-        if let Some((_, error)) = failed.next_if(|&(at, _)| at == i) {
-            // The failed call started with its wave, as its thunk was emitted.
-            state.clock = begun;
-            fail_inline(state, sh, step, error);
-            continue;
-        }
+    // The successes between failures in one pass each, so that thunks stay in wave order.
+    let mut from = 0;
+    for (at, error) in made.failed {
+        let ends = made.ends.get(from..at);
+        complete(sh, state, &wave[from..at], ends, begun, undoable);
+        // The failed call started with its wave, as its thunk was emitted.
+        state.clock = begun;
+        fail_inline(state, sh, wave[at], error);
+        from = at + 1;
+    }
+    complete(
+        sh,
+        state,
+        &wave[from..],
+        made.ends.get(from..),
+        begun,
+        undoable,
+    );
+}
+
+/// Completes `steps`, whose calls succeeded; with records, each started at `begun` and
+/// ended at its entry of `ends`. `undoable` says some may be compensated effects.
+fn complete(
+    sh: &Execution,
+    state: &mut RunState,
+    steps: &[usize],
+    ends: Option<&[Duration]>,
+    begun: Duration,
+    undoable: bool,
+) {
+    for &step in steps {
         state.states[step] = StepState::Completed;
-        if let Some(records) = state.records.as_mut() {
-            let ended = made.ends.get(i).copied().unwrap_or(begun);
+    }
+    if let (Some(records), Some(ends)) = (state.records.as_mut(), ends) {
+        for (&step, &ended) in steps.iter().zip(ends) {
             records.completed_inline(step, begun, ended);
         }
+    }
+    if !undoable {
+        return;
+    }
+    let graph = sh.program.graph();
+    for &step in steps {
         let spec = graph.step(step);
         if spec.compensated && spec.kind == NodeKind::Effect {
             sh.effect_completed(CallId {

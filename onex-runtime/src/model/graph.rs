@@ -160,7 +160,16 @@ struct Derived {
     /// See [`Graph::direct_stretches`].
     direct_stretches: OnceLock<Box<[u32]>>,
     /// See [`Graph::plain_waves`].
-    plain_waves: OnceLock<Box<[bool]>>,
+    plain_waves: OnceLock<Box<[PlainWave]>>,
+}
+
+/// What the executors know of one wave (see [`Graph::plain_waves`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlainWave {
+    /// Every step of it is plain, with no condition and no `map`.
+    pub(crate) plain: bool,
+    /// Some step of it is a compensated effect.
+    pub(crate) undoable: bool,
 }
 
 impl Derived {
@@ -355,16 +364,19 @@ impl Graph {
 
     /// For each wave, whether every step of it is synchronous, with no retry, timeout or
     /// cache policy, no condition and no `map`: a `Batch` wave the executor may make as one
-    /// rayon job of plain calls (compensated effects included: their outputs are noted for
-    /// undoing as the calls are applied).
-    pub(crate) fn plain_waves(&self) -> &[bool] {
+    /// rayon job of plain calls; and whether any of them is a compensated effect, whose
+    /// output is then noted for undoing as its call is applied.
+    pub(crate) fn plain_waves(&self) -> &[PlainWave] {
         self.derived.plain_waves.get_or_init(|| {
             self.waves()
                 .map(|wave| {
-                    wave.iter().all(|&step| {
-                        let spec = &self.steps[step];
-                        spec.is_plain_sync() && !spec.conditional && !spec.map
-                    })
+                    let specs = || wave.iter().map(|&step| &self.steps[step]);
+                    PlainWave {
+                        plain: specs()
+                            .all(|spec| spec.is_plain_sync() && !spec.conditional && !spec.map),
+                        undoable: specs()
+                            .any(|spec| spec.compensated && spec.kind == NodeKind::Effect),
+                    }
                 })
                 .collect()
         })
