@@ -899,3 +899,60 @@ async fn a_batch_of_plain_steps_stops_on_cancellation_and_deadline() {
     let outputs: Vec<u64> = results.into_iter().map(|r| r.unwrap().output).collect();
     assert_eq!(outputs, (0..8).map(|i| (i + 1) * 2).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_wave_of_plain_steps_keeps_to_its_bound_on_a_larger_pool() {
+    // A `Parallel` wave of plain steps runs as one rayon job (no observer): on a pool of
+    // more threads than `max_parallel`, it must still make at most that many calls at once;
+    // `Batch` has no bound but the pool's.
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let gauge = |in_flight: Arc<AtomicUsize>, most: Arc<AtomicUsize>| {
+        move |v: &[u64]| {
+            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            // Long enough for the other workers to take their calls meanwhile.
+            std::thread::sleep(Duration::from_millis(5));
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            Ok(v[0])
+        }
+    };
+    let mut flow = FlowBuilder::new("gauged").compute("root", &[], |v| Ok(v[0]));
+    let names: Vec<String> = (0..12).map(|i| format!("g{i}")).collect();
+    for name in &names {
+        flow = flow.compute(name, &["root"], gauge(in_flight.clone(), most.clone()));
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let flow = flow
+        .compute("sum", &refs, |v| Ok(v.iter().sum()))
+        .build("sum")
+        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tokio.block_on(async {
+            let rt = Runtime::default();
+            for (mode, bound) in [
+                (ExecutionMode::Parallel { max_parallel: 2 }, 2),
+                (ExecutionMode::Batch, 4),
+            ] {
+                most.store(0, Ordering::SeqCst);
+                let run = rt
+                    .run(flow.clone(), 1, RunOptions::new().mode(mode))
+                    .await
+                    .unwrap();
+                assert_eq!(run.output, 12);
+                assert_eq!(run.report.parallel_executions, 12);
+                let most = most.load(Ordering::SeqCst);
+                assert!(most <= bound, "{mode:?}: {most} calls at once");
+                assert!(most >= 2, "{mode:?}: the calls ran one at a time");
+            }
+        });
+    });
+}

@@ -1,23 +1,25 @@
-//! The `Batch` fast path: a wave of plain steps as one rayon job, without the general
+//! The waves' fast path: a wave of plain steps as one rayon job, without the general
 //! bookkeeping's per-call round trip.
 //!
 //! On the general path every call of a wave is begun, prechecked for its circuit and cache,
-//! grouped by node type (a hash per call), attempted, settled and applied one by one, which
-//! is several times the cost of a trivial node. Where nothing is told or captured per step
-//! ([`direct_allowed`](super::direct_allowed)), every step of the wave is plain (synchronous,
-//! no retries, timeout or cache, no `when`, not a `map`) and every input of the wave
-//! completed, the wave's calls are made instead straight through
+//! grouped (in `Batch` by node type, a hash per call), attempted, settled and applied one by
+//! one, which is several times the cost of a trivial node. Where nothing is told or
+//! captured per step ([`direct_allowed`](super::direct_allowed)), every step of the wave is
+//! plain (synchronous, no retries, timeout or cache, no `when`, not a `map`) and every
+//! input of the wave completed, the wave's calls are made instead straight through
 //! [`Program::call_sync`](crate::Program::call_sync): a wave of several calls on rayon in
-//! one job, a wave of one on the executor's thread (as `Parallel` makes it). Each call is
-//! under its own panic guard and, with records on, reads the clock once as it ends. Then,
-//! on the executor's thread and in wave order, each step is written as the general path
-//! writes it: a success completed with its thunk and record in one write
+//! one job (in `Parallel { max_parallel }`, at most that many at once), a `Batch` wave of
+//! one on the executor's thread (as `Parallel` makes it). Each call is under its own panic
+//! guard and, with records on, reads the clock once as it ends. Then, on the executor's
+//! thread and in wave order, each step is written as the general path writes it: a success
+//! completed with its thunk and record in one write
 //! ([`Records::completed_inline`](crate::run::records::Records)), started when its wave
 //! began and ended at its call's reading; a failure or panic through
 //! [`fail_inline`](super::direct::fail_inline), which applies it as the general path does,
 //! so the failure strategy (stop, go on, compensate) is the general path's own.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,10 +34,10 @@ use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::lost_worker;
 use crate::run::state::RunState;
 
-/// What the calls of a wave did: per call when it ended (with records only), and the calls
-/// that failed, by position in the wave, in wave order.
+/// What the calls of a wave did: per call when it ended, in nanoseconds from the run's start
+/// (with records only), and the calls that failed, by position in the wave, in wave order.
 struct Made {
-    ends: Vec<Duration>,
+    ends: Vec<AtomicU64>,
     failed: Vec<(usize, NodeError)>,
 }
 
@@ -43,7 +45,10 @@ struct Made {
 /// done nothing, when it may not, and otherwise whether every step of the wave completed.
 /// `clean` says every step of the waves before completed, so no dependency needs checking.
 /// The caller checks [`direct_allowed`](super::direct_allowed) (`sh.direct`) and that the
-/// run has not stopped.
+/// run has not stopped. `max_parallel` is the mode's: `None` for `Batch`, every call of
+/// the wave at once; `Some(n)` for `Parallel`, at most `n` at once, where a wave of one
+/// or a bound of one stays on the general path (which makes them inline, each call
+/// starting its step's clock).
 ///
 /// The run's token and deadline are checked here, before the wave: a wave of one call runs
 /// on this thread with no `.await` at which the run could be interrupted.
@@ -52,6 +57,7 @@ pub(super) async fn run(
     state: &mut RunState,
     w: usize,
     clean: bool,
+    max_parallel: Option<usize>,
 ) -> Option<bool> {
     let graph = sh.program.graph();
     let wave = graph.wave(w);
@@ -59,7 +65,11 @@ pub(super) async fn run(
         (graph.step(step).deps.iter()).all(|&d| state.states[d] == StepState::Completed)
     };
     let kind = graph.plain_waves()[w];
-    if !kind.plain || !(clean || wave.iter().all(|&step| ready(step))) {
+    let limit = max_parallel.map(|n| n.max(1));
+    if !kind.plain
+        || limit.is_some_and(|n| n == 1 || wave.len() <= 1)
+        || !(clean || wave.iter().all(|&step| ready(step)))
+    {
         return None;
     }
     if let Some(why) = sh.interruption(state.run) {
@@ -69,25 +79,28 @@ pub(super) async fn run(
     }
     state.tick(sh);
     let timing = state.records.is_some();
-    state.load_balanced_operations += wave.len();
+    if limit.is_none() {
+        state.load_balanced_operations += wave.len();
+    }
     let made = if wave.len() > 1 {
         state.parallel_executions += wave.len();
-        on_rayon(sh, state.run, w, timing).await
+        on_rayon(sh, state.run, w, timing, limit.unwrap_or(usize::MAX)).await
     } else {
-        call_each(sh, state.run, wave, timing, false)
+        call_each(sh, state.run, wave, timing, None)
     };
     let completed = made.failed.is_empty();
     apply(sh, state, wave, made, kind.undoable);
     Some(completed)
 }
 
-/// Makes the calls of wave `w` of `run` as one rayon job, awaited without holding this
-/// thread.
-async fn on_rayon(sh: &Arc<Execution>, run: usize, w: usize, timing: bool) -> Made {
+/// Makes the calls of wave `w` of `run` as one rayon job, at most `workers` at once, awaited
+/// without holding this thread.
+async fn on_rayon(sh: &Arc<Execution>, run: usize, w: usize, timing: bool, workers: usize) -> Made {
     let (tx, rx) = oneshot::channel();
     let job = Arc::clone(sh);
     rayon::spawn(move || {
-        let made = call_each(&job, run, job.program.graph().wave(w), timing, true);
+        let wave = job.program.graph().wave(w);
+        let made = call_each(&job, run, wave, timing, Some(workers));
         // Dropped before the executor hears of it, as a group's job does.
         drop(job);
         let _ = tx.send(made);
@@ -105,12 +118,18 @@ async fn on_rayon(sh: &Arc<Execution>, run: usize, w: usize, timing: bool) -> Ma
     }
 }
 
-/// Calls every step of `wave` (of `run`), in parallel on the current rayon pool or one
-/// after another on this thread. With `timing`, each call reads the clock as it ends (the
-/// reading turned into an offset there, so that the conversions run in parallel too). A
-/// run already aborted (fail fast elsewhere, or interrupted) makes no more calls: each
-/// fails as cancelled, as on the general path.
-fn call_each(sh: &Execution, run: usize, wave: &[usize], timing: bool, parallel: bool) -> Made {
+/// Calls every step of `wave` (of `run`): with `Some(workers)` on the current rayon pool, at
+/// most that many at once, and otherwise one after another on this thread. With `timing`,
+/// each call reads the clock as it ends (the reading turned into an offset there, so that
+/// the conversions run in parallel too). A run already aborted (fail fast elsewhere, or
+/// interrupted) makes no more calls: each fails as cancelled, as on the general path.
+fn call_each(
+    sh: &Execution,
+    run: usize,
+    wave: &[usize],
+    timing: bool,
+    workers: Option<usize>,
+) -> Made {
     let program = &*sh.program;
     let graph = program.graph();
     let (slots, ctx, mode) = (&sh.slots[run], &sh.contexts[run], sh.mode);
@@ -139,26 +158,41 @@ fn call_each(sh: &Execution, run: usize, wave: &[usize], timing: bool, parallel:
                 .push((i, error));
         }
     };
-    let mut ends = vec![Duration::ZERO; if timing { wave.len() } else { 0 }];
-    match (timing, parallel) {
-        (false, false) => wave.iter().enumerate().for_each(|(i, &s)| call(i, s)),
-        (false, true) => wave.par_iter().enumerate().for_each(|(i, &s)| call(i, s)),
-        (true, false) => wave
+    let ends: Vec<AtomicU64> = match timing {
+        true => wave.iter().map(|_| AtomicU64::new(0)).collect(),
+        false => Vec::new(),
+    };
+    let call_and_time = |i: usize, step: usize| {
+        call(i, step);
+        if let Some(end) = ends.get(i) {
+            end.store(sh.start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }
+    };
+    match workers {
+        None => wave
             .iter()
-            .zip(&mut ends)
             .enumerate()
-            .for_each(|(i, (&s, end))| {
-                call(i, s);
-                *end = sh.start.elapsed();
-            }),
-        (true, true) => wave
+            .for_each(|(i, &s)| call_and_time(i, s)),
+        // The pool's threads are the bound: one job, split as rayon splits it.
+        Some(workers) if workers >= wave.len().min(rayon::current_num_threads()) => wave
             .par_iter()
-            .zip(&mut ends)
             .enumerate()
-            .for_each(|(i, (&s, end))| {
-                call(i, s);
-                *end = sh.start.elapsed();
-            }),
+            .for_each(|(i, &s)| call_and_time(i, s)),
+        // Fewer than the pool's threads: as many workers, each taking the next call.
+        Some(workers) => {
+            let next = AtomicUsize::new(0);
+            rayon::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(|_| {
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(&step) = wave.get(i) else { break };
+                            call_and_time(i, step);
+                        }
+                    });
+                }
+            });
+        }
     }
     let mut failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());
     failed.sort_unstable_by_key(|&(i, _)| i);
@@ -199,7 +233,7 @@ fn complete(
     sh: &Execution,
     state: &mut RunState,
     steps: &[usize],
-    ends: Option<&[Duration]>,
+    ends: Option<&[AtomicU64]>,
     begun: Duration,
     undoable: bool,
 ) {
@@ -207,7 +241,8 @@ fn complete(
         state.states[step] = StepState::Completed;
     }
     if let (Some(records), Some(ends)) = (state.records.as_mut(), ends) {
-        for (&step, &ended) in steps.iter().zip(ends) {
+        for (&step, ended) in steps.iter().zip(ends) {
+            let ended = Duration::from_nanos(ended.load(Ordering::Relaxed));
             records.completed_inline(step, begun, ended);
         }
     }

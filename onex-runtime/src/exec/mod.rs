@@ -3,7 +3,7 @@
 //! - [`sequential`]: one step after another, on the executor's thread (stretches of plain
 //!   steps back to back, [`direct`]).
 //! - [`waves`]: `Parallel` and `Batch`, wave by wave; the calls of a wave run together
-//!   ([`concurrent`]; a `Batch` wave of plain steps as one rayon job, [`direct_wave`]).
+//!   ([`concurrent`]; a wave of plain steps as one rayon job, [`direct_wave`]).
 //! - [`lockstep`]: `run_batch`, every input step by step, one rayon job per node type.
 //! - [`fused`]: `run_batch` of an all-plain graph, each input start to end on a worker.
 //! - [`lean`]: `run_batch_lean` of an all-plain graph, typed, one report for the batch.

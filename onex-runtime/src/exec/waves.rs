@@ -14,8 +14,8 @@ use crate::run::state::RunState;
 
 /// Runs one run wave by wave: with `Some(max_parallel)` (`Parallel`) at most that many
 /// calls of a wave at once; with `None` (`Batch`) the synchronous calls of a wave grouped
-/// by node type, one rayon job a group (a wave of plain steps, when the run may go direct,
-/// as one job without the per-call bookkeeping: [`direct_wave`]).
+/// by node type, one rayon job a group. A wave of plain steps, when the run may go direct,
+/// runs as one job without the per-call bookkeeping ([`direct_wave`]).
 pub(super) async fn run(
     rt: &Runtime,
     sh: &Arc<Execution>,
@@ -23,14 +23,15 @@ pub(super) async fn run(
     max_parallel: Option<usize>,
 ) {
     let graph = sh.program.graph();
-    let direct = max_parallel.is_none() && sh.direct;
+    let direct = sh.direct;
     // Every step of the waves before completed: the next ones need no dependency check.
     let mut clean = true;
     for (w, wave) in graph.waves().enumerate() {
         if state.stopped {
             break;
         }
-        if direct && let Some(completed) = direct_wave::run(sh, state, w, clean).await {
+        if direct && let Some(completed) = direct_wave::run(sh, state, w, clean, max_parallel).await
+        {
             clean &= completed;
             continue;
         }

@@ -363,7 +363,7 @@ impl Graph {
     }
 
     /// For each wave, whether every step of it is synchronous, with no retry, timeout or
-    /// cache policy, no condition and no `map`: a `Batch` wave the executor may make as one
+    /// cache policy, no condition and no `map`: a wave the executor may make as one
     /// rayon job of plain calls; and whether any of them is a compensated effect, whose
     /// output is then noted for undoing as its call is applied.
     pub(crate) fn plain_waves(&self) -> &[PlainWave] {
