@@ -29,7 +29,6 @@ use tokio::sync::oneshot;
 use super::direct::fail_inline;
 use crate::model::{NodeError, NodeKind, StepState};
 use crate::policy::panic::panicked;
-use crate::program::Call;
 use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::lost_worker;
 use crate::run::state::RunState;
@@ -132,21 +131,13 @@ fn call_each(
 ) -> Made {
     let program = &*sh.program;
     let graph = program.graph();
-    let (slots, ctx, mode) = (&sh.slots[run], &sh.contexts[run], sh.mode);
+    let slots = &sh.slots[run];
     let failed = Mutex::new(Vec::new());
     let call = |i: usize, step: usize| {
         let result = if sh.aborted(run) {
             Err(NodeError::cancelled())
         } else {
-            let call = Call {
-                ctx,
-                step,
-                item: 0,
-                attempt: 1,
-                mode,
-                gate: None,
-                stamps: None,
-            };
+            let call = sh.call(CallId { run, step, item: 0 }, 1);
             // A bare guard: the step's name is looked up only when it panicked.
             catch_unwind(AssertUnwindSafe(|| program.call_sync(slots, call)))
                 .unwrap_or_else(|payload| Err(panicked(&graph.step(step).name, payload)))
