@@ -258,10 +258,10 @@ async fn waves_of_plain_steps_report_what_the_general_path_reports() {
                 CHECKS.store(0, Ordering::Relaxed);
                 let direct = Checks::run(&rt, x, opts()).await;
                 let direct_checks = CHECKS.swap(0, Ordering::Relaxed);
-                // A wave of one: on this thread on the direct path of `Batch`, on rayon on
-                // its general path; on this thread either way in `Parallel`.
+                // A wave of one: on rayon in `Batch` (which keeps CPU-bound calls off the
+                // executor's thread), on this thread in `Parallel`, on either path.
                 let ran_on = FIRST_RAN_ON.lock().unwrap().take();
-                assert_eq!(ran_on, Some(here), "{case}");
+                assert_eq!(ran_on == Some(here), !batch, "{case}");
                 let general = Checks::run(&rt, x, observed(opts())).await;
                 let ran_on = FIRST_RAN_ON.lock().unwrap().take();
                 assert_eq!(ran_on == Some(here), !batch, "{case}");
@@ -365,8 +365,7 @@ fn after_halt(x: &u64) -> u64 {
 }
 
 workflow! {
-    /// A step that cancels its run, then one after it: waves of one, each made on the
-    /// executor's thread with no `.await` between them.
+    /// A step that cancels its run, then one after it: waves of one.
     workflow Halts(x: u64) -> u64 {
         h = halt(x);
         out = after_halt(h);
@@ -382,7 +381,14 @@ async fn a_direct_batch_run_stops_at_a_wave_boundary_when_cancelled_or_out_of_ti
     assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
     let report = e.report().unwrap();
     assert_eq!(report.state, WorkflowState::Cancelled);
-    assert_eq!(report.step("h").unwrap().state, StepState::Completed);
+    // `h` races its own cancellation: the run may stop while the wave's rayon job is
+    // still sending its result (as on the general path), or see the token at the next
+    // wave's boundary.
+    let h = report.step("h").unwrap().state;
+    assert!(
+        matches!(h, StepState::Completed | StepState::Cancelled),
+        "{h:?}"
+    );
     assert_eq!(report.step("out").unwrap().state, StepState::Cancelled);
     assert_eq!(
         AFTER_HALT.load(Ordering::Relaxed),

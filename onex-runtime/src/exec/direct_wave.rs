@@ -8,8 +8,8 @@
 //! plain (synchronous, no retries, timeout or cache, no `when`, not a `map`) and every
 //! input of the wave completed, the wave's calls are made instead straight through
 //! [`Program::call_sync`](crate::Program::call_sync): a wave of several calls on rayon in
-//! one job (in `Parallel { max_parallel }`, at most that many at once), a `Batch` wave of
-//! one on the executor's thread (as `Parallel` makes it). Each call is under its own panic
+//! one job (in `Parallel { max_parallel }`, at most that many at once; a `Batch` wave of
+//! one too, so that `Batch` keeps CPU-bound calls off the executor's thread). Each call is under its own panic
 //! guard and, with records on, reads the clock once as it ends. Then, on the executor's
 //! thread and in wave order, each step is written as the general path writes it: a success
 //! completed with its thunk and record in one write
@@ -49,8 +49,8 @@ struct Made {
 /// or a bound of one stays on the general path (which makes them inline, each call
 /// starting its step's clock).
 ///
-/// The run's token and deadline are checked here, before the wave: a wave of one call runs
-/// on this thread with no `.await` at which the run could be interrupted.
+/// The run's token and deadline are checked here, before the wave, as the general path
+/// checks them at each wave's boundary.
 pub(super) async fn run(
     sh: &Arc<Execution>,
     state: &mut RunState,
@@ -81,12 +81,12 @@ pub(super) async fn run(
     if limit.is_none() {
         state.load_balanced_operations += wave.len();
     }
-    let made = if wave.len() > 1 {
+    if wave.len() > 1 {
         state.parallel_executions += wave.len();
-        on_rayon(sh, state.run, w, timing, limit.unwrap_or(usize::MAX)).await
-    } else {
-        call_each(sh, state.run, wave, timing, None)
-    };
+    }
+    // A `Batch` wave of one goes to rayon too: `Batch` keeps CPU-bound calls off the
+    // executor's thread, whatever the width of the wave.
+    let made = on_rayon(sh, state.run, w, timing, limit.unwrap_or(usize::MAX)).await;
     let completed = made.failed.is_empty();
     apply(sh, state, wave, made, kind.undoable);
     Some(completed)
@@ -99,7 +99,7 @@ async fn on_rayon(sh: &Arc<Execution>, run: usize, w: usize, timing: bool, worke
     let job = Arc::clone(sh);
     rayon::spawn(move || {
         let wave = job.program.graph().wave(w);
-        let made = call_each(&job, run, wave, timing, Some(workers));
+        let made = call_each(&job, run, wave, timing, workers);
         // Dropped before the executor hears of it, as a group's job does.
         drop(job);
         let _ = tx.send(made);
@@ -117,18 +117,12 @@ async fn on_rayon(sh: &Arc<Execution>, run: usize, w: usize, timing: bool, worke
     }
 }
 
-/// Calls every step of `wave` (of `run`): with `Some(workers)` on the current rayon pool, at
-/// most that many at once, and otherwise one after another on this thread. With `timing`,
+/// Calls every step of `wave` (of `run`) on the current rayon pool, at most `workers` at
+/// once. With `timing`,
 /// each call reads the clock as it ends (the reading turned into an offset there, so that
 /// the conversions run in parallel too). A run already aborted (fail fast elsewhere, or
 /// interrupted) makes no more calls: each fails as cancelled, as on the general path.
-fn call_each(
-    sh: &Execution,
-    run: usize,
-    wave: &[usize],
-    timing: bool,
-    workers: Option<usize>,
-) -> Made {
+fn call_each(sh: &Execution, run: usize, wave: &[usize], timing: bool, workers: usize) -> Made {
     let program = &*sh.program;
     let graph = program.graph();
     let slots = &sh.slots[run];
@@ -160,17 +154,13 @@ fn call_each(
         }
     };
     match workers {
-        None => wave
-            .iter()
-            .enumerate()
-            .for_each(|(i, &s)| call_and_time(i, s)),
         // The pool's threads are the bound: one job, split as rayon splits it.
-        Some(workers) if workers >= wave.len().min(rayon::current_num_threads()) => wave
+        workers if workers >= wave.len().min(rayon::current_num_threads()) => wave
             .par_iter()
             .enumerate()
             .for_each(|(i, &s)| call_and_time(i, s)),
         // Fewer than the pool's threads: as many workers, each taking the next call.
-        Some(workers) => {
+        workers => {
             let next = AtomicUsize::new(0);
             rayon::scope(|scope| {
                 for _ in 0..workers {
