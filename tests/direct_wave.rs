@@ -406,3 +406,63 @@ async fn a_direct_batch_run_stops_at_a_wave_boundary_when_cancelled_or_out_of_ti
         (WorkflowState::Cancelled, 0)
     );
 }
+
+/// Whether `gate` may return, and how many calls of `counted` ran.
+static GATE_OPEN: (Mutex<bool>, std::sync::Condvar) =
+    (Mutex::new(false), std::sync::Condvar::new());
+static GATE_REACHED: AtomicUsize = AtomicUsize::new(0);
+static COUNTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Waits until the test opens the gate.
+#[node(effect)]
+fn gate(x: &u64) -> u64 {
+    GATE_REACHED.fetch_add(1, Ordering::SeqCst);
+    let (open, opened) = &GATE_OPEN;
+    let mut open = open.lock().unwrap();
+    while !*open {
+        open = opened.wait(open).unwrap();
+    }
+    *x
+}
+
+#[node(effect)]
+fn counted(x: &u64) -> u64 {
+    COUNTED.fetch_add(1, Ordering::SeqCst);
+    x + 1
+}
+
+workflow! {
+    /// A chain: in `Batch`, one stretch of waves of one, made in one rayon job.
+    workflow Gated(x: u64) -> u64 {
+        g = gate(x);
+        a = counted(g);
+        b = counted(a);
+        c = counted(b);
+        return c;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_batch_run_starts_no_further_wave_of_its_stretch() {
+    let rt = Runtime::default();
+    let run = tokio::spawn({
+        let rt = rt.clone();
+        async move { Gated::run(&rt, 1, RunOptions::new().mode(ExecutionMode::Batch)).await }
+    });
+    while GATE_REACHED.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    // The run's future is dropped while its stretch's job waits in `gate`.
+    run.abort();
+    assert!(run.await.unwrap_err().is_cancelled());
+    let (open, opened) = &GATE_OPEN;
+    *open.lock().unwrap() = true;
+    opened.notify_all();
+    // The job, had it gone on, would have made its three calls within microseconds.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(COUNTED.load(Ordering::SeqCst), 0, "no wave after the drop");
+    // The same chain, not dropped, makes them all.
+    let done = Gated::run(&rt, 1, RunOptions::new().mode(ExecutionMode::Batch)).await;
+    assert_eq!(done.unwrap().output, 4);
+    assert_eq!(COUNTED.load(Ordering::SeqCst), 3);
+}

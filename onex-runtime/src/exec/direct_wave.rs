@@ -33,96 +33,188 @@ use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::lost_worker;
 use crate::run::state::RunState;
 
-/// What the calls of a wave did: per call when it ended, in nanoseconds from the run's start
-/// (with records only), and the calls that failed, by position in the wave, in wave order.
+/// What the calls of a wave did: when the wave began and, per call, when it ended, in
+/// nanoseconds from the run's start (with records only), and the calls that failed, by
+/// position in the wave, in wave order.
 struct Made {
+    begun: Duration,
     ends: Vec<AtomicU64>,
     failed: Vec<(usize, NodeError)>,
 }
 
-/// Runs wave `w` of the run directly if it may (see the module's doc); returns `None`, having
-/// done nothing, when it may not, and otherwise whether every step of the wave completed.
-/// `clean` says every step of the waves before completed, so no dependency needs checking.
-/// The caller checks [`direct_allowed`](super::direct_allowed) (`sh.direct`) and that the
-/// run has not stopped. `max_parallel` is the mode's: `None` for `Batch`, every call of
-/// the wave at once; `Some(n)` for `Parallel`, at most `n` at once, where a wave of one
-/// or a bound of one stays on the general path (which makes them inline, each call
-/// starting its step's clock).
+/// What a stretch of waves did: each wave's calls, in order, and why the stretch stopped
+/// before its last wave if the run was interrupted at a boundary inside it.
+struct Stretch {
+    waves: Vec<Made>,
+    interrupted: Option<NodeError>,
+}
+
+/// Runs the waves from `w` on directly if they may (see the module's doc); returns `None`,
+/// having done nothing, when wave `w` may not, and otherwise how many waves it ran and
+/// whether every step of them completed. `clean` says every step of the waves before
+/// completed, so no dependency needs checking. The caller checks
+/// [`direct_allowed`](super::direct_allowed) (`sh.direct`) and that the run has not
+/// stopped. `max_parallel` is the mode's: `None` for `Batch`, every call of a wave at once;
+/// `Some(n)` for `Parallel`, at most `n` at once, where a wave of one or a bound of one
+/// stays on the general path (which makes them inline, each call starting its step's
+/// clock).
 ///
-/// The run's token and deadline are checked here, before the wave, as the general path
-/// checks them at each wave's boundary.
+/// Consecutive waves that may go direct run in one rayon job, one wave after the other,
+/// so that a stretch of them costs one round trip between the executor and the pool
+/// rather than one per wave (a chain in `Batch` is a stretch of waves of one). The job
+/// stops after a wave with a failure, and at a boundary where the run's token is
+/// cancelled or its deadline passed, as the general path checks them at each wave.
 pub(super) async fn run(
     sh: &Arc<Execution>,
     state: &mut RunState,
     w: usize,
     clean: bool,
     max_parallel: Option<usize>,
-) -> Option<bool> {
+) -> Option<(usize, bool)> {
     let graph = sh.program.graph();
-    let wave = graph.wave(w);
+    let limit = max_parallel.map(|n| n.max(1));
+    let direct = |w: usize| {
+        let wave = graph.wave(w);
+        graph.plain_waves()[w].plain && !limit.is_some_and(|n| n == 1 || wave.len() <= 1)
+    };
     let ready = |step: usize| {
         (graph.step(step).deps.iter()).all(|&d| state.states[d] == StepState::Completed)
     };
-    let kind = graph.plain_waves()[w];
-    let limit = max_parallel.map(|n| n.max(1));
-    if !kind.plain
-        || limit.is_some_and(|n| n == 1 || wave.len() <= 1)
-        || !(clean || wave.iter().all(|&step| ready(step)))
-    {
+    if !direct(w) || !(clean || graph.wave(w).iter().all(|&step| ready(step))) {
         return None;
     }
     if let Some(why) = sh.interruption(state.run) {
         state.interrupted = Some(why);
         state.stopped = true;
-        return Some(false);
+        return Some((1, false));
     }
-    state.tick(sh);
+    let end = (w..graph.wave_count())
+        .find(|&v| !direct(v))
+        .unwrap_or(graph.wave_count());
     let timing = state.records.is_some();
-    if limit.is_none() {
-        state.load_balanced_operations += wave.len();
+    let stretch = on_rayon(sh, state.run, w..end, timing, limit.unwrap_or(usize::MAX)).await;
+    let ran = stretch.waves.len();
+    let mut completed = true;
+    for (v, made) in (w..).zip(stretch.waves) {
+        let wave = graph.wave(v);
+        if limit.is_none() {
+            state.load_balanced_operations += wave.len();
+        }
+        if wave.len() > 1 {
+            state.parallel_executions += wave.len();
+        }
+        completed &= made.failed.is_empty();
+        if timing {
+            state.clock = made.begun;
+        }
+        apply(sh, state, wave, made, graph.plain_waves()[v].undoable);
     }
-    if wave.len() > 1 {
-        state.parallel_executions += wave.len();
+    if let Some(why) = stretch.interrupted {
+        state.interrupted = Some(why);
+        state.stopped = true;
+        completed = false;
     }
-    // A `Batch` wave of one goes to rayon too: `Batch` keeps CPU-bound calls off the
-    // executor's thread, whatever the width of the wave.
-    let made = on_rayon(sh, state.run, w, timing, limit.unwrap_or(usize::MAX)).await;
-    let completed = made.failed.is_empty();
-    apply(sh, state, wave, made, kind.undoable);
-    Some(completed)
+    Some((ran.max(1), completed))
 }
 
-/// Makes the calls of wave `w` of `run` as one rayon job, at most `workers` at once, awaited
-/// without holding this thread.
-async fn on_rayon(sh: &Arc<Execution>, run: usize, w: usize, timing: bool, workers: usize) -> Made {
+/// Makes the calls of the waves in `waves` of `run` as one rayon job, one wave after the
+/// other, at most `workers` calls at once, awaited without holding this thread.
+async fn on_rayon(
+    sh: &Arc<Execution>,
+    run: usize,
+    waves: std::ops::Range<usize>,
+    timing: bool,
+    workers: usize,
+) -> Stretch {
     let (tx, rx) = oneshot::channel();
     let job = Arc::clone(sh);
+    let first = waves.start;
     rayon::spawn(move || {
-        let wave = job.program.graph().wave(w);
-        let made = call_each(&job, run, wave, timing, workers);
+        let graph = job.program.graph();
+        let mut stretch = Stretch {
+            waves: Vec::new(),
+            interrupted: None,
+        };
+        for w in waves {
+            if w > first && job.aborted(run) {
+                // The run's future was dropped (see `Abandon`): nobody awaits the rest.
+                break;
+            }
+            if w > first
+                && let Some(why) = job.interruption(run)
+            {
+                stretch.interrupted = Some(why);
+                break;
+            }
+            let begun = match timing {
+                true => job.elapsed(),
+                false => Duration::ZERO,
+            };
+            let made = call_each(&job, run, graph.wave(w), timing, workers, begun);
+            let failed = !made.failed.is_empty();
+            stretch.waves.push(made);
+            if failed {
+                break;
+            }
+        }
         // Dropped before the executor hears of it, as a group's job does.
         drop(job);
-        let _ = tx.send(made);
+        let _ = tx.send(stretch);
     });
-    match rx.await {
-        Ok(made) => made,
+    let mut abandon = Abandon {
+        sh,
+        run,
+        armed: true,
+    };
+    let made = rx.await;
+    abandon.armed = false;
+    match made {
+        Ok(stretch) => stretch,
         // Every call is under a panic guard, so the job cannot end without sending; were it
-        // to, its calls fail as a lost worker's.
-        Err(_) => Made {
-            ends: Vec::new(),
-            failed: (0..sh.program.graph().wave(w).len())
-                .map(|i| (i, lost_worker()))
-                .collect(),
+        // to, the first wave's calls fail as a lost worker's.
+        Err(_) => Stretch {
+            waves: vec![Made {
+                begun: Duration::ZERO,
+                ends: Vec::new(),
+                failed: (0..sh.program.graph().wave(first).len())
+                    .map(|i| (i, lost_worker()))
+                    .collect(),
+            }],
+            interrupted: None,
         },
     }
 }
 
+/// Aborts the run when dropped: held while a stretch's job runs, so that if the run's
+/// future is dropped there (its caller gave up on it), the job makes no further calls and
+/// starts no further wave, as the general path starts none once its loop is gone.
+struct Abandon<'a> {
+    sh: &'a Execution,
+    run: usize,
+    armed: bool,
+}
+
+impl Drop for Abandon<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.sh.abort(self.run);
+        }
+    }
+}
+
 /// Calls every step of `wave` (of `run`) on the current rayon pool, at most `workers` at
-/// once. With `timing`,
-/// each call reads the clock as it ends (the reading turned into an offset there, so that
-/// the conversions run in parallel too). A run already aborted (fail fast elsewhere, or
-/// interrupted) makes no more calls: each fails as cancelled, as on the general path.
-fn call_each(sh: &Execution, run: usize, wave: &[usize], timing: bool, workers: usize) -> Made {
+/// once; the wave `begun` then. With `timing`, each call reads the clock as it ends (the
+/// reading turned into an offset there, so that the conversions run in parallel too). A
+/// run already aborted (fail fast elsewhere, or interrupted) makes no more calls: each
+/// fails as cancelled, as on the general path.
+fn call_each(
+    sh: &Execution,
+    run: usize,
+    wave: &[usize],
+    timing: bool,
+    workers: usize,
+    begun: Duration,
+) -> Made {
     let program = &*sh.program;
     let graph = program.graph();
     let slots = &sh.slots[run];
@@ -177,7 +269,11 @@ fn call_each(sh: &Execution, run: usize, wave: &[usize], timing: bool, workers: 
     }
     let mut failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());
     failed.sort_unstable_by_key(|&(i, _)| i);
-    Made { ends, failed }
+    Made {
+        begun,
+        ends,
+        failed,
+    }
 }
 
 /// Writes what the wave's calls did into the run's state, in wave order: a success

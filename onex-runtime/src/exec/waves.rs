@@ -26,15 +26,21 @@ pub(super) async fn run(
     let direct = sh.direct;
     // Every step of the waves before completed: the next ones need no dependency check.
     let mut clean = true;
-    for (w, wave) in graph.waves().enumerate() {
+    let mut w = 0;
+    while w < graph.wave_count() {
         if state.stopped {
             break;
         }
-        if direct && let Some(completed) = direct_wave::run(sh, state, w, clean, max_parallel).await
+        if direct
+            && let Some((ran, completed)) =
+                direct_wave::run(sh, state, w, clean, max_parallel).await
         {
             clean &= completed;
+            w += ran;
             continue;
         }
+        let wave = graph.wave(w);
+        w += 1;
         let calls = begin_wave(sh, state, wave);
         let calls = driven::boundary(sh, std::slice::from_mut(state), calls).await;
         let states = std::slice::from_mut(state);
