@@ -1,4 +1,4 @@
-//! The waves' fast path: a wave of plain steps as one rayon job, without the general
+//! The waves' fast path: waves of plain steps as one rayon job, without the general
 //! bookkeeping's per-call round trip.
 //!
 //! On the general path every call of a wave is begun, prechecked for its circuit and cache,
@@ -7,12 +7,13 @@
 //! captured per step ([`direct_allowed`](super::direct_allowed)), every step of the wave is
 //! plain (synchronous, no retries, timeout or cache, no `when`, not a `map`) and every
 //! input of the wave completed, the wave's calls are made instead straight through
-//! [`Program::call_sync`](crate::Program::call_sync): a wave of several calls on rayon in
-//! one job (in `Parallel { max_parallel }`, at most that many at once; a `Batch` wave of
-//! one too, so that `Batch` keeps CPU-bound calls off the executor's thread). Each call is under its own panic
-//! guard and, with records on, reads the clock once as it ends. Then, on the executor's
-//! thread and in wave order, each step is written as the general path writes it: a success
-//! completed with its thunk and record in one write
+//! [`Program::call_sync`](crate::Program::call_sync) on rayon (in `Parallel
+//! { max_parallel }`, at most that many at once; in `Batch` a wave of one too, so that
+//! CPU-bound calls stay off the executor's thread), and the waves that follow it, as long
+//! as they may go direct, in the same job. Each call is under its own panic guard and,
+//! with records on, reads the clock once as it ends. Then, on the executor's thread and in
+//! wave order, each step is written as the general path writes it: a success completed
+//! with its thunk and record in one write
 //! ([`Records::completed_inline`](crate::run::records::Records)), started when its wave
 //! began and ended at its call's reading; a failure or panic through
 //! [`fail_inline`](super::direct::fail_inline), which applies it as the general path does,
@@ -27,7 +28,7 @@ use rayon::prelude::*;
 use tokio::sync::oneshot;
 
 use super::direct::fail_inline;
-use crate::model::{NodeError, NodeKind, StepState};
+use crate::model::{NodeError, StepState};
 use crate::policy::panic::panicked;
 use crate::run::execution::{CallId, Execution};
 use crate::run::outcome::lost_worker;
@@ -329,7 +330,7 @@ fn complete(
     let graph = sh.program.graph();
     for &step in steps {
         let spec = graph.step(step);
-        if spec.compensated && spec.kind == NodeKind::Effect {
+        if spec.is_undoable() {
             sh.effect_completed(CallId {
                 run: state.run,
                 step,

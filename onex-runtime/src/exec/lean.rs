@@ -210,18 +210,16 @@ fn run_one<P: Program>(
         gate: None,
         stamps: None,
     };
-    let mut step = 0;
-    let ran = catch_unwind(AssertUnwindSafe(|| {
-        program.run_lean(input, call, &mut step)
-    }));
+    let mut at = 0;
+    let ran = catch_unwind(AssertUnwindSafe(|| program.run_lean(input, call, &mut at)));
     match ran {
         Ok(Ok(output)) => Some(output),
         Ok(Err(error)) => {
-            fail(failures, i, step_name(program, step), error);
+            fail(failures, i, step_name(program, at), error);
             None
         }
         Err(payload) => {
-            let name = step_name(program, step);
+            let name = step_name(program, at);
             let error = panicked(name.as_deref().unwrap_or("?"), payload);
             fail(failures, i, name, error);
             None
@@ -229,14 +227,13 @@ fn run_one<P: Program>(
     }
 }
 
-/// The name of step `step`; the graph is looked at only on a failure.
+/// The name of the step at `position` in the graph's order; the graph is looked at only
+/// on a failure.
 #[cold]
-fn step_name<P: Program>(program: &P, step: usize) -> Option<String> {
-    program
-        .graph()
-        .steps()
-        .get(step)
-        .map(|s| s.name.to_string())
+fn step_name<P: Program>(program: &P, position: usize) -> Option<String> {
+    let graph = program.graph();
+    let step = graph.order().get(position).copied()?;
+    graph.steps().get(step).map(|s| s.name.to_string())
 }
 
 #[cold]

@@ -77,6 +77,12 @@ impl StepSpec {
         }
     }
 
+    /// Whether a completed call of it is a write a saga may have to undo: an effect with
+    /// a compensation.
+    pub(crate) fn is_undoable(&self) -> bool {
+        self.compensated && self.kind == NodeKind::Effect
+    }
+
     /// Whether its calls are synchronous and free of retries, timeout and caching: what
     /// the executors can call directly (circuit breakers and run options aside).
     pub(crate) fn is_plain_sync(&self) -> bool {
@@ -374,8 +380,7 @@ impl Graph {
                     PlainWave {
                         plain: specs()
                             .all(|spec| spec.is_plain_sync() && !spec.conditional && !spec.map),
-                        undoable: specs()
-                            .any(|spec| spec.compensated && spec.kind == NodeKind::Effect),
+                        undoable: specs().any(StepSpec::is_undoable),
                     }
                 })
                 .collect()

@@ -158,13 +158,13 @@ pub fn straight_line<P: crate::Program>(
     Ok(())
 }
 
-/// [`Program::run_lean`](crate::Program::run_lean) through the program's slots: every
-/// step's [`call_sync`](crate::Program::call_sync) in [`Graph::order`](crate::Graph::order),
-/// then the output taken. `step` holds the index of the step being called.
+/// [`Program::run_lean`](crate::Program::run_lean) through the program's slots: the
+/// [`straight_line`], then the output taken. `at` holds the position of the step being
+/// called.
 ///
 /// # Errors
 ///
-/// The failing step's error (its index is in `step`), or an internal error when the
+/// The failing step's error (its position is in `at`), or an internal error when the
 /// output step stored nothing.
 ///
 /// # Examples
@@ -173,29 +173,24 @@ pub fn straight_line<P: crate::Program>(
 /// # use onex_runtime::{Call, NodeError, Program};
 /// use onex_runtime::__private::lean_by_slots;
 /// # fn f<P: Program>(program: &P, input: P::Input, call: Call<'_>) {
-/// let mut step = 0;
-/// if let Err(e) = lean_by_slots(program, input, call, &mut step) {
-///     eprintln!("step {} failed: {e}", program.graph().step(step).name);
+/// let mut at = 0;
+/// if let Err(e) = lean_by_slots(program, input, call, &mut at) {
+///     eprintln!("step {} failed: {e}", program.graph().order()[at]);
 /// }
 /// # }
 /// ```
 pub fn lean_by_slots<P: crate::Program>(
     program: &P,
     input: P::Input,
-    mut call: Call<'_>,
-    step: &mut usize,
+    call: Call<'_>,
+    at: &mut usize,
 ) -> Result<P::Output, NodeError> {
     let slots = program.slots(input);
-    for &s in program.graph().order() {
-        *step = s;
-        call.step = s;
-        // A `match`, not `?`: see `CallOp::step`.
-        match program.call_sync(&slots, call) {
-            Ok(()) => {}
-            Err(e) => return Err(e),
-        }
+    // A `match`, not `?`: see `CallOp::step`.
+    match straight_line(program, &slots, call, at) {
+        Ok(()) => {}
+        Err(e) => return Err(e),
     }
-    *step = program.graph().output();
     match program.output(slots) {
         Some(output) => Ok(output),
         None => Err(crate::program::node::internal_error(

@@ -172,8 +172,9 @@ pub trait Program: Send + Sync + 'static {
 
     /// Runs a fresh run of `input` through every step on this thread and returns its
     /// output: the calls of [`run_straight`](Self::run_straight) with no run around them.
-    /// Before each call `step` is set to the step's index (and `call.step` with it), so on
-    /// an error or a panic the caller knows which step it was.
+    /// As there, before each call `at` is set to the step's position in
+    /// [`Graph::order`] (and `call.step` to the step), so on an error or a panic the
+    /// caller knows which step it was.
     ///
     /// The default keeps the values in the program's slots
     /// ([`lean_by_slots`](crate::__private::lean_by_slots)); in an optimized build,
@@ -184,17 +185,17 @@ pub trait Program: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// The failing step's error; its index is in `step`.
+    /// The failing step's error; its position is in `at`.
     fn run_lean(
         &self,
         input: Self::Input,
         call: Call<'_>,
-        step: &mut usize,
+        at: &mut usize,
     ) -> Result<Self::Output, NodeError>
     where
         Self: Sized,
     {
-        crate::program::dispatch::lean_by_slots(self, input, call, step)
+        crate::program::dispatch::lean_by_slots(self, input, call, at)
     }
 
     /// Makes one call of an asynchronous step (or a nested workflow) and stores its output.

@@ -11,7 +11,6 @@ use super::records::Records;
 use super::straggler::Straggler;
 use crate::model::FailureStrategy;
 use crate::model::NodeError;
-use crate::model::NodeKind;
 use crate::model::{
     AttemptRecord, CompensationRecord, SkipReason, StragglerOutcome, WorkflowReport,
 };
@@ -197,7 +196,7 @@ impl RunState {
         match outcome.result {
             Ok(()) => {
                 let spec = sh.program.graph().step(step);
-                if spec.compensated && spec.kind == NodeKind::Effect {
+                if spec.is_undoable() {
                     sh.effect_completed(outcome.call);
                 }
                 if self.remaining[step] == 0 && self.states[step] == StepState::Running {

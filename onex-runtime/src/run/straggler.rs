@@ -110,8 +110,7 @@ pub(crate) async fn settle(sh: &Execution, state: &mut RunState, wait: bool) -> 
         if straggler.published {
             // Only a saga, which waits, has use for it: its output is then undone as the
             // step's.
-            if matches!(received, Some(Ok(()))) && spec.compensated && spec.kind == NodeKind::Effect
-            {
+            if matches!(received, Some(Ok(()))) && spec.is_undoable() {
                 done.push(Undoable::Output(c));
             }
             continue;

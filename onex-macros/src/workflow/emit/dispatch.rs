@@ -219,14 +219,14 @@ fn lean(m: &Model) -> Option<TokenStream> {
     let locals: Vec<&syn::Ident> = m.inputs.iter().map(|i| &i.slot).collect();
     let input = input_value(&locals);
     let order = m.levels.order();
-    let calls = order.iter().map(|&k| {
+    let calls = order.iter().enumerate().map(|(position, &k)| {
         let s = &m.steps[k];
         let span = s.step.node.span();
         let (node, local) = (&s.takes, &s.slot);
         let args = (0..s.args.len()).map(|a| argument_from(m, s, a, Value::Local));
         let call = quote_spanned!(span=> <#node as #g::Invoke>::call(call, (#(#args,)*)));
         quote! {
-            *step = #k;
+            *at = #position;
             call.step = #k;
             // A `match`, not `?`: see `CallOp::step`.
             let #local = match #call {
@@ -245,11 +245,11 @@ fn lean(m: &Model) -> Option<TokenStream> {
             program: &#name,
             input: <#name as __rt::Program>::Input,
             mut call: __rt::Call<'_>,
-            step: &mut ::core::primitive::usize,
+            at: &mut ::core::primitive::usize,
         ) -> ::core::result::Result<#out, __rt::NodeError> {
             const IN_ORDER: bool = #g::same_order(&__ORDER, &[#(#order),*]);
             if !IN_ORDER {
-                return #g::lean_by_slots(program, input, call, step);
+                return #g::lean_by_slots(program, input, call, at);
             }
             let #input = input;
             #(#calls)*

@@ -41,9 +41,9 @@ pub fn program(m: &Model, durable: Option<&TokenStream>) -> TokenStream {
                 &self,
                 input: #input,
                 call: __rt::Call<'_>,
-                step: &mut usize,
+                at: &mut usize,
             ) -> ::core::result::Result<#out, __rt::NodeError> {
-                __Dispatch::lean(self, input, call, step)
+                __Dispatch::lean(self, input, call, at)
             }
         }
     });
